@@ -1,0 +1,40 @@
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace fixmine::client {
+
+// Exit codes of the `fixmine` CLI (STYLE.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitUnreachable = 3;
+
+// State shared by every command of one CLI run: global options and the output streams.
+struct CliContext {
+  std::ostream* out = nullptr;  // data
+  std::ostream* err = nullptr;  // diagnostics and progress
+  std::string server;           // --server, FIXMINE_SERVER, or 127.0.0.1:50051
+  std::string token;            // --token or FIXMINE_TOKEN
+  std::string output = "table"; // --output table|json|jsonl
+  int exit_code = kExitOk;
+};
+
+// Runs the CLI with `args` (without the program name), writing data to `out` and diagnostics to
+// `err`. Returns the exit code. Thread-compatible: each call uses its own state.
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// Registers `fixmine extract` on `app`; its callback sets ctx->exit_code.
+void RegisterExtractCommand(CLI::App* app, CliContext* ctx);
+
+// Registers the commands that talk to a fixmined server (repo, mine, job, records, stats,
+// health). Defined in server_commands.cc.
+void RegisterServerCommands(CLI::App* app, CliContext* ctx);
+
+}  // namespace fixmine::client

@@ -1,0 +1,157 @@
+// `fixmine extract`: mines a repository into JSON Lines with no server.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "CLI/CLI.hpp"
+#include "client/cli.h"
+#include "common/json.h"
+#include "common/time.h"
+#include "fmt/format.h"
+#include "miner/walk.h"
+
+namespace fixmine::client {
+namespace {
+
+struct ExtractArgs {
+  std::string repo;
+  std::string name;
+  std::vector<std::string> revs;
+  bool all = false;
+  std::string since, until;
+  int64_t max_commits = 0;
+  std::string out_path;
+  int workers = 0;
+  size_t content_cap = 1 << 20;
+  bool new_content = false;
+  bool quiet = false;
+};
+
+std::string DefaultRepoName(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  size_t slash = p.rfind('/');
+  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
+  if (base == ".git") {  // "repo/.git" names "repo"
+    std::string parent = slash == std::string::npos ? "" : p.substr(0, slash);
+    size_t s2 = parent.rfind('/');
+    base = s2 == std::string::npos ? parent : parent.substr(s2 + 1);
+  }
+  if (base.size() > 4 && base.ends_with(".git")) base.resize(base.size() - 4);
+  if (base.empty() || base == ".") base = "repo";
+  return base;
+}
+
+int RunExtract(const ExtractArgs& a, CliContext* ctx) {
+  std::ostream& err = *ctx->err;
+  miner::WalkOptions walk;
+  walk.revs = a.revs;
+  walk.all = a.all;
+  walk.max_commits = a.max_commits;
+  walk.workers = a.workers;
+  for (auto [text, dest] : {std::pair{&a.since, &walk.since}, std::pair{&a.until, &walk.until}}) {
+    if (text->empty()) continue;
+    auto t = ParseTime(*text);
+    if (!t.ok()) {
+      err << "fixmine extract: " << t.status().message() << "\n";
+      return kExitUsage;
+    }
+    *dest = *t;
+  }
+  miner::RecordOptions rec;
+  rec.repo_name = a.name.empty() ? DefaultRepoName(a.repo) : a.name;
+  rec.content_cap = a.content_cap;
+  rec.include_new_content = a.new_content;
+
+  std::unique_ptr<std::ofstream> file;
+  std::ostream* out = ctx->out;
+  if (!a.out_path.empty() && a.out_path != "-") {
+    file = std::make_unique<std::ofstream>(a.out_path, std::ios::binary | std::ios::trunc);
+    if (!*file) {
+      err << fmt::format("fixmine extract: cannot write \"{}\"\n", a.out_path);
+      return kExitFailed;
+    }
+    out = file.get();
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  auto last_progress = start;
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::string buf;
+  auto sink = [&](fixmine::v1::Record&& r) -> absl::Status {
+    auto line = ToJsonLine(r);
+    if (!line.ok()) return line.status();
+    buf.append(*line);
+    buf.push_back('\n');
+    if (buf.size() > (1 << 20)) {
+      out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+      if (!*out) return absl::DataLossError("writing records failed (disk full?)");
+    }
+    return absl::OkStatus();
+  };
+  auto progress = [&](const miner::WalkStats& s) {
+    auto now = std::chrono::steady_clock::now();
+    if (a.quiet || now - last_progress < std::chrono::seconds(2)) return;
+    last_progress = now;
+    err << fmt::format("extract: {} records, {} commits walked, {:.1f} s\n", s.records,
+                       s.commits_walked, seconds());
+  };
+  miner::WalkStats stats;
+  absl::Status st = miner::Mine(a.repo, walk, rec, sink, &stats, progress);
+  out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  out->flush();
+  if (!st.ok()) {
+    err << "fixmine extract: " << st.message() << "\n";
+    bool usage = st.code() == absl::StatusCode::kNotFound ||
+                 st.code() == absl::StatusCode::kInvalidArgument;
+    return usage ? kExitUsage : kExitFailed;
+  }
+  if (!*out) {
+    err << "fixmine extract: writing records failed\n";
+    return kExitFailed;
+  }
+  for (const auto& e : stats.errors) err << "fixmine extract: skipped: " << e << "\n";
+  if (!stats.walk_error.empty()) err << "fixmine extract: walk stopped early: " << stats.walk_error << "\n";
+  if (!a.quiet) {
+    err << fmt::format(
+        "extract: {} records ({} files, {} unavailable) from {} commits walked; {} merges, "
+        "{} skipped; {:.2f} s\n",
+        stats.records, stats.files, stats.unavailable_files, stats.commits_walked,
+        stats.merges_skipped, stats.commits_skipped, seconds());
+  }
+  return stats.walk_error.empty() ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
+  auto args = std::make_shared<ExtractArgs>();
+  CLI::App* cmd = app->add_subcommand(
+      "extract", "Mine a local repository into JSON Lines records, offline (no server)");
+  cmd->add_option("repo", args->repo, "path to the repository (bare or with a work tree)")
+      ->required();
+  cmd->add_option("--rev", args->revs,
+                  "revision or range to walk (repeatable; default HEAD), e.g. main, v1..v2, ^old");
+  cmd->add_flag("--all", args->all, "walk every branch and tag (all refs) plus HEAD");
+  cmd->add_option("--since", args->since,
+                  "only commits committed at or after this time (RFC 3339, YYYY-MM-DD, @unix)");
+  cmd->add_option("--until", args->until, "only commits committed at or before this time");
+  cmd->add_option("--max-commits", args->max_commits, "stop after this many records")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--out", args->out_path, "write JSON Lines here instead of stdout");
+  cmd->add_option("--name", args->name, "repository name stored in records (default: folder name)");
+  cmd->add_option("--workers", args->workers, "threads building records (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--content-cap", args->content_cap,
+                  "bytes of each file's pre-image to keep (default 1 MiB)")
+      ->capture_default_str();
+  cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
+  cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
+  cmd->callback([args, ctx] { ctx->exit_code = RunExtract(*args, ctx); });
+}
+
+}  // namespace fixmine::client

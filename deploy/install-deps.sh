@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of fixmine from Debian 12 packages.
+# Idempotent: packages already present are left alone; apt-get runs only when one is missing.
+# Usage: deploy/install-deps.sh            (as root, or with sudo available)
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git python3 ca-certificates
+  libgit2-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  librocksdb-dev
+  libfmt-dev libre2-dev libcli11-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  ruby-github-linguist
+  time
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present" >&2
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

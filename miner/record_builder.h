@@ -1,0 +1,49 @@
+#pragma once
+
+#include <git2.h>
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "fixmine/v1/records.pb.h"
+
+namespace fixmine::miner {
+
+// What goes into a record besides the commit itself.
+struct RecordOptions {
+  // Repository name stored in `Record.repo` and hashed into `Record.id`.
+  std::string repo_name;
+  // Cap on `old_content` / `new_content` per file, in bytes.
+  size_t content_cap = 1 << 20;
+  // Also fill `new_content`.
+  bool include_new_content = false;
+  // Rename detection as `git log -M`: similarity threshold in percent and the most files on
+  // either side to compare (git's diff.renameLimit default).
+  int rename_threshold = 50;
+  int rename_limit = 1000;
+  // Context lines around each hunk (git's default 3).
+  int context_lines = 3;
+};
+
+// Returns the stable record id of (`repo_name`, `commit_hex`): 24 hex digits of the SHA-1 of
+// both. Thread-safe.
+std::string RecordId(const std::string& repo_name, const std::string& commit_hex);
+
+// Builds the record of `commit` (diffed against its first parent, or the empty tree for a root
+// commit) in `repo`. Unreadable blobs mark their file `unavailable`; a tree that cannot be read
+// is an error (the caller skips the commit). `repo` and `commit` are borrowed; the caller must
+// not use `repo` from another thread meanwhile.
+absl::StatusOr<fixmine::v1::Record> BuildRecord(git_repository* repo, git_commit* commit,
+                                               const RecordOptions& options);
+
+// Returns git's `%s` for a message: its first paragraph, lines joined by single spaces, each
+// line's trailing white space removed, leading blank lines skipped.
+std::string SubjectOf(std::string_view message);
+
+// Quotes a path as git does in patch headers when it holds a control character, a double
+// quote, a backslash or a byte >= 0x80 (core.quotePath): C-style, octal escapes, in quotes.
+// Returns `prefix + path` unquoted otherwise.
+std::string QuotePathForPatch(std::string_view prefix, std::string_view path);
+
+}  // namespace fixmine::miner

@@ -1,0 +1,298 @@
+#include "miner/walk.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "miner/git_handles.h"
+
+namespace fixmine::miner {
+namespace {
+
+constexpr size_t kMaxErrorsKept = 20;
+
+absl::Status PushRevision(git_repository* repo, git_revwalk* walk, const std::string& rev,
+                          std::vector<std::string>* tips) {
+  auto bad = [&](int rc) {
+    const git_error* e = git_error_last();
+    return absl::InvalidArgumentError(absl::StrCat(
+        "revision \"", rev, "\" does not name a commit: ", e && e->message ? e->message : "",
+        " (code ", rc, ")"));
+  };
+  bool hide = absl::StartsWith(rev, "^");
+  std::string spec_text = hide ? rev.substr(1) : rev;
+  git_revspec spec{};
+  int rc = git_revparse(&spec, repo, spec_text.c_str());
+  if (rc != 0) return bad(rc);
+  ObjectPtr from(spec.from), to(spec.to);
+  auto peel = [&](git_object* obj, git_oid* out) -> int {
+    git_object* c = nullptr;
+    int r = git_object_peel(&c, obj, GIT_OBJECT_COMMIT);
+    if (r != 0) return r;
+    *out = *git_object_id(c);
+    git_object_free(c);
+    return 0;
+  };
+  if (spec.flags & GIT_REVSPEC_MERGE_BASE) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("revision \"", rev, "\": symmetric ranges (A...B) are not supported"));
+  }
+  git_oid oid;
+  if (spec.flags & GIT_REVSPEC_RANGE) {
+    if ((rc = peel(from.get(), &oid)) != 0) return bad(rc);
+    if ((rc = git_revwalk_hide(walk, &oid)) != 0) return bad(rc);
+    if ((rc = peel(to.get(), &oid)) != 0) return bad(rc);
+    if ((rc = git_revwalk_push(walk, &oid)) != 0) return bad(rc);
+    tips->push_back(OidHex(oid));
+    return absl::OkStatus();
+  }
+  if ((rc = peel(from.get(), &oid)) != 0) return bad(rc);
+  rc = hide ? git_revwalk_hide(walk, &oid) : git_revwalk_push(walk, &oid);
+  if (rc != 0) return bad(rc);
+  if (!hide) tips->push_back(OidHex(oid));
+  return absl::OkStatus();
+}
+
+// Pushes every ref that peels to a commit, plus HEAD; refs that do not (a tag of a tree) are
+// passed over, as `git log --all` does.
+absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::string>* tips) {
+  git_reference_iterator* it_raw = nullptr;
+  int rc = git_reference_iterator_new(&it_raw, repo);
+  if (rc != 0) return GitStatus(rc, "listing references");
+  RefIterPtr it(it_raw);
+  git_reference* ref = nullptr;
+  while ((rc = git_reference_next(&ref, it.get())) == 0) {
+    ReferencePtr owned(ref);
+    git_object* obj = nullptr;
+    if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+      ObjectPtr o(obj);
+      if (git_revwalk_push(walk, git_object_id(obj)) == 0) tips->push_back(OidHex(*git_object_id(obj)));
+    }
+  }
+  if (rc != GIT_ITEROVER) return GitStatus(rc, "listing references");
+  git_oid head;
+  if (git_reference_name_to_id(&head, repo, "HEAD") == 0) {
+    if (git_revwalk_push(walk, &head) == 0) tips->push_back(OidHex(head));
+  }
+  std::sort(tips->begin(), tips->end());
+  tips->erase(std::unique(tips->begin(), tips->end()), tips->end());
+  return absl::OkStatus();
+}
+
+// Builds records on worker threads and hands them back in submission order.
+class OrderedBuilder {
+ public:
+  OrderedBuilder(std::vector<RepoPtr> repos, const RecordOptions& options)
+      : repos_(std::move(repos)), options_(options) {
+    for (size_t i = 0; i < repos_.size(); ++i) {
+      threads_.emplace_back([this, i] { Work(repos_[i].get()); });
+    }
+  }
+  ~OrderedBuilder() { Close(); }
+
+  size_t workers() const { return repos_.size(); }
+
+  // Queues a commit; returns its sequence number.
+  int64_t Submit(const git_oid& oid) {
+    std::lock_guard<std::mutex> l(mu_);
+    queue_.push_back({next_submit_, oid});
+    cv_work_.notify_one();
+    return next_submit_++;
+  }
+
+  int64_t InFlight() {
+    std::lock_guard<std::mutex> l(mu_);
+    return next_submit_ - next_emit_;
+  }
+
+  // Blocks for the next result in order; false when nothing is in flight.
+  bool Next(absl::StatusOr<fixmine::v1::Record>* out) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (next_emit_ == next_submit_) return false;
+    cv_done_.wait(l, [&] { return done_.count(next_emit_) > 0; });
+    auto it = done_.find(next_emit_);
+    *out = std::move(it->second);
+    done_.erase(it);
+    ++next_emit_;
+    return true;
+  }
+
+  void Close() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      closing_ = true;
+      queue_.clear();
+    }
+    cv_work_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+
+ private:
+  struct Item {
+    int64_t seq;
+    git_oid oid;
+  };
+
+  void Work(git_repository* repo) {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_work_.wait(l, [&] { return closing_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        item = queue_.front();
+        queue_.pop_front();
+      }
+      absl::StatusOr<fixmine::v1::Record> result = Build(repo, item.oid);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        done_.emplace(item.seq, std::move(result));
+      }
+      cv_done_.notify_all();
+    }
+  }
+
+  absl::StatusOr<fixmine::v1::Record> Build(git_repository* repo, const git_oid& oid) {
+    git_commit* c = nullptr;
+    int rc = git_commit_lookup(&c, repo, &oid);
+    if (rc != 0) return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
+    CommitPtr commit(c);
+    return BuildRecord(repo, commit.get(), options_);
+  }
+
+  std::vector<RepoPtr> repos_;
+  const RecordOptions& options_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_work_, cv_done_;
+  std::deque<Item> queue_;
+  std::map<int64_t, absl::StatusOr<fixmine::v1::Record>> done_;
+  int64_t next_submit_ = 0;
+  int64_t next_emit_ = 0;
+  bool closing_ = false;
+};
+
+}  // namespace
+
+absl::Status Mine(const std::string& path, const WalkOptions& walk_opts,
+                  const RecordOptions& record_opts, const RecordSink& sink, WalkStats* stats_out,
+                  const ProgressFn& progress) {
+  WalkStats local;
+  WalkStats& stats = stats_out ? *stats_out : local;
+  RepoPtr repo;
+  FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &repo));
+
+  git_revwalk* walk_raw = nullptr;
+  int rc = git_revwalk_new(&walk_raw, repo.get());
+  if (rc != 0) return GitStatus(rc, "starting the commit walk");
+  RevwalkPtr walk(walk_raw);
+  git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
+
+  if (walk_opts.all) {
+    FIXMINE_RETURN_IF_ERROR(PushAll(repo.get(), walk.get(), &stats.tips));
+  } else if (walk_opts.revs.empty()) {
+    git_oid head;
+    rc = git_reference_name_to_id(&head, repo.get(), "HEAD");
+    if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) return absl::OkStatus();  // no commits
+    if (rc != 0) return GitStatus(rc, "resolving HEAD");
+    rc = git_revwalk_push(walk.get(), &head);
+    if (rc != 0) return GitStatus(rc, "walking from HEAD");
+    stats.tips.push_back(OidHex(head));
+  } else {
+    for (const auto& rev : walk_opts.revs) {
+      FIXMINE_RETURN_IF_ERROR(PushRevision(repo.get(), walk.get(), rev, &stats.tips));
+    }
+  }
+  for (const auto& h : walk_opts.hide) {
+    git_oid oid;
+    // A watermark that no longer exists (rewritten history) hides nothing; `skip` still
+    // prevents duplicates.
+    if (git_oid_fromstr(&oid, h.c_str()) == 0) (void)git_revwalk_hide(walk.get(), &oid);
+  }
+
+  int workers = walk_opts.workers > 0 ? walk_opts.workers
+                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<RepoPtr> repos;
+  for (int i = 0; i < workers; ++i) {
+    RepoPtr r;
+    FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
+    repos.push_back(std::move(r));
+  }
+  OrderedBuilder builder(std::move(repos), record_opts);
+  const int64_t max_in_flight = 32 * workers;
+
+  absl::Status sink_status;
+  auto emit_one = [&]() -> bool {
+    absl::StatusOr<fixmine::v1::Record> r;
+    if (!builder.Next(&r)) return false;
+    if (!r.ok()) {
+      ++stats.commits_skipped;
+      if (stats.errors.size() < kMaxErrorsKept) stats.errors.emplace_back(r.status().message());
+    } else if (sink_status.ok()) {
+      ++stats.records;
+      stats.files += r->files_size();
+      stats.unavailable_files += r->unavailable_files();
+      sink_status = sink(std::move(*r));
+      if (progress && stats.records % 256 == 0) progress(stats);
+    }
+    return true;
+  };
+
+  int64_t submitted = 0;
+  git_oid oid;
+  while (sink_status.ok()) {
+    if (walk_opts.cancel && walk_opts.cancel->load()) {
+      return absl::CancelledError("mining cancelled");
+    }
+    if (walk_opts.max_commits > 0 && submitted >= walk_opts.max_commits) break;
+    rc = git_revwalk_next(&oid, walk.get());
+    if (rc == GIT_ITEROVER) break;
+    if (rc != 0) {
+      stats.walk_error = std::string(GitStatus(rc, "walking commits").message());
+      break;
+    }
+    ++stats.commits_walked;
+    git_commit* c = nullptr;
+    rc = git_commit_lookup(&c, repo.get(), &oid);
+    if (rc != 0) {
+      ++stats.commits_skipped;
+      if (stats.errors.size() < kMaxErrorsKept) {
+        stats.errors.emplace_back(
+            GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid))).message());
+      }
+      continue;
+    }
+    CommitPtr commit(c);
+    if (git_commit_parentcount(commit.get()) > 1) {
+      ++stats.merges_skipped;
+      continue;
+    }
+    int64_t t = git_commit_time(commit.get());
+    if ((walk_opts.since && t < *walk_opts.since) || (walk_opts.until && t > *walk_opts.until)) {
+      continue;
+    }
+    if (walk_opts.skip && walk_opts.skip(OidHex(oid))) {
+      ++stats.already_present;
+      continue;
+    }
+    builder.Submit(oid);
+    ++submitted;
+    while (builder.InFlight() >= max_in_flight && sink_status.ok()) emit_one();
+  }
+  while (sink_status.ok() && emit_one()) {
+  }
+  builder.Close();
+  if (walk_opts.cancel && walk_opts.cancel->load()) return absl::CancelledError("mining cancelled");
+  if (progress) progress(stats);
+  return sink_status;
+}
+
+}  // namespace fixmine::miner

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "fixmine/v1/records.pb.h"
+#include "miner/record_builder.h"
+
+namespace fixmine::miner {
+
+// Which commits to walk.
+struct WalkOptions {
+  // Revisions to start from ("main", a hex id, "v1.0..v2.0", "^old"); empty means HEAD.
+  std::vector<std::string> revs;
+  // Walk every ref under refs/ plus HEAD (like `git log --all`).
+  bool all = false;
+  // Commits reachable from these full hex ids are left out (re-mining from a watermark).
+  std::vector<std::string> hide;
+  // Keep only commits whose committer time is >= since / <= until (Unix seconds).
+  std::optional<int64_t> since;
+  std::optional<int64_t> until;
+  // Stop after this many records (0: no limit).
+  int64_t max_commits = 0;
+  // Worker threads building records (each opens its own repository); 0 means one per core.
+  int workers = 0;
+  // Commits this returns true for are not built (already stored); called on the walking thread.
+  std::function<bool(std::string_view commit_hex)> skip;
+  // Set to true from any thread to stop the walk; Mine then returns CANCELLED.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Counters of one walk. `errors` keeps the first few messages of skipped commits.
+struct WalkStats {
+  int64_t commits_walked = 0;    // commits the walk visited (merges included)
+  int64_t merges_skipped = 0;    // merge commits (no record by design)
+  int64_t records = 0;           // records handed to the sink
+  int64_t files = 0;             // files in those records
+  int64_t commits_skipped = 0;   // commits that could not be built (bad objects), not fatal
+  int64_t already_present = 0;   // commits `skip` said were stored already
+  int64_t unavailable_files = 0; // files whose blobs could not be read
+  std::vector<std::string> errors;
+  // Set when the walk itself stopped early (a commit it needed could not be read).
+  std::string walk_error;
+  // Ids of the commits each start ref resolved to (the new watermark after a complete walk).
+  std::vector<std::string> tips;
+};
+
+// Receives records in walk order, on the calling thread. A non-OK status stops the walk and is
+// returned by Mine.
+using RecordSink = std::function<absl::Status(fixmine::v1::Record&& record)>;
+
+// Called after each batch of commits, on the calling thread.
+using ProgressFn = std::function<void(const WalkStats& stats)>;
+
+// Walks the repository at `path` newest first (committer time, like `git log`) and hands one
+// record per non-merge commit to `sink`, in walk order. Records are built by `walk.workers`
+// threads, each with its own repository handle. A commit whose objects cannot be read is skipped
+// and counted in `stats` (not an error). Errors: NOT_FOUND when `path` is not a repository,
+// INVALID_ARGUMENT for a revision that does not resolve, CANCELLED when `walk.cancel` was set, or
+// the sink's status. `stats` may be null.
+absl::Status Mine(const std::string& path, const WalkOptions& walk, const RecordOptions& record,
+                  const RecordSink& sink, WalkStats* stats, const ProgressFn& progress = {});
+
+}  // namespace fixmine::miner

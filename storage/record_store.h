@@ -1,0 +1,89 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "fixmine/v1/admin.pb.h"
+#include "fixmine/v1/records.pb.h"
+#include "storage/filter.h"
+
+namespace fixmine::storage {
+
+// Where a scan is in the key space of the index it uses. Opaque to callers; stable across
+// restarts for the same filter (resume tokens carry it).
+struct ScanPosition {
+  std::string index;     // which key space ("records", "lang", "time", ...)
+  std::string last_key;  // last key visited in it; empty: from the start
+};
+
+// The record store: RocksDB with column families for records, secondary indexes, repositories,
+// jobs and metadata. Knows nothing of git. One process opens a folder at a time.
+// Thread-safe: every method may be called from any thread; writes of one repository's records
+// must come from one writer at a time (the mining job of that repository).
+class RecordStore {
+ public:
+  virtual ~RecordStore() = default;
+
+  // Opens (creating when absent) the store in `dir`. FAILED_PRECONDITION when the folder holds
+  // a store of another schema version; UNAVAILABLE when another process holds it open.
+  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(const std::string& dir);
+
+  // --- repositories ---
+  // Stores (creates or replaces) a repository by name.
+  virtual absl::Status PutRepository(const fixmine::v1::Repository& repo) = 0;
+  // NOT_FOUND when absent. `record_count` is filled from the store.
+  virtual absl::StatusOr<fixmine::v1::Repository> GetRepository(std::string_view name) = 0;
+  // All repositories by name, with `record_count` filled.
+  virtual absl::StatusOr<std::vector<fixmine::v1::Repository>> ListRepositories() = 0;
+  // Deletes the repository, its records and their index entries; returns how many records.
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<int64_t> RemoveRepository(std::string_view name) = 0;
+
+  // --- jobs ---
+  virtual absl::Status PutJob(const fixmine::v1::Job& job) = 0;
+  // NOT_FOUND when absent.
+  virtual absl::StatusOr<fixmine::v1::Job> GetJob(std::string_view id) = 0;
+  // All jobs, newest (created_at, then id) first.
+  virtual absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs() = 0;
+
+  // --- records ---
+  // True when a record with this id is stored.
+  virtual absl::StatusOr<bool> HasRecord(std::string_view id) = 0;
+  // Writes `records` (skipping any whose id is stored already), their index entries, `job` and,
+  // when not null, `repo` in ONE atomic RocksDB WriteBatch (synced), so a crash keeps all or
+  // nothing of it. Returns how many records were new.
+  virtual absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
+                                            const fixmine::v1::Job& job,
+                                            const fixmine::v1::Repository* repo) = 0;
+  // NOT_FOUND when no record has this id.
+  virtual absl::StatusOr<fixmine::v1::Record> GetRecord(std::string_view id) = 0;
+
+  // Visits, on a consistent snapshot, the records matching `filter` (null: all) in store
+  // order, starting right after `from` (a default ScanPosition starts at the beginning). The
+  // index is chosen from filter->hints(); a `from` of another index is INVALID_ARGUMENT.
+  // `visit` gets each matching record and the position just after it, and returns false to
+  // stop. Order: repository name, then committer time newest first, then commit id (for the
+  // repository key space; index key spaces have their own stable order).
+  virtual absl::Status Scan(
+      const Filter* filter, const ScanPosition& from,
+      const std::function<bool(const fixmine::v1::Record&, const ScanPosition& after)>& visit) = 0;
+  // Like Scan but without parsing non-matching... counts matching records.
+  virtual absl::StatusOr<int64_t> Count(const Filter* filter) = 0;
+
+  // Number of records of a repository (kept as a counter, O(1)).
+  virtual absl::StatusOr<int64_t> RecordCount(std::string_view repo) = 0;
+  // Total records.
+  virtual absl::StatusOr<int64_t> TotalRecords() = 0;
+  // Approximate bytes on disk.
+  virtual int64_t ApproximateSize() = 0;
+  // Compacts every column family.
+  virtual absl::Status Compact() = 0;
+};
+
+}  // namespace fixmine::storage

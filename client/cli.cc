@@ -17,6 +17,8 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
 
   CLI::App app{"fixmine: mine git histories into code-fix training records", "fixmine"};
   app.require_subcommand(1);
+  // Global options may also follow the subcommand: `fixmine repo list --server X`.
+  app.fallthrough();
   app.add_option("--server", ctx.server, "fixmined address HOST:PORT (env FIXMINE_SERVER)")
       ->capture_default_str();
   app.add_option("--token", ctx.token, "bearer token for the server (env FIXMINE_TOKEN)");

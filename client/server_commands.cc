@@ -1,8 +1,431 @@
+// The `fixmine` commands that talk to a fixmined server.
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
+#include "client/fixmine_client.h"
+#include "common/json.h"
+#include "common/time.h"
+#include "fmt/format.h"
 
 namespace fixmine::client {
+namespace {
 
-void RegisterServerCommands(CLI::App* app, CliContext* ctx) {}
+using fixmine::v1::Job;
+using fixmine::v1::Repository;
+
+// Maps a failed call to an exit code and prints it.
+int Fail(CliContext* ctx, std::string_view what, const absl::Status& st) {
+  *ctx->err << "fixmine " << what << ": " << st.message() << "\n";
+  switch (st.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      *ctx->err << "fixmine: is fixmined running at " << ctx->server
+                << "? (set --server or FIXMINE_SERVER)\n";
+      return kExitUnreachable;
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitFailed;
+  }
+}
+
+std::string Time(int64_t t) { return t == 0 ? "-" : FormatRfc3339(t); }
+
+std::string StateName(fixmine::v1::JobState s) {
+  return fixmine::v1::JobState_Name(s);
+}
+
+// Prints messages as --output asks: JSON array, JSON Lines, or a table through `row`.
+template <typename T>
+void PrintList(CliContext* ctx, const std::vector<T>& items, const std::string& header,
+               const std::function<std::string(const T&)>& row) {
+  std::ostream& out = *ctx->out;
+  if (ctx->output == "jsonl") {
+    for (const auto& it : items) out << ToJsonLine(it).value_or("{}") << "\n";
+  } else if (ctx->output == "json") {
+    out << "[";
+    for (size_t i = 0; i < items.size(); ++i) {
+      out << (i ? ",\n" : "\n") << ToPrettyJson(items[i]).value_or("{}");
+    }
+    out << (items.empty() ? "]\n" : "\n]\n");
+  } else {
+    out << header << "\n";
+    for (const auto& it : items) out << row(it) << "\n";
+  }
+}
+
+template <typename T>
+void PrintOne(CliContext* ctx, const T& item, const std::function<std::string(const T&)>& table) {
+  if (ctx->output == "jsonl") {
+    *ctx->out << ToJsonLine(item).value_or("{}") << "\n";
+  } else if (ctx->output == "json") {
+    *ctx->out << ToPrettyJson(item).value_or("{}") << "\n";
+  } else {
+    *ctx->out << table(item);
+  }
+}
+
+std::string RepoRow(const Repository& r) {
+  return fmt::format("{:<24} {:>9} {:<7} {}", r.name(), r.record_count(),
+                     r.remote() ? "remote" : "local", r.source());
+}
+const char* kRepoHeader = "NAME                       RECORDS KIND    SOURCE";
+
+std::string RepoTable(const Repository& r) {
+  std::string s = fmt::format(
+      "name:        {}\nsource:      {}\nlocal_path:  {}\nkind:        {}\nrecords:     {}\n"
+      "created_at:  {}\nlast_job_id: {}\n",
+      r.name(), r.source(), r.local_path(), r.remote() ? "remote" : "local", r.record_count(),
+      Time(r.created_at()), r.last_job_id().empty() ? "-" : r.last_job_id());
+  for (const auto& w : r.watermarks()) s += fmt::format("watermark:   {}\n", w);
+  return s;
+}
+
+std::string JobRow(const Job& j) {
+  return fmt::format("{:<22} {:<20} {:<10} {:>9} {:>9} {:>7}  {}", j.id(), j.repo(),
+                     StateName(j.state()), j.commits_walked(), j.records_written(),
+                     j.commits_skipped(), Time(j.created_at()));
+}
+const char* kJobHeader =
+    "ID                     REPO                 STATE         WALKED   RECORDS SKIPPED  CREATED";
+
+std::string JobTable(const Job& j) {
+  std::string s = fmt::format(
+      "id:                {}\nrepo:              {}\nstate:             {}\ncommits_walked:    {}\n"
+      "records_written:   {}\nalready_present:   {}\nmerges_skipped:    {}\n"
+      "commits_skipped:   {}\nunavailable_files: {}\ncreated_at:        {}\n"
+      "started_at:        {}\nfinished_at:       {}\nattempts:          {}\n",
+      j.id(), j.repo(), StateName(j.state()), j.commits_walked(), j.records_written(),
+      j.already_present(), j.merges_skipped(), j.commits_skipped(), j.unavailable_files(),
+      Time(j.created_at()), Time(j.started_at()), Time(j.finished_at()), j.attempts());
+  if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
+  for (const auto& e : j.skipped_errors()) s += fmt::format("skipped:           {}\n", e);
+  return s;
+}
+
+bool Ended(fixmine::v1::JobState s) {
+  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
+}
+
+// Watches a job with a one-line progress display on stderr; returns the exit code.
+int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool print_events) {
+  Job last;
+  auto st = c.WatchJob(id, [&](const Job& j) {
+    last = j;
+    if (print_events) {
+      *ctx->out << ToJsonLine(j).value_or("{}") << "\n";
+      ctx->out->flush();
+    }
+    *ctx->err << fmt::format("\r{} {:<10} walked {:>8}  records {:>8}  skipped {:>5}", j.id(),
+                             StateName(j.state()), j.commits_walked(), j.records_written(),
+                             j.commits_skipped())
+              << std::flush;
+  });
+  *ctx->err << "\n";
+  if (!st.ok()) return Fail(ctx, "job watch", st);
+  if (last.state() != fixmine::v1::SUCCEEDED) {
+    *ctx->err << "fixmine: job " << id << " ended " << StateName(last.state())
+              << (last.error().empty() ? "" : ": " + last.error()) << "\n";
+    return kExitFailed;
+  }
+  return kExitOk;
+}
+
+// SIGINT/SIGTERM during `records stream` stop it cleanly with a resume token.
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnInterrupt(int) { g_interrupted = true; }
+
+struct StreamArgs {
+  std::string filter;
+  std::string resume_token;
+  int64_t limit = 0;
+};
+
+int RunStream(CliContext* ctx, const StreamArgs& a) {
+  FixmineClient c(ctx->server, ctx->token);
+  fixmine::v1::StreamRecordsRequest req;
+  req.set_filter(a.filter);
+  req.set_resume_token(a.resume_token);
+  req.set_limit(a.limit);
+  std::string last_token = a.resume_token;
+  int64_t count = 0;
+  g_interrupted = false;
+  auto old_int = std::signal(SIGINT, OnInterrupt);
+  auto old_term = std::signal(SIGTERM, OnInterrupt);
+  std::mutex mu;
+  grpc::ClientContext* live = nullptr;
+  std::atomic<bool> stop_watch{false};
+  std::thread watcher([&] {
+    while (!stop_watch) {
+      if (g_interrupted) {
+        std::lock_guard<std::mutex> l(mu);
+        if (live) live->TryCancel();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  std::string buf;
+  absl::Status st = c.StreamRecords(
+      req,
+      [&](const fixmine::v1::StreamRecordsResponse& resp) {
+        buf.clear();
+        for (const auto& r : resp.records()) {
+          buf += ToJsonLine(r).value_or("{}");
+          buf.push_back('\n');
+        }
+        ctx->out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        ctx->out->flush();
+        count += resp.records_size();
+        last_token = resp.resume_token();
+        return !g_interrupted.load();
+      },
+      [&](grpc::ClientContext* cc) {
+        std::lock_guard<std::mutex> l(mu);
+        live = cc;
+      });
+  stop_watch = true;
+  watcher.join();
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  bool interrupted = g_interrupted.load() ||
+                     (!st.ok() && st.code() == absl::StatusCode::kCancelled);
+  bool limited = a.limit > 0 && count >= a.limit;
+  if ((interrupted || limited || !st.ok()) && !last_token.empty()) {
+    *ctx->err << "resume_token: " << last_token << "\n";
+  }
+  if (!st.ok() && !interrupted) return Fail(ctx, "records stream", st);
+  *ctx->err << fmt::format("records stream: {} records{}\n", count,
+                           interrupted ? " (interrupted)" : "");
+  return interrupted ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
+  // --- repo ---
+  CLI::App* repo = app->add_subcommand("repo", "Register and inspect repositories");
+  repo->require_subcommand(1);
+  {
+    auto source = std::make_shared<std::string>();
+    auto name = std::make_shared<std::string>();
+    CLI::App* add = repo->add_subcommand("add", "Register a local path or a remote URL");
+    add->add_option("source", *source, "local repository path (under an allowed root) or URL")
+        ->required();
+    add->add_option("--name", *name, "name to register it under (default: folder name)");
+    add->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto r = c.AddRepository(*source, *name);
+      if (!r.ok()) {
+        ctx->exit_code = Fail(ctx, "repo add", r.status());
+        return;
+      }
+      PrintOne<Repository>(ctx, *r, RepoTable);
+    });
+  }
+  repo->add_subcommand("list", "List repositories")->callback([=] {
+    FixmineClient c(ctx->server, ctx->token);
+    auto r = c.ListRepositories();
+    if (!r.ok()) {
+      ctx->exit_code = Fail(ctx, "repo list", r.status());
+      return;
+    }
+    PrintList<Repository>(ctx, *r, kRepoHeader, RepoRow);
+  });
+  {
+    auto name = std::make_shared<std::string>();
+    CLI::App* show = repo->add_subcommand("show", "Show one repository");
+    show->add_option("name", *name, "repository name")->required();
+    show->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto r = c.GetRepository(*name);
+      if (!r.ok()) {
+        ctx->exit_code = Fail(ctx, "repo show", r.status());
+        return;
+      }
+      PrintOne<Repository>(ctx, *r, RepoTable);
+    });
+  }
+  {
+    auto name = std::make_shared<std::string>();
+    CLI::App* rm = repo->add_subcommand("rm", "Remove a repository and its records");
+    rm->add_option("name", *name, "repository name")->required();
+    rm->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto n = c.RemoveRepository(*name);
+      if (!n.ok()) {
+        ctx->exit_code = Fail(ctx, "repo rm", n.status());
+        return;
+      }
+      *ctx->out << fmt::format("removed {} ({} records)\n", *name, *n);
+    });
+  }
+
+  // --- mine ---
+  {
+    struct MineArgs {
+      std::string name;
+      bool wait = false;
+      std::vector<std::string> revs;
+      int64_t max_commits = 0;
+      bool fetch = false;
+    };
+    auto a = std::make_shared<MineArgs>();
+    CLI::App* mine = app->add_subcommand("mine", "Start a mining job for a repository");
+    mine->add_option("name", a->name, "repository name")->required();
+    mine->add_flag("--wait", a->wait, "wait for the job to end, with progress on stderr");
+    mine->add_option("--rev", a->revs, "revision to walk (repeatable; default: every ref)");
+    mine->add_option("--max-commits", a->max_commits, "stop after this many new records")
+        ->check(CLI::NonNegativeNumber);
+    mine->add_flag("--fetch", a->fetch, "fetch a remote repository's mirror first");
+    mine->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      fixmine::v1::StartMiningRequest req;
+      req.set_repo(a->name);
+      for (const auto& r : a->revs) req.add_revs(r);
+      req.set_max_commits(a->max_commits);
+      req.set_fetch(a->fetch);
+      auto job = c.StartMining(req);
+      if (!job.ok()) {
+        ctx->exit_code = Fail(ctx, "mine", job.status());
+        return;
+      }
+      if (!a->wait) {
+        PrintOne<Job>(ctx, *job, JobTable);
+        return;
+      }
+      *ctx->err << "fixmine: job " << job->id() << " started\n";
+      ctx->exit_code = WatchToEnd(ctx, c, job->id(), false);
+      if (ctx->exit_code == kExitOk || ctx->exit_code == kExitFailed) {
+        auto final_job = c.GetJob(job->id());
+        if (final_job.ok()) PrintOne<Job>(ctx, *final_job, JobTable);
+      }
+    });
+  }
+
+  // --- job ---
+  CLI::App* job = app->add_subcommand("job", "Inspect and control mining jobs");
+  job->require_subcommand(1);
+  {
+    auto repo_name = std::make_shared<std::string>();
+    CLI::App* list = job->add_subcommand("list", "List jobs, newest first");
+    list->add_option("--repo", *repo_name, "only this repository's jobs");
+    list->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto r = c.ListJobs(*repo_name);
+      if (!r.ok()) {
+        ctx->exit_code = Fail(ctx, "job list", r.status());
+        return;
+      }
+      PrintList<Job>(ctx, *r, kJobHeader, JobRow);
+    });
+  }
+  for (const char* verb : {"show", "watch", "cancel"}) {
+    auto id = std::make_shared<std::string>();
+    std::string v = verb;
+    std::string help = v == "show"    ? "Show one job"
+                       : v == "watch" ? "Follow a job's progress until it ends (JSON Lines)"
+                                      : "Cancel a job (records written so far stay)";
+    CLI::App* cmd = job->add_subcommand(v, help);
+    cmd->add_option("id", *id, "job id")->required();
+    cmd->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      if (v == "watch") {
+        ctx->exit_code = WatchToEnd(ctx, c, *id, true);
+        return;
+      }
+      auto r = v == "show" ? c.GetJob(*id) : c.CancelJob(*id);
+      if (!r.ok()) {
+        ctx->exit_code = Fail(ctx, "job " + v, r.status());
+        return;
+      }
+      PrintOne<Job>(ctx, *r, JobTable);
+    });
+  }
+
+  // --- records ---
+  CLI::App* records = app->add_subcommand("records", "Read stored records");
+  records->require_subcommand(1);
+  {
+    auto filter = std::make_shared<std::string>();
+    CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
+    count->add_option("--filter", *filter, "filter expression (docs/filters.md)");
+    count->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto n = c.CountRecords(*filter);
+      if (!n.ok()) {
+        ctx->exit_code = Fail(ctx, "records count", n.status());
+        return;
+      }
+      *ctx->out << *n << "\n";
+    });
+  }
+  {
+    auto a = std::make_shared<StreamArgs>();
+    CLI::App* stream = records->add_subcommand(
+        "stream", "Stream matching records as JSON Lines (resume with --resume-token)");
+    stream->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
+    stream->add_option("--resume-token", a->resume_token,
+                       "continue after the records a previous stream printed");
+    stream->add_option("--limit", a->limit, "stop after this many records")
+        ->check(CLI::NonNegativeNumber);
+    stream->callback([=] { ctx->exit_code = RunStream(ctx, *a); });
+  }
+  {
+    auto id = std::make_shared<std::string>();
+    CLI::App* get = records->add_subcommand("get", "Print one record as JSON");
+    get->add_option("id", *id, "record id")->required();
+    get->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      auto r = c.GetRecord(*id);
+      if (!r.ok()) {
+        ctx->exit_code = Fail(ctx, "records get", r.status());
+        return;
+      }
+      if (ctx->output == "json") {
+        *ctx->out << ToPrettyJson(*r).value_or("{}") << "\n";
+      } else {
+        *ctx->out << ToJsonLine(*r).value_or("{}") << "\n";
+      }
+    });
+  }
+
+  // --- stats, health ---
+  app->add_subcommand("stats", "Store-wide and per-repository counts")->callback([=] {
+    FixmineClient c(ctx->server, ctx->token);
+    auto s = c.GetStats();
+    if (!s.ok()) {
+      ctx->exit_code = Fail(ctx, "stats", s.status());
+      return;
+    }
+    PrintOne<fixmine::v1::GetStatsResponse>(ctx, *s, [](const auto& s) {
+      std::string t = fmt::format(
+          "repositories: {}\nrecords:      {}\njobs:         {} ({} active)\nstore_bytes:  {}\n",
+          s.repositories(), s.records(), s.jobs(), s.active_jobs(), s.store_bytes());
+      for (const auto& r : s.per_repository()) {
+        t += fmt::format("  {:<24} {:>9} records\n", r.repo(), r.records());
+      }
+      return t;
+    });
+  });
+  app->add_subcommand("health", "Check that the server is serving (exit 0) or not (exit 3)")
+      ->callback([=] {
+        FixmineClient c(ctx->server, ctx->token);
+        c.set_deadline_seconds(5);
+        absl::Status st = c.Health();
+        if (!st.ok()) {
+          *ctx->err << "fixmine health: " << ctx->server << ": " << st.message() << "\n";
+          ctx->exit_code = kExitUnreachable;
+          return;
+        }
+        *ctx->out << "SERVING\n";
+      });
+}
 
 }  // namespace fixmine::client

@@ -1,0 +1,199 @@
+#include "client/fixmine_client.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include <grpcpp/generic/generic_stub.h>
+
+namespace fixmine::client {
+
+using namespace fixmine::v1;
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+FixmineClient::FixmineClient(const std::string& address, const std::string& token)
+    : token_(token) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  admin_ = AdminService::NewStub(channel_);
+  records_ = RecordService::NewStub(channel_);
+}
+
+void FixmineClient::Prepare(grpc::ClientContext* ctx, bool deadline) const {
+  if (deadline) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds_));
+  }
+  if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
+}
+
+#define FIXMINE_UNARY(stub, Method, req, resp)  \
+  grpc::ClientContext ctx;                       \
+  Prepare(&ctx, true);                           \
+  grpc::Status gs = stub->Method(&ctx, req, &resp); \
+  if (!gs.ok()) return FromGrpc(gs)
+
+absl::StatusOr<Repository> FixmineClient::AddRepository(const std::string& source,
+                                                        const std::string& name) {
+  AddRepositoryRequest req;
+  req.set_source(source);
+  req.set_name(name);
+  AddRepositoryResponse resp;
+  FIXMINE_UNARY(admin_, AddRepository, req, resp);
+  return resp.repository();
+}
+
+absl::StatusOr<Repository> FixmineClient::GetRepository(const std::string& name) {
+  GetRepositoryRequest req;
+  req.set_name(name);
+  GetRepositoryResponse resp;
+  FIXMINE_UNARY(admin_, GetRepository, req, resp);
+  return resp.repository();
+}
+
+absl::StatusOr<std::vector<Repository>> FixmineClient::ListRepositories() {
+  ListRepositoriesRequest req;
+  ListRepositoriesResponse resp;
+  FIXMINE_UNARY(admin_, ListRepositories, req, resp);
+  return std::vector<Repository>(resp.repositories().begin(), resp.repositories().end());
+}
+
+absl::StatusOr<int64_t> FixmineClient::RemoveRepository(const std::string& name) {
+  RemoveRepositoryRequest req;
+  req.set_name(name);
+  RemoveRepositoryResponse resp;
+  FIXMINE_UNARY(admin_, RemoveRepository, req, resp);
+  return resp.records_removed();
+}
+
+absl::StatusOr<Job> FixmineClient::StartMining(const StartMiningRequest& req) {
+  StartMiningResponse resp;
+  FIXMINE_UNARY(admin_, StartMining, req, resp);
+  return resp.job();
+}
+
+absl::StatusOr<Job> FixmineClient::GetJob(const std::string& id) {
+  GetJobRequest req;
+  req.set_id(id);
+  GetJobResponse resp;
+  FIXMINE_UNARY(admin_, GetJob, req, resp);
+  return resp.job();
+}
+
+absl::StatusOr<std::vector<Job>> FixmineClient::ListJobs(const std::string& repo) {
+  ListJobsRequest req;
+  req.set_repo(repo);
+  ListJobsResponse resp;
+  FIXMINE_UNARY(admin_, ListJobs, req, resp);
+  return std::vector<Job>(resp.jobs().begin(), resp.jobs().end());
+}
+
+absl::StatusOr<Job> FixmineClient::CancelJob(const std::string& id) {
+  CancelJobRequest req;
+  req.set_id(id);
+  CancelJobResponse resp;
+  FIXMINE_UNARY(admin_, CancelJob, req, resp);
+  return resp.job();
+}
+
+absl::Status FixmineClient::WatchJob(const std::string& id,
+                                     const std::function<void(const Job&)>& on_event) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, false);
+  WatchJobRequest req;
+  req.set_id(id);
+  auto reader = admin_->WatchJob(&ctx, req);
+  WatchJobResponse resp;
+  while (reader->Read(&resp)) on_event(resp.job());
+  return FromGrpc(reader->Finish());
+}
+
+absl::StatusOr<GetStatsResponse> FixmineClient::GetStats() {
+  GetStatsRequest req;
+  GetStatsResponse resp;
+  FIXMINE_UNARY(admin_, GetStats, req, resp);
+  return resp;
+}
+
+absl::StatusOr<Record> FixmineClient::GetRecord(const std::string& id) {
+  GetRecordRequest req;
+  req.set_id(id);
+  GetRecordResponse resp;
+  FIXMINE_UNARY(records_, GetRecord, req, resp);
+  return resp.record();
+}
+
+absl::StatusOr<int64_t> FixmineClient::CountRecords(const std::string& filter) {
+  CountRecordsRequest req;
+  req.set_filter(filter);
+  CountRecordsResponse resp;
+  grpc::ClientContext ctx;
+  Prepare(&ctx, false);  // a count over a large store may take a while
+  grpc::Status gs = records_->CountRecords(&ctx, req, &resp);
+  if (!gs.ok()) return FromGrpc(gs);
+  return resp.count();
+}
+
+absl::StatusOr<ListRecordsResponse> FixmineClient::ListRecords(const ListRecordsRequest& req) {
+  ListRecordsResponse resp;
+  FIXMINE_UNARY(records_, ListRecords, req, resp);
+  return resp;
+}
+
+absl::Status FixmineClient::StreamRecords(
+    const StreamRecordsRequest& req,
+    const std::function<bool(const StreamRecordsResponse&)>& on_batch,
+    const std::function<void(grpc::ClientContext*)>& context_hook) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, false);
+  if (context_hook) context_hook(&ctx);
+  auto reader = records_->StreamRecords(&ctx, req);
+  StreamRecordsResponse resp;
+  bool stopped = false;
+  while (reader->Read(&resp)) {
+    if (!on_batch(resp)) {
+      stopped = true;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status gs = reader->Finish();
+  if (context_hook) context_hook(nullptr);
+  if (stopped) return absl::OkStatus();
+  return FromGrpc(gs);
+}
+
+absl::Status FixmineClient::Health() {
+  grpc::GenericStub stub(channel_);
+  grpc::ClientContext ctx;
+  Prepare(&ctx, true);
+  grpc::ByteBuffer request;  // HealthCheckRequest{service: ""} encodes to zero bytes
+  grpc::ByteBuffer response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status result;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> l(mu);
+                   result = std::move(s);
+                   done = true;
+                   cv.notify_all();
+                 });
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return done; });
+  if (!result.ok()) return FromGrpc(result);
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1: ServingStatus}; SERVING is 1.
+  if (bytes.size() >= 2 && bytes[0] == 0x08 && bytes[1] == 0x01) return absl::OkStatus();
+  return absl::UnavailableError("server answered health check with NOT_SERVING");
+}
+
+}  // namespace fixmine::client

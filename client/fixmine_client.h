@@ -1,0 +1,69 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "fixmine/v1/admin.grpc.pb.h"
+#include "fixmine/v1/records_service.grpc.pb.h"
+
+namespace fixmine::client {
+
+// A connection to one fixmined. Unary calls use a deadline (default 30 s); streams have none.
+// Errors are the server's gRPC status as an absl::Status with the same code and message
+// (UNAVAILABLE when the server cannot be reached). Thread-safe.
+class FixmineClient {
+ public:
+  // Creates a client for `address` (HOST:PORT). `token`, when set, is sent as
+  // "authorization: Bearer TOKEN". Connects lazily.
+  FixmineClient(const std::string& address, const std::string& token);
+
+  absl::StatusOr<fixmine::v1::Repository> AddRepository(const std::string& source,
+                                                        const std::string& name);
+  absl::StatusOr<fixmine::v1::Repository> GetRepository(const std::string& name);
+  absl::StatusOr<std::vector<fixmine::v1::Repository>> ListRepositories();
+  absl::StatusOr<int64_t> RemoveRepository(const std::string& name);
+  absl::StatusOr<fixmine::v1::Job> StartMining(const fixmine::v1::StartMiningRequest& request);
+  absl::StatusOr<fixmine::v1::Job> GetJob(const std::string& id);
+  absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs(const std::string& repo);
+  absl::StatusOr<fixmine::v1::Job> CancelJob(const std::string& id);
+  // Calls `on_event` for every progress event until the job ends; returns the stream status.
+  absl::Status WatchJob(const std::string& id,
+                        const std::function<void(const fixmine::v1::Job&)>& on_event);
+  absl::StatusOr<fixmine::v1::GetStatsResponse> GetStats();
+
+  absl::StatusOr<fixmine::v1::Record> GetRecord(const std::string& id);
+  absl::StatusOr<int64_t> CountRecords(const std::string& filter);
+  absl::StatusOr<fixmine::v1::ListRecordsResponse> ListRecords(
+      const fixmine::v1::ListRecordsRequest& request);
+  // Streams records, calling `on_batch` for each response; `on_batch` returns false to stop
+  // early (the call is then cancelled and OK is returned). `context_hook`, when set, receives the
+  // call's context before the stream starts (to cancel it from another thread).
+  absl::Status StreamRecords(
+      const fixmine::v1::StreamRecordsRequest& request,
+      const std::function<bool(const fixmine::v1::StreamRecordsResponse&)>& on_batch,
+      const std::function<void(grpc::ClientContext*)>& context_hook = {});
+
+  // grpc.health.v1 Check of the whole server: OK when SERVING.
+  absl::Status Health();
+
+  void set_deadline_seconds(int s) { deadline_seconds_ = s; }
+
+ private:
+  void Prepare(grpc::ClientContext* ctx, bool deadline) const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<fixmine::v1::AdminService::Stub> admin_;
+  std::unique_ptr<fixmine::v1::RecordService::Stub> records_;
+  std::string token_;
+  int deadline_seconds_ = 30;
+};
+
+// Converts a gRPC status into an absl::Status with the same code and message.
+absl::Status FromGrpc(const grpc::Status& status);
+
+}  // namespace fixmine::client

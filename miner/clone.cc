@@ -1,0 +1,80 @@
+#include "miner/clone.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "common/status.h"
+#include "miner/git_handles.h"
+
+namespace fixmine::miner {
+namespace {
+
+using RemotePtr = std::unique_ptr<git_remote, GitDeleter<git_remote, git_remote_free>>;
+
+absl::Status FetchAll(git_repository* repo, const std::string& what) {
+  git_remote* raw = nullptr;
+  int rc = git_remote_lookup(&raw, repo, "origin");
+  if (rc != 0) return GitStatus(rc, absl::StrCat(what, ": finding remote \"origin\""));
+  RemotePtr remote(raw);
+  git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
+  fo.prune = GIT_FETCH_PRUNE;
+  fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+  rc = git_remote_fetch(remote.get(), nullptr, &fo, "fixmine fetch");
+  return GitStatus(rc, what);
+}
+
+}  // namespace
+
+absl::Status CloneMirror(const std::string& url, const std::string& dest) {
+  EnsureLibgit2();
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dest, ec)) {
+    return absl::AlreadyExistsError(absl::StrCat("cloning \"", url, "\": \"", dest, "\" exists"));
+  }
+  fs::path parent = fs::path(dest).parent_path();
+  fs::create_directories(parent, ec);
+  std::string tmp = absl::StrCat(dest, ".tmp-", getpid(), "-", std::random_device{}());
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  fs::permissions(tmp, fs::perms::owner_all, ec);
+  auto cleanup = [&] { fs::remove_all(tmp, ec); };
+  git_repository* raw = nullptr;
+  int rc = git_repository_init(&raw, tmp.c_str(), /*is_bare=*/1);
+  if (rc != 0) {
+    cleanup();
+    return GitStatus(rc, absl::StrCat("cloning \"", url, "\": creating the mirror"));
+  }
+  RepoPtr repo(raw);
+  git_remote* remote_raw = nullptr;
+  rc = git_remote_create_with_fetchspec(&remote_raw, repo.get(), "origin", url.c_str(),
+                                        "+refs/*:refs/*");
+  if (rc != 0) {
+    cleanup();
+    return GitStatus(rc, absl::StrCat("cloning \"", url, "\""));
+  }
+  git_remote_free(remote_raw);
+  absl::Status st = FetchAll(repo.get(), absl::StrCat("cloning \"", url, "\""));
+  repo.reset();
+  if (!st.ok()) {
+    cleanup();
+    return st;
+  }
+  fs::rename(tmp, dest, ec);
+  if (ec) {
+    cleanup();
+    return absl::InternalError(absl::StrCat("cloning \"", url, "\": moving into place: ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FetchMirror(const std::string& path) {
+  RepoPtr repo;
+  FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &repo));
+  return FetchAll(repo.get(), absl::StrCat("fetching into \"", path, "\""));
+}
+
+}  // namespace fixmine::miner

@@ -1,0 +1,337 @@
+// AdminService: repositories, jobs and stats.
+#include <limits.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "miner/git_handles.h"
+#include "server/services.h"
+#include "server/status_convert.h"
+
+namespace fixmine::server {
+namespace {
+
+using fixmine::v1::Job;
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& st) {
+  auto* r = ctx->DefaultReactor();
+  r->Finish(ToGrpcStatus(st));
+  return r;
+}
+
+absl::Status ValidateName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 100 && name[0] != '.' && name[0] != '-';
+  for (char c : name) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "name \"", name, "\" is invalid; use 1 to 100 letters, digits, '.', '_' or '-', not "
+      "starting with '.' or '-'"));
+}
+
+std::string DefaultName(std::string s) {
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  size_t slash = s.find_last_of("/:");
+  std::string base = slash == std::string::npos ? s : s.substr(slash + 1);
+  if (base == ".git" && slash != std::string::npos) return DefaultName(s.substr(0, slash));
+  if (absl::EndsWith(base, ".git")) base.resize(base.size() - 4);
+  return base;
+}
+
+bool UnderRoot(const std::string& path, const std::string& root) {
+  if (path == root) return true;
+  std::string r = root;
+  if (r.empty() || r.back() != '/') r.push_back('/');
+  return absl::StartsWith(path, r);
+}
+
+// Resolves and checks a local repository path against the allowed roots.
+absl::StatusOr<std::string> CheckLocalPath(const std::string& source, const ServerConfig& config) {
+  if (config.allowed_roots.empty()) {
+    return absl::FailedPreconditionError(
+        "local repositories are disabled: the server was started without --allowed-root");
+  }
+  char buf[PATH_MAX];
+  if (realpath(source.c_str(), buf) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("repository path \"", source, "\" does not exist"));
+  }
+  std::string real = buf;
+  for (const auto& root : config.allowed_roots) {
+    if (UnderRoot(real, root)) return real;
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "repository path \"", source, "\" (resolved to \"", real,
+      "\") is outside the allowed roots: ", absl::StrJoin(config.allowed_roots, ", ")));
+}
+
+absl::Status CheckUrl(const std::string& url, const ServerConfig& config) {
+  size_t sep = url.find("://");
+  std::string scheme = url.substr(0, sep);
+  bool allowed = false;
+  for (const auto& s : config.allowed_schemes) allowed = allowed || s == scheme;
+  if (!allowed) {
+    return absl::InvalidArgumentError(absl::StrCat("URL scheme \"", scheme,
+                                                   "\" is not allowed; allowed: ",
+                                                   absl::StrJoin(config.allowed_schemes, ", ")));
+  }
+  std::string rest = url.substr(sep + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  if (authority.find('@') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "URL embeds credentials (user@host); give a URL without them");
+  }
+  if (scheme != "file" && authority.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" has no host"));
+  }
+  return absl::OkStatus();
+}
+
+bool Ended(fixmine::v1::JobState s) {
+  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
+}
+
+// Streams a job's state every time it changes, polling the runner on its own thread (never a
+// gRPC thread), one write in flight.
+class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse> {
+ public:
+  WatchReactor(JobRunner* runner, std::string id) : runner_(runner), id_(std::move(id)) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> l(mu_);
+    writing_ = false;
+    if (!ok) broken_ = true;
+    cv_.notify_all();
+  }
+
+  void OnCancel() override {
+    std::lock_guard<std::mutex> l(mu_);
+    cancelled_ = true;
+    cv_.notify_all();
+  }
+
+  void OnDone() override {
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+    delete this;
+  }
+
+ private:
+  void Loop() {
+    std::string last;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait_for(l, std::chrono::milliseconds(200),
+                     [&] { return cancelled_ || broken_ || !writing_; });
+        if (cancelled_ || broken_) {
+          l.unlock();
+          Finish(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+          return;
+        }
+        if (writing_) continue;
+      }
+      auto job = runner_->GetJob(id_);
+      if (!job.ok()) {
+        Finish(ToGrpcStatus(job.status()));
+        return;
+      }
+      std::string bytes = job->SerializeAsString();
+      bool ended = Ended(job->state());
+      if (bytes != last) {
+        last = bytes;
+        *resp_.mutable_job() = *job;
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          writing_ = true;
+        }
+        StartWrite(&resp_);
+      }
+      if (ended) {
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return cancelled_ || broken_ || !writing_; });
+        l.unlock();
+        Finish(grpc::Status::OK);
+        return;
+      }
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait_for(l, std::chrono::milliseconds(200), [&] { return cancelled_; });
+    }
+  }
+
+  JobRunner* runner_;
+  std::string id_;
+  fixmine::v1::WatchJobResponse resp_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool writing_ = false;
+  bool cancelled_ = false;
+  bool broken_ = false;
+  std::thread thread_;
+};
+
+class ErrorWriter final : public grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse> {
+ public:
+  explicit ErrorWriter(const absl::Status& st) { Finish(ToGrpcStatus(st)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::AddRepositoryRequest* req,
+    fixmine::v1::AddRepositoryResponse* resp) {
+  const std::string& source = req->source();
+  if (source.empty()) {
+    return Done(ctx, absl::InvalidArgumentError(
+                         "source is empty; give a local repository path or a remote URL"));
+  }
+  if (source.size() > 4096 || source.find('\0') != std::string::npos) {
+    return Done(ctx, absl::InvalidArgumentError("source is longer than 4096 bytes or holds NUL"));
+  }
+  std::string name = req->name().empty() ? DefaultName(source) : req->name();
+  if (absl::Status st = ValidateName(name); !st.ok()) return Done(ctx, st);
+  fixmine::v1::Repository repo;
+  repo.set_name(name);
+  repo.set_source(source);
+  repo.set_created_at(absl::ToUnixSeconds(absl::Now()));
+  if (source.find("://") != std::string::npos) {
+    if (absl::Status st = CheckUrl(source, *config_); !st.ok()) return Done(ctx, st);
+    repo.set_remote(true);
+    repo.set_local_path(
+        (std::filesystem::path(config_->data_dir) / "mirrors" / (name + ".git")).string());
+  } else {
+    auto real = CheckLocalPath(source, *config_);
+    if (!real.ok()) return Done(ctx, real.status());
+    miner::RepoPtr handle;
+    if (absl::Status st = miner::OpenRepository(*real, &handle); !st.ok()) return Done(ctx, st);
+    repo.set_local_path(*real);
+  }
+  auto existing = store_->GetRepository(name);
+  if (existing.ok()) {
+    return Done(ctx, absl::AlreadyExistsError(absl::StrCat(
+                         "repository \"", name, "\" exists (source \"", existing->source(),
+                         "\"); pick another --name or remove it first")));
+  }
+  if (absl::Status st = store_->PutRepository(repo); !st.ok()) return Done(ctx, st);
+  *resp->mutable_repository() = repo;
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetRepository(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::GetRepositoryRequest* req,
+    fixmine::v1::GetRepositoryResponse* resp) {
+  if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
+  auto r = store_->GetRepository(req->name());
+  if (!r.ok()) return Done(ctx, r.status());
+  *resp->mutable_repository() = std::move(*r);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListRepositories(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::ListRepositoriesRequest* req,
+    fixmine::v1::ListRepositoriesResponse* resp) {
+  auto list = store_->ListRepositories();
+  if (!list.ok()) return Done(ctx, list.status());
+  for (auto& r : *list) *resp->add_repositories() = std::move(r);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::RemoveRepositoryRequest* req,
+    fixmine::v1::RemoveRepositoryResponse* resp) {
+  if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
+  if (runner_->RepoBusy(req->name())) {
+    return Done(ctx, absl::FailedPreconditionError(absl::StrCat(
+                         "repository \"", req->name(), "\" has a job running; cancel it first")));
+  }
+  auto repo = store_->GetRepository(req->name());
+  if (!repo.ok()) return Done(ctx, repo.status());
+  auto n = store_->RemoveRepository(req->name());
+  if (!n.ok()) return Done(ctx, n.status());
+  if (repo->remote()) {
+    std::error_code ec;
+    std::filesystem::remove_all(repo->local_path(), ec);
+  }
+  resp->set_records_removed(*n);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::StartMiningRequest* req,
+    fixmine::v1::StartMiningResponse* resp) {
+  auto job = runner_->StartJob(*req);
+  if (!job.ok()) return Done(ctx, job.status());
+  *resp->mutable_job() = std::move(*job);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetJob(grpc::CallbackServerContext* ctx,
+                                                   const fixmine::v1::GetJobRequest* req,
+                                                   fixmine::v1::GetJobResponse* resp) {
+  auto job = runner_->GetJob(req->id());
+  if (!job.ok()) return Done(ctx, job.status());
+  *resp->mutable_job() = std::move(*job);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext* ctx,
+                                                     const fixmine::v1::ListJobsRequest* req,
+                                                     fixmine::v1::ListJobsResponse* resp) {
+  auto jobs = runner_->ListJobs(req->repo());
+  if (!jobs.ok()) return Done(ctx, jobs.status());
+  for (auto& j : *jobs) *resp->add_jobs() = std::move(j);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::CancelJob(grpc::CallbackServerContext* ctx,
+                                                      const fixmine::v1::CancelJobRequest* req,
+                                                      fixmine::v1::CancelJobResponse* resp) {
+  auto job = runner_->CancelJob(req->id());
+  if (!job.ok()) return Done(ctx, job.status());
+  *resp->mutable_job() = std::move(*job);
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse>* AdminServiceImpl::WatchJob(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::WatchJobRequest* req) {
+  auto job = runner_->GetJob(req->id());
+  if (!job.ok()) return new ErrorWriter(job.status());
+  return new WatchReactor(runner_, req->id());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
+                                                     const fixmine::v1::GetStatsRequest* req,
+                                                     fixmine::v1::GetStatsResponse* resp) {
+  auto repos = store_->ListRepositories();
+  if (!repos.ok()) return Done(ctx, repos.status());
+  auto jobs = store_->ListJobs();
+  if (!jobs.ok()) return Done(ctx, jobs.status());
+  auto total = store_->TotalRecords();
+  if (!total.ok()) return Done(ctx, total.status());
+  resp->set_repositories(static_cast<int64_t>(repos->size()));
+  resp->set_records(*total);
+  resp->set_jobs(static_cast<int64_t>(jobs->size()));
+  resp->set_active_jobs(runner_->ActiveJobs());
+  resp->set_store_bytes(store_->ApproximateSize());
+  for (const auto& r : *repos) {
+    auto* s = resp->add_per_repository();
+    s->set_repo(r.name());
+    s->set_records(r.record_count());
+  }
+  return Done(ctx, absl::OkStatus());
+}
+
+}  // namespace fixmine::server

@@ -1,0 +1,334 @@
+#include "server/job_runner.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "fmt/format.h"
+#include "miner/clone.h"
+#include "miner/record_builder.h"
+#include "miner/walk.h"
+
+namespace fixmine::server {
+namespace {
+
+using fixmine::v1::Job;
+
+bool Ended(fixmine::v1::JobState s) {
+  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
+}
+
+int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
+
+}  // namespace
+
+JobRunner::JobRunner(storage::RecordStore* store, const ServerConfig& config)
+    : store_(store), config_(config) {}
+
+JobRunner::~JobRunner() { Shutdown(); }
+
+absl::Status JobRunner::Start() {
+  auto jobs = store_->ListJobs();
+  if (!jobs.ok()) return jobs.status();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    // Oldest first, so interrupted jobs keep their order.
+    for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
+      if (Ended(it->state())) continue;
+      auto a = std::make_shared<Active>();
+      a->job = *it;
+      a->job.set_state(fixmine::v1::QUEUED);
+      active_[a->job.id()] = a;
+      queue_.push_back(a);
+    }
+  }
+  int n = std::max(1, config_.job_workers);
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+  cv_.notify_all();
+  return absl::OkStatus();
+}
+
+void JobRunner::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+    shutdown_ = true;
+    for (auto& [id, a] : active_) a->cancel = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& req) {
+  if (req.repo().empty()) {
+    return absl::InvalidArgumentError("repo is empty; name a registered repository");
+  }
+  if (req.max_commits() < 0) {
+    return absl::InvalidArgumentError("max_commits is negative; use 0 for no limit");
+  }
+  auto repo = store_->GetRepository(req.repo());
+  if (!repo.ok()) return repo.status();
+  std::lock_guard<std::mutex> l(mu_);
+  if (stopping_) return absl::UnavailableError("server is shutting down");
+  for (auto& [id, a] : active_) {
+    std::lock_guard<std::mutex> al(a->mu);
+    if (a->job.repo() == req.repo()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "repository \"", req.repo(), "\" already has job ", id, " ",
+          fixmine::v1::JobState_Name(a->job.state()), "; wait for it or cancel it"));
+    }
+  }
+  auto a = std::make_shared<Active>();
+  Job& job = a->job;
+  job.set_id(fmt::format("job-{:010d}-{:04d}", Now(), ++counter_ % 10000));
+  job.set_repo(req.repo());
+  job.set_state(fixmine::v1::QUEUED);
+  job.set_created_at(Now());
+  for (const auto& r : req.revs()) job.add_revs(r);
+  job.set_max_commits(req.max_commits());
+  job.set_fetch(req.fetch());
+  absl::Status st = store_->PutJob(job);
+  if (!st.ok()) return st;
+  active_[job.id()] = a;
+  queue_.push_back(a);
+  cv_.notify_one();
+  return job;
+}
+
+absl::StatusOr<Job> JobRunner::GetJob(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("id is empty; pass a job id");
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = active_.find(id);
+    if (it != active_.end()) {
+      std::lock_guard<std::mutex> al(it->second->mu);
+      return it->second->job;
+    }
+  }
+  return store_->GetJob(id);
+}
+
+absl::StatusOr<Job> JobRunner::CancelJob(const std::string& id) {
+  if (id.empty()) return absl::InvalidArgumentError("id is empty; pass a job id");
+  std::shared_ptr<Active> a;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = active_.find(id);
+    if (it == active_.end()) return store_->GetJob(id);
+    a = it->second;
+    a->user_cancelled = true;
+    a->cancel = true;
+    // A queued job never reaches a worker's walk: end it here.
+    for (auto q = queue_.begin(); q != queue_.end(); ++q) {
+      if (q->get() == a.get()) {
+        queue_.erase(q);
+        {
+          std::lock_guard<std::mutex> al(a->mu);
+          a->job.set_state(fixmine::v1::CANCELLED);
+          a->job.set_finished_at(Now());
+          (void)store_->PutJob(a->job);
+        }
+        active_.erase(id);
+        std::lock_guard<std::mutex> al(a->mu);
+        return a->job;
+      }
+    }
+  }
+  // Running: wait briefly for the worker to notice, so the reply shows the outcome.
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard<std::mutex> al(a->mu);
+      if (Ended(a->job.state())) return a->job;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::lock_guard<std::mutex> al(a->mu);
+  return a->job;
+}
+
+absl::StatusOr<std::vector<Job>> JobRunner::ListJobs(const std::string& repo) {
+  auto jobs = store_->ListJobs();
+  if (!jobs.ok()) return jobs.status();
+  std::vector<Job> out;
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& j : *jobs) {
+    if (!repo.empty() && j.repo() != repo) continue;
+    auto it = active_.find(j.id());
+    if (it != active_.end()) {
+      std::lock_guard<std::mutex> al(it->second->mu);
+      out.push_back(it->second->job);
+    } else {
+      out.push_back(std::move(j));
+    }
+  }
+  return out;
+}
+
+bool JobRunner::RepoBusy(const std::string& repo) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [id, a] : active_) {
+    std::lock_guard<std::mutex> al(a->mu);
+    if (a->job.repo() == repo) return true;
+  }
+  return false;
+}
+
+int JobRunner::ActiveJobs() {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(active_.size());
+}
+
+void JobRunner::Work() {
+  for (;;) {
+    std::shared_ptr<Active> a;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      a = queue_.front();
+      queue_.pop_front();
+    }
+    Run(a);
+    Finish(a);
+  }
+}
+
+void JobRunner::Finish(const std::shared_ptr<Active>& a) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<std::mutex> al(a->mu);
+  if (Ended(a->job.state())) active_.erase(a->job.id());
+}
+
+void JobRunner::Run(const std::shared_ptr<Active>& a) {
+  Job job;
+  {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job.set_state(fixmine::v1::RUNNING);
+    a->job.set_started_at(Now());
+    a->job.set_attempts(a->job.attempts() + 1);
+    job = a->job;
+  }
+  auto fail = [&](const absl::Status& st) {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job.set_state(fixmine::v1::FAILED);
+    a->job.set_error(std::string(st.message()));
+    a->job.set_finished_at(Now());
+    (void)store_->PutJob(a->job);
+  };
+  if (absl::Status st = store_->PutJob(job); !st.ok()) return fail(st);
+
+  auto repo = store_->GetRepository(job.repo());
+  if (!repo.ok()) return fail(repo.status());
+  std::error_code ec;
+  if (repo->remote()) {
+    if (!std::filesystem::exists(repo->local_path(), ec)) {
+      if (absl::Status st = miner::CloneMirror(repo->source(), repo->local_path()); !st.ok()) {
+        return fail(st);
+      }
+    } else if (job.fetch()) {
+      if (absl::Status st = miner::FetchMirror(repo->local_path()); !st.ok()) return fail(st);
+    }
+  }
+
+  miner::WalkOptions walk;
+  for (const auto& r : job.revs()) walk.revs.push_back(r);
+  walk.all = walk.revs.empty();
+  for (const auto& w : repo->watermarks()) walk.hide.push_back(w);
+  walk.max_commits = job.max_commits();
+  walk.workers = config_.mine_threads;
+  walk.cancel = &a->cancel;
+  const std::string repo_name = repo->name();
+  walk.skip = [&](std::string_view hex) {
+    auto has = store_->HasRecord(miner::RecordId(repo_name, std::string(hex)));
+    return has.ok() && *has;
+  };
+  miner::RecordOptions rec;
+  rec.repo_name = repo_name;
+
+  std::vector<fixmine::v1::Record> batch;
+  size_t batch_bytes = 0;
+  int64_t written = job.records_written();
+  miner::WalkStats last_stats;
+  auto snapshot = [&](const miner::WalkStats& s) {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job.set_commits_walked(s.commits_walked);
+    a->job.set_merges_skipped(s.merges_skipped);
+    a->job.set_commits_skipped(s.commits_skipped);
+    a->job.set_already_present(s.already_present);
+    a->job.set_unavailable_files(s.unavailable_files);
+    a->job.clear_skipped_errors();
+    for (const auto& e : s.errors) a->job.add_skipped_errors(e);
+    a->job.set_records_written(written);
+    return a->job;
+  };
+  miner::WalkStats stats;
+  auto flush = [&]() -> absl::Status {
+    Job progress = snapshot(stats);
+    auto n = store_->WriteBatch(batch, progress, nullptr);
+    if (!n.ok()) return n.status();
+    written += *n;
+    {
+      std::lock_guard<std::mutex> al(a->mu);
+      a->job.set_records_written(written);
+    }
+    batch.clear();
+    batch_bytes = 0;
+    return absl::OkStatus();
+  };
+  auto sink = [&](fixmine::v1::Record&& r) -> absl::Status {
+    batch_bytes += r.ByteSizeLong();
+    batch.push_back(std::move(r));
+    if (batch.size() >= static_cast<size_t>(std::max(1, config_.batch_records)) ||
+        batch_bytes > (size_t{16} << 20)) {
+      return flush();
+    }
+    return absl::OkStatus();
+  };
+  auto progress = [&](const miner::WalkStats& s) { snapshot(s); };
+  absl::Status st = miner::Mine(repo->local_path(), walk, rec, sink, &stats, progress);
+  // Whatever happened, records built so far are kept (they are complete and correct).
+  if (!batch.empty()) {
+    absl::Status fst = flush();
+    if (st.ok()) st = fst;
+  }
+  Job final_job = snapshot(stats);
+  final_job.set_finished_at(Now());
+  if (st.ok()) {
+    final_job.set_state(fixmine::v1::SUCCEEDED);
+    if (!stats.walk_error.empty()) final_job.set_error(stats.walk_error);
+    fixmine::v1::Repository updated = *repo;
+    // Only a complete walk of every ref moves the watermark.
+    if (walk.all && job.max_commits() == 0 && stats.walk_error.empty()) {
+      updated.clear_watermarks();
+      for (const auto& t : stats.tips) updated.add_watermarks(t);
+    }
+    updated.set_last_job_id(job.id());
+    auto w = store_->WriteBatch({}, final_job, &updated);
+    if (!w.ok()) {
+      final_job.set_state(fixmine::v1::FAILED);
+      final_job.set_error(std::string(w.status().message()));
+      (void)store_->PutJob(final_job);
+    }
+  } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
+    // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start.
+    final_job.set_state(fixmine::v1::RUNNING);
+    final_job.set_finished_at(0);
+    (void)store_->PutJob(final_job);
+  } else if (st.code() == absl::StatusCode::kCancelled) {
+    final_job.set_state(fixmine::v1::CANCELLED);
+    (void)store_->PutJob(final_job);
+  } else {
+    final_job.set_state(fixmine::v1::FAILED);
+    final_job.set_error(std::string(st.message()));
+    (void)store_->PutJob(final_job);
+  }
+  std::lock_guard<std::mutex> al(a->mu);
+  a->job = final_job;
+}
+
+}  // namespace fixmine::server

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "fixmine/v1/admin.pb.h"
+#include "server/server_config.h"
+#include "storage/record_store.h"
+
+namespace fixmine::server {
+
+// Runs mining jobs on its own worker threads (never on gRPC threads). Each job walks one
+// repository with the miner and writes records in atomic batches together with the job's
+// progress. Jobs found QUEUED or RUNNING in the store at Start (a server that stopped or crashed
+// mid-job) are queued again and resume: commits already stored are skipped.
+// Thread-safe.
+class JobRunner {
+ public:
+  // `store` is borrowed and must outlive the runner.
+  JobRunner(storage::RecordStore* store, const ServerConfig& config);
+  ~JobRunner();
+
+  // Starts the worker threads and re-queues interrupted jobs.
+  absl::Status Start();
+
+  // Stops taking jobs and interrupts running ones, leaving them RUNNING in the store so the next
+  // start resumes them; joins the workers. Idempotent.
+  void Shutdown();
+
+  // Creates a job for `request.repo` and queues it. NOT_FOUND for an unknown repository,
+  // FAILED_PRECONDITION when a job of that repository is queued or running, UNAVAILABLE while
+  // shutting down.
+  absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request);
+
+  // The job's current state (live for active jobs). NOT_FOUND when unknown.
+  absl::StatusOr<fixmine::v1::Job> GetJob(const std::string& id);
+
+  // Asks a job to stop; returns its state. An ended job is returned unchanged.
+  absl::StatusOr<fixmine::v1::Job> CancelJob(const std::string& id);
+
+  // All jobs, newest first, live state for active ones; only those of `repo` when not empty.
+  absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs(const std::string& repo);
+
+  // True while a job of `repo` is queued or running.
+  bool RepoBusy(const std::string& repo);
+
+  // Number of queued or running jobs.
+  int ActiveJobs();
+
+ private:
+  struct Active {
+    std::mutex mu;
+    fixmine::v1::Job job;
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> user_cancelled{false};
+  };
+
+  void Work();
+  void Run(const std::shared_ptr<Active>& active);
+  void Finish(const std::shared_ptr<Active>& active);
+
+  storage::RecordStore* store_;
+  ServerConfig config_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Active>> queue_;
+  std::map<std::string, std::shared_ptr<Active>> active_;  // by job id
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+  std::atomic<bool> shutdown_{false};
+  uint64_t counter_ = 0;
+};
+
+}  // namespace fixmine::server

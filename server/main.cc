@@ -1,0 +1,60 @@
+// fixmined: the fixmine gRPC server.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "server/server.h"
+
+int main(int argc, char** argv) {
+  fixmine::server::ServerConfig config;
+  CLI::App app{"fixmined: serves mined git commit records over gRPC", "fixmined"};
+  app.add_option("--listen", config.listen, "HOST:PORT to listen on (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--data-dir", config.data_dir, "folder of the store and mirrors")->required();
+  app.add_option("--allowed-root", config.allowed_roots,
+                 "local repositories must resolve under this folder (repeatable)");
+  app.add_option("--allow-scheme", config.allowed_schemes,
+                 "URL schemes accepted for remote repositories (repeatable; default https)");
+  app.add_option("--workers", config.job_workers, "mining jobs that run at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--mine-threads", config.mine_threads,
+                 "threads building records within one job (0: one per core)")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--port-file", config.port_file, "write the bound port here once listening");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = fixmine::server::Server::Start(config);
+  if (!server.ok()) {
+    std::cerr << "fixmined: " << server.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "fixmined: listening on port " << (*server)->port() << ", data in "
+            << config.data_dir << "\n";
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::cerr << "fixmined: signal " << sig << ", draining\n";
+    (*server)->Shutdown();
+  });
+  (*server)->Wait();
+  signals.join();
+  server->reset();
+  std::cerr << "fixmined: stopped\n";
+  return 0;
+}

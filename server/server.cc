@@ -1,0 +1,95 @@
+#include "server/server.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace fixmine::server {
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config_in) {
+  std::unique_ptr<Server> s(new Server());
+  s->config_ = config_in;
+  ServerConfig& config = s->config_;
+  if (config.data_dir.empty()) {
+    return absl::InvalidArgumentError("--data-dir is required");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("creating data folder \"", config.data_dir, "\": ", ec.message()));
+  }
+  // Allowed roots are compared by real path, so symlinks cannot lead outside them.
+  for (auto& root : config.allowed_roots) {
+    char buf[PATH_MAX];
+    if (realpath(root.c_str(), buf) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--allowed-root \"", root, "\" does not exist"));
+    }
+    root = buf;
+  }
+  auto store = storage::RecordStore::Open((std::filesystem::path(config.data_dir) / "store").string());
+  if (!store.ok()) return store.status();
+  s->store_ = std::move(*store);
+  s->runner_ = std::make_unique<JobRunner>(s->store_.get(), config);
+  s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_);
+  s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.RegisterService(s->admin_.get());
+  builder.RegisterService(s->records_.get());
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  builder.SetMaxSendMessageSize(64 << 20);
+  // A vanished client frees its stream: keepalive pings detect dead connections.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  s->grpc_ = builder.BuildAndStart();
+  if (!s->grpc_ || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on \"", config.listen, "\""));
+  }
+  if (absl::Status st = s->runner_->Start(); !st.ok()) return st;
+  if (!config.port_file.empty()) {
+    std::string tmp = config.port_file + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << s->port_ << "\n";
+    }
+    std::filesystem::rename(tmp, config.port_file, ec);
+  }
+  return s;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Shutdown(int grace_seconds) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+  }
+  if (runner_) runner_->Shutdown();
+  if (grpc_) {
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace_seconds));
+  }
+  grpc_.reset();
+  runner_.reset();
+  store_.reset();
+}
+
+void Server::Wait() {
+  if (grpc_) grpc_->Wait();
+}
+
+}  // namespace fixmine::server

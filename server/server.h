@@ -1,0 +1,47 @@
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "server/job_runner.h"
+#include "server/server_config.h"
+#include "server/services.h"
+#include "storage/record_store.h"
+
+namespace fixmine::server {
+
+// One running fixmined: the store, the job runner, and the gRPC server with AdminService,
+// RecordService, grpc.health.v1 and reflection. Thread-safe.
+class Server {
+ public:
+  // Opens the store under config.data_dir/store, resumes interrupted jobs and starts listening.
+  // Errors: the store cannot be opened, the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config);
+  ~Server();
+
+  // The port actually bound (useful with port 0).
+  int port() const { return port_; }
+
+  // Stops accepting calls, lets calls in flight finish (up to `grace_seconds`), interrupts jobs
+  // so they resume at the next start, and closes the store. Idempotent.
+  void Shutdown(int grace_seconds = 5);
+
+  // Blocks until Shutdown.
+  void Wait();
+
+ private:
+  Server() = default;
+  ServerConfig config_;
+  std::unique_ptr<storage::RecordStore> store_;
+  std::unique_ptr<JobRunner> runner_;
+  std::unique_ptr<AdminServiceImpl> admin_;
+  std::unique_ptr<RecordServiceImpl> records_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+  std::mutex mu_;
+  bool shut_down_ = false;
+};
+
+}  // namespace fixmine::server

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace fixmine::server {
+
+// Settings of one fixmined process (flags of server/main.cc).
+struct ServerConfig {
+  // HOST:PORT to listen on; port 0 picks a free port.
+  std::string listen = "127.0.0.1:50051";
+  // Folder of the store and of cloned mirrors.
+  std::string data_dir;
+  // Local repositories are accepted only when their real path is under one of these.
+  std::vector<std::string> allowed_roots;
+  // URL schemes accepted for remote repositories.
+  std::vector<std::string> allowed_schemes = {"https"};
+  // Mining jobs that run at once.
+  int job_workers = 2;
+  // Threads building records inside one job (0: one per core).
+  int mine_threads = 0;
+  // When set, the bound port is written here once the server listens.
+  std::string port_file;
+  // Records per atomic write batch of a mining job.
+  int batch_records = 256;
+};
+
+}  // namespace fixmine::server

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "fixmine/v1/admin.grpc.pb.h"
+#include "fixmine/v1/records_service.grpc.pb.h"
+#include "server/job_runner.h"
+#include "server/server_config.h"
+#include "storage/record_store.h"
+
+namespace fixmine::server {
+
+// AdminService on the gRPC callback API: validation, then the store or the job runner.
+// Store, runner and config are borrowed and outlive the service. Thread-safe.
+class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService {
+ public:
+  AdminServiceImpl(storage::RecordStore* store, JobRunner* runner, const ServerConfig* config)
+      : store_(store), runner_(runner), config_(config) {}
+
+  grpc::ServerUnaryReactor* AddRepository(grpc::CallbackServerContext* ctx,
+                                          const fixmine::v1::AddRepositoryRequest* req,
+                                          fixmine::v1::AddRepositoryResponse* resp) override;
+  grpc::ServerUnaryReactor* GetRepository(grpc::CallbackServerContext* ctx,
+                                          const fixmine::v1::GetRepositoryRequest* req,
+                                          fixmine::v1::GetRepositoryResponse* resp) override;
+  grpc::ServerUnaryReactor* ListRepositories(grpc::CallbackServerContext* ctx,
+                                             const fixmine::v1::ListRepositoriesRequest* req,
+                                             fixmine::v1::ListRepositoriesResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveRepository(grpc::CallbackServerContext* ctx,
+                                             const fixmine::v1::RemoveRepositoryRequest* req,
+                                             fixmine::v1::RemoveRepositoryResponse* resp) override;
+  grpc::ServerUnaryReactor* StartMining(grpc::CallbackServerContext* ctx,
+                                        const fixmine::v1::StartMiningRequest* req,
+                                        fixmine::v1::StartMiningResponse* resp) override;
+  grpc::ServerUnaryReactor* GetJob(grpc::CallbackServerContext* ctx,
+                                   const fixmine::v1::GetJobRequest* req,
+                                   fixmine::v1::GetJobResponse* resp) override;
+  grpc::ServerUnaryReactor* ListJobs(grpc::CallbackServerContext* ctx,
+                                     const fixmine::v1::ListJobsRequest* req,
+                                     fixmine::v1::ListJobsResponse* resp) override;
+  grpc::ServerUnaryReactor* CancelJob(grpc::CallbackServerContext* ctx,
+                                      const fixmine::v1::CancelJobRequest* req,
+                                      fixmine::v1::CancelJobResponse* resp) override;
+  grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse>* WatchJob(
+      grpc::CallbackServerContext* ctx, const fixmine::v1::WatchJobRequest* req) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
+                                     const fixmine::v1::GetStatsRequest* req,
+                                     fixmine::v1::GetStatsResponse* resp) override;
+
+ private:
+  storage::RecordStore* store_;
+  JobRunner* runner_;
+  const ServerConfig* config_;
+};
+
+// RecordService on the gRPC callback API. Streams keep one write in flight and read the next
+// batch from the store only when the previous one was sent, so a slow client never makes the
+// server buffer more than one batch. Thread-safe.
+class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackService {
+ public:
+  explicit RecordServiceImpl(storage::RecordStore* store) : store_(store) {}
+
+  grpc::ServerUnaryReactor* GetRecord(grpc::CallbackServerContext* ctx,
+                                      const fixmine::v1::GetRecordRequest* req,
+                                      fixmine::v1::GetRecordResponse* resp) override;
+  grpc::ServerUnaryReactor* CountRecords(grpc::CallbackServerContext* ctx,
+                                         const fixmine::v1::CountRecordsRequest* req,
+                                         fixmine::v1::CountRecordsResponse* resp) override;
+  grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* ctx,
+                                        const fixmine::v1::ListRecordsRequest* req,
+                                        fixmine::v1::ListRecordsResponse* resp) override;
+  grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* StreamRecords(
+      grpc::CallbackServerContext* ctx, const fixmine::v1::StreamRecordsRequest* req) override;
+
+ private:
+  storage::RecordStore* store_;
+};
+
+}  // namespace fixmine::server

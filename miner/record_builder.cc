@@ -1,6 +1,8 @@
 #include "miner/record_builder.h"
 
+#include <cctype>
 #include <cstring>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "fmt/format.h"
 #include "miner/git_handles.h"
 #include "miner/language.h"
+#include "miner/rename.h"
+#include "miner/tree_diff.h"
 
 namespace fixmine::miner {
 namespace {
@@ -30,12 +34,66 @@ bool LooksBinary(std::string_view data) {
 
 std::string ModeOctal(uint32_t mode) { return fmt::format("{:06o}", mode); }
 
+// A blob read once per record, shared by rename detection and rendering.
+struct CachedBlob {
+  BlobPtr blob;
+  std::string_view data;
+  bool ok = false;
+  bool too_big = false;
+  std::string error;
+};
+
+// Blobs of one commit, keyed by id. Not thread-safe (one per record being built).
+class BlobCache {
+ public:
+  explicit BlobCache(git_repository* repo) : repo_(repo) {}
+
+  // Returns the blob `id`, reading it on first use; `ok` is false when it cannot be read.
+  const CachedBlob& Get(const git_oid& id) {
+    auto [it, fresh] = blobs_.try_emplace(Key(id));
+    CachedBlob& b = it->second;
+    if (!fresh) return b;
+    git_blob* blob = nullptr;
+    int rc = git_blob_lookup(&blob, repo_, &id);
+    if (rc != 0) {
+      b.error = std::string(GitStatus(rc, absl::StrCat("reading blob ", OidHex(id))).message());
+      return b;
+    }
+    b.blob.reset(blob);
+    b.ok = true;
+    auto size = static_cast<size_t>(git_blob_rawsize(blob));
+    b.data = std::string_view(static_cast<const char*>(git_blob_rawcontent(blob)), size);
+    b.too_big = size > kBigFileThreshold;
+    return b;
+  }
+
+  // Drops `id` (read again on the next Get).
+  void Release(const git_oid& id) { blobs_.erase(Key(id)); }
+
+ private:
+  static std::string Key(const git_oid& id) {
+    return std::string(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
+  }
+
+  git_repository* repo_;
+  std::map<std::string, CachedBlob> blobs_;
+};
+
+// One changed file after rename detection.
+struct FilePair {
+  ChangeType type = fixmine::v1::MODIFIED;
+  std::string old_path;
+  std::string new_path;
+  TreeSide old_side;
+  TreeSide new_side;
+  int similarity = 0;  // percent, renames only
+};
+
 // One side of a file pair as loaded from the object database.
 struct Side {
   bool present = false;  // the side exists (not /dev/null)
   bool readable = true;  // its content could be read
   std::string error;
-  BlobPtr blob;           // owns `data` for blobs
   std::string synthetic;  // owns `data` for gitlinks
   std::string_view data;
   uint32_t mode = 0;
@@ -44,34 +102,26 @@ struct Side {
   bool too_big = false;
 };
 
-absl::Status LoadSide(git_repository* repo, const git_diff_file& f, bool present, Side* s) {
+void LoadSide(BlobCache* cache, const std::string& path, const TreeSide& ts, bool present,
+              Side* s) {
   s->present = present;
-  s->mode = present ? f.mode : 0;
-  s->path = f.path ? f.path : "";
-  s->id = f.id;
-  if (!present) return absl::OkStatus();
-  if (f.mode == GIT_FILEMODE_COMMIT) {
-    s->synthetic = absl::StrCat("Subproject commit ", OidHex(f.id), "\n");
+  s->mode = present ? ts.mode : 0;
+  s->path = path;
+  s->id = ts.id;
+  if (!present) return;
+  if (ts.mode == GIT_FILEMODE_COMMIT) {
+    s->synthetic = absl::StrCat("Subproject commit ", OidHex(ts.id), "\n");
     s->data = s->synthetic;
-    return absl::OkStatus();
+    return;
   }
-  git_blob* blob = nullptr;
-  int rc = git_blob_lookup(&blob, repo, &f.id);
-  if (rc != 0) {
-    absl::Status st = GitStatus(rc, absl::StrCat("reading blob ", OidHex(f.id), " of \"",
-                                                 s->path, "\""));
+  const CachedBlob& b = cache->Get(ts.id);
+  if (!b.ok) {
     s->readable = false;
-    s->error = std::string(st.message());
-    return st;
+    s->error = absl::StrCat(b.error, " (\"", path, "\")");
+    return;
   }
-  s->blob.reset(blob);
-  auto size = static_cast<size_t>(git_blob_rawsize(blob));
-  if (size > kBigFileThreshold) {
-    s->too_big = true;
-    return absl::OkStatus();
-  }
-  s->data = std::string_view(static_cast<const char*>(git_blob_rawcontent(blob)), size);
-  return absl::OkStatus();
+  s->too_big = b.too_big;
+  if (!b.too_big) s->data = b.data;
 }
 
 // Appends the "--- a/x" / "+++ b/x" label as git does: quoted when needed, "/dev/null" for an
@@ -119,16 +169,25 @@ absl::Status DiffText(const Side& a, const Side& b, const RecordOptions& opt, Te
     ph->set_old_lines(hunk->old_lines);
     ph->set_new_start(hunk->new_start);
     ph->set_new_lines(hunk->new_lines);
+    // libgit2 keeps trailing white space of a truncated function line; git trims it.
     std::string_view hdr(hunk->header, hunk->header_len);
-    out->body.append(hdr);
-    if (!hdr.empty() && hdr.back() != '\n') out->body.push_back('\n');
+    std::string func;
     size_t close = hdr.find("@@", 2);
     if (close != std::string_view::npos) {
       std::string_view rest = hdr.substr(close + 2);
       if (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-      while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
-      ph->set_header(std::string(rest));
+      while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back()))) {
+        rest.remove_suffix(1);
+      }
+      func = std::string(rest);
     }
+    auto range = [](int start, int lines) {
+      return lines == 1 ? absl::StrCat(start) : absl::StrCat(start, ",", lines);
+    };
+    absl::StrAppend(&out->body, "@@ -", range(hunk->old_start, hunk->old_lines), " +",
+                    range(hunk->new_start, hunk->new_lines), " @@", func.empty() ? "" : " ", func,
+                    "\n");
+    ph->set_header(std::move(func));
     std::string text;
     for (size_t l = 0; l < nlines; ++l) {
       const git_diff_line* line = nullptr;
@@ -173,28 +232,10 @@ std::string_view Capped(std::string_view data, size_t cap, bool utf8, bool* trun
   return data.substr(0, n);
 }
 
-ChangeType ToChangeType(git_delta_t status) {
-  switch (status) {
-    case GIT_DELTA_ADDED:
-      return fixmine::v1::ADDED;
-    case GIT_DELTA_DELETED:
-      return fixmine::v1::DELETED;
-    case GIT_DELTA_RENAMED:
-      return fixmine::v1::RENAMED;
-    case GIT_DELTA_COPIED:
-      return fixmine::v1::COPIED;
-    case GIT_DELTA_TYPECHANGE:
-      return fixmine::v1::TYPE_CHANGED;
-    default:
-      return fixmine::v1::MODIFIED;
-  }
-}
-
 // Renders one "diff --git" section (for a type change, the caller renders two).
-// `a` or `b` may be absent (added / deleted).
-absl::Status RenderSection(const Side& a, const Side& b, git_delta_t status, int similarity,
-                           const RecordOptions& opt, std::string* patch, FileChange* fc,
-                           bool* any_binary) {
+// `a` or `b` may be absent (added / deleted). Counts lines into `fc`.
+absl::Status RenderSection(const Side& a, const Side& b, ChangeType type, int similarity,
+                           const RecordOptions& opt, std::string* patch, FileChange* fc) {
   const std::string& a_name = a.present ? a.path : b.path;
   const std::string& b_name = b.present ? b.path : a.path;
   absl::StrAppend(patch, "diff --git ", QuotePathForPatch("a/", a_name), " ",
@@ -204,11 +245,10 @@ absl::Status RenderSection(const Side& a, const Side& b, git_delta_t status, int
   } else if (!b.present) {
     absl::StrAppend(patch, "deleted file mode ", ModeOctal(a.mode), "\n");
   } else if (a.mode != b.mode) {
-    absl::StrAppend(patch, "old mode ", ModeOctal(a.mode), "\nnew mode ", ModeOctal(b.mode),
-                    "\n");
+    absl::StrAppend(patch, "old mode ", ModeOctal(a.mode), "\nnew mode ", ModeOctal(b.mode), "\n");
   }
-  if (status == GIT_DELTA_RENAMED || status == GIT_DELTA_COPIED) {
-    const char* verb = status == GIT_DELTA_RENAMED ? "rename" : "copy";
+  if (type == fixmine::v1::RENAMED || type == fixmine::v1::COPIED) {
+    const char* verb = type == fixmine::v1::RENAMED ? "rename" : "copy";
     absl::StrAppend(patch, "similarity index ", similarity, "%\n", verb, " from ",
                     QuotePathForPatch("", a.path), "\n", verb, " to ",
                     QuotePathForPatch("", b.path), "\n");
@@ -217,22 +257,13 @@ absl::Status RenderSection(const Side& a, const Side& b, git_delta_t status, int
   const git_oid& aid = a.present ? a.id : zero;
   const git_oid& bid = b.present ? b.id : zero;
   bool same_content = a.present && b.present && git_oid_equal(&aid, &bid);
-  if (!same_content) {
-    absl::StrAppend(patch, "index ", OidHex(aid), "..", OidHex(bid));
-    if (a.present && b.present && a.mode == b.mode) absl::StrAppend(patch, " ", ModeOctal(a.mode));
-    patch->push_back('\n');
-  }
   if (same_content) return absl::OkStatus();
-  if ((a.present && !a.readable) || (b.present && !b.readable)) {
-    fc->set_unavailable(true);
-    if (fc->unavailable_reason().empty()) {
-      fc->set_unavailable_reason(!a.error.empty() ? a.error : b.error);
-    }
-    return absl::OkStatus();
-  }
+  absl::StrAppend(patch, "index ", OidHex(aid), "..", OidHex(bid));
+  if (a.present && b.present && a.mode == b.mode) absl::StrAppend(patch, " ", ModeOctal(a.mode));
+  patch->push_back('\n');
+  if ((a.present && !a.readable) || (b.present && !b.readable)) return absl::OkStatus();
   bool binary = a.too_big || b.too_big || LooksBinary(a.data) || LooksBinary(b.data);
   if (binary) {
-    *any_binary = true;
     absl::StrAppend(patch, "Binary files ",
                     a.present ? QuotePathForPatch("a/", a.path) : "/dev/null", " and ",
                     b.present ? QuotePathForPatch("b/", b.path) : "/dev/null", " differ\n");
@@ -247,43 +278,52 @@ absl::Status RenderSection(const Side& a, const Side& b, git_delta_t status, int
   return absl::OkStatus();
 }
 
-absl::Status BuildFile(git_repository* repo, const git_diff_delta& d, const RecordOptions& opt,
+absl::Status BuildFile(BlobCache* cache, const FilePair& p, const RecordOptions& opt,
                        FileChange* fc) {
-  bool has_old = d.status != GIT_DELTA_ADDED;
-  bool has_new = d.status != GIT_DELTA_DELETED;
+  bool has_old = p.type != fixmine::v1::ADDED;
+  bool has_new = p.type != fixmine::v1::DELETED;
   Side a, b;
-  (void)LoadSide(repo, d.old_file, has_old, &a);  // failures are kept in the side
-  (void)LoadSide(repo, d.new_file, has_new, &b);
-  std::string new_path = has_new ? b.path : a.path;
-  std::string old_path = has_old ? a.path : b.path;
-  DecodedText np = DecodeToUtf8(new_path);
+  LoadSide(cache, p.old_path, p.old_side, has_old, &a);
+  LoadSide(cache, p.new_path, p.new_side, has_new, &b);
+  DecodedText np = DecodeToUtf8(p.new_path);
   fc->set_path(np.text);
-  fc->set_old_path(DecodeToUtf8(old_path).text);
-  fc->set_change_type(ToChangeType(d.status));
+  fc->set_old_path(DecodeToUtf8(p.old_path).text);
+  fc->set_change_type(p.type);
   fc->set_language(std::string(LanguageForPath(np.text)));
   fc->set_old_mode(a.mode);
   fc->set_new_mode(b.mode);
   if (has_old) fc->set_old_blob(OidHex(a.id));
   if (has_new) fc->set_new_blob(OidHex(b.id));
-  if (d.status == GIT_DELTA_RENAMED || d.status == GIT_DELTA_COPIED) {
-    fc->set_similarity(d.similarity);
+  if (p.type == fixmine::v1::RENAMED || p.type == fixmine::v1::COPIED) {
+    fc->set_similarity(p.similarity);
   }
+  if ((has_old && !a.readable) || (has_new && !b.readable)) {
+    fc->set_unavailable(true);
+    fc->set_unavailable_reason(!a.error.empty() ? a.error : b.error);
+  }
+  // As `git log --numstat`: binary when either side is, even when the content is unchanged.
+  bool binary = (has_old && a.readable && (a.too_big || LooksBinary(a.data))) ||
+                (has_new && b.readable && (b.too_big || LooksBinary(b.data)));
 
   std::string patch;
-  bool binary = false;
-  if (d.status == GIT_DELTA_TYPECHANGE) {
-    // git prints a type change as a deletion of the old entry and an addition of the new one.
+  if (p.type == fixmine::v1::TYPE_CHANGED) {
+    // git prints a type change as a deletion of the old entry and an addition of the new one,
+    // but counts its lines (numstat) on the old and new content directly.
     Side none_a, none_b;
     none_a.path = a.path;
     none_b.path = b.path;
-    FIXMINE_RETURN_IF_ERROR(
-        RenderSection(a, none_b, GIT_DELTA_DELETED, 0, opt, &patch, fc, &binary));
-    FIXMINE_RETURN_IF_ERROR(
-        RenderSection(none_a, b, GIT_DELTA_ADDED, 0, opt, &patch, fc, &binary));
+    FIXMINE_RETURN_IF_ERROR(RenderSection(a, none_b, fixmine::v1::DELETED, 0, opt, &patch, fc));
+    FIXMINE_RETURN_IF_ERROR(RenderSection(none_a, b, fixmine::v1::ADDED, 0, opt, &patch, fc));
+    if (!binary && a.readable && b.readable) {
+      TextDiff td;
+      FIXMINE_RETURN_IF_ERROR(DiffText(a, b, opt, &td));
+      fc->set_added(td.added);
+      fc->set_deleted(td.deleted);
+    }
   } else {
     Side none;
-    FIXMINE_RETURN_IF_ERROR(RenderSection(has_old ? a : none, has_new ? b : none, d.status,
-                                          d.similarity, opt, &patch, fc, &binary));
+    FIXMINE_RETURN_IF_ERROR(RenderSection(has_old ? a : none, has_new ? b : none, p.type,
+                                          p.similarity, opt, &patch, fc));
   }
   if (binary) {
     fc->set_binary(true);
@@ -293,17 +333,22 @@ absl::Status BuildFile(git_repository* repo, const git_diff_delta& d, const Reco
   }
 
   // Text fields must be UTF-8: content that is not is decoded as ISO-8859-1, losslessly.
-  bool old_text = has_old && a.readable && !a.too_big && a.blob && !LooksBinary(a.data);
-  bool new_text = has_new && b.readable && !b.too_big && b.blob && !LooksBinary(b.data);
+  bool old_text =
+      has_old && a.readable && !a.too_big && a.mode != GIT_FILEMODE_COMMIT && !LooksBinary(a.data);
+  bool new_text =
+      has_new && b.readable && !b.too_big && b.mode != GIT_FILEMODE_COMMIT && !LooksBinary(b.data);
   bool utf8 = IsValidUtf8(patch) && (!old_text || IsValidUtf8(a.data)) &&
               (!new_text || !opt.include_new_content || IsValidUtf8(b.data));
   auto text = [&](std::string_view s) { return utf8 ? std::string(s) : Latin1ToUtf8(s); };
   if (!utf8) {
     fc->set_content_encoding("ISO-8859-1");
-    for (auto& h : *fc->mutable_hunks()) h.set_text(Latin1ToUtf8(h.text()));
+    for (auto& h : *fc->mutable_hunks()) {
+      h.set_text(Latin1ToUtf8(h.text()));
+      h.set_header(Latin1ToUtf8(h.header()));
+    }
   }
   fc->set_patch(text(patch));
-  if (old_text && d.status != GIT_DELTA_TYPECHANGE) {
+  if (old_text && p.type != fixmine::v1::TYPE_CHANGED) {
     bool truncated = false;
     fc->set_old_content(text(Capped(a.data, opt.content_cap, utf8, &truncated)));
     fc->set_old_content_truncated(truncated);
@@ -325,32 +370,78 @@ void FillSignature(const git_signature* sig, std::string_view encoding,
   out->set_offset_minutes(sig->when.offset);
 }
 
-absl::Status DiffTrees(git_repository* repo, git_tree* old_tree, git_tree* new_tree,
-                       const RecordOptions& opt, bool find_renames, DiffPtr* out) {
-  git_diff_options dopts = GIT_DIFF_OPTIONS_INIT;
-  dopts.flags = GIT_DIFF_INCLUDE_TYPECHANGE;
-  git_diff* diff = nullptr;
-  int rc = git_diff_tree_to_tree(&diff, repo, old_tree, new_tree, &dopts);
-  if (rc != 0) return GitStatus(rc, "diffing trees");
-  out->reset(diff);
-  if (!find_renames) return absl::OkStatus();
-  size_t adds = 0, dels = 0;
-  for (size_t i = 0, n = git_diff_num_deltas(diff); i < n; ++i) {
-    git_delta_t s = git_diff_get_delta(diff, i)->status;
-    adds += s == GIT_DELTA_ADDED;
-    dels += s == GIT_DELTA_DELETED;
+// Turns the tree changes into git's file list: renames paired (`git diff -M`), each placed
+// where its destination was, its source's deletion dropped. When a blob needed for scoring
+// cannot be read, no renames are reported and `*renames_skipped` is set.
+std::vector<FilePair> PairFiles(const std::vector<TreeChange>& changes, const RecordOptions& opt,
+                                BlobCache* cache, bool* renames_skipped) {
+  std::vector<RenameEntry> sources, destinations;
+  std::vector<size_t> source_change, destination_change;
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const TreeChange& ch = changes[i];
+    if (ch.kind == TreeChange::Kind::kDeleted) {
+      sources.push_back({ch.path, ch.old_side.mode, ch.old_side.id});
+      source_change.push_back(i);
+    } else if (ch.kind == TreeChange::Kind::kAdded) {
+      destinations.push_back({ch.path, ch.new_side.mode, ch.new_side.id});
+      destination_change.push_back(i);
+    }
   }
-  if (adds == 0 || dels == 0) return absl::OkStatus();
-  git_diff_find_options fopts = GIT_DIFF_FIND_OPTIONS_INIT;
-  fopts.flags = GIT_DIFF_FIND_RENAMES;
-  fopts.rename_threshold = static_cast<uint16_t>(opt.rename_threshold);
-  fopts.rename_limit = SIZE_MAX;
-  // git skips inexact rename detection when sources x destinations exceeds renameLimit squared.
-  auto limit = static_cast<size_t>(opt.rename_limit);
-  if (adds * dels > limit * limit) fopts.flags |= GIT_DIFF_FIND_EXACT_MATCH_ONLY;
-  rc = git_diff_find_similar(diff, &fopts);
-  if (rc != 0) return GitStatus(rc, "detecting renames");
-  return absl::OkStatus();
+  // change index -> (source change index, score) for renamed destinations.
+  std::vector<std::pair<long, int>> renamed_from(changes.size(), {-1, 0});
+  std::vector<bool> source_used(changes.size(), false);
+  if (!sources.empty() && !destinations.empty()) {
+    RenameOptions ro;
+    ro.min_score_percent = opt.rename_threshold;
+    ro.rename_limit = opt.rename_limit;
+    BlobReader read = [cache](const git_oid& id) -> absl::StatusOr<std::string_view> {
+      const CachedBlob& b = cache->Get(id);
+      if (!b.ok) return absl::DataLossError(b.error);
+      return b.data;
+    };
+    absl::StatusOr<RenameResult> found = FindRenames(sources, destinations, ro, read);
+    if (!found.ok()) {
+      *renames_skipped = true;
+    } else {
+      for (const RenamePair& rp : found->pairs) {
+        size_t s = source_change[rp.source];
+        renamed_from[destination_change[rp.destination]] = {static_cast<long>(s), rp.score};
+        source_used[s] = true;
+      }
+    }
+  }
+  std::vector<FilePair> out;
+  out.reserve(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const TreeChange& ch = changes[i];
+    if (source_used[i]) continue;
+    FilePair& p = out.emplace_back();
+    p.old_path = p.new_path = ch.path;
+    p.old_side = ch.old_side;
+    p.new_side = ch.new_side;
+    switch (ch.kind) {
+      case TreeChange::Kind::kAdded:
+        p.type = fixmine::v1::ADDED;
+        if (renamed_from[i].first >= 0) {
+          const TreeChange& src = changes[static_cast<size_t>(renamed_from[i].first)];
+          p.type = fixmine::v1::RENAMED;
+          p.old_path = src.path;
+          p.old_side = src.old_side;
+          p.similarity = renamed_from[i].second * 100 / kMaxScore;
+        }
+        break;
+      case TreeChange::Kind::kDeleted:
+        p.type = fixmine::v1::DELETED;
+        break;
+      case TreeChange::Kind::kTypeChanged:
+        p.type = fixmine::v1::TYPE_CHANGED;
+        break;
+      case TreeChange::Kind::kModified:
+        p.type = fixmine::v1::MODIFIED;
+        break;
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -400,15 +491,33 @@ std::string QuotePathForPatch(std::string_view prefix, std::string_view path) {
   out.append(prefix.data(), prefix.size());
   for (unsigned char c : path) {
     switch (c) {
-      case '\a': out.append("\\a"); break;
-      case '\b': out.append("\\b"); break;
-      case '\t': out.append("\\t"); break;
-      case '\n': out.append("\\n"); break;
-      case '\v': out.append("\\v"); break;
-      case '\f': out.append("\\f"); break;
-      case '\r': out.append("\\r"); break;
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
+      case '\a':
+        out.append("\\a");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\v':
+        out.append("\\v");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
       default:
         if (c < 0x20 || c >= 0x7f) {
           out.append(fmt::format("\\{:03o}", c));
@@ -457,21 +566,21 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
     parent_tree.reset(pt);
   }
 
-  DiffPtr diff;
-  absl::Status st = DiffTrees(repo, parent_tree.get(), tree.get(), opt, true, &diff);
-  if (!st.ok()) {
-    // Rename detection reads blobs; when one is missing, list plain additions and deletions.
-    r.set_renames_skipped(true);
-    FIXMINE_RETURN_IF_ERROR(Annotate(
-        DiffTrees(repo, parent_tree.get(), tree.get(), opt, false, &diff),
-        absl::StrCat("diffing commit ", hex)));
-  }
+  std::vector<TreeChange> changes;
+  FIXMINE_RETURN_IF_ERROR(Annotate(DiffTrees(repo, parent_tree.get(), tree.get(), &changes),
+                                   absl::StrCat("diffing commit ", hex)));
+  BlobCache cache(repo);
+  bool renames_skipped = false;
+  std::vector<FilePair> pairs = PairFiles(changes, opt, &cache, &renames_skipped);
+  r.set_renames_skipped(renames_skipped);
   int files = 0, added = 0, deleted = 0, unavailable = 0;
-  for (size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
-    const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+  for (const FilePair& p : pairs) {
     FileChange* fc = r.add_files();
     FIXMINE_RETURN_IF_ERROR(
-        Annotate(BuildFile(repo, *d, opt, fc), absl::StrCat("diffing commit ", hex)));
+        Annotate(BuildFile(&cache, p, opt, fc), absl::StrCat("diffing commit ", hex)));
+    // Each blob is usually needed by this file only; keep memory to one file's worth.
+    if (p.old_side.present()) cache.Release(p.old_side.id);
+    if (p.new_side.present()) cache.Release(p.new_side.id);
     ++files;
     added += fc->added();
     deleted += fc->deleted();

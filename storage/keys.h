@@ -1,0 +1,95 @@
+#pragma once
+
+// Key encoding of the RocksDB record store. Pure functions over bytes; thread-safe.
+//
+// Column families and their keys (values are serialized protos unless noted):
+//   default     "schema_version" -> decimal text
+//   records     repo '\0' be64(UINT64_MAX - (time + 2^62)) commit-bytes -> Record
+//               (one repository is one prefix, newest committer time first)
+//   ids         record id -> primary key
+//   lang_index  language '\0' primary key -> "" (one per distinct non-empty file language)
+//   time_index  be64(time + 2^62) primary key -> "" (oldest first)
+//   repos       name -> Repository (record_count not stored; it comes from counters)
+//   jobs        id -> Job
+//   counters    "total" | "repo\0" name -> le64 count, updated with an add merge operator
+// `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
+// positive ones as unsigned bytes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "fixmine/v1/records.pb.h"
+
+namespace fixmine::storage::keys {
+
+// Column family names.
+inline constexpr char kMetaCf[] = "default";
+inline constexpr char kRecordsCf[] = "records";
+inline constexpr char kIdsCf[] = "ids";
+inline constexpr char kLangIndexCf[] = "lang_index";
+inline constexpr char kTimeIndexCf[] = "time_index";
+inline constexpr char kReposCf[] = "repos";
+inline constexpr char kJobsCf[] = "jobs";
+inline constexpr char kCountersCf[] = "counters";
+
+// The schema version this build reads and writes, stored in the meta column family under
+// kSchemaVersionKey as decimal text.
+inline constexpr int kSchemaVersion = 1;
+inline constexpr char kSchemaVersionKey[] = "schema_version";
+
+// Counter keys (counters column family): the total and one per repository.
+inline constexpr char kTotalCounterKey[] = "total";
+std::string RepoCounterKey(std::string_view repo);
+
+// Appends `v` as 8 bytes big-endian (so byte order is numeric order).
+void AppendBigEndian64(std::string* out, uint64_t v);
+// Reads 8 bytes big-endian from the start of `in` (which must hold at least 8 bytes).
+uint64_t ReadBigEndian64(std::string_view in);
+
+// Counter values: 8 bytes little-endian two's complement. Decode fails (nullopt) on any other
+// size.
+std::string EncodeCounter(int64_t v);
+std::optional<int64_t> DecodeCounter(std::string_view in);
+
+// `time + 2^62` as an unsigned number, clamped at 0 for times before -2^62, so that every
+// realistic signed time orders correctly as an unsigned big-endian key.
+uint64_t BiasedTime(int64_t time);
+
+// `repo` + '\0': the prefix of every primary key of that repository.
+std::string RepoPrefix(std::string_view repo);
+
+// The primary key of a record: repo + '\0' + big-endian (UINT64_MAX - BiasedTime(committer
+// time)) (newest first) + the raw bytes of the hex commit id (20 for SHA-1). INVALID_ARGUMENT
+// for an empty repository name or one containing '\0', or a commit that is not even-length hex.
+absl::StatusOr<std::string> PrimaryKey(const fixmine::v1::Record& record);
+// The primary key prefix of a repository's records committed at `time` (no commit id).
+std::string PrimaryTimePrefix(std::string_view repo, int64_t time);
+
+// Length of the repository-name part of a primary key (up to, not including, the '\0');
+// nullopt for a malformed key.
+std::optional<size_t> PrimaryRepoLength(std::string_view primary_key);
+// The biased (oldest-first) time of a primary key; nullopt for a malformed key.
+std::optional<uint64_t> PrimaryBiasedTime(std::string_view primary_key);
+
+// lang_index key: language + '\0' + primary key.
+std::string LangPrefix(std::string_view language);
+std::string LangKey(std::string_view language, std::string_view primary_key);
+// time_index key: big-endian BiasedTime (oldest first) + primary key.
+std::string TimeKey(uint64_t biased_time, std::string_view primary_key);
+
+// The primary key an index entry points to: what follows the language prefix of a lang_index
+// key or the 8 time bytes of a time_index key. Empty for a malformed key.
+std::string_view PrimaryFromLangKey(std::string_view lang_key);
+std::string_view PrimaryFromTimeKey(std::string_view time_key);
+
+// The smallest key greater than every key starting with `prefix`; empty when there is none
+// (`prefix` is all 0xff bytes or empty).
+std::string PrefixSuccessor(std::string_view prefix);
+
+// Decodes lowercase or uppercase hex; nullopt for odd length or a non-hex character.
+std::optional<std::string> HexToBytes(std::string_view hex);
+
+}  // namespace fixmine::storage::keys

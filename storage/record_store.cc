@@ -1,0 +1,692 @@
+#include "storage/record_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+
+#include "common/status.h"
+#include "fmt/format.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/snapshot.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "storage/keys.h"
+
+namespace fixmine::storage {
+namespace {
+
+using fixmine::v1::Job;
+using fixmine::v1::Record;
+using fixmine::v1::Repository;
+
+// Block cache shared by every column family. Records are read mostly by range scans, so a
+// modest cache is enough; the OS page cache holds the rest.
+constexpr size_t kBlockCacheBytes = size_t{64} << 20;
+
+// Converts a RocksDB status at the edge of storage/, saying what was being done.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = fmt::format("{}: {}", what, s.ToString());
+  switch (s.code()) {
+    case rocksdb::Status::kNotFound:
+      return absl::NotFoundError(msg);
+    case rocksdb::Status::kCorruption:
+      return absl::DataLossError(msg);
+    case rocksdb::Status::kInvalidArgument:
+      return absl::InvalidArgumentError(msg);
+    case rocksdb::Status::kNotSupported:
+      return absl::UnimplementedError(msg);
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kTryAgain:
+      return absl::UnavailableError(msg);
+    case rocksdb::Status::kAborted:
+      return absl::AbortedError(msg);
+    case rocksdb::Status::kIOError:
+      if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+      return absl::InternalError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// True when DB::Open failed because the LOCK file is held, by another process (fcntl fails
+// with EAGAIN/EACCES) or by this one (RocksDB keeps its own table of locked files).
+bool IsLockHeld(const rocksdb::Status& s) {
+  if (!s.IsIOError()) return false;
+  std::string msg = s.ToString();
+  return msg.find("lock hold by current process") != std::string::npos ||
+         (msg.find("/LOCK") != std::string::npos &&
+          (msg.find("Resource temporarily unavailable") != std::string::npos ||
+           msg.find("No locks available") != std::string::npos));
+}
+
+rocksdb::WriteOptions SyncWrite() {
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return options;
+}
+
+// Adds 8-byte counters (keys::EncodeCounter), so concurrent writers of different repositories
+// update the shared total without a read-modify-write under a lock.
+class CounterAddOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing_value,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    uint64_t base = 0;
+    if (existing_value != nullptr) {
+      std::optional<int64_t> v = keys::DecodeCounter(existing_value->ToStringView());
+      if (!v) return false;
+      base = static_cast<uint64_t>(*v);
+    }
+    std::optional<int64_t> add = keys::DecodeCounter(value.ToStringView());
+    if (!add) return false;
+    *new_value = keys::EncodeCounter(static_cast<int64_t>(base + static_cast<uint64_t>(*add)));
+    return true;
+  }
+  const char* Name() const override { return "fixmine.CounterAdd"; }
+};
+
+// The distinct non-empty languages of a record's files, each once (lang_index entries).
+std::set<std::string> Languages(const Record& record) {
+  std::set<std::string> out;
+  for (const auto& file : record.files()) {
+    if (!file.language().empty() && file.language().find('\0') == std::string::npos) {
+      out.insert(file.language());
+    }
+  }
+  return out;
+}
+
+std::string HexKey(std::string_view key) {
+  std::string out;
+  out.reserve(key.size() * 2);
+  for (unsigned char c : key) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+// Which key space a scan walks and its bounds.
+struct ScanPlan {
+  enum class Kind { kPrimary, kLang, kTime };
+  Kind kind = Kind::kPrimary;
+  std::string index;  // ScanPosition::index
+  std::string lower;  // first key (inclusive); empty: the start
+  std::string upper;  // end key (exclusive); empty: no end
+  // Every key of the key space starts with this (resume positions are checked against it).
+  std::string key_prefix;
+  bool empty = false;  // the hints contradict each other: nothing can match
+};
+
+ScanPlan PlanScan(const Filter* filter) {
+  ScanPlan plan;
+  if (filter == nullptr) {
+    plan.index = "records";
+    return plan;
+  }
+  const FilterHints& hints = filter->hints();
+  if (hints.min_time && hints.max_time && *hints.min_time > *hints.max_time) plan.empty = true;
+  if (hints.repo) {
+    plan.kind = ScanPlan::Kind::kPrimary;
+    plan.index = "records:" + *hints.repo;
+    plan.key_prefix = keys::RepoPrefix(*hints.repo);
+    plan.lower = plan.key_prefix;
+    plan.upper = keys::PrefixSuccessor(plan.key_prefix);
+    // Newest first: the latest allowed time is the low end of the range.
+    if (hints.max_time) plan.lower = keys::PrimaryTimePrefix(*hints.repo, *hints.max_time);
+    if (hints.min_time) {
+      plan.upper = keys::PrefixSuccessor(keys::PrimaryTimePrefix(*hints.repo, *hints.min_time));
+    }
+    if (hints.repo->empty() || hints.repo->find('\0') != std::string::npos) plan.empty = true;
+  } else if (hints.language) {
+    plan.kind = ScanPlan::Kind::kLang;
+    plan.index = "lang:" + *hints.language;
+    plan.key_prefix = keys::LangPrefix(*hints.language);
+    plan.lower = plan.key_prefix;
+    plan.upper = keys::PrefixSuccessor(plan.key_prefix);
+    if (hints.language->empty() || hints.language->find('\0') != std::string::npos) {
+      plan.empty = true;  // never indexed
+    }
+  } else if (hints.min_time || hints.max_time) {
+    plan.kind = ScanPlan::Kind::kTime;
+    plan.index = "time";
+    if (hints.min_time) keys::AppendBigEndian64(&plan.lower, keys::BiasedTime(*hints.min_time));
+    if (hints.max_time) {
+      std::string max;
+      keys::AppendBigEndian64(&max, keys::BiasedTime(*hints.max_time));
+      plan.upper = keys::PrefixSuccessor(max);
+    }
+  } else {
+    plan.index = "records";
+  }
+  return plan;
+}
+
+class RocksRecordStore final : public RecordStore {
+ public:
+  struct Families {
+    rocksdb::ColumnFamilyHandle* meta = nullptr;
+    rocksdb::ColumnFamilyHandle* records = nullptr;
+    rocksdb::ColumnFamilyHandle* ids = nullptr;
+    rocksdb::ColumnFamilyHandle* lang = nullptr;
+    rocksdb::ColumnFamilyHandle* time = nullptr;
+    rocksdb::ColumnFamilyHandle* repos = nullptr;
+    rocksdb::ColumnFamilyHandle* jobs = nullptr;
+    rocksdb::ColumnFamilyHandle* counters = nullptr;
+  };
+
+  RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
+                   std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf)
+      : dir_(std::move(dir)), db_(std::move(db)), handles_(std::move(handles)), cf_(cf) {}
+
+  ~RocksRecordStore() override {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close().PermitUncheckedError();
+  }
+
+  // Writes the schema version into a new store; FAILED_PRECONDITION for another version.
+  absl::Status CheckSchema() {
+    std::string what = fmt::format("opening store \"{}\"", dir_);
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.meta, keys::kSchemaVersionKey, &value);
+    std::string want = std::to_string(keys::kSchemaVersion);
+    if (s.IsNotFound()) {
+      return FromRocks(db_->Put(SyncWrite(), cf_.meta, keys::kSchemaVersionKey, want), what);
+    }
+    if (!s.ok()) return FromRocks(s, what);
+    if (value != want) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{}: the folder holds a store of schema version \"{}\" but this build reads version {}; "
+          "use the fixmine release that wrote it, or another folder",
+          what, value, want));
+    }
+    return absl::OkStatus();
+  }
+
+  // --- repositories ---
+
+  absl::Status PutRepository(const Repository& repo) override {
+    std::string what = fmt::format("storing repository \"{}\"", repo.name());
+    if (repo.name().empty()) return absl::InvalidArgumentError(what + ": empty name");
+    return FromRocks(db_->Put(SyncWrite(), cf_.repos, repo.name(), SerializeRepository(repo)),
+                     what);
+  }
+
+  absl::StatusOr<Repository> GetRepository(std::string_view name) override {
+    std::string what = fmt::format("reading repository \"{}\"", name);
+    rocksdb::ManagedSnapshot snapshot(db_.get());
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(ro, cf_.repos, name, &value);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(fmt::format("repository \"{}\" not found", name));
+    }
+    if (!s.ok()) return FromRocks(s, what);
+    Repository repo;
+    if (!repo.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError(what + ": the stored value does not parse");
+    }
+    FIXMINE_ASSIGN_OR_RETURN(int64_t count, ReadCounter(ro, keys::RepoCounterKey(name)));
+    repo.set_record_count(count);
+    return repo;
+  }
+
+  absl::StatusOr<std::vector<Repository>> ListRepositories() override {
+    rocksdb::ManagedSnapshot snapshot(db_.get());
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    std::vector<Repository> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.repos));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      Repository repo;
+      if (!repo.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(fmt::format(
+            "listing repositories: the value of \"{}\" does not parse", it->key().ToStringView()));
+      }
+      FIXMINE_ASSIGN_OR_RETURN(int64_t count, ReadCounter(ro, keys::RepoCounterKey(repo.name())));
+      repo.set_record_count(count);
+      out.push_back(std::move(repo));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), "listing repositories"));
+    return out;
+  }
+
+  absl::StatusOr<int64_t> RemoveRepository(std::string_view name) override {
+    std::string what = fmt::format("removing repository \"{}\"", name);
+    rocksdb::ManagedSnapshot snapshot(db_.get());
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(ro, cf_.repos, name, &value);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(fmt::format("repository \"{}\" not found", name));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+
+    // One batch deletes the records one by one with their index entries (rather than a range
+    // tombstone), so exactly what is counted here is removed, atomically.
+    rocksdb::WriteBatch batch;
+    int64_t removed = 0;
+    if (!name.empty()) {
+      std::string prefix = keys::RepoPrefix(name);
+      std::string end = keys::PrefixSuccessor(prefix);
+      rocksdb::Slice upper(end);
+      ro.iterate_upper_bound = &upper;
+      ro.fill_cache = false;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.records));
+      Record record;
+      for (it->Seek(prefix); it->Valid(); it->Next()) {
+        std::string_view key = it->key().ToStringView();
+        if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError(
+              fmt::format("{}: the record at key {} does not parse", what, HexKey(key)));
+        }
+        FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.records, key), what));
+        FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.ids, record.id()), what));
+        for (const std::string& lang : Languages(record)) {
+          FIXMINE_RETURN_IF_ERROR(
+              FromRocks(batch.Delete(cf_.lang, keys::LangKey(lang, key)), what));
+        }
+        if (std::optional<uint64_t> t = keys::PrimaryBiasedTime(key)) {
+          FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.time, keys::TimeKey(*t, key)), what));
+        }
+        ++removed;
+      }
+      FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.repos, name), what));
+    FIXMINE_RETURN_IF_ERROR(
+        FromRocks(batch.Delete(cf_.counters, keys::RepoCounterKey(name)), what));
+    if (removed > 0) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch.Merge(cf_.counters, keys::kTotalCounterKey, keys::EncodeCounter(-removed)), what));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    return removed;
+  }
+
+  // --- jobs ---
+
+  absl::Status PutJob(const Job& job) override {
+    std::string what = fmt::format("storing job \"{}\"", job.id());
+    if (job.id().empty()) return absl::InvalidArgumentError(what + ": empty id");
+    return FromRocks(db_->Put(SyncWrite(), cf_.jobs, job.id(), job.SerializeAsString()), what);
+  }
+
+  absl::StatusOr<Job> GetJob(std::string_view id) override {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.jobs, id, &value);
+    if (s.IsNotFound()) return absl::NotFoundError(fmt::format("job \"{}\" not found", id));
+    std::string what = fmt::format("reading job \"{}\"", id);
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+    Job job;
+    if (!job.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError(what + ": the stored value does not parse");
+    }
+    return job;
+  }
+
+  absl::StatusOr<std::vector<Job>> ListJobs() override {
+    std::vector<Job> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_.jobs));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      Job job;
+      if (!job.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(fmt::format("listing jobs: the value of \"{}\" does not parse",
+                                               it->key().ToStringView()));
+      }
+      out.push_back(std::move(job));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), "listing jobs"));
+    std::sort(out.begin(), out.end(), [](const Job& a, const Job& b) {
+      if (a.created_at() != b.created_at()) return a.created_at() > b.created_at();
+      return a.id() > b.id();
+    });
+    return out;
+  }
+
+  // --- records ---
+
+  absl::StatusOr<bool> HasRecord(std::string_view id) override {
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids, id, &value);
+    if (s.IsNotFound()) return false;
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, fmt::format("looking up record \"{}\"", id)));
+    return true;
+  }
+
+  absl::StatusOr<int64_t> WriteBatch(const std::vector<Record>& records, const Job& job,
+                                     const Repository* repo) override {
+    std::string what =
+        fmt::format("writing a batch of {} records for job \"{}\"", records.size(), job.id());
+    if (job.id().empty()) return absl::InvalidArgumentError(what + ": the job has no id");
+    if (repo != nullptr && repo->name().empty()) {
+      return absl::InvalidArgumentError(what + ": the repository has no name");
+    }
+    rocksdb::WriteBatch batch;
+    std::unordered_set<std::string> seen_ids;
+    std::unordered_set<std::string> seen_keys;
+    std::map<std::string, int64_t> per_repo;
+    int64_t added = 0;
+    rocksdb::ReadOptions ro;
+    for (const Record& record : records) {
+      if (record.id().empty()) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}: a record of commit \"{}\" has no id", what, record.commit()));
+      }
+      absl::StatusOr<std::string> key = keys::PrimaryKey(record);
+      if (!key.ok()) return Annotate(key.status(), what);
+      if (!seen_ids.insert(record.id()).second || !seen_keys.insert(*key).second) continue;
+      // Records of one repository come from one writer at a time (the contract), so nothing
+      // can add this id between this read and the write below.
+      rocksdb::PinnableSlice existing;
+      rocksdb::Status s = db_->Get(ro, cf_.ids, record.id(), &existing);
+      if (s.ok()) continue;
+      if (!s.IsNotFound()) return FromRocks(s, what);
+
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, *key, record.SerializeAsString()), what));
+      FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.ids, record.id(), *key), what));
+      for (const std::string& lang : Languages(record)) {
+        FIXMINE_RETURN_IF_ERROR(
+            FromRocks(batch.Put(cf_.lang, keys::LangKey(lang, *key), rocksdb::Slice()), what));
+      }
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch.Put(cf_.time, keys::TimeKey(keys::BiasedTime(record.committer().time()), *key),
+                    rocksdb::Slice()),
+          what));
+      ++per_repo[record.repo()];
+      ++added;
+    }
+    for (const auto& [name, n] : per_repo) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch.Merge(cf_.counters, keys::RepoCounterKey(name), keys::EncodeCounter(n)), what));
+    }
+    if (added > 0) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch.Merge(cf_.counters, keys::kTotalCounterKey, keys::EncodeCounter(added)), what));
+    }
+    FIXMINE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(cf_.jobs, job.id(), job.SerializeAsString()), what));
+    if (repo != nullptr) {
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.repos, repo->name(), SerializeRepository(*repo)), what));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    return added;
+  }
+
+  absl::StatusOr<Record> GetRecord(std::string_view id) override {
+    std::string what = fmt::format("reading record \"{}\"", id);
+    rocksdb::ManagedSnapshot snapshot(db_.get());
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    std::string key;
+    rocksdb::Status s = db_->Get(ro, cf_.ids, id, &key);
+    if (s.IsNotFound()) return absl::NotFoundError(fmt::format("record \"{}\" not found", id));
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+    rocksdb::PinnableSlice value;
+    s = db_->Get(ro, cf_.records, key, &value);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(
+          fmt::format("{}: the id points to key {} which holds no record", what, HexKey(key)));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+    Record record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError(what + ": the stored value does not parse");
+    }
+    return record;
+  }
+
+  absl::Status Scan(
+      const Filter* filter, const ScanPosition& from,
+      const std::function<bool(const Record&, const ScanPosition& after)>& visit) override {
+    ScanPlan plan = PlanScan(filter);
+    if (from.index.empty()) {
+      if (!from.last_key.empty()) {
+        return absl::InvalidArgumentError("scanning records: the start position has no index");
+      }
+    } else if (from.index != plan.index) {
+      return absl::InvalidArgumentError(fmt::format(
+          "scanning records: the start position is in index \"{}\" but this filter scans \"{}\"",
+          from.index, plan.index));
+    } else if (!from.last_key.empty() && !PositionFits(plan, from.last_key)) {
+      return absl::InvalidArgumentError(
+          fmt::format("scanning records: the start position's key does not belong to index \"{}\"",
+                      plan.index));
+    }
+    if (plan.empty) return absl::OkStatus();
+
+    rocksdb::ManagedSnapshot snapshot(db_.get());
+    rocksdb::ReadOptions point;
+    point.snapshot = snapshot.snapshot();
+    rocksdb::ReadOptions ro = point;
+    rocksdb::Slice upper(plan.upper);
+    if (!plan.upper.empty()) ro.iterate_upper_bound = &upper;
+    // Long scans stream through the data once; keep them from evicting the hot blocks.
+    ro.fill_cache = false;
+    rocksdb::ColumnFamilyHandle* cf = cf_.records;
+    if (plan.kind == ScanPlan::Kind::kLang) cf = cf_.lang;
+    if (plan.kind == ScanPlan::Kind::kTime) cf = cf_.time;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+
+    const std::string& start = std::max(plan.lower, from.last_key);
+    it->Seek(start);
+    if (!from.last_key.empty() && it->Valid() && it->key() == rocksdb::Slice(from.last_key)) {
+      it->Next();
+    }
+    Record record;
+    ScanPosition after;
+    after.index = plan.index;
+    rocksdb::PinnableSlice pinned;
+    for (; it->Valid(); it->Next()) {
+      rocksdb::Slice value;
+      if (plan.kind == ScanPlan::Kind::kPrimary) {
+        value = it->value();
+      } else {
+        std::string_view index_key = it->key().ToStringView();
+        std::string_view primary = plan.kind == ScanPlan::Kind::kLang
+                                       ? keys::PrimaryFromLangKey(index_key)
+                                       : keys::PrimaryFromTimeKey(index_key);
+        pinned.Reset();
+        rocksdb::Status s = db_->Get(point, cf_.records, primary, &pinned);
+        // An index entry always has its record in the same snapshot (one batch writes both);
+        // skip rather than fail should one ever dangle.
+        if (s.IsNotFound()) continue;
+        FIXMINE_RETURN_IF_ERROR(FromRocks(s, "scanning records"));
+        value = pinned;
+      }
+      if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return absl::DataLossError(
+            fmt::format("scanning records: the record at key {} does not parse",
+                        HexKey(it->key().ToStringView())));
+      }
+      if (filter != nullptr && !filter->Matches(record)) continue;
+      after.last_key.assign(it->key().data(), it->key().size());
+      if (!visit(record, after)) return absl::OkStatus();
+    }
+    return FromRocks(it->status(), "scanning records");
+  }
+
+  absl::StatusOr<int64_t> Count(const Filter* filter) override {
+    if (filter == nullptr) return TotalRecords();
+    int64_t n = 0;
+    FIXMINE_RETURN_IF_ERROR(Scan(filter, ScanPosition(), [&n](const Record&, const ScanPosition&) {
+      ++n;
+      return true;
+    }));
+    return n;
+  }
+
+  absl::StatusOr<int64_t> RecordCount(std::string_view repo) override {
+    return ReadCounter(rocksdb::ReadOptions(), keys::RepoCounterKey(repo));
+  }
+
+  absl::StatusOr<int64_t> TotalRecords() override {
+    return ReadCounter(rocksdb::ReadOptions(), keys::kTotalCounterKey);
+  }
+
+  int64_t ApproximateSize() override {
+    uint64_t total = 0;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) total += v;
+      if (db_->GetIntProperty(h, "rocksdb.size-all-mem-tables", &v)) total += v;
+    }
+    return static_cast<int64_t>(total);
+  }
+
+  absl::Status Compact() override {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, h, nullptr, nullptr),
+                                        fmt::format("compacting \"{}\"", h->GetName())));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // record_count is derived from the counters, never stored.
+  static std::string SerializeRepository(const Repository& repo) {
+    Repository copy = repo;
+    copy.clear_record_count();
+    return copy.SerializeAsString();
+  }
+
+  absl::StatusOr<int64_t> ReadCounter(const rocksdb::ReadOptions& ro, std::string_view key) {
+    std::string value;
+    rocksdb::Status s = db_->Get(ro, cf_.counters, key, &value);
+    if (s.IsNotFound()) return 0;
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, "reading a record counter"));
+    std::optional<int64_t> n = keys::DecodeCounter(value);
+    if (!n) return absl::DataLossError("reading a record counter: bad value size");
+    return *n;
+  }
+
+  static bool PositionFits(const ScanPlan& plan, std::string_view key) {
+    switch (plan.kind) {
+      case ScanPlan::Kind::kPrimary:
+        return StartsWith(key, plan.key_prefix) && keys::PrimaryRepoLength(key).has_value();
+      case ScanPlan::Kind::kLang:
+        return StartsWith(key, plan.key_prefix);
+      case ScanPlan::Kind::kTime:
+        return key.size() > 8;
+    }
+    return false;
+  }
+
+  const std::string dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_ closes
+  const Families cf_;
+};
+
+rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  // Point lookups (ids on every write, records from index scans) skip most files.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions options;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // Use what this RocksDB build supports: LZ4 (fast) for most levels, ZSTD (dense) for the
+  // bottommost level that holds most data; fall back silently.
+  std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  auto has = [&supported](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  if (has(rocksdb::kLZ4Compression)) {
+    options.compression = rocksdb::kLZ4Compression;
+  } else if (has(rocksdb::kSnappyCompression)) {
+    options.compression = rocksdb::kSnappyCompression;
+  } else {
+    options.compression = rocksdb::kNoCompression;
+  }
+  if (has(rocksdb::kZSTD)) options.bottommost_compression = rocksdb::kZSTD;
+  return options;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& dir) {
+  std::string what = fmt::format("opening store \"{}\"", dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        fmt::format("{}: creating the folder: {}", what, ec.message()));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 5;
+  db_options.max_log_file_size = size_t{16} << 20;
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  rocksdb::ColumnFamilyOptions base = BaseFamilyOptions(cache);
+  rocksdb::ColumnFamilyOptions counters = base;
+  counters.merge_operator = std::make_shared<CounterAddOperator>();
+
+  const std::vector<std::string> known = {keys::kMetaCf,      keys::kRecordsCf,   keys::kIdsCf,
+                                          keys::kLangIndexCf, keys::kTimeIndexCf, keys::kReposCf,
+                                          keys::kJobsCf,      keys::kCountersCf};
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : known) {
+    descriptors.emplace_back(name, name == keys::kCountersCf ? counters : base);
+  }
+  // RocksDB refuses to open a store without naming every family it has; open any we do not
+  // know of (a newer schema adds them, and the version check below then refuses the store).
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    for (const std::string& name : existing) {
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        descriptors.emplace_back(name, base);
+      }
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    if (IsLockHeld(s)) {
+      return absl::UnavailableError(
+          fmt::format("{}: another process (or another store in this one) has it open: {}", what,
+                      s.ToString()));
+    }
+    return FromRocks(s, what);
+  }
+  std::unique_ptr<rocksdb::DB> db(raw);
+  RocksRecordStore::Families cf;
+  cf.meta = handles[0];
+  cf.records = handles[1];
+  cf.ids = handles[2];
+  cf.lang = handles[3];
+  cf.time = handles[4];
+  cf.repos = handles[5];
+  cf.jobs = handles[6];
+  cf.counters = handles[7];
+  auto store = std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf);
+  FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
+  return std::unique_ptr<RecordStore>(std::move(store));
+}
+
+}  // namespace fixmine::storage

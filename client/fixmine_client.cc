@@ -171,7 +171,8 @@ absl::Status FixmineClient::Health() {
   grpc::GenericStub stub(channel_);
   grpc::ClientContext ctx;
   Prepare(&ctx, true);
-  grpc::ByteBuffer request;  // HealthCheckRequest{service: ""} encodes to zero bytes
+  grpc::Slice empty("", 0);  // HealthCheckRequest{service: ""} encodes to zero bytes
+  grpc::ByteBuffer request(&empty, 1);
   grpc::ByteBuffer response;
   std::mutex mu;
   std::condition_variable cv;

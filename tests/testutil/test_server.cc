@@ -31,8 +31,7 @@ bool TestServer::Start() {
   unlink(port_file.c_str());
   std::vector<std::string> args = {FixmindPath(),    "--listen",       "127.0.0.1:0",
                                    "--data-dir",     data_dir_,        "--allowed-root",
-                                   allowed_root_,    "--port-file",    port_file,
-                                   "--mine-threads", "2"};
+                                   allowed_root_,    "--port-file",    port_file};
   for (const auto& a : extra_args_) args.push_back(a);
   pid_ = fork();
   if (pid_ == 0) {

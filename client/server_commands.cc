@@ -1,4 +1,5 @@
 // The `fixmine` commands that talk to a fixmined server.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -144,6 +145,7 @@ extern "C" void OnInterrupt(int) { g_interrupted = true; }
 
 struct StreamArgs {
   std::string filter;
+  std::string preset;  // curation preset (docs/curation.md); empty for none
   std::string resume_token;
   int64_t limit = 0;
 };
@@ -152,6 +154,7 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
   FixmineClient c(ctx->server, ctx->token);
   fixmine::v1::StreamRecordsRequest req;
   req.set_filter(a.filter);
+  req.set_preset(a.preset);
   req.set_resume_token(a.resume_token);
   req.set_limit(a.limit);
   std::string last_token = a.resume_token;
@@ -354,11 +357,21 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   records->require_subcommand(1);
   {
     auto filter = std::make_shared<std::string>();
+    auto preset = std::make_shared<std::string>();
     CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
     count->add_option("--filter", *filter, "filter expression (docs/filters.md)");
+    count->add_option("--preset", *preset,
+                      "curation preset ANDed with the filter: default, commitpackft "
+                      "(docs/curation.md)");
     count->callback([=] {
       FixmineClient c(ctx->server, ctx->token);
-      auto n = c.CountRecords(*filter);
+      // `preset = NAME` is the filter term the request field `preset` stands for.
+      std::string text = *filter;
+      if (!preset->empty()) {
+        text = fmt::format("preset = \"{}\"{}", *preset,
+                           filter->empty() ? "" : " AND (" + *filter + ")");
+      }
+      auto n = c.CountRecords(text);
       if (!n.ok()) {
         ctx->exit_code = Fail(ctx, "records count", n.status());
         return;
@@ -371,6 +384,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* stream = records->add_subcommand(
         "stream", "Stream matching records as JSON Lines (resume with --resume-token)");
     stream->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
+    stream->add_option("--preset", a->preset,
+                       "curation preset ANDed with the filter: default, commitpackft "
+                       "(docs/curation.md)");
     stream->add_option("--resume-token", a->resume_token,
                        "continue after the records a previous stream printed");
     stream->add_option("--limit", a->limit, "stop after this many records")
@@ -408,9 +424,21 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       std::string t = fmt::format(
           "repositories: {}\nrecords:      {}\njobs:         {} ({} active)\nstore_bytes:  {}\n",
           s.repositories(), s.records(), s.jobs(), s.active_jobs(), s.store_bytes());
+      // Curation counts (docs/curation.md): a sorted key list, then one column per repository.
+      auto curation = [](const auto& m, const std::string& indent) {
+        std::vector<std::string> keys;
+        for (const auto& [k, v] : m) keys.push_back(k);
+        std::sort(keys.begin(), keys.end());
+        std::string out;
+        for (const auto& k : keys) out += fmt::format("{}{:<44} {:>9}\n", indent, k, m.at(k));
+        return out;
+      };
       for (const auto& r : s.per_repository()) {
-        t += fmt::format("  {:<24} {:>9} records\n", r.repo(), r.records());
+        t += fmt::format("  {:<24} {:>9} records{}\n", r.repo(), r.records(),
+                         r.license().empty() ? "" : "  license " + r.license());
+        t += curation(r.curation(), "    ");
       }
+      if (!s.curation().empty()) t += "curation (all repositories):\n" + curation(s.curation(), "  ");
       return t;
     });
   });

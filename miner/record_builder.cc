@@ -600,6 +600,7 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
     in_word = !space;
   }
   q->set_message_words(words);
+  curation::Curate(opt.curation, &r);
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "curation/curate.h"
 #include "fixmine/v1/records.pb.h"
 
 namespace fixmine::miner {
@@ -24,6 +25,9 @@ struct RecordOptions {
   int rename_limit = 1000;
   // Context lines around each hunk (git's default 3).
   int context_lines = 3;
+  // Labels, secrets and e-mail policy applied to each built record (curation::Curate). The
+  // defaults change no mined text.
+  curation::Options curation;
 };
 
 // Returns the stable record id of (`repo_name`, `commit_hex`): 24 hex digits of the SHA-1 of

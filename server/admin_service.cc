@@ -7,12 +7,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "miner/git_handles.h"
 #include "server/services.h"
+#include "storage/filter.h"
 #include "server/status_convert.h"
 
 namespace fixmine::server {
@@ -326,11 +328,52 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   resp->set_jobs(static_cast<int64_t>(jobs->size()));
   resp->set_active_jobs(runner_->ActiveJobs());
   resp->set_store_bytes(store_->ApproximateSize());
+  absl::flat_hash_map<std::string, fixmine::v1::RepositoryStats*> by_name;
   for (const auto& r : *repos) {
     auto* s = resp->add_per_repository();
     s->set_repo(r.name());
     s->set_records(r.record_count());
+    s->set_license(r.license());
+    by_name[r.name()] = s;
   }
+  // Curation counts: one scan of every record, each label evaluated as the filter of the same
+  // name so the counts agree with `records count --filter` (docs/curation.md, "Stats").
+  std::vector<std::pair<std::string, std::unique_ptr<storage::Filter>>> labels;
+  std::vector<std::string> names = {"is_fix",   "is_revert",     "is_bot",
+                                    "vendored", "generated",     "lockfile",
+                                    "documentation", "secrets_found"};
+  for (const std::string& p : storage::Filter::PresetNames()) names.push_back("preset = " + p);
+  for (const std::string& n : names) {
+    auto f = storage::Filter::Parse(n);
+    if (!f.ok()) return Done(ctx, f.status());
+    labels.emplace_back(n, std::move(*f));
+  }
+  auto* overall = resp->mutable_curation();
+  for (const auto& [n, f] : labels) (*overall)[n] = 0;
+  for (auto& s : *resp->mutable_per_repository()) {
+    for (const auto& [n, f] : labels) (*s.mutable_curation())[n] = 0;
+  }
+  absl::Status st = store_->Scan(
+      nullptr, storage::ScanPosition{},
+      [&](const fixmine::v1::Record& rec, const storage::ScanPosition&) {
+        auto it = by_name.find(rec.repo());
+        auto* per = it == by_name.end() ? nullptr : it->second->mutable_curation();
+        auto bump = [&](const std::string& key) {
+          ++(*overall)[key];
+          if (per) ++(*per)[key];
+        };
+        for (const auto& [n, f] : labels) {
+          if (f->Matches(rec)) bump(n);
+        }
+        for (const std::string& reason : rec.quality().drop_reasons()) {
+          bump("drop = " + reason);
+        }
+        if (rec.labels().is_fix() && it != by_name.end()) {
+          it->second->set_fix_records(it->second->fix_records() + 1);
+        }
+        return true;
+      });
+  if (!st.ok()) return Done(ctx, st);
   return Done(ctx, absl::OkStatus());
 }
 

@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "miner/clone.h"
 #include "miner/record_builder.h"
+#include "miner/license_file.h"
 #include "miner/walk.h"
 
 namespace fixmine::server {
@@ -249,6 +250,16 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   };
   miner::RecordOptions rec;
   rec.repo_name = repo_name;
+  rec.curation = config_.curation;
+  // The license as of the tip being walked (the first revision, or HEAD); stored on the
+  // repository and on each record.
+  std::string tip = "HEAD";
+  if (walk.revs.size() == 1 && walk.revs[0].find("..") == std::string::npos &&
+      walk.revs[0].find('^') == std::string::npos) {
+    tip = walk.revs[0];
+  }
+  auto license = miner::DetectRepositoryLicense(repo->local_path(), tip);
+  rec.curation.license = license.ok() ? *license : repo->license();
 
   std::vector<fixmine::v1::Record> batch;
   size_t batch_bytes = 0;
@@ -308,6 +319,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       for (const auto& t : stats.tips) updated.add_watermarks(t);
     }
     updated.set_last_job_id(job.id());
+    updated.set_license(rec.curation.license);
     auto w = store_->WriteBatch({}, final_job, &updated);
     if (!w.ok()) {
       final_job.set_state(fixmine::v1::FAILED);

@@ -24,12 +24,27 @@ int main(int argc, char** argv) {
                  "threads building records within one job (0: one per core)")
       ->check(CLI::Range(0, 256));
   app.add_option("--port-file", config.port_file, "write the bound port here once listening");
+  std::string email_policy = "hash";
+  std::string secrets_policy = "redact";
+  app.add_option("--bot", config.curation.extra_bots,
+                 "authors whose name or e-mail contains this are bots (repeatable; besides "
+                 "[bot], dependabot, renovate, github-actions)");
+  app.add_option("--email-policy", email_policy,
+                 "how author and committer e-mails are stored: keep, hash or drop")
+      ->check(CLI::IsMember({"keep", "hash", "drop"}))
+      ->capture_default_str();
+  app.add_option("--secrets", secrets_policy,
+                 "secrets found in added lines and pre-images: redact or flag")
+      ->check(CLI::IsMember({"redact", "flag"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  config.curation.email = *fixmine::curation::ParseEmailPolicy(email_policy);
+  config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
 
   // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
   sigset_t set;

@@ -63,7 +63,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<fixmine::v1::StreamR
       Finish(ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
       return;
     }
-    auto f = ParseFilter(req.filter());
+    auto f = ParseFilter(storage::Filter::ApplyPreset(req.filter(), req.preset()));
     if (!f.ok()) {
       Finish(ToGrpcStatus(f.status()));
       return;
@@ -144,7 +144,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::CountRecordsRequest* req,
     fixmine::v1::CountRecordsResponse* resp) {
-  auto f = ParseFilter(req->filter());
+  auto f = ParseFilter(storage::Filter::ApplyPreset(req->filter(), req->preset()));
   if (!f.ok()) return Done(ctx, f.status());
   auto n = store_->Count(f->get());
   if (!n.ok()) return Done(ctx, n.status());
@@ -160,7 +160,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
                          "page_size is negative; use 1 to 1000, or 0 for the default 100"));
   }
   int page_size = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
-  auto f = ParseFilter(req->filter());
+  auto f = ParseFilter(storage::Filter::ApplyPreset(req->filter(), req->preset()));
   if (!f.ok()) return Done(ctx, f.status());
   storage::ScanPosition pos;
   if (!req->page_token().empty()) {

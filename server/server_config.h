@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "curation/curate.h"
+
 namespace fixmine::server {
 
 // Settings of one fixmined process (flags of server/main.cc).
@@ -23,6 +25,11 @@ struct ServerConfig {
   std::string port_file;
   // Records per atomic write batch of a mining job.
   int batch_records = 256;
+  // Curation of mined records (docs/curation.md): extra bot names (--bot), the e-mail policy
+  // (--email-policy, default hash) and the secrets policy (--secrets, default redact). The
+  // license is filled per repository by the job.
+  curation::Options curation = {.email = curation::EmailPolicy::kHash,
+                                .secrets = curation::SecretsPolicy::kRedact};
 };
 
 }  // namespace fixmine::server

@@ -177,6 +177,31 @@ int64_t SumLines(const Record& r, bool added) {
   return sum;
 }
 
+// Presets: a name for a filter over fields the miner stores (docs/curation.md). Each keeps the
+// records without a drop reason of its own, written "PRESET:RULE" by curation at mining time.
+// The field `preset = NAME` evaluates the same as the expression.
+struct PresetSpec {
+  std::string_view name;
+  std::string_view expression;
+};
+
+constexpr PresetSpec kPresets[] = {
+    {"default", "NOT drop = default"},
+    {"commitpackft", "NOT drop = commitpackft"},
+};
+
+// True when no drop reason of `record` belongs to preset `name` ("NAME:RULE").
+bool PassesPreset(const Record& r, std::string_view name) {
+  for (const std::string& reason : r.quality().drop_reasons()) {
+    if (reason.size() > name.size() && reason[name.size()] == ':' &&
+        std::string_view(reason).substr(0, name.size()) == name) {
+      return false;
+    }
+  }
+  return true;
+}
+
+
 const FieldSpec kFields[] = {
     {.name = "repo",
      .kind = Kind::kString,
@@ -286,6 +311,62 @@ const FieldSpec kFields[] = {
      .flag =
          [](const Record& r) {
            return AnyFile(r, [](const FileChange& f) { return f.generated(); });
+         }},
+    {.name = "lockfile",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag =
+         [](const Record& r) {
+           return AnyFile(r, [](const FileChange& f) { return f.lockfile(); });
+         }},
+    {.name = "documentation",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag =
+         [](const Record& r) {
+           return AnyFile(r, [](const FileChange& f) { return f.documentation(); });
+         }},
+    {.name = "secrets_found",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return r.secrets_found(); }},
+    {.name = "message_language",
+     .kind = Kind::kString,
+     .ops = kEquality | Bit(Op::kHas),
+     .test =
+         [](const Record& r, const Comparison& c) {
+           return c.op == Op::kHas ? EqualsIgnoreCase(r.message_language(), c.text)
+                                   : r.message_language() == c.text;
+         }},
+    {.name = "license",
+     .kind = Kind::kString,
+     .ops = kEquality | Bit(Op::kHas),
+     .test =
+         [](const Record& r, const Comparison& c) {
+           return c.op == Op::kHas ? EqualsIgnoreCase(r.license(), c.text)
+                                   : r.license() == c.text;
+         }},
+    {.name = "preset",
+     .kind = Kind::kString,
+     .ops = kEquality,
+     .test = [](const Record& r, const Comparison& c) { return PassesPreset(r, c.text); }},
+    {.name = "drop",
+     .kind = Kind::kString,
+     .ops = kEquality | Bit(Op::kHas),
+     .test =
+         [](const Record& r, const Comparison& c) {
+           // `=`: a reason equals the value, or the value names its preset ("commitpackft"
+           // matches "commitpackft:not_imperative"); `:`: a reason contains it, ignoring case.
+           for (const std::string& reason : r.quality().drop_reasons()) {
+             if (c.op == Op::kHas) {
+               if (ContainsIgnoreCase(reason, c.folded)) return true;
+             } else if (reason == c.text ||
+                        (reason.size() > c.text.size() && reason[c.text.size()] == ':' &&
+                         std::string_view(reason).substr(0, c.text.size()) == c.text)) {
+               return true;
+             }
+           }
+           return false;
          }},
 };
 
@@ -799,6 +880,10 @@ class Parser {
     c->folded = absl::AsciiStrToLower(c->text);
     switch (f.kind) {
       case Kind::kString:
+        if (f.name == "preset" && FindByName<PresetSpec>(kPresets, c->text) == nullptr) {
+          return Error(at, fmt::format("unknown preset {}", QuoteShort(c->text)),
+                       fmt::format("known presets: {}", NameList<PresetSpec>(kPresets)));
+        }
         return absl::OkStatus();
       case Kind::kGlob:
         return CompileGlob(c, at);
@@ -996,6 +1081,57 @@ absl::StatusOr<std::unique_ptr<Filter>> Filter::Parse(std::string_view text) {
   auto root = parser.ParseAll();
   if (!root.ok()) return root.status();
   return std::make_unique<ParsedFilter>(std::move(*root));
+}
+
+
+absl::StatusOr<std::string> Filter::PresetExpression(std::string_view name) {
+  for (const PresetSpec& p : kPresets) {
+    if (p.name == name) return std::string(p.expression);
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("preset {} is unknown; known presets: {}", QuoteShort(name),
+                  NameList<PresetSpec>(kPresets)));
+}
+
+std::vector<std::string> Filter::PresetNames() {
+  std::vector<std::string> out;
+  for (const PresetSpec& p : kPresets) out.emplace_back(p.name);
+  return out;
+}
+
+std::string Filter::ApplyPreset(std::string_view text, std::string_view preset) {
+  if (preset.empty()) return std::string(text);
+  auto both = ParseWithPreset(text, preset);
+  if (both.ok()) return (*both)->canonical();
+  // Keep the error the filter's own text gives (with its columns); else the preset's.
+  if (!Parse(text).ok()) return std::string(text);
+  return "preset = " + Quote(preset);
+}
+
+absl::StatusOr<std::unique_ptr<Filter>> Filter::ParseWithPreset(std::string_view text,
+                                                                std::string_view preset) {
+  if (preset.empty()) return Parse(text);
+  auto expression = PresetExpression(preset);
+  if (!expression.ok()) return expression.status();
+  if (text.size() > kMaxFilterBytes) return Parse(text);  // the same error
+  std::string term = "preset = " + Quote(preset);
+  auto preset_root = Parser(term).ParseAll();
+  if (!preset_root.ok()) return preset_root.status();
+  Parser parser(text);
+  auto root = parser.ParseAll();
+  if (!root.ok()) return root.status();
+  if (*root == nullptr) return std::make_unique<ParsedFilter>(std::move(*preset_root));
+  // One AND chain: the preset first, then the filter's own top-level terms (so its index hints
+  // still apply).
+  auto both = std::make_unique<Node>();
+  both->type = Node::Type::kAnd;
+  both->children.push_back(std::move(*preset_root));
+  if ((*root)->type == Node::Type::kAnd) {
+    for (auto& c : (*root)->children) both->children.push_back(std::move(c));
+  } else {
+    both->children.push_back(std::move(*root));
+  }
+  return std::make_unique<ParsedFilter>(std::move(both));
 }
 
 }  // namespace fixmine::storage

@@ -35,6 +35,24 @@ class Filter {
   // unknown field, a bad value (time, number, glob) or a regex RE2 rejects or finds too large.
   static absl::StatusOr<std::unique_ptr<Filter>> Parse(std::string_view text);
 
+  // Parses `text` ANDed with the preset named `preset` (none when empty); the canonical text
+  // then includes the preset's expression, so resume tokens tell presets apart. Errors as Parse,
+  // and INVALID_ARGUMENT naming the known presets for an unknown one.
+  static absl::StatusOr<std::unique_ptr<Filter>> ParseWithPreset(std::string_view text,
+                                                                 std::string_view preset);
+
+  // Returns a filter text equivalent to ParseWithPreset(text, preset) (its canonical text), for
+  // callers that pass filters on as text. When that fails, returns a text whose Parse gives the
+  // same error. Returns `text` itself when `preset` is empty.
+  static std::string ApplyPreset(std::string_view text, std::string_view preset);
+
+  // Returns the filter expression preset `name` stands for ("default", "commitpackft"; see
+  // docs/curation.md), or INVALID_ARGUMENT.
+  static absl::StatusOr<std::string> PresetExpression(std::string_view name);
+
+  // The known preset names, in documentation order.
+  static std::vector<std::string> PresetNames();
+
   // True when `record` satisfies the expression.
   virtual bool Matches(const fixmine::v1::Record& record) const = 0;
 

@@ -299,7 +299,8 @@ TEST(FilterTest, KeywordsAreUppercase) {
             "filter: column 8: unknown field \"and\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
-            "vendored, generated");
+            "vendored, generated, lockfile, documentation, secrets_found, message_language, "
+            "license, preset, drop");
   // A word that merely starts with a keyword is a word.
   EXPECT_FALSE(Match("repo = ANDROID"));
   EXPECT_TRUE(Match(R"(repo != "OR")"));
@@ -451,7 +452,8 @@ TEST(FilterTest, ErrorUnknownField) {
             "filter: column 12: unknown field \"auther\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
-            "vendored, generated");
+            "vendored, generated, lockfile, documentation, secrets_found, message_language, "
+            "license, preset, drop");
 }
 
 TEST(FilterTest, ErrorUnterminatedString) {

@@ -213,6 +213,38 @@ TEST_F(EndToEnd, RemoveRepositoryRemovesItsRecords) {
   EXPECT_EQ(Cli("repo list --output jsonl").out, "");
 }
 
+TEST(EndToEndRemote, RemoteUrlIsClonedAsABareMirrorAndMined) {
+  GitRepo origin;
+  BuildHistory(origin);
+  testutil::TempDir root;
+  TestServer server(root.path(), {"--allow-scheme", "file"});
+  ASSERT_TRUE(server.Start());
+  CommandResult add = server.Cli("repo add file://" + origin.path() + " --name mirror");
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_NE(add.out.find("remote"), std::string::npos) << add.out;
+  CommandResult mine = server.Cli("mine mirror --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_EQ(server.Cli("records count").out, "4\n");
+  // The mirror is bare, under the data folder, with every ref.
+  CommandResult refs = testutil::RunShell("git --git-dir " + server.data_dir() +
+                                          "/mirrors/mirror.git for-each-ref --format='%(refname)'");
+  EXPECT_NE(refs.out.find("refs/heads/feature"), std::string::npos) << refs.out << refs.err;
+  EXPECT_EQ(testutil::RunShell("git --git-dir " + server.data_dir() +
+                               "/mirrors/mirror.git rev-parse --is-bare-repository").out,
+            "true\n");
+  // New commits upstream arrive with --fetch.
+  origin.Write("z.py", "x = 1\n");
+  origin.CommitAll("add z.py\n");
+  ASSERT_EQ(server.Cli("mine mirror --wait --fetch").exit_code, 0);
+  EXPECT_EQ(server.Cli("records count").out, "5\n");
+  // https stays the only scheme unless allowed.
+  TestServer strict(root.path());
+  ASSERT_TRUE(strict.Start());
+  CommandResult refused = strict.Cli("repo add file://" + origin.path());
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("scheme"), std::string::npos) << refused.err;
+}
+
 TEST(EndToEndNoServer, UnreachableServerExitsThree) {
   CommandResult r = testutil::RunShell(testutil::ShellQuote(testutil::CliPath()) +
                                        " --server 127.0.0.1:1 records count");

@@ -88,8 +88,16 @@ absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::s
 // Builds records on worker threads and hands them back in submission order.
 class OrderedBuilder {
  public:
-  OrderedBuilder(std::vector<RepoPtr> repos, const RecordOptions& options)
-      : repos_(std::move(repos)), options_(options) {
+  // One finished item: the record (or why it could not be built) and the encoder's output.
+  struct Built {
+    absl::StatusOr<fixmine::v1::Record> record;
+    absl::Status encode_status;
+    std::string encoded;
+  };
+
+  OrderedBuilder(std::vector<RepoPtr> repos, const RecordOptions& options,
+                 const RecordEncoder& encode)
+      : repos_(std::move(repos)), options_(options), encode_(encode) {
     for (size_t i = 0; i < repos_.size(); ++i) {
       threads_.emplace_back([this, i] { Work(repos_[i].get()); });
     }
@@ -112,7 +120,7 @@ class OrderedBuilder {
   }
 
   // Blocks for the next result in order; false when nothing is in flight.
-  bool Next(absl::StatusOr<fixmine::v1::Record>* out) {
+  bool Next(Built* out) {
     std::unique_lock<std::mutex> l(mu_);
     if (next_emit_ == next_submit_) return false;
     cv_done_.wait(l, [&] { return done_.count(next_emit_) > 0; });
@@ -151,7 +159,10 @@ class OrderedBuilder {
         item = queue_.front();
         queue_.pop_front();
       }
-      absl::StatusOr<fixmine::v1::Record> result = Build(repo, item.oid);
+      Built result{Build(repo, item.oid), absl::OkStatus(), {}};
+      if (encode_ && result.record.ok()) {
+        result.encode_status = encode_(*result.record, &result.encoded);
+      }
       {
         std::lock_guard<std::mutex> l(mu_);
         done_.emplace(item.seq, std::move(result));
@@ -170,11 +181,12 @@ class OrderedBuilder {
 
   std::vector<RepoPtr> repos_;
   const RecordOptions& options_;
+  const RecordEncoder& encode_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_work_, cv_done_;
   std::deque<Item> queue_;
-  std::map<int64_t, absl::StatusOr<fixmine::v1::Record>> done_;
+  std::map<int64_t, Built> done_;
   int64_t next_submit_ = 0;
   int64_t next_emit_ = 0;
   bool closing_ = false;
@@ -185,6 +197,16 @@ class OrderedBuilder {
 absl::Status Mine(const std::string& path, const WalkOptions& walk_opts,
                   const RecordOptions& record_opts, const RecordSink& sink, WalkStats* stats_out,
                   const ProgressFn& progress) {
+  return MineEncoded(
+      path, walk_opts, record_opts, RecordEncoder(),
+      [&sink](fixmine::v1::Record&& r, std::string&&) { return sink(std::move(r)); }, stats_out,
+      progress);
+}
+
+absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
+                         const RecordOptions& record_opts, const RecordEncoder& encode,
+                         const EncodedRecordSink& sink, WalkStats* stats_out,
+                         const ProgressFn& progress) {
   WalkStats local;
   WalkStats& stats = stats_out ? *stats_out : local;
   RepoPtr repo;
@@ -226,21 +248,26 @@ absl::Status Mine(const std::string& path, const WalkOptions& walk_opts,
     FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
     repos.push_back(std::move(r));
   }
-  OrderedBuilder builder(std::move(repos), record_opts);
-  const int64_t max_in_flight = 32 * workers;
+  OrderedBuilder builder(std::move(repos), record_opts, encode);
+  // Results wait here until every older commit is done: enough room that one slow commit (a
+  // mass reformat) does not leave the other workers idle, little enough to bound memory.
+  const int64_t max_in_flight = 128 * workers;
 
   absl::Status sink_status;
   auto emit_one = [&]() -> bool {
-    absl::StatusOr<fixmine::v1::Record> r;
-    if (!builder.Next(&r)) return false;
+    OrderedBuilder::Built b;
+    if (!builder.Next(&b)) return false;
+    absl::StatusOr<fixmine::v1::Record>& r = b.record;
     if (!r.ok()) {
       ++stats.commits_skipped;
       if (stats.errors.size() < kMaxErrorsKept) stats.errors.emplace_back(r.status().message());
+    } else if (!b.encode_status.ok()) {
+      if (sink_status.ok()) sink_status = b.encode_status;
     } else if (sink_status.ok()) {
       ++stats.records;
       stats.files += r->files_size();
       stats.unavailable_files += r->unavailable_files();
-      sink_status = sink(std::move(*r));
+      sink_status = sink(std::move(*r), std::move(b.encoded));
       if (progress && stats.records % 256 == 0) progress(stats);
     }
     return true;

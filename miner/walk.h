@@ -55,6 +55,16 @@ struct WalkStats {
 // returned by Mine.
 using RecordSink = std::function<absl::Status(fixmine::v1::Record&& record)>;
 
+// Optional work run on the worker thread that built `record`, right after building it (encoding
+// it, say), so that the calling thread is left with writing. Must be thread-safe. A non-OK
+// status stops the walk like a sink error.
+using RecordEncoder =
+    std::function<absl::Status(const fixmine::v1::Record& record, std::string* encoded)>;
+
+// Receives records in walk order with what the encoder made of them, on the calling thread.
+using EncodedRecordSink =
+    std::function<absl::Status(fixmine::v1::Record&& record, std::string&& encoded)>;
+
 // Called after each batch of commits, on the calling thread.
 using ProgressFn = std::function<void(const WalkStats& stats)>;
 
@@ -66,5 +76,11 @@ using ProgressFn = std::function<void(const WalkStats& stats)>;
 // the sink's status. `stats` may be null.
 absl::Status Mine(const std::string& path, const WalkOptions& walk, const RecordOptions& record,
                   const RecordSink& sink, WalkStats* stats, const ProgressFn& progress = {});
+
+// As Mine, and `encode` (when set) runs on the worker threads; `sink` gets its output.
+absl::Status MineEncoded(const std::string& path, const WalkOptions& walk,
+                         const RecordOptions& record, const RecordEncoder& encode,
+                         const EncodedRecordSink& sink, WalkStats* stats,
+                         const ProgressFn& progress = {});
 
 }  // namespace fixmine::miner

@@ -37,4 +37,8 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx);
 // health). Defined in server_commands.cc.
 void RegisterServerCommands(CLI::App* app, CliContext* ctx);
 
+// Registers `records export` and `records session create|read` under the `records` command.
+// Defined in data_commands.cc.
+void RegisterDataCommands(CLI::App* records, CliContext* ctx);
+
 }  // namespace fixmine::client

@@ -138,6 +138,44 @@ absl::StatusOr<int64_t> FixmineClient::CountRecords(const std::string& filter) {
   return resp.count();
 }
 
+absl::StatusOr<CountRecordsResponse> FixmineClient::CountRecords(const CountRecordsRequest& req) {
+  CountRecordsResponse resp;
+  grpc::ClientContext ctx;
+  Prepare(&ctx, false);  // a count over a large store may take a while
+  grpc::Status gs = records_->CountRecords(&ctx, req, &resp);
+  if (!gs.ok()) return FromGrpc(gs);
+  return resp;
+}
+
+absl::StatusOr<CreateReadSessionResponse> FixmineClient::CreateReadSession(
+    const CreateReadSessionRequest& req) {
+  CreateReadSessionResponse resp;
+  FIXMINE_UNARY(records_, CreateReadSession, req, resp);
+  return resp;
+}
+
+absl::Status FixmineClient::ReadStream(
+    const ReadStreamRequest& req, const std::function<bool(const ReadStreamResponse&)>& on_batch,
+    const std::function<void(grpc::ClientContext*)>& context_hook) {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, false);
+  if (context_hook) context_hook(&ctx);
+  auto reader = records_->ReadStream(&ctx, req);
+  ReadStreamResponse resp;
+  bool stopped = false;
+  while (reader->Read(&resp)) {
+    if (!on_batch(resp)) {
+      stopped = true;
+      ctx.TryCancel();
+      break;
+    }
+  }
+  grpc::Status gs = reader->Finish();
+  if (context_hook) context_hook(nullptr);
+  if (stopped) return absl::OkStatus();
+  return FromGrpc(gs);
+}
+
 absl::StatusOr<ListRecordsResponse> FixmineClient::ListRecords(const ListRecordsRequest& req) {
   ListRecordsResponse resp;
   FIXMINE_UNARY(records_, ListRecords, req, resp);

@@ -38,6 +38,16 @@ class FixmineClient {
 
   absl::StatusOr<fixmine::v1::Record> GetRecord(const std::string& id);
   absl::StatusOr<int64_t> CountRecords(const std::string& filter);
+  // CountRecords with every request field (sample) and the whole response (generation).
+  absl::StatusOr<fixmine::v1::CountRecordsResponse> CountRecords(
+      const fixmine::v1::CountRecordsRequest& request);
+  // Creates a parallel read session; returns its stream names.
+  absl::StatusOr<fixmine::v1::CreateReadSessionResponse> CreateReadSession(
+      const fixmine::v1::CreateReadSessionRequest& request);
+  // Reads one stream of a read session, like StreamRecords.
+  absl::Status ReadStream(const fixmine::v1::ReadStreamRequest& request,
+                          const std::function<bool(const fixmine::v1::ReadStreamResponse&)>& on_batch,
+                          const std::function<void(grpc::ClientContext*)>& context_hook = {});
   absl::StatusOr<fixmine::v1::ListRecordsResponse> ListRecords(
       const fixmine::v1::ListRecordsRequest& request);
   // Streams records, calling `on_batch` for each response; `on_batch` returns false to stop

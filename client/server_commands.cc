@@ -11,7 +11,9 @@
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
 #include "client/fixmine_client.h"
+#include "common/formats.h"
 #include "common/json.h"
+#include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
 
@@ -148,15 +150,32 @@ struct StreamArgs {
   std::string preset;  // curation preset (docs/curation.md); empty for none
   std::string resume_token;
   int64_t limit = 0;
+  std::string format = "raw";
+  double sample = 0;
+  bool sample_given = false;
+  uint64_t seed = 0;
 };
 
 int RunStream(CliContext* ctx, const StreamArgs& a) {
+  if (auto f = ParseRecordFormat(a.format); !f.ok()) {
+    *ctx->err << "fixmine records stream: " << f.status().message() << "\n";
+    return kExitUsage;
+  }
+  if (a.sample_given) {
+    if (absl::Status st = ValidateSampleRate(a.sample); !st.ok()) {
+      *ctx->err << "fixmine records stream: --sample: " << st.message() << "\n";
+      return kExitUsage;
+    }
+  }
   FixmineClient c(ctx->server, ctx->token);
   fixmine::v1::StreamRecordsRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);
   req.set_resume_token(a.resume_token);
   req.set_limit(a.limit);
+  req.set_format(a.format);
+  if (a.sample_given) req.set_sample_rate(a.sample);
+  req.set_sample_seed(a.seed);
   std::string last_token = a.resume_token;
   int64_t count = 0;
   g_interrupted = false;
@@ -183,9 +202,13 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
           buf += ToJsonLine(r).value_or("{}");
           buf.push_back('\n');
         }
+        for (const auto& row : resp.rendered()) {  // --format other than raw
+          buf += row;
+          buf.push_back('\n');
+        }
         ctx->out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
         ctx->out->flush();
-        count += resp.records_size();
+        count += resp.record_count() > 0 ? resp.record_count() : resp.records_size();
         last_token = resp.resume_token();
         return !g_interrupted.load();
       },
@@ -365,18 +388,15 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                       "(docs/curation.md)");
     count->callback([=] {
       FixmineClient c(ctx->server, ctx->token);
-      // `preset = NAME` is the filter term the request field `preset` stands for.
-      std::string text = *filter;
-      if (!preset->empty()) {
-        text = fmt::format("preset = \"{}\"{}", *preset,
-                           filter->empty() ? "" : " AND (" + *filter + ")");
-      }
-      auto n = c.CountRecords(text);
+      fixmine::v1::CountRecordsRequest req;
+      req.set_filter(*filter);
+      req.set_preset(*preset);
+      auto n = c.CountRecords(req);
       if (!n.ok()) {
         ctx->exit_code = Fail(ctx, "records count", n.status());
         return;
       }
-      *ctx->out << *n << "\n";
+      *ctx->out << n->count() << "\n";
     });
   }
   {
@@ -391,8 +411,20 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                        "continue after the records a previous stream printed");
     stream->add_option("--limit", a->limit, "stop after this many records")
         ->check(CLI::NonNegativeNumber);
+    stream->add_option("--format", a->format,
+                       "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
+        ->capture_default_str();
+    stream->add_option_function<double>(
+        "--sample",
+        [a](double rate) {
+          a->sample = rate;
+          a->sample_given = true;
+        },
+        "keep a deterministic sample of this share of the records, 0 < RATE <= 1");
+    stream->add_option("--seed", a->seed, "seed of --sample (default 0)");
     stream->callback([=] { ctx->exit_code = RunStream(ctx, *a); });
   }
+  RegisterDataCommands(records, ctx);
   {
     auto id = std::make_shared<std::string>();
     CLI::App* get = records->add_subcommand("get", "Print one record as JSON");

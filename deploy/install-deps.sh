@@ -13,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   ruby-github-linguist libcld2-dev libssl-dev
   time
+  libzstd-dev zstd
+  python3-grpcio python3-protobuf python3-zstandard
 )
 
 missing=()

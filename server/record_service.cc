@@ -2,6 +2,9 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/formats.h"
+#include "common/sampling.h"
+#include "server/read_plan.h"
 #include "server/resume_token.h"
 #include "server/services.h"
 #include "server/status_convert.h"
@@ -15,6 +18,7 @@ constexpr size_t kMaxBatchBytes = size_t{1} << 20;  // about 1 MiB per streamed 
 constexpr int kMaxPageSize = 1000;
 constexpr int kDefaultPageSize = 100;
 constexpr size_t kMaxFilterBytes = 4096;
+constexpr int kDefaultReadStreams = 1;
 
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& st) {
   auto* r = ctx->DefaultReactor();
@@ -55,35 +59,39 @@ absl::Status ReadBatch(storage::RecordStore* store, const storage::Filter* filte
   return st;
 }
 
-class StreamReactor final : public grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse> {
+// Streams the records of one ReadPlan: StreamRecords, and ReadStream for one stream of a read
+// session (Resp is StreamRecordsResponse or ReadStreamResponse; they have the same fields).
+template <typename Resp>
+class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
  public:
-  StreamReactor(storage::RecordStore* store, const fixmine::v1::StreamRecordsRequest& req)
+  // `plan` is a validated plan, or the error to finish with.
+  StreamReactor(storage::RecordStore* store, absl::StatusOr<ReadPlan> plan,
+                const std::string& resume_token, int64_t limit)
       : store_(store) {
-    if (req.limit() < 0) {
-      Finish(ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
+    if (limit < 0) {
+      this->Finish(ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
       return;
     }
-    auto f = ParseFilter(storage::Filter::ApplyPreset(req.filter(), req.preset()));
-    if (!f.ok()) {
-      Finish(ToGrpcStatus(f.status()));
+    if (!plan.ok()) {
+      this->Finish(ToGrpcStatus(plan.status()));
       return;
     }
-    filter_ = std::move(*f);
-    if (!req.resume_token().empty()) {
-      auto pos = DecodeResumeToken(req.resume_token(), filter_->canonical());
+    plan_ = std::move(*plan);
+    if (!resume_token.empty()) {
+      auto pos = DecodeResumeToken(resume_token, plan_.token_context);
       if (!pos.ok()) {
-        Finish(ToGrpcStatus(pos.status()));
+        this->Finish(ToGrpcStatus(pos.status()));
         return;
       }
       pos_ = *pos;
     }
-    remaining_ = req.limit() > 0 ? req.limit() : -1;
+    remaining_ = limit > 0 ? limit : -1;
     Next();
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::ABORTED, "writing to the client failed"));
+      this->Finish(grpc::Status(grpc::StatusCode::ABORTED, "writing to the client failed"));
       return;
     }
     Next();
@@ -96,34 +104,51 @@ class StreamReactor final : public grpc::ServerWriteReactor<fixmine::v1::StreamR
  private:
   void Next() {
     if (cancelled_) {
-      Finish(grpc::Status::CANCELLED);
+      this->Finish(grpc::Status::CANCELLED);
       return;
     }
     if (end_ || remaining_ == 0) {
-      Finish(grpc::Status::OK);
+      this->Finish(grpc::Status::OK);
       return;
     }
     resp_.Clear();
     size_t max_records = remaining_ > 0 ? static_cast<size_t>(remaining_) : 100000;
-    absl::Status st =
-        ReadBatch(store_, filter_.get(), &pos_, max_records, kMaxBatchBytes, resp_.mutable_records(), &end_);
+    bool raw = plan_.format == RecordFormat::kRaw;
+    // Rendered rows can be larger than the record (commitpack carries both contents): read
+    // half as much so that a response stays near 1 MiB.
+    absl::Status st = ReadBatch(store_, plan_.filter.get(), &pos_, max_records,
+                                raw ? kMaxBatchBytes : kMaxBatchBytes / 2,
+                                resp_.mutable_records(), &end_);
     if (!st.ok()) {
-      Finish(ToGrpcStatus(st));
+      this->Finish(ToGrpcStatus(st));
       return;
     }
     if (resp_.records_size() == 0) {
-      Finish(grpc::Status::OK);
+      this->Finish(grpc::Status::OK);
       return;
     }
+    resp_.set_record_count(resp_.records_size());
     if (remaining_ > 0) remaining_ -= resp_.records_size();
-    resp_.set_resume_token(EncodeResumeToken(pos_, filter_->canonical()));
-    StartWrite(&resp_);
+    if (!raw) {
+      std::vector<std::string> rows;
+      for (const Record& r : resp_.records()) {
+        st = RenderRecord(r, plan_.format, &rows);
+        if (!st.ok()) {
+          this->Finish(ToGrpcStatus(st));
+          return;
+        }
+      }
+      resp_.clear_records();
+      for (std::string& row : rows) resp_.add_rendered(std::move(row));
+    }
+    resp_.set_resume_token(EncodeResumeToken(pos_, plan_.token_context));
+    this->StartWrite(&resp_);
   }
 
   storage::RecordStore* store_;
-  std::unique_ptr<storage::Filter> filter_;
+  ReadPlan plan_;
   storage::ScanPosition pos_;
-  fixmine::v1::StreamRecordsResponse resp_;
+  Resp resp_;
   int64_t remaining_ = -1;
   bool end_ = false;
   std::atomic<bool> cancelled_{false};
@@ -144,6 +169,21 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::CountRecordsRequest* req,
     fixmine::v1::CountRecordsResponse* resp) {
+  // Read before counting: a write during the count makes the generation look older, never
+  // newer, than the counted data.
+  resp->set_generation(store_->Generation());
+  if (req->sample_rate() != 0) {
+    StreamSpec spec;
+    spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+    spec.sample_rate = req->sample_rate();
+    spec.sample_seed = req->sample_seed();
+    auto plan = MakeReadPlan(spec);
+    if (!plan.ok()) return Done(ctx, plan.status());
+    auto n = store_->Count(plan->filter.get());
+    if (!n.ok()) return Done(ctx, n.status());
+    resp->set_count(*n);
+    return Done(ctx, absl::OkStatus());
+  }
   auto f = ParseFilter(storage::Filter::ApplyPreset(req->filter(), req->preset()));
   if (!f.ok()) return Done(ctx, f.status());
   auto n = store_->Count(f->get());
@@ -181,7 +221,46 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
 
 grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* RecordServiceImpl::StreamRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::StreamRecordsRequest* req) {
-  return new StreamReactor(store_, *req);
+  StreamSpec spec;
+  spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+  spec.format = req->format();
+  spec.sample_rate = req->sample_rate();
+  spec.sample_seed = req->sample_seed();
+  return new StreamReactor<fixmine::v1::StreamRecordsResponse>(store_, MakeReadPlan(spec),
+                                                               req->resume_token(), req->limit());
+}
+
+grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::CreateReadSessionRequest* req,
+    fixmine::v1::CreateReadSessionResponse* resp) {
+  if (req->max_streams() < 0 || req->max_streams() > static_cast<int>(kMaxReadStreams)) {
+    return Done(ctx, absl::InvalidArgumentError(
+                         absl::StrCat("max_streams is ", req->max_streams(), "; use 1 to ",
+                                      kMaxReadStreams, " (0 means ", kDefaultReadStreams, ")")));
+  }
+  StreamSpec spec;
+  spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+  spec.format = req->format();
+  spec.sample_rate = req->sample_rate();
+  spec.sample_seed = req->sample_seed();
+  spec.buckets = req->max_streams() == 0 ? kDefaultReadStreams : req->max_streams();
+  // Validates the filter, format and sample once, so a bad session fails here, not per stream.
+  auto plan = MakeReadPlan(spec);
+  if (!plan.ok()) return Done(ctx, plan.status());
+  resp->set_generation(store_->Generation());
+  for (uint32_t b = 0; b < spec.buckets; ++b) {
+    spec.bucket = b;
+    resp->add_streams(EncodeStreamName(spec));
+  }
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerWriteReactor<fixmine::v1::ReadStreamResponse>* RecordServiceImpl::ReadStream(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::ReadStreamRequest* req) {
+  auto spec = DecodeStreamName(req->stream());
+  absl::StatusOr<ReadPlan> plan = spec.ok() ? MakeReadPlan(*spec) : spec.status();
+  return new StreamReactor<fixmine::v1::ReadStreamResponse>(store_, std::move(plan),
+                                                            req->resume_token(), req->limit());
 }
 
 }  // namespace fixmine::server

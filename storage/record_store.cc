@@ -542,6 +542,8 @@ class RocksRecordStore final : public RecordStore {
     return ReadCounter(rocksdb::ReadOptions(), keys::kTotalCounterKey);
   }
 
+  uint64_t Generation() override { return db_->GetLatestSequenceNumber(); }
+
   int64_t ApproximateSize() override {
     uint64_t total = 0;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {

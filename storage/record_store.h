@@ -82,6 +82,9 @@ class RecordStore {
   virtual absl::StatusOr<int64_t> TotalRecords() = 0;
   // Approximate bytes on disk.
   virtual int64_t ApproximateSize() = 0;
+  // The store's generation: RocksDB's latest sequence number, which grows with every write.
+  // Equal generations mean nothing was written in between. O(1).
+  virtual uint64_t Generation() = 0;
   // Compacts every column family.
   virtual absl::Status Compact() = 0;
 };

@@ -1,0 +1,20 @@
+"""Python client for fixmined: stream records by filter, in any export format, with transparent
+resumption after a broken connection, and parallel read sessions.
+
+    from fixmine_client import Client
+    client = Client("127.0.0.1:50051")
+    for row in client.stream(filter='lang = "Python"', format="chat"):
+        print(row["messages"][1]["content"][:80])
+
+The gRPC stubs (``fixmine.v1.*_pb2``) are generated from ``proto/`` at build time into
+``BUILD/python`` (docs/formats.md, "Python client"); put that folder on ``PYTHONPATH``.
+"""
+
+from fixmine_client.client import (
+    Client,
+    ReadSession,
+    RecordStream,
+    FORMATS,
+)
+
+__all__ = ["Client", "ReadSession", "RecordStream", "FORMATS"]

@@ -1,0 +1,160 @@
+#include "server/read_plan.h"
+
+#include <cstring>
+
+#include "absl/strings/escaping.h"
+#include "common/sampling.h"
+#include "fmt/format.h"
+
+namespace fixmine::server {
+namespace {
+
+// The parsed filter, further narrowed to a sample and to one bucket of a read session. The
+// index hints stay the inner filter's: sampling and buckets only drop records while scanning.
+class ScopedFilter final : public storage::Filter {
+ public:
+  ScopedFilter(std::unique_ptr<storage::Filter> inner, const StreamSpec& spec)
+      : inner_(std::move(inner)),
+        rate_(spec.sample_rate),
+        seed_(spec.sample_seed),
+        bucket_(spec.bucket),
+        buckets_(spec.buckets) {}
+
+  bool Matches(const fixmine::v1::Record& record) const override {
+    if (!inner_->Matches(record)) return false;
+    if (rate_ > 0 && !SampleKeeps(record.id(), rate_, seed_)) return false;
+    return buckets_ <= 1 || IdBucket(record.id(), buckets_) == bucket_;
+  }
+  const storage::FilterHints& hints() const override { return inner_->hints(); }
+  const std::string& canonical() const override { return inner_->canonical(); }
+
+ private:
+  std::unique_ptr<storage::Filter> inner_;
+  double rate_;
+  uint64_t seed_;
+  uint32_t bucket_;
+  uint32_t buckets_;
+};
+
+constexpr size_t kMaxFilterBytes = 4096;  // as ListRecords and CountRecords accept
+constexpr char kStreamVersion = 1;
+constexpr std::string_view kStreamPrefix = "rs1.";
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+void PutU32(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+bool GetU64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v = (*v << 8) | static_cast<unsigned char>((*in)[i]);
+  in->remove_prefix(8);
+  return true;
+}
+bool GetU32(std::string_view* in, uint32_t* v) {
+  if (in->size() < 4) return false;
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v = (*v << 8) | static_cast<unsigned char>((*in)[i]);
+  in->remove_prefix(4);
+  return true;
+}
+bool GetString(std::string_view* in, std::string* s) {
+  uint32_t n;
+  if (!GetU32(in, &n) || in->size() < n) return false;
+  s->assign(in->substr(0, n));
+  in->remove_prefix(n);
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<ReadPlan> MakeReadPlan(const StreamSpec& spec) {
+  if (spec.filter.size() > kMaxFilterBytes) {
+    return absl::InvalidArgumentError(fmt::format("filter is {} bytes; at most {} are accepted",
+                                                  spec.filter.size(), kMaxFilterBytes));
+  }
+  if (spec.buckets < 1 || spec.buckets > kMaxReadStreams || spec.bucket >= spec.buckets) {
+    return absl::InvalidArgumentError(
+        fmt::format("stream {} of {} is out of range; streams are 0 to N-1 with N from 1 to {}",
+                    spec.bucket, spec.buckets, kMaxReadStreams));
+  }
+  if (spec.sample_rate != 0) {
+    absl::Status st = ValidateSampleRate(spec.sample_rate);
+    if (!st.ok()) return st;
+  }
+  auto format = ParseRecordFormat(spec.format);
+  if (!format.ok()) return format.status();
+  auto filter = storage::Filter::Parse(spec.filter);
+  if (!filter.ok()) return filter.status();
+  ReadPlan plan;
+  plan.format = *format;
+  plan.token_context = (*filter)->canonical();
+  if (*format != RecordFormat::kRaw || spec.sample_rate != 0 || spec.buckets > 1) {
+    plan.token_context += fmt::format(
+        "\x1f"
+        "format={}\x1f"
+        "sample={:a},{}\x1f"
+        "stream={}/{}",
+        RecordFormatName(*format), spec.sample_rate, spec.sample_seed, spec.bucket, spec.buckets);
+  }
+  plan.filter = std::make_unique<ScopedFilter>(std::move(*filter), spec);
+  return plan;
+}
+
+std::string EncodeStreamName(const StreamSpec& spec) {
+  std::string raw;
+  raw.push_back(kStreamVersion);
+  PutU32(&raw, spec.bucket);
+  PutU32(&raw, spec.buckets);
+  uint64_t rate_bits;
+  static_assert(sizeof(rate_bits) == sizeof(spec.sample_rate));
+  std::memcpy(&rate_bits, &spec.sample_rate, sizeof(rate_bits));
+  PutU64(&raw, rate_bits);
+  PutU64(&raw, spec.sample_seed);
+  PutU32(&raw, static_cast<uint32_t>(spec.format.size()));
+  raw.append(spec.format);
+  PutU32(&raw, static_cast<uint32_t>(spec.filter.size()));
+  raw.append(spec.filter);
+  PutU64(&raw, Fnv1a(raw));
+  std::string out;
+  absl::WebSafeBase64Escape(raw, &out);
+  return std::string(kStreamPrefix) + out;
+}
+
+absl::StatusOr<StreamSpec> DecodeStreamName(std::string_view name) {
+  auto bad = [] {
+    return absl::InvalidArgumentError(
+        "stream is malformed; pass a stream name from CreateReadSession unchanged");
+  };
+  if (!name.starts_with(kStreamPrefix)) return bad();
+  name.remove_prefix(kStreamPrefix.size());
+  std::string raw;
+  if (!absl::WebSafeBase64Unescape(std::string(name), &raw) || raw.size() < 9) return bad();
+  std::string_view body(raw.data(), raw.size() - 8);
+  std::string_view sum(raw.data() + raw.size() - 8, 8);
+  uint64_t want;
+  if (!GetU64(&sum, &want) || want != Fnv1a(body) || body[0] != kStreamVersion) return bad();
+  body.remove_prefix(1);
+  StreamSpec spec;
+  uint64_t rate_bits;
+  if (!GetU32(&body, &spec.bucket) || !GetU32(&body, &spec.buckets) || !GetU64(&body, &rate_bits) ||
+      !GetU64(&body, &spec.sample_seed) || !GetString(&body, &spec.format) ||
+      !GetString(&body, &spec.filter) || !body.empty()) {
+    return bad();
+  }
+  std::memcpy(&spec.sample_rate, &rate_bits, sizeof(rate_bits));
+  return spec;
+}
+
+}  // namespace fixmine::server

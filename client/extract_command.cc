@@ -6,6 +6,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
+#include "common/formats.h"
 #include "common/json.h"
 #include "common/record_json.h"
 #include "common/time.h"
@@ -28,6 +29,7 @@ struct ExtractArgs {
   bool new_content = false;
   bool quiet = false;
   bool proto_json = false;
+  std::string format = "raw";  // export template (docs/formats.md)
 };
 
 std::string DefaultRepoName(const std::string& path) {
@@ -84,7 +86,25 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
   };
   // Records are encoded on the worker threads; this thread only concatenates and writes.
   bool proto_json = a.proto_json;
-  auto encode = [proto_json](const fixmine::v1::Record& r, std::string* line) -> absl::Status {
+  auto format = ParseRecordFormat(a.format);
+  if (!format.ok()) {
+    err << "fixmine extract: " << format.status().message() << "\n";
+    return kExitUsage;
+  }
+  RecordFormat fmt_kind = *format;
+  auto encode = [proto_json, fmt_kind](const fixmine::v1::Record& r,
+                                       std::string* line) -> absl::Status {
+    if (fmt_kind != RecordFormat::kRaw) {  // rows of the template, one per line (maybe none)
+      std::vector<std::string> rows;
+      absl::Status st = RenderRecord(r, fmt_kind, &rows);
+      if (!st.ok()) return st;
+      line->clear();
+      for (const auto& row : rows) {
+        line->append(row);
+        line->push_back('\n');
+      }
+      return absl::OkStatus();
+    }
     if (proto_json || !AppendRecordJson(r, line)) {  // not UTF-8: protobuf's own printer
       auto text = ToJsonLine(r);
       if (!text.ok()) return text.status();
@@ -168,6 +188,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
       ->capture_default_str();
   cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
+  cmd->add_option("--format", args->format,
+                  "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
+      ->capture_default_str();
   // Same bytes through protobuf's JSON printer (slower); kept to check the fast writer.
   cmd->add_flag("--proto-json", args->proto_json, "")->group("");
   cmd->callback([args, ctx] { ctx->exit_code = RunExtract(*args, ctx); });

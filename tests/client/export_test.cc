@@ -116,6 +116,32 @@ TEST_F(ExportCli, ShardsAndManifestRoundTrip) {
   EXPECT_EQ(count.out, "5\n");
 }
 
+// extract --format renders offline what the server renders; commitpack's rebuilt new_contents
+// equal `git show COMMIT:path`.
+TEST_F(ExportCli, ExtractRendersFormatsOffline) {
+  CommandResult r = testutil::RunShell(ShellQuote(testutil::CliPath()) + " extract -q " +
+                                       ShellQuote(repo_->path()) + " --name r --format commitpack");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = Lines(r.out);
+  ASSERT_EQ(rows.size(), 30u);
+  for (const auto& l : rows) {
+    auto row = Json(l);
+    std::string commit = row.fields().at("commit").string_value();
+    std::string path = row.fields().at("new_file").string_value();
+    CommandResult want = testutil::RunShell("git -C " + ShellQuote(repo_->path()) + " show " +
+                                            commit + ":" + ShellQuote(path));
+    EXPECT_EQ(row.fields().at("new_contents").string_value(), want.out) << commit << " " << path;
+  }
+  r = testutil::RunShell(ShellQuote(testutil::CliPath()) + " extract -q " +
+                         ShellQuote(repo_->path()) + " --name r --format swe");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Lines(r.out).size(), 25u);
+  r = testutil::RunShell(ShellQuote(testutil::CliPath()) + " extract -q " +
+                         ShellQuote(repo_->path()) + " --format alpaca");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("raw, commitpack, chat"), std::string::npos) << r.err;
+}
+
 TEST_F(ExportCli, UsageErrorsExitTwo) {
   testutil::TempDir dir;
   CommandResult r = server_->Cli("records export --format alpaca --out " + ShellQuote(dir.path()));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "curation/dedup.h"
 #include "curation/labels.h"
 #include "curation/paths.h"
 #include "curation/quality.h"
@@ -99,6 +100,7 @@ void Curate(const Options& options, Record* r) {
       r->set_email_policy("drop");
       break;
   }
+  SetDedupFields(options.minhash, r);
 }
 
 }  // namespace fixmine::curation

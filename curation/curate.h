@@ -32,6 +32,9 @@ struct Options {
   SecretsPolicy secrets = SecretsPolicy::kFlag;
   // The repository's license (SPDX id, see license.h), copied into each record; may be empty.
   std::string license;
+  // Fill Record.minhash for the store's near-duplicate index (dedup.h). The server sets it;
+  // `extract` leaves it off, so its output carries only the patch fingerprint.
+  bool minhash = false;
 };
 
 // Parses "keep", "hash" or "drop"; INVALID_ARGUMENT otherwise.
@@ -44,7 +47,8 @@ std::string HashEmail(std::string_view email);
 
 // Labels a freshly built record in place: fix/revert/bot labels with evidence, per-file
 // vendored/generated/lockfile/documentation flags, message language, license, the preset drop
-// reasons (quality.h), then the secrets scan and the e-mail policy, in that order (bots are
+// reasons (quality.h), then the secrets scan, the e-mail policy and the dedup fields
+// (patch_fingerprint, minhash; dedup.h, over the text as stored), in that order (bots are
 // recognised by e-mail before it is hashed). Labels are computed from the record alone; any
 // earlier labels are replaced. Thread-safe.
 void Curate(const Options& options, fixmine::v1::Record* record);

@@ -341,7 +341,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   std::vector<std::pair<std::string, std::unique_ptr<storage::Filter>>> labels;
   std::vector<std::string> names = {"is_fix",   "is_revert",     "is_bot",
                                     "vendored", "generated",     "lockfile",
-                                    "documentation", "secrets_found"};
+                                    "documentation", "secrets_found", "duplicate",
+                                    "near_duplicate"};
   for (const std::string& p : storage::Filter::PresetNames()) names.push_back("preset = " + p);
   for (const std::string& n : names) {
     auto f = storage::Filter::Parse(n);

@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
                  "secrets found in added lines and pre-images: redact or flag")
       ->check(CLI::IsMember({"redact", "flag"}))
       ->capture_default_str();
+  app.add_option("--near-dup-threshold", config.near_dup_threshold,
+                 "estimated Jaccard similarity of added lines at which a record is marked a "
+                 "near-duplicate of an earlier one (0 turns the check off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

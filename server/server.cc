@@ -36,7 +36,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     }
     root = buf;
   }
-  auto store = storage::RecordStore::Open((std::filesystem::path(config.data_dir) / "store").string());
+  storage::StoreOptions store_options;
+  store_options.near_dup_threshold = config.near_dup_threshold;
+  auto store = storage::RecordStore::Open(
+      (std::filesystem::path(config.data_dir) / "store").string(), store_options);
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
   s->runner_ = std::make_unique<JobRunner>(s->store_.get(), config);

@@ -29,7 +29,11 @@ struct ServerConfig {
   // (--email-policy, default hash) and the secrets policy (--secrets, default redact). The
   // license is filled per repository by the job.
   curation::Options curation = {.email = curation::EmailPolicy::kHash,
-                                .secrets = curation::SecretsPolicy::kRedact};
+                                .secrets = curation::SecretsPolicy::kRedact,
+                                .minhash = true};
+  // Near-duplicate threshold: the estimated Jaccard similarity of added lines at which a record
+  // is marked near_duplicate_of an earlier one (--near-dup-threshold); 0 turns the check off.
+  double near_dup_threshold = 0.8;
 };
 
 }  // namespace fixmine::server

@@ -178,7 +178,8 @@ int64_t SumLines(const Record& r, bool added) {
 }
 
 // Presets: a name for a filter over fields the miner stores (docs/curation.md). Each keeps the
-// records without a drop reason of its own, written "PRESET:RULE" by curation at mining time.
+// records without a drop reason of its own, written "PRESET:RULE" by curation at mining time;
+// `default` also drops exact duplicates (duplicate_of is set by the store, after curation).
 // The field `preset = NAME` evaluates the same as the expression.
 struct PresetSpec {
   std::string_view name;
@@ -186,12 +187,14 @@ struct PresetSpec {
 };
 
 constexpr PresetSpec kPresets[] = {
-    {"default", "NOT drop = default"},
+    {"default", "NOT drop = default AND NOT duplicate"},
     {"commitpackft", "NOT drop = commitpackft"},
 };
 
-// True when no drop reason of `record` belongs to preset `name` ("NAME:RULE").
+// True when no drop reason of `record` belongs to preset `name` ("NAME:RULE") and, for
+// `default`, the record is not an exact duplicate.
 bool PassesPreset(const Record& r, std::string_view name) {
+  if (name == "default" && !r.duplicate_of().empty()) return false;
   for (const std::string& reason : r.quality().drop_reasons()) {
     if (reason.size() > name.size() && reason[name.size()] == ':' &&
         std::string_view(reason).substr(0, name.size()) == name) {
@@ -330,6 +333,14 @@ const FieldSpec kFields[] = {
      .kind = Kind::kBool,
      .ops = kEquality,
      .flag = [](const Record& r) { return r.secrets_found(); }},
+    {.name = "duplicate",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return !r.duplicate_of().empty(); }},
+    {.name = "near_duplicate",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return !r.near_duplicate_of().empty(); }},
     {.name = "message_language",
      .kind = Kind::kString,
      .ops = kEquality | Bit(Op::kHas),

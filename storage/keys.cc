@@ -142,6 +142,59 @@ std::string PrefixSuccessor(std::string_view prefix) {
   return out;
 }
 
+std::vector<std::string> LshBucketPrefixes(
+    const google::protobuf::RepeatedField<uint32_t>& signature) {
+  std::vector<std::string> out;
+  if (signature.size() != kLshBands * kLshRows) return out;
+  for (int band = 0; band < kLshBands; ++band) {
+    uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a over the band's values, little-endian bytes
+    for (int row = 0; row < kLshRows; ++row) {
+      uint32_t v = signature[band * kLshRows + row];
+      for (int i = 0; i < 4; ++i) {
+        h ^= (v >> (8 * i)) & 0xff;
+        h *= 0x100000001b3ULL;
+      }
+    }
+    std::string prefix = "b";
+    prefix.push_back(static_cast<char>(band));
+    AppendBigEndian64(&prefix, h);
+    out.push_back(std::move(prefix));
+  }
+  return out;
+}
+
+std::string LshBucketKey(std::string_view prefix, std::string_view id) {
+  std::string key(prefix);
+  key.append(id);
+  return key;
+}
+
+std::string LshSignatureKey(std::string_view id) {
+  std::string key = "s";
+  key.append(id);
+  return key;
+}
+
+std::string EncodeSignature(const google::protobuf::RepeatedField<uint32_t>& signature) {
+  std::string out;
+  out.reserve(signature.size() * 4);
+  for (uint32_t v : signature) {
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  }
+  return out;
+}
+
+std::optional<std::vector<uint32_t>> DecodeSignature(std::string_view in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::vector<uint32_t> out(in.size() / 4);
+  for (size_t k = 0; k < out.size(); ++k) {
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in[k * 4 + i]);
+    out[k] = v;
+  }
+  return out;
+}
+
 std::optional<std::string> HexToBytes(std::string_view hex) {
   if (hex.size() % 2 != 0) return std::nullopt;
   std::string out;

@@ -12,6 +12,9 @@
 //   repos       name -> Repository (record_count not stored; it comes from counters)
 //   jobs        id -> Job
 //   counters    "total" | "repo\0" name -> le64 count, updated with an add merge operator
+//   fingerprints  Record.patch_fingerprint -> id of the first record stored with it
+//   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets);
+//               's' record id -> the record's MinHash signature (le32 values)
 // `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
 // positive ones as unsigned bytes.
 
@@ -19,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/records.pb.h"
@@ -34,6 +38,13 @@ inline constexpr char kTimeIndexCf[] = "time_index";
 inline constexpr char kReposCf[] = "repos";
 inline constexpr char kJobsCf[] = "jobs";
 inline constexpr char kCountersCf[] = "counters";
+inline constexpr char kFingerprintsCf[] = "fingerprints";
+inline constexpr char kLshBandsCf[] = "lsh_bands";
+
+// MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
+// agree on every row of one band share that band's bucket.
+inline constexpr int kLshBands = 16;
+inline constexpr int kLshRows = 4;
 
 // The schema version this build reads and writes, stored in the meta column family under
 // kSchemaVersionKey as decimal text.
@@ -88,6 +99,19 @@ std::string_view PrimaryFromTimeKey(std::string_view time_key);
 // The smallest key greater than every key starting with `prefix`; empty when there is none
 // (`prefix` is all 0xff bytes or empty).
 std::string PrefixSuccessor(std::string_view prefix);
+
+// The bucket prefixes ('b' band be64(hash of the band's values)) of a MinHash signature, one
+// per band; empty unless `signature` has kLshBands * kLshRows values.
+std::vector<std::string> LshBucketPrefixes(
+    const google::protobuf::RepeatedField<uint32_t>& signature);
+// The bucket entry of record `id`: prefix + id.
+std::string LshBucketKey(std::string_view prefix, std::string_view id);
+// The key of record `id`'s signature: 's' + id.
+std::string LshSignatureKey(std::string_view id);
+// Signature values as little-endian 32-bit numbers, and back (nullopt for a size not a multiple
+// of 4).
+std::string EncodeSignature(const google::protobuf::RepeatedField<uint32_t>& signature);
+std::optional<std::vector<uint32_t>> DecodeSignature(std::string_view in);
 
 // Decodes lowercase or uppercase hex; nullopt for odd length or a non-hex character.
 std::optional<std::string> HexToBytes(std::string_view hex);

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <set>
 #include <system_error>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -187,11 +189,18 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* repos = nullptr;
     rocksdb::ColumnFamilyHandle* jobs = nullptr;
     rocksdb::ColumnFamilyHandle* counters = nullptr;
+    rocksdb::ColumnFamilyHandle* fingerprints = nullptr;
+    rocksdb::ColumnFamilyHandle* lsh = nullptr;
   };
 
   RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
-                   std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf)
-      : dir_(std::move(dir)), db_(std::move(db)), handles_(std::move(handles)), cf_(cf) {}
+                   std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf,
+                   StoreOptions options)
+      : dir_(std::move(dir)),
+        db_(std::move(db)),
+        handles_(std::move(handles)),
+        cf_(cf),
+        options_(options) {}
 
   ~RocksRecordStore() override {
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
@@ -268,6 +277,7 @@ class RocksRecordStore final : public RecordStore {
 
   absl::StatusOr<int64_t> RemoveRepository(std::string_view name) override {
     std::string what = fmt::format("removing repository \"{}\"", name);
+    std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
     rocksdb::ManagedSnapshot snapshot(db_.get());
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot.snapshot();
@@ -305,6 +315,7 @@ class RocksRecordStore final : public RecordStore {
         if (std::optional<uint64_t> t = keys::PrimaryBiasedTime(key)) {
           FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.time, keys::TimeKey(*t, key)), what));
         }
+        FIXMINE_RETURN_IF_ERROR(RemoveDedupEntries(ro, record, &batch, what));
         ++removed;
       }
       FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
@@ -384,6 +395,11 @@ class RocksRecordStore final : public RecordStore {
     std::map<std::string, int64_t> per_repo;
     int64_t added = 0;
     rocksdb::ReadOptions ro;
+    // The dedup indexes are read here and written by this batch: batches of different
+    // repositories must not interleave between the two, or both could claim a fingerprint.
+    std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
+    DedupBatch dedup;
+    Record stored;
     for (const Record& record : records) {
       if (record.id().empty()) {
         return absl::InvalidArgumentError(
@@ -399,8 +415,10 @@ class RocksRecordStore final : public RecordStore {
       if (s.ok()) continue;
       if (!s.IsNotFound()) return FromRocks(s, what);
 
+      stored = record;
+      FIXMINE_RETURN_IF_ERROR(Dedup(&stored, &dedup, &batch, what));
       FIXMINE_RETURN_IF_ERROR(
-          FromRocks(batch.Put(cf_.records, *key, record.SerializeAsString()), what));
+          FromRocks(batch.Put(cf_.records, *key, stored.SerializeAsString()), what));
       FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.ids, record.id(), *key), what));
       for (const std::string& lang : Languages(record)) {
         FIXMINE_RETURN_IF_ERROR(
@@ -565,6 +583,139 @@ class RocksRecordStore final : public RecordStore {
   }
 
  private:
+  // What one WriteBatch call has added to the dedup indexes so far (not yet readable from the
+  // database).
+  struct DedupBatch {
+    std::unordered_map<std::string, std::string> fingerprints;          // fingerprint -> id
+    std::unordered_map<std::string, std::vector<std::string>> buckets;  // bucket prefix -> ids
+    std::unordered_map<std::string, std::vector<uint32_t>> signatures;  // id -> signature
+  };
+
+  // Candidates compared per record at most: a bucket shared by very many records (boiler-
+  // plate) must not make one write slow.
+  static constexpr int kMaxNearDupCandidates = 64;
+
+  // Sets `record`'s duplicate_of or near_duplicate_of from the indexes (database and `dedup`),
+  // adds its own index entries to `batch` and `dedup`, and clears its minhash. Caller holds
+  // dedup_mu_.
+  absl::Status Dedup(Record* record, DedupBatch* dedup, rocksdb::WriteBatch* batch,
+                     std::string_view what) {
+    record->clear_duplicate_of();
+    record->clear_near_duplicate_of();
+    record->clear_near_duplicate_similarity();
+    const std::string& fp = record->patch_fingerprint();
+    if (!fp.empty()) {
+      auto it = dedup->fingerprints.find(fp);
+      if (it != dedup->fingerprints.end()) {
+        record->set_duplicate_of(it->second);
+      } else {
+        std::string first;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.fingerprints, fp, &first);
+        if (s.ok()) {
+          if (first != record->id()) record->set_duplicate_of(first);
+        } else if (s.IsNotFound()) {
+          FIXMINE_RETURN_IF_ERROR(FromRocks(batch->Put(cf_.fingerprints, fp, record->id()), what));
+          dedup->fingerprints[fp] = record->id();
+        } else {
+          return FromRocks(s, what);
+        }
+      }
+    }
+    std::vector<std::string> prefixes = keys::LshBucketPrefixes(record->minhash());
+    if (!record->duplicate_of().empty() || prefixes.empty()) {
+      record->clear_minhash();
+      return absl::OkStatus();
+    }
+    std::vector<uint32_t> signature(record->minhash().begin(), record->minhash().end());
+    if (options_.near_dup_threshold > 0) {
+      std::vector<std::string> candidates;
+      std::unordered_set<std::string> seen = {record->id()};
+      auto consider = [&](const std::string& id) {
+        if (static_cast<int>(candidates.size()) < kMaxNearDupCandidates && seen.insert(id).second) {
+          candidates.push_back(id);
+        }
+      };
+      for (const std::string& prefix : prefixes) {
+        if (auto it = dedup->buckets.find(prefix); it != dedup->buckets.end()) {
+          for (const std::string& id : it->second) consider(id);
+        }
+        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_.lsh));
+        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
+                               static_cast<int>(candidates.size()) < kMaxNearDupCandidates;
+             it->Next()) {
+          consider(std::string(it->key().ToStringView().substr(prefix.size())));
+        }
+        FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+      }
+      int best = -1;
+      for (const std::string& id : candidates) {
+        std::vector<uint32_t> other;
+        if (auto it = dedup->signatures.find(id); it != dedup->signatures.end()) {
+          other = it->second;
+        } else {
+          std::string value;
+          rocksdb::Status s =
+              db_->Get(rocksdb::ReadOptions(), cf_.lsh, keys::LshSignatureKey(id), &value);
+          if (s.IsNotFound()) continue;
+          FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+          std::optional<std::vector<uint32_t>> decoded = keys::DecodeSignature(value);
+          if (!decoded) continue;
+          other = std::move(*decoded);
+        }
+        if (other.size() != signature.size()) continue;
+        int equal = 0;
+        for (size_t i = 0; i < signature.size(); ++i) equal += other[i] == signature[i];
+        if (equal > best && static_cast<double>(equal) / static_cast<double>(signature.size()) >=
+                                options_.near_dup_threshold) {
+          best = equal;
+          record->set_near_duplicate_of(id);
+          record->set_near_duplicate_similarity(
+              static_cast<int32_t>((equal * 100 + signature.size() / 2) / signature.size()));
+        }
+      }
+    }
+    for (const std::string& prefix : prefixes) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch->Put(cf_.lsh, keys::LshBucketKey(prefix, record->id()), rocksdb::Slice()), what));
+      dedup->buckets[prefix].push_back(record->id());
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(batch->Put(cf_.lsh, keys::LshSignatureKey(record->id()),
+                                                 keys::EncodeSignature(record->minhash())),
+                                      what));
+    dedup->signatures[record->id()] = std::move(signature);
+    record->clear_minhash();
+    return absl::OkStatus();
+  }
+
+  // Adds to `batch` the deletion of `record`'s dedup index entries: its fingerprint when the
+  // index points at it, its LSH buckets and signature. Caller holds dedup_mu_.
+  absl::Status RemoveDedupEntries(const rocksdb::ReadOptions& ro, const Record& record,
+                                  rocksdb::WriteBatch* batch, std::string_view what) {
+    if (!record.patch_fingerprint().empty()) {
+      std::string first;
+      rocksdb::Status s = db_->Get(ro, cf_.fingerprints, record.patch_fingerprint(), &first);
+      if (s.ok() && first == record.id()) {
+        FIXMINE_RETURN_IF_ERROR(
+            FromRocks(batch->Delete(cf_.fingerprints, record.patch_fingerprint()), what));
+      } else if (!s.ok() && !s.IsNotFound()) {
+        return FromRocks(s, what);
+      }
+    }
+    std::string value;
+    rocksdb::Status s = db_->Get(ro, cf_.lsh, keys::LshSignatureKey(record.id()), &value);
+    if (s.IsNotFound()) return absl::OkStatus();
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+    std::optional<std::vector<uint32_t>> sig = keys::DecodeSignature(value);
+    if (sig) {
+      google::protobuf::RepeatedField<uint32_t> values(sig->begin(), sig->end());
+      for (const std::string& prefix : keys::LshBucketPrefixes(values)) {
+        FIXMINE_RETURN_IF_ERROR(
+            FromRocks(batch->Delete(cf_.lsh, keys::LshBucketKey(prefix, record.id())), what));
+      }
+    }
+    return FromRocks(batch->Delete(cf_.lsh, keys::LshSignatureKey(record.id())), what);
+  }
+
   // record_count is derived from the counters, never stored.
   static std::string SerializeRepository(const Repository& repo) {
     Repository copy = repo;
@@ -598,6 +749,9 @@ class RocksRecordStore final : public RecordStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_ closes
   const Families cf_;
+  const StoreOptions options_;
+  // Serialises the read-then-write of the dedup indexes (WriteBatch, RemoveRepository).
+  std::mutex dedup_mu_;
 };
 
 rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -628,6 +782,11 @@ rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Ca
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& dir) {
+  return Open(dir, StoreOptions());
+}
+
+absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& dir,
+                                                               const StoreOptions& options) {
   std::string what = fmt::format("opening store \"{}\"", dir);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -647,9 +806,10 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   rocksdb::ColumnFamilyOptions counters = base;
   counters.merge_operator = std::make_shared<CounterAddOperator>();
 
-  const std::vector<std::string> known = {keys::kMetaCf,      keys::kRecordsCf,   keys::kIdsCf,
-                                          keys::kLangIndexCf, keys::kTimeIndexCf, keys::kReposCf,
-                                          keys::kJobsCf,      keys::kCountersCf};
+  const std::vector<std::string> known = {
+      keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
+      keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
+      keys::kFingerprintsCf, keys::kLshBandsCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf ? counters : base);
@@ -686,7 +846,10 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.repos = handles[5];
   cf.jobs = handles[6];
   cf.counters = handles[7];
-  auto store = std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf);
+  cf.fingerprints = handles[8];
+  cf.lsh = handles[9];
+  auto store =
+      std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
   return std::unique_ptr<RecordStore>(std::move(store));
 }

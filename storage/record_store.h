@@ -22,6 +22,13 @@ struct ScanPosition {
   std::string last_key;  // last key visited in it; empty: from the start
 };
 
+// Settings of an opened store.
+struct StoreOptions {
+  // Estimated Jaccard similarity (0 to 1) at which WriteBatch marks a record near_duplicate_of
+  // an earlier one; 0 turns the near-duplicate check off (signatures are still indexed).
+  double near_dup_threshold = 0.8;
+};
+
 // The record store: RocksDB with column families for records, secondary indexes, repositories,
 // jobs and metadata. Knows nothing of git. One process opens a folder at a time.
 // Thread-safe: every method may be called from any thread; writes of one repository's records
@@ -33,6 +40,9 @@ class RecordStore {
   // Opens (creating when absent) the store in `dir`. FAILED_PRECONDITION when the folder holds
   // a store of another schema version; UNAVAILABLE when another process holds it open.
   static absl::StatusOr<std::unique_ptr<RecordStore>> Open(const std::string& dir);
+  // The same with explicit options.
+  static absl::StatusOr<std::unique_ptr<RecordStore>> Open(const std::string& dir,
+                                                           const StoreOptions& options);
 
   // --- repositories ---
   // Stores (creates or replaces) a repository by name.
@@ -58,6 +68,13 @@ class RecordStore {
   // Writes `records` (skipping any whose id is stored already), their index entries, `job` and,
   // when not null, `repo` in ONE atomic RocksDB WriteBatch (synced), so a crash keeps all or
   // nothing of it. Returns how many records were new.
+  // Dedup (docs/curation.md): a new record whose patch_fingerprint is already indexed (by an
+  // earlier batch, or earlier in this batch) is stored with duplicate_of = the first record's
+  // id; otherwise its fingerprint is indexed to it, in the same batch (first writer wins, also
+  // across repositories: batches are serialised for this). A record that is not a duplicate
+  // and has a MinHash signature gets near_duplicate_of / near_duplicate_similarity from the
+  // LSH index (the best earlier candidate at or above the threshold) and is indexed; its
+  // `minhash` field is not kept in the stored record.
   virtual absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
                                             const fixmine::v1::Job& job,
                                             const fixmine::v1::Repository* repo) = 0;

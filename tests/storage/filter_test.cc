@@ -299,7 +299,8 @@ TEST(FilterTest, KeywordsAreUppercase) {
             "filter: column 8: unknown field \"and\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
-            "vendored, generated, lockfile, documentation, secrets_found, message_language, "
+            "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
+            "near_duplicate, message_language, "
             "license, preset, drop");
   // A word that merely starts with a keyword is a word.
   EXPECT_FALSE(Match("repo = ANDROID"));
@@ -452,7 +453,8 @@ TEST(FilterTest, ErrorUnknownField) {
             "filter: column 12: unknown field \"auther\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
-            "vendored, generated, lockfile, documentation, secrets_found, message_language, "
+            "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
+            "near_duplicate, message_language, "
             "license, preset, drop");
 }
 

@@ -113,10 +113,6 @@ std::string JobTable(const Job& j) {
   return s;
 }
 
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
-
 // Watches a job with a one-line progress display on stderr; returns the exit code.
 int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool print_events) {
   Job last;

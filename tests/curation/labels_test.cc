@@ -25,8 +25,12 @@ TEST_P(FixTest, Classifies) {
   const FixCase& c = GetParam();
   FixLabel l = LabelFix(c.message);
   EXPECT_EQ(l.is_fix, c.is_fix) << c.message;
-  if (*c.evidence) EXPECT_THAT(l.evidence, Contains(std::string(c.evidence))) << c.message;
-  if (!c.is_fix) EXPECT_THAT(l.evidence, IsEmpty());
+  if (*c.evidence) {
+    EXPECT_THAT(l.evidence, Contains(std::string(c.evidence))) << c.message;
+  }
+  if (!c.is_fix) {
+    EXPECT_THAT(l.evidence, IsEmpty());
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

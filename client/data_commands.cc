@@ -88,6 +88,7 @@ struct ExportArgs {
   std::string format = "raw";
   std::string filter;
   std::string preset;
+  bool include_contaminated = false;
   std::string out_dir;
   int64_t shard_records = 100000;
   SampleArgs sample;
@@ -137,6 +138,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   fixmine::v1::CountRecordsRequest count_req;
   count_req.set_filter(a.filter);
   count_req.set_preset(a.preset);
+  count_req.set_include_contaminated(a.include_contaminated);
   count_req.set_sample_rate(a.sample.wire_rate());
   count_req.set_sample_seed(a.sample.seed);
   auto counted = c.CountRecords(count_req);
@@ -189,6 +191,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   fixmine::v1::StreamRecordsRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);
+  req.set_include_contaminated(a.include_contaminated);
   req.set_sample_rate(a.sample.wire_rate());
   req.set_sample_seed(a.sample.seed);
   // Raw records, rendered here: a shard boundary must fall between records (commitpack makes
@@ -336,6 +339,7 @@ int RunSessionRead(CliContext* ctx, const SessionReadArgs& a) {
 struct SessionCreateArgs {
   std::string filter;
   std::string preset;
+  bool include_contaminated = false;
   std::string format = "raw";
   int streams = 1;
   SampleArgs sample;
@@ -347,6 +351,7 @@ int RunSessionCreate(CliContext* ctx, const SessionCreateArgs& a) {
   fixmine::v1::CreateReadSessionRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);
+  req.set_include_contaminated(a.include_contaminated);
   req.set_format(a.format);
   req.set_max_streams(a.streams);
   req.set_sample_rate(a.sample.wire_rate());
@@ -377,6 +382,8 @@ void RegisterDataCommands(CLI::App* records, CliContext* ctx) {
     cmd->add_option("--preset", a->preset,
                     "curation preset ANDed with the filter: default, commitpackft "
                     "(docs/curation.md)");
+    cmd->add_flag("--include-contaminated", a->include_contaminated,
+                  "also export records labelled contaminated by a benchmark (docs/curation.md)");
     cmd->add_option("--out", a->out_dir, "folder for the shards and manifest.json")->required();
     cmd->add_option("--shard-records", a->shard_records, "records per shard")
         ->capture_default_str();
@@ -395,6 +402,8 @@ void RegisterDataCommands(CLI::App* records, CliContext* ctx) {
     cmd->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
     cmd->add_option("--preset", a->preset,
                     "curation preset ANDed with the filter: default, commitpackft");
+    cmd->add_flag("--include-contaminated", a->include_contaminated,
+                  "also read records labelled contaminated by a benchmark (docs/curation.md)");
     cmd->add_option("--streams", a->streams, "number of streams, 1 to 1024")->capture_default_str();
     cmd->add_option("--format", a->format, "template of every stream (docs/formats.md)")
         ->capture_default_str();

@@ -119,6 +119,28 @@ absl::StatusOr<GetStatsResponse> FixmineClient::GetStats() {
   return resp;
 }
 
+absl::StatusOr<int64_t> FixmineClient::AddBenchmark(
+    const fixmine::v1::AddBenchmarkRequest& req) {
+  fixmine::v1::AddBenchmarkResponse resp;
+  FIXMINE_UNARY(admin_, AddBenchmark, req, resp);
+  return resp.item_count();
+}
+
+absl::StatusOr<fixmine::v1::ListBenchmarksResponse> FixmineClient::ListBenchmarks() {
+  fixmine::v1::ListBenchmarksRequest req;
+  fixmine::v1::ListBenchmarksResponse resp;
+  FIXMINE_UNARY(admin_, ListBenchmarks, req, resp);
+  return resp;
+}
+
+absl::Status FixmineClient::RemoveBenchmark(const std::string& name) {
+  fixmine::v1::RemoveBenchmarkRequest req;
+  req.set_name(name);
+  fixmine::v1::RemoveBenchmarkResponse resp;
+  FIXMINE_UNARY(admin_, RemoveBenchmark, req, resp);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Record> FixmineClient::GetRecord(const std::string& id) {
   GetRecordRequest req;
   req.set_id(id);

@@ -35,6 +35,10 @@ class FixmineClient {
   absl::Status WatchJob(const std::string& id,
                         const std::function<void(const fixmine::v1::Job&)>& on_event);
   absl::StatusOr<fixmine::v1::GetStatsResponse> GetStats();
+  // Returns the number of items stored.
+  absl::StatusOr<int64_t> AddBenchmark(const fixmine::v1::AddBenchmarkRequest& request);
+  absl::StatusOr<fixmine::v1::ListBenchmarksResponse> ListBenchmarks();
+  absl::Status RemoveBenchmark(const std::string& name);
 
   absl::StatusOr<fixmine::v1::Record> GetRecord(const std::string& id);
   absl::StatusOr<int64_t> CountRecords(const std::string& filter);

@@ -3,12 +3,19 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "client/cli.h"
 #include "client/fixmine_client.h"
 #include "common/formats.h"
@@ -144,6 +151,7 @@ extern "C" void OnInterrupt(int) { g_interrupted = true; }
 struct StreamArgs {
   std::string filter;
   std::string preset;  // curation preset (docs/curation.md); empty for none
+  bool include_contaminated = false;
   std::string resume_token;
   int64_t limit = 0;
   std::string format = "raw";
@@ -167,6 +175,7 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
   fixmine::v1::StreamRecordsRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);
+  req.set_include_contaminated(a.include_contaminated);
   req.set_resume_token(a.resume_token);
   req.set_limit(a.limit);
   req.set_format(a.format);
@@ -377,7 +386,10 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   {
     auto filter = std::make_shared<std::string>();
     auto preset = std::make_shared<std::string>();
+    auto include_contaminated = std::make_shared<bool>(false);
     CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
+    count->add_flag("--include-contaminated", *include_contaminated,
+                    "also count records labelled contaminated by a benchmark (docs/curation.md)");
     count->add_option("--filter", *filter, "filter expression (docs/filters.md)");
     count->add_option("--preset", *preset,
                       "curation preset ANDed with the filter: default, commitpackft "
@@ -387,6 +399,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       fixmine::v1::CountRecordsRequest req;
       req.set_filter(*filter);
       req.set_preset(*preset);
+      req.set_include_contaminated(*include_contaminated);
       auto n = c.CountRecords(req);
       if (!n.ok()) {
         ctx->exit_code = Fail(ctx, "records count", n.status());
@@ -403,6 +416,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     stream->add_option("--preset", a->preset,
                        "curation preset ANDed with the filter: default, commitpackft "
                        "(docs/curation.md)");
+    stream->add_flag("--include-contaminated", a->include_contaminated,
+                     "also stream records labelled contaminated by a benchmark "
+                     "(docs/curation.md)");
     stream->add_option("--resume-token", a->resume_token,
                        "continue after the records a previous stream printed");
     stream->add_option("--limit", a->limit, "stop after this many records")
@@ -437,6 +453,121 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       } else {
         *ctx->out << ToJsonLine(*r).value_or("{}") << "\n";
       }
+    });
+  }
+
+  // --- bench (decontamination, docs/curation.md) ---
+  CLI::App* bench = app->add_subcommand("bench", "Benchmarks whose text marks records contaminated");
+  bench->require_subcommand(1);
+  {
+    struct BenchAddArgs {
+      std::string name;
+      std::vector<std::string> files;
+      std::string field = "canonical_solution";
+      int ngram = 13;
+    };
+    auto a = std::make_shared<BenchAddArgs>();
+    CLI::App* add = bench->add_subcommand(
+        "add", "Add (or replace) a benchmark: each plain file is one item; each line of a "
+               ".jsonl file is one item (its --field)");
+    add->add_option("name", a->name, "benchmark name")->required();
+    add->add_option("files", a->files, "item files (plain text or .jsonl)")->required();
+    add->add_option("--field", a->field, "field holding the text in .jsonl lines")
+        ->capture_default_str();
+    add->add_option("--ngram", a->ngram, "n-gram size in tokens, 5 to 50")->capture_default_str();
+    add->callback([=] {
+      fixmine::v1::AddBenchmarkRequest req;
+      req.set_name(a->name);
+      req.set_ngram(a->ngram);
+      for (const std::string& path : a->files) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+          *ctx->err << fmt::format("fixmine bench add: cannot read \"{}\"\n", path);
+          ctx->exit_code = kExitUsage;
+          return;
+        }
+        std::string base = std::filesystem::path(path).filename().string();
+        if (!absl::EndsWith(path, ".jsonl")) {
+          std::stringstream ss;
+          ss << in.rdbuf();
+          auto* item = req.add_items();
+          item->set_id(base);
+          item->set_text(ss.str());
+          continue;
+        }
+        std::string line;
+        int64_t line_no = 0;
+        while (std::getline(in, line)) {
+          ++line_no;
+          if (absl::StripAsciiWhitespace(line).empty()) continue;
+          google::protobuf::Struct obj;
+          if (!google::protobuf::util::JsonStringToMessage(line, &obj).ok()) {
+            *ctx->err << fmt::format("fixmine bench add: {}:{}: not a JSON object\n", path,
+                                     line_no);
+            ctx->exit_code = kExitUsage;
+            return;
+          }
+          const auto& f = obj.fields();
+          auto text = f.find(a->field);
+          if (text == f.end() || !text->second.has_string_value()) {
+            *ctx->err << fmt::format("fixmine bench add: {}:{}: no string field \"{}\"\n", path,
+                                     line_no, a->field);
+            ctx->exit_code = kExitUsage;
+            return;
+          }
+          std::string id = fmt::format("{}:{}", base, line_no);
+          for (const char* key : {"task_id", "instance_id"}) {
+            auto k = f.find(key);
+            if (k != f.end() && k->second.has_string_value()) {
+              id = k->second.string_value();
+              break;
+            }
+          }
+          auto* item = req.add_items();
+          item->set_id(id);
+          item->set_text(text->second.string_value());
+        }
+      }
+      FixmineClient c(ctx->server, ctx->token);
+      auto n = c.AddBenchmark(req);
+      if (!n.ok()) {
+        ctx->exit_code = Fail(ctx, "bench add", n.status());
+        return;
+      }
+      *ctx->out << fmt::format("added {} ({} items); stored records are re-checked in the "
+                               "background\n", a->name, *n);
+    });
+  }
+  bench->add_subcommand("list", "List benchmarks")->callback([=] {
+    FixmineClient c(ctx->server, ctx->token);
+    auto r = c.ListBenchmarks();
+    if (!r.ok()) {
+      ctx->exit_code = Fail(ctx, "bench list", r.status());
+      return;
+    }
+    if (ctx->output == "json" || ctx->output == "jsonl") {
+      *ctx->out << (ctx->output == "json" ? ToPrettyJson(*r) : ToJsonLine(*r)).value_or("{}")
+                << "\n";
+      return;
+    }
+    *ctx->out << fmt::format("{:<24} {:>6} {:>8}\n", "NAME", "NGRAM", "ITEMS");
+    for (const auto& b : r->benchmarks()) {
+      *ctx->out << fmt::format("{:<24} {:>6} {:>8}\n", b.name(), b.ngram(), b.item_count());
+    }
+  });
+  {
+    auto name = std::make_shared<std::string>();
+    CLI::App* rm = bench->add_subcommand("rm", "Remove a benchmark (its labels are cleared in "
+                                               "the background)");
+    rm->add_option("name", *name, "benchmark name")->required();
+    rm->callback([=] {
+      FixmineClient c(ctx->server, ctx->token);
+      absl::Status st = c.RemoveBenchmark(*name);
+      if (!st.ok()) {
+        ctx->exit_code = Fail(ctx, "bench rm", st);
+        return;
+      }
+      *ctx->out << fmt::format("removed {}\n", *name);
     });
   }
 

@@ -378,4 +378,49 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   return Done(ctx, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* AdminServiceImpl::AddBenchmark(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::AddBenchmarkRequest* req,
+    fixmine::v1::AddBenchmarkResponse* resp) {
+  if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
+  if (req->items().empty()) {
+    return Done(ctx, absl::InvalidArgumentError(
+                         absl::StrCat("benchmark \"", req->name(), "\" has no items")));
+  }
+  int n = req->ngram() == 0 ? 13 : req->ngram();
+  if (n < 5 || n > 50) {
+    return Done(ctx, absl::InvalidArgumentError(
+                         absl::StrCat("ngram ", req->ngram(), " is out of range; use 5 to 50")));
+  }
+  fixmine::v1::Benchmark b;
+  b.set_name(req->name());
+  b.set_ngram(n);
+  *b.mutable_items() = req->items();
+  b.set_created_at(absl::ToUnixSeconds(absl::Now()));
+  if (absl::Status st = decontam_->Add(b); !st.ok()) return Done(ctx, st);
+  resp->set_item_count(b.items_size());
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListBenchmarks(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::ListBenchmarksRequest* req,
+    fixmine::v1::ListBenchmarksResponse* resp) {
+  auto all = store_->ListBenchmarks();
+  if (!all.ok()) return Done(ctx, all.status());
+  for (const fixmine::v1::Benchmark& b : *all) {
+    auto* s = resp->add_benchmarks();
+    s->set_name(b.name());
+    s->set_ngram(b.ngram());
+    s->set_item_count(b.items_size());
+    s->set_created_at(b.created_at());
+  }
+  return Done(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveBenchmark(
+    grpc::CallbackServerContext* ctx, const fixmine::v1::RemoveBenchmarkRequest* req,
+    fixmine::v1::RemoveBenchmarkResponse* resp) {
+  if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
+  return Done(ctx, decontam_->Remove(req->name()));
+}
+
 }  // namespace fixmine::server

@@ -280,6 +280,9 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   miner::WalkStats stats;
   auto flush = [&]() -> absl::Status {
     Job progress = snapshot(stats);
+    if (decontam_ != nullptr) {
+      for (fixmine::v1::Record& r : batch) decontam_->Check(&r);
+    }
     auto n = store_->WriteBatch(batch, progress, nullptr);
     if (!n.ok()) return n.status();
     written += *n;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.pb.h"
+#include "server/decontaminator.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
 
@@ -27,6 +28,10 @@ class JobRunner {
   // `store` is borrowed and must outlive the runner.
   JobRunner(storage::RecordStore* store, const ServerConfig& config);
   ~JobRunner();
+
+  // Labels every mined record with `decontam` (borrowed; may be null) before its batch is
+  // written. Call before Start.
+  void SetDecontaminator(Decontaminator* decontam) { decontam_ = decontam; }
 
   // Starts the worker threads and re-queues interrupted jobs.
   absl::Status Start();
@@ -68,6 +73,7 @@ class JobRunner {
   void Finish(const std::shared_ptr<Active>& active);
 
   storage::RecordStore* store_;
+  Decontaminator* decontam_ = nullptr;
   ServerConfig config_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -154,6 +154,16 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
   std::atomic<bool> cancelled_{false};
 };
 
+// The filter a read request runs: its filter, ANDed with its preset and, unless
+// include_contaminated is set, with `NOT contaminated` (docs/curation.md), so resume and page
+// tokens (which hash the canonical text) tell these apart.
+template <typename Request>
+std::string EffectiveFilter(const Request& req) {
+  std::string text = storage::Filter::ApplyPreset(req.filter(), req.preset());
+  if (req.include_contaminated()) return text;
+  return storage::Filter::AndTerm(text, "NOT contaminated");
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerContext* ctx,
@@ -174,7 +184,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
   resp->set_generation(store_->Generation());
   if (req->sample_rate() != 0) {
     StreamSpec spec;
-    spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+    spec.filter = EffectiveFilter(*req);
     spec.sample_rate = req->sample_rate();
     spec.sample_seed = req->sample_seed();
     auto plan = MakeReadPlan(spec);
@@ -184,7 +194,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
     resp->set_count(*n);
     return Done(ctx, absl::OkStatus());
   }
-  auto f = ParseFilter(storage::Filter::ApplyPreset(req->filter(), req->preset()));
+  auto f = ParseFilter(EffectiveFilter(*req));
   if (!f.ok()) return Done(ctx, f.status());
   auto n = store_->Count(f->get());
   if (!n.ok()) return Done(ctx, n.status());
@@ -200,7 +210,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
                          "page_size is negative; use 1 to 1000, or 0 for the default 100"));
   }
   int page_size = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
-  auto f = ParseFilter(storage::Filter::ApplyPreset(req->filter(), req->preset()));
+  auto f = ParseFilter(EffectiveFilter(*req));
   if (!f.ok()) return Done(ctx, f.status());
   storage::ScanPosition pos;
   if (!req->page_token().empty()) {
@@ -222,7 +232,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
 grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* RecordServiceImpl::StreamRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::StreamRecordsRequest* req) {
   StreamSpec spec;
-  spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+  spec.filter = EffectiveFilter(*req);
   spec.format = req->format();
   spec.sample_rate = req->sample_rate();
   spec.sample_seed = req->sample_seed();
@@ -239,7 +249,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
                                       kMaxReadStreams, " (0 means ", kDefaultReadStreams, ")")));
   }
   StreamSpec spec;
-  spec.filter = storage::Filter::ApplyPreset(req->filter(), req->preset());
+  spec.filter = EffectiveFilter(*req);
   spec.format = req->format();
   spec.sample_rate = req->sample_rate();
   spec.sample_seed = req->sample_seed();

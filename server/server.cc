@@ -42,8 +42,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
       (std::filesystem::path(config.data_dir) / "store").string(), store_options);
   if (!store.ok()) return store.status();
   s->store_ = std::move(*store);
+  s->decontam_ = std::make_unique<Decontaminator>(s->store_.get());
+  if (absl::Status st = s->decontam_->Start(); !st.ok()) return st;
   s->runner_ = std::make_unique<JobRunner>(s->store_.get(), config);
-  s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_);
+  s->runner_->SetDecontaminator(s->decontam_.get());
+  s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
+                                                 s->decontam_.get());
   s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -86,8 +90,10 @@ void Server::Shutdown(int grace_seconds) {
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace_seconds));
   }
+  if (decontam_) decontam_->Shutdown();
   grpc_.reset();
   runner_.reset();
+  decontam_.reset();
   store_.reset();
 }
 

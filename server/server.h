@@ -35,6 +35,7 @@ class Server {
   Server() = default;
   ServerConfig config_;
   std::unique_ptr<storage::RecordStore> store_;
+  std::unique_ptr<Decontaminator> decontam_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<RecordServiceImpl> records_;

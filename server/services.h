@@ -16,8 +16,9 @@ namespace fixmine::server {
 // Store, runner and config are borrowed and outlive the service. Thread-safe.
 class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService {
  public:
-  AdminServiceImpl(storage::RecordStore* store, JobRunner* runner, const ServerConfig* config)
-      : store_(store), runner_(runner), config_(config) {}
+  AdminServiceImpl(storage::RecordStore* store, JobRunner* runner, const ServerConfig* config,
+                   Decontaminator* decontam)
+      : store_(store), runner_(runner), config_(config), decontam_(decontam) {}
 
   grpc::ServerUnaryReactor* AddRepository(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::AddRepositoryRequest* req,
@@ -48,11 +49,21 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* ctx,
                                      const fixmine::v1::GetStatsRequest* req,
                                      fixmine::v1::GetStatsResponse* resp) override;
+  grpc::ServerUnaryReactor* AddBenchmark(grpc::CallbackServerContext* ctx,
+                                         const fixmine::v1::AddBenchmarkRequest* req,
+                                         fixmine::v1::AddBenchmarkResponse* resp) override;
+  grpc::ServerUnaryReactor* ListBenchmarks(grpc::CallbackServerContext* ctx,
+                                           const fixmine::v1::ListBenchmarksRequest* req,
+                                           fixmine::v1::ListBenchmarksResponse* resp) override;
+  grpc::ServerUnaryReactor* RemoveBenchmark(grpc::CallbackServerContext* ctx,
+                                            const fixmine::v1::RemoveBenchmarkRequest* req,
+                                            fixmine::v1::RemoveBenchmarkResponse* resp) override;
 
  private:
   storage::RecordStore* store_;
   JobRunner* runner_;
   const ServerConfig* config_;
+  Decontaminator* decontam_;
 };
 
 // RecordService on the gRPC callback API. Streams keep one write in flight and read the next

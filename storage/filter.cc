@@ -341,6 +341,10 @@ const FieldSpec kFields[] = {
      .kind = Kind::kBool,
      .ops = kEquality,
      .flag = [](const Record& r) { return !r.near_duplicate_of().empty(); }},
+    {.name = "contaminated",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return r.contamination_size() > 0; }},
     {.name = "message_language",
      .kind = Kind::kString,
      .ops = kEquality | Bit(Op::kHas),
@@ -1143,6 +1147,24 @@ absl::StatusOr<std::unique_ptr<Filter>> Filter::ParseWithPreset(std::string_view
     both->children.push_back(std::move(*root));
   }
   return std::make_unique<ParsedFilter>(std::move(both));
+}
+
+std::string Filter::AndTerm(std::string_view text, std::string_view term) {
+  if (text.size() > kMaxFilterBytes) return std::string(text);
+  auto term_root = Parser(term).ParseAll();
+  Parser parser(text);
+  auto root = parser.ParseAll();
+  if (!root.ok() || !term_root.ok() || *term_root == nullptr) return std::string(text);
+  if (*root == nullptr) return ParsedFilter(std::move(*term_root)).canonical();
+  auto both = std::make_unique<Node>();
+  both->type = Node::Type::kAnd;
+  both->children.push_back(std::move(*term_root));
+  if ((*root)->type == Node::Type::kAnd) {
+    for (auto& c : (*root)->children) both->children.push_back(std::move(c));
+  } else {
+    both->children.push_back(std::move(*root));
+  }
+  return ParsedFilter(std::move(both)).canonical();
 }
 
 }  // namespace fixmine::storage

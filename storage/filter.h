@@ -46,6 +46,11 @@ class Filter {
   // same error. Returns `text` itself when `preset` is empty.
   static std::string ApplyPreset(std::string_view text, std::string_view preset);
 
+  // Returns the canonical text of `term` ANDed with `text` (term first, then text's top-level
+  // terms, so index hints still apply); `term` alone when `text` is empty. When either does not
+  // parse, returns `text` (whose Parse gives its error).
+  static std::string AndTerm(std::string_view text, std::string_view term);
+
   // Returns the filter expression preset `name` stands for ("default", "commitpackft"; see
   // docs/curation.md), or INVALID_ARGUMENT.
   static absl::StatusOr<std::string> PresetExpression(std::string_view name);

@@ -15,6 +15,7 @@
 //   fingerprints  Record.patch_fingerprint -> id of the first record stored with it
 //   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets);
 //               's' record id -> the record's MinHash signature (le32 values)
+//   benchmarks  name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
 // `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
 // positive ones as unsigned bytes.
 
@@ -40,6 +41,7 @@ inline constexpr char kJobsCf[] = "jobs";
 inline constexpr char kCountersCf[] = "counters";
 inline constexpr char kFingerprintsCf[] = "fingerprints";
 inline constexpr char kLshBandsCf[] = "lsh_bands";
+inline constexpr char kBenchmarksCf[] = "benchmarks";
 
 // MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
 // agree on every row of one band share that band's bucket.

@@ -191,6 +191,7 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* counters = nullptr;
     rocksdb::ColumnFamilyHandle* fingerprints = nullptr;
     rocksdb::ColumnFamilyHandle* lsh = nullptr;
+    rocksdb::ColumnFamilyHandle* benchmarks = nullptr;
   };
 
   RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
@@ -331,6 +332,42 @@ class RocksRecordStore final : public RecordStore {
     return removed;
   }
 
+  // --- benchmarks ---
+
+  absl::Status PutBenchmark(const fixmine::v1::Benchmark& benchmark) override {
+    std::string what = fmt::format("storing benchmark \"{}\"", benchmark.name());
+    if (benchmark.name().empty()) return absl::InvalidArgumentError(what + ": empty name");
+    return FromRocks(
+        db_->Put(SyncWrite(), cf_.benchmarks, benchmark.name(), benchmark.SerializeAsString()),
+        what);
+  }
+
+  absl::StatusOr<std::vector<fixmine::v1::Benchmark>> ListBenchmarks() override {
+    std::vector<fixmine::v1::Benchmark> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_.benchmarks));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      fixmine::v1::Benchmark b;
+      if (!b.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(fmt::format(
+            "listing benchmarks: the value of \"{}\" does not parse", it->key().ToStringView()));
+      }
+      out.push_back(std::move(b));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), "listing benchmarks"));
+    return out;
+  }
+
+  absl::Status RemoveBenchmark(std::string_view name) override {
+    std::string what = fmt::format("removing benchmark \"{}\"", name);
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.benchmarks, name, &value);
+    if (s.IsNotFound()) {
+      return absl::NotFoundError(fmt::format("benchmark \"{}\" not found", name));
+    }
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+    return FromRocks(db_->Delete(SyncWrite(), cf_.benchmarks, name), what);
+  }
+
   // --- jobs ---
 
   absl::Status PutJob(const Job& job) override {
@@ -447,6 +484,25 @@ class RocksRecordStore final : public RecordStore {
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
     return added;
+  }
+
+  absl::StatusOr<int64_t> UpdateRecords(const std::vector<Record>& records) override {
+    std::string what = "updating records";
+    // Serialised with WriteBatch so a record is not rewritten between its id check and write.
+    std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
+    rocksdb::WriteBatch batch;
+    int64_t updated = 0;
+    for (const Record& record : records) {
+      std::string key;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids, record.id(), &key);
+      if (s.IsNotFound()) continue;
+      FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, key, record.SerializeAsString()), what));
+      ++updated;
+    }
+    if (updated > 0) FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    return updated;
   }
 
   absl::StatusOr<Record> GetRecord(std::string_view id) override {
@@ -809,7 +865,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   const std::vector<std::string> known = {
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
       keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
-      keys::kFingerprintsCf, keys::kLshBandsCf};
+      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf ? counters : base);
@@ -848,6 +904,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.counters = handles[7];
   cf.fingerprints = handles[8];
   cf.lsh = handles[9];
+  cf.benchmarks = handles[10];
   auto store =
       std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());

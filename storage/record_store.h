@@ -62,6 +62,15 @@ class RecordStore {
   // All jobs, newest (created_at, then id) first.
   virtual absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs() = 0;
 
+  // --- benchmarks (decontamination, docs/curation.md) ---
+
+  // Stores (creates or replaces) a benchmark by name; INVALID_ARGUMENT for an empty name.
+  virtual absl::Status PutBenchmark(const fixmine::v1::Benchmark& benchmark) = 0;
+  // All benchmarks by name, items included.
+  virtual absl::StatusOr<std::vector<fixmine::v1::Benchmark>> ListBenchmarks() = 0;
+  // NOT_FOUND when absent.
+  virtual absl::Status RemoveBenchmark(std::string_view name) = 0;
+
   // --- records ---
   // True when a record with this id is stored.
   virtual absl::StatusOr<bool> HasRecord(std::string_view id) = 0;
@@ -78,6 +87,13 @@ class RecordStore {
   virtual absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
                                             const fixmine::v1::Job& job,
                                             const fixmine::v1::Repository* repo) = 0;
+  // Overwrites stored records in place, by primary key, in ONE atomic synced WriteBatch. Only
+  // fields that no index or counter depends on may differ (the server uses it for
+  // `contamination`); a record whose id is not stored is skipped. Returns how many were
+  // rewritten.
+  virtual absl::StatusOr<int64_t> UpdateRecords(
+      const std::vector<fixmine::v1::Record>& records) = 0;
+
   // NOT_FOUND when no record has this id.
   virtual absl::StatusOr<fixmine::v1::Record> GetRecord(std::string_view id) = 0;
 

@@ -300,7 +300,7 @@ TEST(FilterTest, KeywordsAreUppercase) {
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
-            "near_duplicate, message_language, "
+            "near_duplicate, contaminated, message_language, "
             "license, preset, drop");
   // A word that merely starts with a keyword is a word.
   EXPECT_FALSE(Match("repo = ANDROID"));
@@ -454,7 +454,7 @@ TEST(FilterTest, ErrorUnknownField) {
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
-            "near_duplicate, message_language, "
+            "near_duplicate, contaminated, message_language, "
             "license, preset, drop");
 }
 

@@ -1,0 +1,124 @@
+// Decontamination through the real fixmined and CLI: a commit pasting a reformatted benchmark
+// solution is labelled contaminated after `bench add` (by the background re-check) and hidden
+// from reads by default; a commit sharing only short lines is not; a commit mined after the
+// benchmark was added is labelled at mining time; `bench rm` clears the labels.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "fmt/format.h"
+#include "tests/testutil/git_repo.h"
+#include "tests/testutil/test_server.h"
+
+namespace fixmine {
+namespace {
+
+using testutil::CommandResult;
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// HumanEval/0's canonical solution.
+constexpr char kSolution[] =
+    "    for idx, elem in enumerate(numbers):\n"
+    "        for idx2, elem2 in enumerate(numbers):\n"
+    "            if idx != idx2:\n"
+    "                distance = abs(elem - elem2)\n"
+    "                if distance < threshold:\n"
+    "                    return True\n"
+    "\n"
+    "    return False\n";
+
+// Polls `records count ARGS` until it prints `want` (at most about 20 s).
+std::string CountUntil(const testutil::TestServer& server, const std::string& args,
+                       const std::string& want) {
+  std::string last;
+  for (int i = 0; i < 200; ++i) {
+    last = server.Cli("records count " + args).out;
+    if (last == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return last;
+}
+
+TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
+  testutil::GitRepo repo;
+  repo.Write("src/close.py",
+             "def has_close_elements(Numbers, threshold):\n"
+             "\tfor IDX, elem in enumerate( Numbers ):\n"
+             "\t\tfor IDX2, ELEM2 in enumerate(Numbers):\n"
+             "\t\t\tif IDX != IDX2:\n"
+             "\t\t\t\tdistance = abs(elem - ELEM2)\n"
+             "\t\t\t\tif distance < threshold:\n"
+             "\t\t\t\t\treturn True\n"
+             "\treturn False\n");
+  std::string pasted = repo.CommitAll("Add has_close_elements\n");
+  repo.Write("src/other.py",
+             "def check(values):\n"
+             "    for idx, elem in values:\n"
+             "        print(idx)\n"
+             "    return False\n");
+  std::string unrelated = repo.CommitAll("Add check\n");
+
+  std::string parent = std::filesystem::path(repo.path()).parent_path().string();
+  std::string bench_file =
+      (std::filesystem::path(parent) / fmt::format("humaneval0_{}.py", ::getpid())).string();
+  {
+    std::ofstream out(bench_file);
+    out << kSolution;
+  }
+  testutil::TestServer server(parent);
+  ASSERT_TRUE(server.Start());
+  CommandResult add = server.Cli(fmt::format("repo add {} --name r", testutil::ShellQuote(repo.path())));
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  CommandResult mine = server.Cli("mine r --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_EQ(server.Cli("records count").out, "2\n");
+
+  CommandResult bench = server.Cli("bench add humaneval " + testutil::ShellQuote(bench_file));
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  EXPECT_TRUE(Has(bench.out, "1 items")) << bench.out;
+  CommandResult list = server.Cli("bench list");
+  EXPECT_TRUE(Has(list.out, "humaneval")) << list.out;
+
+  EXPECT_EQ(CountUntil(server, "--filter contaminated --include-contaminated", "1\n"), "1\n");
+  EXPECT_EQ(server.Cli("records count").out, "1\n");
+  EXPECT_EQ(server.Cli("records count --include-contaminated").out, "2\n");
+  CommandResult stream = server.Cli("records stream --include-contaminated --filter contaminated");
+  ASSERT_EQ(stream.exit_code, 0) << stream.err;
+  EXPECT_TRUE(Has(stream.out, "\"commit\":\"" + pasted + "\"")) << stream.out;
+  EXPECT_TRUE(Has(stream.out, "\"benchmark\":\"humaneval\"")) << stream.out;
+  std::string item = std::filesystem::path(bench_file).filename().string();
+  EXPECT_TRUE(Has(stream.out, "\"item\":\"" + item + "\"")) << stream.out;
+  // The default read hides it; the record sharing only short lines stays.
+  CommandResult plain = server.Cli("records stream");
+  EXPECT_FALSE(Has(plain.out, "\"commit\":\"" + pasted + "\"")) << plain.out;
+  EXPECT_TRUE(Has(plain.out, "\"commit\":\"" + unrelated + "\"")) << plain.out;
+
+  // Mined after the benchmark was added: labelled at mining time.
+  repo.Write("src/again.py",
+             "def close_again(numbers, threshold):\n" + std::string(kSolution));
+  std::string later = repo.CommitAll("Add close_again\n");
+  mine = server.Cli("mine r --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  CommandResult labelled =
+      server.Cli("records stream --include-contaminated --filter contaminated");
+  EXPECT_TRUE(Has(labelled.out, "\"commit\":\"" + later + "\"")) << labelled.out;
+  EXPECT_EQ(server.Cli("records count").out, "1\n");
+
+  // Validation, and removal clears the labels.
+  EXPECT_NE(server.Cli("bench add x " + testutil::ShellQuote(bench_file) + " --ngram 4").exit_code,
+            0);
+  EXPECT_NE(server.Cli("bench rm nosuch").exit_code, 0);
+  ASSERT_EQ(server.Cli("bench rm humaneval").exit_code, 0);
+  EXPECT_EQ(CountUntil(server, "", "3\n"), "3\n");
+  std::filesystem::remove(bench_file);
+}
+
+}  // namespace
+}  // namespace fixmine

@@ -99,7 +99,8 @@ std::string RepoTable(const Repository& r) {
 }
 
 std::string JobRow(const Job& j) {
-  return fmt::format("{:<22} {:<20} {:<10} {:>9} {:>9} {:>7}  {}", j.id(), j.repo(),
+  return fmt::format("{:<22} {:<20} {:<10} {:>9} {:>9} {:>7}  {}", j.id(),
+                     j.kind().empty() ? j.repo() : "(" + j.kind() + ")",
                      StateName(j.state()), j.commits_walked(), j.records_written(),
                      j.commits_skipped(), Time(j.created_at()));
 }
@@ -115,6 +116,7 @@ std::string JobTable(const Job& j) {
       j.id(), j.repo(), StateName(j.state()), j.commits_walked(), j.records_written(),
       j.already_present(), j.merges_skipped(), j.commits_skipped(), j.unavailable_files(),
       Time(j.created_at()), Time(j.started_at()), Time(j.finished_at()), j.attempts());
+  if (!j.kind().empty()) s += fmt::format("kind:              {}\n", j.kind());
   if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
   for (const auto& e : j.skipped_errors()) s += fmt::format("skipped:           {}\n", e);
   return s;

@@ -4,10 +4,27 @@
 
 #include <cstdio>
 
+#include "absl/time/clock.h"
+#include "fmt/format.h"
+
 namespace fixmine::server {
 
 absl::Status Decontaminator::Start() {
   if (absl::Status st = Rebuild(); !st.ok()) return st;
+  // A re-check cut off by a server stop is ended here and run again as a new job.
+  auto jobs = store_->ListJobs();
+  if (!jobs.ok()) return jobs.status();
+  for (fixmine::v1::Job job : *jobs) {
+    if (job.kind().empty() || job.state() == fixmine::v1::SUCCEEDED ||
+        job.state() == fixmine::v1::FAILED || job.state() == fixmine::v1::CANCELLED) {
+      continue;
+    }
+    job.set_state(fixmine::v1::CANCELLED);
+    job.set_error("interrupted by a server stop; the re-check runs again as a new job");
+    job.set_finished_at(absl::ToUnixSeconds(absl::Now()));
+    if (absl::Status st = store_->PutJob(job); !st.ok()) return st;
+    pending_ = true;
+  }
   worker_ = std::thread([this] { RecheckLoop(); });
   return absl::OkStatus();
 }
@@ -88,34 +105,61 @@ void Decontaminator::RecheckLoop() {
       if (stopping_) return;
       pending_ = false;
     }
-    if (absl::Status st = Recheck(); !st.ok()) {
+    // The re-check is a job like mining: `fixmine job list|show|watch` follow it.
+    fixmine::v1::Job job;
+    int64_t now = absl::ToUnixSeconds(absl::Now());
+    job.set_id(fmt::format("job-{:010d}-d{:03d}", now, ++job_counter_ % 1000));
+    job.set_kind("decontaminate");
+    job.set_state(fixmine::v1::RUNNING);
+    job.set_created_at(now);
+    job.set_started_at(now);
+    job.set_attempts(1);
+    (void)store_->PutJob(job);
+    absl::Status st = Recheck(&job);
+    job.set_finished_at(absl::ToUnixSeconds(absl::Now()));
+    if (st.ok()) {
+      job.set_state(fixmine::v1::SUCCEEDED);
+    } else if (st.code() == absl::StatusCode::kCancelled) {
+      job.set_state(fixmine::v1::RUNNING);  // server stopping: ended and redone at next start
+      job.set_finished_at(0);
+    } else {
+      job.set_state(fixmine::v1::FAILED);
+      job.set_error(std::string(st.message()));
       std::fprintf(stderr, "decontamination re-check of stored records failed: %s\n",
                    st.ToString().c_str());
     }
+    (void)store_->PutJob(job);
     std::lock_guard<std::mutex> l(mu_);
     ++done_;
   }
 }
 
-absl::Status Decontaminator::Recheck() {
+absl::Status Decontaminator::Recheck(fixmine::v1::Job* job) {
   // The index as it is now; a later add or remove sets pending_ again and runs another pass.
   std::shared_ptr<const curation::NgramIndex> index = Index();
   if (index == nullptr) return absl::OkStatus();
   std::vector<fixmine::v1::Record> changed;
   absl::Status write = absl::OkStatus();
+  bool stopped = false;
   auto flush = [&] {
     if (changed.empty()) return;
     auto n = store_->UpdateRecords(changed);
     if (!n.ok()) write = n.status();
+    if (n.ok()) job->set_records_written(job->records_written() + *n);
     changed.clear();
+    (void)store_->PutJob(*job);
   };
   absl::Status scan = store_->Scan(
       nullptr, storage::ScanPosition(),
       [&](const fixmine::v1::Record& record, const storage::ScanPosition&) {
         {
           std::lock_guard<std::mutex> l(mu_);
-          if (stopping_) return false;
+          if (stopping_) {
+            stopped = true;
+            return false;
+          }
         }
+        job->set_commits_walked(job->commits_walked() + 1);
         fixmine::v1::Record copy = record;
         if (index->Check(&copy)) changed.push_back(std::move(copy));
         if (changed.size() >= 256) flush();
@@ -123,6 +167,7 @@ absl::Status Decontaminator::Recheck() {
       });
   flush();
   if (!scan.ok()) return scan;
+  if (stopped) return absl::CancelledError("server stopping");
   return write;
 }
 

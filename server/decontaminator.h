@@ -44,7 +44,7 @@ class Decontaminator {
  private:
   absl::Status Rebuild();
   void RecheckLoop();
-  absl::Status Recheck();
+  absl::Status Recheck(fixmine::v1::Job* job);
   std::shared_ptr<const curation::NgramIndex> Index() const;
 
   storage::RecordStore* store_;
@@ -55,6 +55,7 @@ class Decontaminator {
   bool pending_ = false;
   bool stopping_ = false;
   uint64_t done_ = 0;
+  uint64_t job_counter_ = 0;
   std::thread worker_;
 };
 

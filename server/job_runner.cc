@@ -36,7 +36,8 @@ absl::Status JobRunner::Start() {
     std::lock_guard<std::mutex> l(mu_);
     // Oldest first, so interrupted jobs keep their order.
     for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
-      if (Ended(it->state())) continue;
+      // Decontamination re-checks are not mining jobs; the Decontaminator restarts its own.
+      if (Ended(it->state()) || !it->kind().empty()) continue;
       auto a = std::make_shared<Active>();
       a->job = *it;
       a->job.set_state(fixmine::v1::QUEUED);

@@ -3,6 +3,8 @@
 // from reads by default; a commit sharing only short lines is not; a commit mined after the
 // benchmark was added is labelled at mining time; `bench rm` clears the labels.
 #include <gtest/gtest.h>
+
+#include <sstream>
 #include <unistd.h>
 
 #include <chrono>
@@ -87,6 +89,18 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   EXPECT_TRUE(Has(list.out, "humaneval")) << list.out;
 
   EXPECT_EQ(CountUntil(server, "--filter contaminated --include-contaminated", "1\n"), "1\n");
+  // The re-check ran as a job that the job commands show.
+  std::string recheck;  // the JSON line of the re-check job, once it has succeeded
+  for (int i = 0; i < 200 && recheck.empty(); ++i) {
+    std::istringstream jobs(server.Cli("job list --output jsonl").out);
+    for (std::string line; std::getline(jobs, line);) {
+      if (Has(line, "\"kind\":\"decontaminate\"") && Has(line, "SUCCEEDED")) recheck = line;
+    }
+    if (recheck.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(recheck.empty());
+  EXPECT_TRUE(Has(recheck, "\"records_written\":\"1\"")) << recheck;
+  EXPECT_TRUE(Has(recheck, "\"commits_walked\":\"2\"")) << recheck;
   EXPECT_EQ(server.Cli("records count").out, "1\n");
   EXPECT_EQ(server.Cli("records count --include-contaminated").out, "2\n");
   CommandResult stream = server.Cli("records stream --include-contaminated --filter contaminated");

@@ -47,7 +47,7 @@ std::string ResumeToken(const std::string& err) {
 }
 
 //   * e (main)  merge feature (no record)
-//   |\
+//   |\   (feature branch)
 //   | * d  add c.cc          (feature)
 //   * | c  edit a.py
 //   |/

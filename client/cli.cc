@@ -7,6 +7,22 @@
 
 namespace fixmine::client {
 
+int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status& st) {
+  *ctx->err << "fixmine " << what << ": " << st.message() << "\n";
+  switch (st.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+      *ctx->err << "fixmine: is fixmined running at " << ctx->server
+                << "? (set --server or FIXMINE_SERVER)\n";
+      return kExitUnreachable;
+    case absl::StatusCode::kInvalidArgument:
+      return kExitUsage;
+    default:
+      return kExitFailed;
+  }
+}
+
+
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CliContext ctx;
   ctx.out = &out;

@@ -2,7 +2,10 @@
 
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "absl/status/status.h"
 
 namespace CLI {
 class App;
@@ -25,6 +28,11 @@ struct CliContext {
   std::string output = "table"; // --output table|json|jsonl
   int exit_code = kExitOk;
 };
+
+// Prints "fixmine WHAT: MESSAGE" for a failed server call (plus a hint when the server is
+// unreachable) and returns its exit code: 3 unreachable or deadline exceeded, 2 invalid
+// argument, 1 anything else.
+int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status& st);
 
 // Runs the CLI with `args` (without the program name), writing data to `out` and diagnostics to
 // `err`. Returns the exit code. Thread-compatible: each call uses its own state.

@@ -28,20 +28,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int FailWith(CliContext* ctx, std::string_view what, const absl::Status& st) {
-  *ctx->err << "fixmine " << what << ": " << st.message() << "\n";
-  switch (st.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      *ctx->err << "fixmine: is fixmined running at " << ctx->server
-                << "? (set --server or FIXMINE_SERVER)\n";
-      return kExitUnreachable;
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
-    default:
-      return kExitFailed;
-  }
-}
 
 // --sample / --seed as given.
 struct SampleArgs {
@@ -142,7 +128,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   count_req.set_sample_rate(a.sample.wire_rate());
   count_req.set_sample_seed(a.sample.seed);
   auto counted = c.CountRecords(count_req);
-  if (!counted.ok()) return FailWith(ctx, "records export", counted.status());
+  if (!counted.ok()) return ReportCallFailure(ctx, "records export", counted.status());
   // The shard count is part of every file name, so it is fixed from the count up front;
   // records stored after the count go into the last shard.
   int64_t expected = counted->count();
@@ -169,7 +155,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
     return writer->Open((fs::path(a.out_dir) / infos[static_cast<size_t>(index)].file).string());
   };
   absl::Status st = open_shard(0);
-  if (!st.ok()) return FailWith(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
 
   auto start = std::chrono::steady_clock::now();
   auto last_draw = start - std::chrono::seconds(1);
@@ -231,20 +217,20 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
       draw(false);
       return true;
     });
-    if (!write_error.ok()) return FailWith(ctx, "records export", write_error);
+    if (!write_error.ok()) return ReportCallFailure(ctx, "records export", write_error);
     bool transient = st.code() == absl::StatusCode::kUnavailable && !req.resume_token().empty();
     if (st.ok() || !transient || attempt >= 4) break;
     err << fmt::format("\nfixmine records export: {}; resuming in {} s\n",
                        std::string(st.message()), 1 << attempt);
     std::this_thread::sleep_for(std::chrono::seconds(1 << attempt));
   }
-  if (!st.ok()) return FailWith(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
   st = writer->Write(buf);
   // Shards the stream never reached (records removed after the count) are written empty, so
   // that the N of "-of-N" always holds.
   while (st.ok() && current + 1 < shards) st = open_shard(current + 1);
   if (st.ok()) st = close_shard();
-  if (!st.ok()) return FailWith(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
   draw(true);
 
   // manifest.json: what was exported, from which store state, and how to load it.
@@ -277,7 +263,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   }
   f["total_rows"].set_number_value(static_cast<double>(total_rows));
   auto text = ToPrettyJson(m);
-  if (!text.ok()) return FailWith(ctx, "records export", text.status());
+  if (!text.ok()) return ReportCallFailure(ctx, "records export", text.status());
   std::string manifest_path = (fs::path(a.out_dir) / "manifest.json").string();
   {
     std::ofstream out(manifest_path, std::ios::binary | std::ios::trunc);
@@ -331,7 +317,7 @@ int RunSessionRead(CliContext* ctx, const SessionReadArgs& a) {
   if ((limited || !st.ok()) && !last_token.empty()) {
     *ctx->err << "resume_token: " << last_token << "\n";
   }
-  if (!st.ok()) return FailWith(ctx, "records session read", st);
+  if (!st.ok()) return ReportCallFailure(ctx, "records session read", st);
   *ctx->err << fmt::format("records session read: {} records\n", count);
   return kExitOk;
 }
@@ -357,7 +343,7 @@ int RunSessionCreate(CliContext* ctx, const SessionCreateArgs& a) {
   req.set_sample_rate(a.sample.wire_rate());
   req.set_sample_seed(a.sample.seed);
   auto resp = c.CreateReadSession(req);
-  if (!resp.ok()) return FailWith(ctx, "records session create", resp.status());
+  if (!resp.ok()) return ReportCallFailure(ctx, "records session create", resp.status());
   if (ctx->output == "json" || ctx->output == "jsonl") {
     *ctx->out << (ctx->output == "json" ? ToPrettyJson(*resp) : ToJsonLine(*resp)).value_or("{}")
               << "\n";

@@ -15,6 +15,27 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+namespace {
+
+// Reads a server stream to its end, handing each response to `on_batch`; when `on_batch`
+// returns false the call is cancelled and OK is returned.
+template <typename Response>
+absl::Status DrainStream(grpc::ClientContext* ctx,
+                         std::unique_ptr<grpc::ClientReader<Response>> reader,
+                         const std::function<bool(const Response&)>& on_batch) {
+  Response resp;
+  while (reader->Read(&resp)) {
+    if (!on_batch(resp)) {
+      ctx->TryCancel();
+      (void)reader->Finish();
+      return absl::OkStatus();
+    }
+  }
+  return FromGrpc(reader->Finish());
+}
+
+}  // namespace
+
 FixmineClient::FixmineClient(const std::string& address, const std::string& token)
     : token_(token) {
   grpc::ChannelArguments args;
@@ -182,20 +203,9 @@ absl::Status FixmineClient::ReadStream(
   grpc::ClientContext ctx;
   Prepare(&ctx, false);
   if (context_hook) context_hook(&ctx);
-  auto reader = records_->ReadStream(&ctx, req);
-  ReadStreamResponse resp;
-  bool stopped = false;
-  while (reader->Read(&resp)) {
-    if (!on_batch(resp)) {
-      stopped = true;
-      ctx.TryCancel();
-      break;
-    }
-  }
-  grpc::Status gs = reader->Finish();
+  absl::Status st = DrainStream(&ctx, records_->ReadStream(&ctx, req), on_batch);
   if (context_hook) context_hook(nullptr);
-  if (stopped) return absl::OkStatus();
-  return FromGrpc(gs);
+  return st;
 }
 
 absl::StatusOr<ListRecordsResponse> FixmineClient::ListRecords(const ListRecordsRequest& req) {
@@ -211,20 +221,9 @@ absl::Status FixmineClient::StreamRecords(
   grpc::ClientContext ctx;
   Prepare(&ctx, false);
   if (context_hook) context_hook(&ctx);
-  auto reader = records_->StreamRecords(&ctx, req);
-  StreamRecordsResponse resp;
-  bool stopped = false;
-  while (reader->Read(&resp)) {
-    if (!on_batch(resp)) {
-      stopped = true;
-      ctx.TryCancel();
-      break;
-    }
-  }
-  grpc::Status gs = reader->Finish();
+  absl::Status st = DrainStream(&ctx, records_->StreamRecords(&ctx, req), on_batch);
   if (context_hook) context_hook(nullptr);
-  if (stopped) return absl::OkStatus();
-  return FromGrpc(gs);
+  return st;
 }
 
 absl::Status FixmineClient::Health() {

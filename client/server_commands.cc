@@ -30,20 +30,8 @@ namespace {
 using fixmine::v1::Job;
 using fixmine::v1::Repository;
 
-// Maps a failed call to an exit code and prints it.
 int Fail(CliContext* ctx, std::string_view what, const absl::Status& st) {
-  *ctx->err << "fixmine " << what << ": " << st.message() << "\n";
-  switch (st.code()) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      *ctx->err << "fixmine: is fixmined running at " << ctx->server
-                << "? (set --server or FIXMINE_SERVER)\n";
-      return kExitUnreachable;
-    case absl::StatusCode::kInvalidArgument:
-      return kExitUsage;
-    default:
-      return kExitFailed;
-  }
+  return ReportCallFailure(ctx, what, st);
 }
 
 std::string Time(int64_t t) { return t == 0 ? "-" : FormatRfc3339(t); }

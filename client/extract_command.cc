@@ -204,9 +204,10 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
       for (auto [steps, n] : by_steps) dist += fmt::format(" {}:{}", steps, n);
       err << fmt::format(
           "extract: {} trajectories ({} squash) from {} merges ({} octopus); {} branches "
-          "without steps, {} nested steps, {} skipped; steps:count{}\n",
+          "without steps, {} only nested, {} nested steps, {} skipped; steps:count{}\n",
           trajectories.trajectories.size(), tstats.squashes, tstats.merges,
-          tstats.octopus_merges, tstats.branches_without_steps, tstats.nested_steps,
+          tstats.octopus_merges, tstats.branches_without_steps, tstats.branches_all_nested,
+          tstats.nested_steps,
           tstats.skipped, dist);
     }
   }

@@ -1,5 +1,6 @@
 #include "miner/trajectory.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <unordered_set>
@@ -122,6 +123,13 @@ class Finder {
     }
     if (steps.empty()) {
       ++stats_->branches_without_steps;
+      return;
+    }
+    // A branch that brings in only commits other merges brought first (a back-merge of the
+    // mainline into a feature branch) is no pull request of its own.
+    if (std::all_of(steps.begin(), steps.end(),
+                    [&](const std::string& s) { return out_->steps.count(s) > 0; })) {
+      ++stats_->branches_all_nested;
       return;
     }
     Trajectory t;

@@ -47,6 +47,7 @@ struct TrajectoryStats {
   int64_t merges = 0;               // merge commits seen (two or more parents)
   int64_t octopus_merges = 0;       // of those, with three or more parents
   int64_t branches_without_steps = 0;  // branches whose range held no new non-merge commit
+  int64_t branches_all_nested = 0;  // branches whose every step an earlier merge owns (not kept)
   int64_t squashes = 0;             // squash-merge trajectories
   int64_t nested_steps = 0;         // steps listed by a trajectory but owned by an earlier one
   int64_t skipped = 0;              // merges that could not be read (counted, not fatal)
@@ -73,7 +74,8 @@ struct TrajectorySet {
 //   them; branches without steps are counted, not stored;
 // - a commit that is a step of several branches belongs to the first merge met walking oldest
 //   first in topological order (the nearest enclosing merge); the others count it in
-//   `nested_steps`;
+//   `nested_steps`; a branch whose every step is owned that way (a back-merge of the mainline
+//   into a feature branch) is counted in `branches_all_nested` and not kept;
 // - a non-merge commit owned by no merge whose subject ends in "(#N)" is a one-step squash.
 // With `with_files`, each trajectory's `files` hold the diff base..tip rendered by `record`'s
 // settings. A merge that cannot be read is skipped and counted. Errors: NOT_FOUND when `path`

@@ -44,20 +44,34 @@ class StreamReactor final
                 const fixmine::v1::StreamTrajectoriesRequest& req)
       : store_(store), trajectories_(trajectories) {
     auto fail = [this](const absl::Status& st) { Finish(ToGrpcStatus(st)); };
-    if (req.limit() < 0) return fail(absl::InvalidArgumentError("limit is negative; use 0 for no limit"));
+    if (req.limit() < 0) {
+      fail(absl::InvalidArgumentError("limit is negative; use 0 for no limit"));
+      return;
+    }
     auto chat = ParseTrajectoryFormat(req.format());
-    if (!chat.ok()) return fail(chat.status());
+    if (!chat.ok()) {
+      fail(chat.status());
+      return;
+    }
     chat_ = *chat;
     auto filter = storage::TrajectoryFilter::Parse(req.filter());
-    if (!filter.ok()) return fail(filter.status());
+    if (!filter.ok()) {
+      fail(filter.status());
+      return;
+    }
     filter_ = std::move(*filter);
-    context_ = absl::StrCat(kTokenContext, chat_ ? "chat\n" : "raw\n", filter_->canonical());
+    context_ = absl::StrCat(std::string(kTokenContext), chat_ ? "chat\n" : "raw\n",
+                            filter_->canonical());
     if (!req.resume_token().empty()) {
       auto pos = DecodeResumeToken(req.resume_token(), context_);
-      if (!pos.ok()) return fail(pos.status());
+      if (!pos.ok()) {
+        fail(pos.status());
+        return;
+      }
       if (pos->index != kIndex) {
-        return fail(absl::InvalidArgumentError(
+        fail(absl::InvalidArgumentError(
             "resume_token was not issued by StreamTrajectories; pass one of its tokens unchanged"));
+        return;
       }
       after_ = pos->last_key;
     }

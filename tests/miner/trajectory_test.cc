@@ -87,7 +87,7 @@ std::map<std::string, Record> MineAll(GitRepo& repo, const TrajectorySet& set) {
 }
 
 //   *   M  Merge pull request #7 from ada/widget   (--no-ff)
-//   |\
+//   |\  (merge)
 //   | * s3 widget: docs
 //   | * s2 widget: fix the count
 //   * | m1 main moves on
@@ -145,10 +145,10 @@ TEST(Trajectory, ThreeCommitBranchMergedNoFfIsOneTrajectoryInOrder) {
 }
 
 //   *   M2 Merge branch 'topic'   (the branch again)
-//   |\
+//   |\  (merge)
 //   | * s3 third
 //   * |   M1 Merge branch 'topic'
-//   |\ \
+//   |\ \  (merge)
 //   | |/
 //   | * s2 second
 //   | * s1 first
@@ -193,7 +193,7 @@ TEST(Trajectory, BranchMergedTwiceGivesTwoTrajectoriesWithoutOverlap) {
 }
 
 //   *-.   O  Merge branches 'x' and 'y'   (octopus)
-//   |\ \
+//   |\ \  (merge)
 //   | | * y1 y work
 //   | * | x2 x more
 //   | * | x1 x work
@@ -261,9 +261,9 @@ TEST(Trajectory, SquashMergeSubjectIsASingleStepTrajectory) {
 }
 
 //   *   M2 Merge pull request #2 from ada/outer
-//   |\
+//   |\  (merge)
 //   | *   M1 Merge branch 'inner' into outer
-//   | |\
+//   | |\  (merge)
 //   | | * i1 inner work (#9)
 //   | |/
 //   | * o1 outer work
@@ -300,6 +300,53 @@ TEST(Trajectory, NestedBranchStepsBelongToTheNearestMerge) {
   EXPECT_EQ(set.steps.at(o1).step, 0);
   // A "(#N)" subject a merge brought in is that merge's step, not a squash.
   EXPECT_EQ(stats.squashes, 0);
+}
+
+//   *   M3 Merge pull request #3 from ada/feature
+//   |\  (merge)
+//   | *   Mb Merge branch 'main' into feature   (back-merge: brings only o1, owned by M2)
+//   | |\  (merge)
+//   | |/
+//   |/|
+//   * |   M2 Merge pull request #2 from ada/other
+//   |\ \  (merge)
+//   | * | o1 other work
+//   |/ /
+//   | * f1 feature work
+//   |/
+//   * a  base
+TEST(Trajectory, BackMergeOfTheMainlineIsNotAPullRequest) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b feature");
+  repo.Write("f.txt", "f\n");
+  std::string f1 = repo.CommitAll("feature work\n");
+  repo.Git("checkout -q main");
+  repo.Git("checkout -q -b other");
+  repo.Write("o.txt", "o\n");
+  std::string o1 = repo.CommitAll("other work\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff other -m 'Merge pull request #2 from ada/other'");
+  std::string m2 = Trim(repo.Git("rev-parse HEAD"));
+  repo.Git("checkout -q feature");
+  repo.Git("merge -q --no-ff main -m \"Merge branch 'main' into feature\"");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff feature -m 'Merge pull request #3 from ada/feature'");
+  std::string m3 = Trim(repo.Git("rev-parse HEAD"));
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 2u);
+  ExpectMatchesGit(repo, set.trajectories[0], m2, 2);
+  EXPECT_EQ(set.trajectories[0].pr_number(), 2);
+  // M3's range holds f1 and the back-merge; o1 is not in it (M3^1 reaches it).
+  ExpectMatchesGit(repo, set.trajectories[1], m3, 2);
+  EXPECT_EQ(set.trajectories[1].pr_number(), 3);
+  EXPECT_EQ(set.steps.at(o1).trajectory_id, set.trajectories[0].id());
+  EXPECT_EQ(set.steps.at(f1).trajectory_id, set.trajectories[1].id());
+  EXPECT_EQ(stats.merges, 3);
+  EXPECT_EQ(stats.branches_all_nested, 1);
 }
 
 TEST(MergeMessage, GitHubGitLabAndPlainMerges) {

@@ -51,10 +51,10 @@ size_t Count(const std::string& s, const std::string& needle) {
 }
 
 //   *   M2 Merge pull request #12 from ada/docs     (1 step)
-//   |\
+//   |\  (merge)
 //   | * d1 Write the widget docs
 //   * |   M1 Merge pull request #11 from ada/widget  (3 steps, one a fix)
-//   |\ \
+//   |\ \  (merge)
 //   | |/
 //   |/|
 //   | * w3 widget: tests

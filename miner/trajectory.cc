@@ -146,7 +146,8 @@ class Finder {
       base_ptr = &base;
       t.set_base_commit(OidHex(base));
     } else if (rc != GIT_ENOTFOUND) {
-      KeepError(stats_, std::string(GitStatus(rc, absl::StrCat("merge base of ", merge_hex)).message()));
+      KeepError(stats_,
+                std::string(GitStatus(rc, absl::StrCat("merge base of ", merge_hex)).message()));
       return;
     }
     Finish(merge, base_ptr, *tip, steps, &t);
@@ -306,9 +307,8 @@ MergeMessage ParseMergeMessage(std::string_view message) {
     break;
   }
   if (m.source_branch.empty()) {
-    for (std::string_view prefix :
-         {"Merge branch ", "Merge remote-tracking branch ", "Merge branches ",
-          "Merge remote branch "}) {
+    for (std::string_view prefix : {"Merge branch ", "Merge remote-tracking branch ",
+                                    "Merge branches ", "Merge remote branch "}) {
       std::string b = QuotedAfter(subject, prefix);
       if (!b.empty()) {
         m.source_branch = b;
@@ -389,7 +389,8 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
     }
     git_commit* c = nullptr;
     if ((rc = git_commit_lookup(&c, repo.get(), &oid)) != 0) {
-      KeepError(&stats, std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid))).message()));
+      KeepError(&stats,
+                std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid))).message()));
       continue;
     }
     CommitPtr commit(c);

@@ -44,14 +44,14 @@ struct TrajectoryStep {
 
 // Counters of one FindTrajectories call.
 struct TrajectoryStats {
-  int64_t merges = 0;               // merge commits seen (two or more parents)
-  int64_t octopus_merges = 0;       // of those, with three or more parents
+  int64_t merges = 0;                  // merge commits seen (two or more parents)
+  int64_t octopus_merges = 0;          // of those, with three or more parents
   int64_t branches_without_steps = 0;  // branches whose range held no new non-merge commit
-  int64_t branches_all_nested = 0;  // branches whose every step an earlier merge owns (not kept)
-  int64_t squashes = 0;             // squash-merge trajectories
-  int64_t nested_steps = 0;         // steps listed by a trajectory but owned by an earlier one
-  int64_t skipped = 0;              // merges that could not be read (counted, not fatal)
-  std::vector<std::string> errors;  // the first few reasons
+  int64_t branches_all_nested = 0;     // branches whose every step an earlier merge owns (not kept)
+  int64_t squashes = 0;                // squash-merge trajectories
+  int64_t nested_steps = 0;            // steps listed by a trajectory but owned by an earlier one
+  int64_t skipped = 0;                 // merges that could not be read (counted, not fatal)
+  std::vector<std::string> errors;     // the first few reasons
 };
 
 // The trajectories of a walk and each step commit's place.

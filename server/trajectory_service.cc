@@ -60,8 +60,8 @@ class StreamReactor final
       return;
     }
     filter_ = std::move(*filter);
-    context_ = absl::StrCat(std::string(kTokenContext), chat_ ? "chat\n" : "raw\n",
-                            filter_->canonical());
+    context_ =
+        absl::StrCat(std::string(kTokenContext), chat_ ? "chat\n" : "raw\n", filter_->canonical());
     if (!req.resume_token().empty()) {
       auto pos = DecodeResumeToken(req.resume_token(), context_);
       if (!pos.ok()) {
@@ -163,7 +163,8 @@ grpc::ServerUnaryReactor* TrajectoryServiceImpl::GetTrajectory(
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   };
-  if (req->id().empty()) return done(absl::InvalidArgumentError("id is empty; pass a trajectory id"));
+  if (req->id().empty())
+    return done(absl::InvalidArgumentError("id is empty; pass a trajectory id"));
   auto chat = ParseTrajectoryFormat(req->format());
   if (!chat.ok()) return done(chat.status());
   auto t = trajectories_->Get(req->id());

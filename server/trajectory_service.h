@@ -20,8 +20,7 @@ class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::Callb
                                           const fixmine::v1::GetTrajectoryRequest* req,
                                           fixmine::v1::GetTrajectoryResponse* resp) override;
   grpc::ServerWriteReactor<fixmine::v1::StreamTrajectoriesResponse>* StreamTrajectories(
-      grpc::CallbackServerContext* ctx,
-      const fixmine::v1::StreamTrajectoriesRequest* req) override;
+      grpc::CallbackServerContext* ctx, const fixmine::v1::StreamTrajectoriesRequest* req) override;
 
  private:
   storage::RecordStore* store_;

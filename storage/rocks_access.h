@@ -15,7 +15,7 @@ class ColumnFamilyHandle;
 namespace fixmine::storage::internal {
 
 struct RocksAccess {
-  rocksdb::DB* db = nullptr;                          // owned by the store
+  rocksdb::DB* db = nullptr;                            // owned by the store
   rocksdb::ColumnFamilyHandle* trajectories = nullptr;  // owned by the store
 };
 

@@ -34,22 +34,29 @@ struct Field {
 };
 
 constexpr Field kTrajectoryFields[] = {
-    {"repo", FieldKind::kString},          {"kind", FieldKind::kString},
-    {"merge_commit", FieldKind::kString},  {"title", FieldKind::kText},
-    {"source_branch", FieldKind::kText},   {"step_count", FieldKind::kNumber},
-    {"pr_number", FieldKind::kNumber},     {"merged_at", FieldKind::kTime},
-    {"any_fix", FieldKind::kBool},         {"is_fix", FieldKind::kBool},
+    {"repo", FieldKind::kString},         {"kind", FieldKind::kString},
+    {"merge_commit", FieldKind::kString}, {"title", FieldKind::kText},
+    {"source_branch", FieldKind::kText},  {"step_count", FieldKind::kNumber},
+    {"pr_number", FieldKind::kNumber},    {"merged_at", FieldKind::kTime},
+    {"any_fix", FieldKind::kBool},        {"is_fix", FieldKind::kBool},
 };
 
 std::string_view OpText(Op op) {
   switch (op) {
-    case Op::kEq: return "=";
-    case Op::kNe: return "!=";
-    case Op::kLt: return "<";
-    case Op::kLe: return "<=";
-    case Op::kGt: return ">";
-    case Op::kGe: return ">=";
-    case Op::kHas: return ":";
+    case Op::kEq:
+      return "=";
+    case Op::kNe:
+      return "!=";
+    case Op::kLt:
+      return "<";
+    case Op::kLe:
+      return "<=";
+    case Op::kGt:
+      return ">";
+    case Op::kGe:
+      return ">=";
+    case Op::kHas:
+      return ":";
   }
   return "?";
 }
@@ -175,9 +182,8 @@ absl::StatusOr<std::unique_ptr<TrajectoryFilter>> TrajectoryFilter::Parse(std::s
     std::optional<Op> op;
     std::string_view rest = text.substr(pos);
     for (auto [s, o] : {std::pair{"!=", Op::kNe}, std::pair{"<=", Op::kLe},
-                        std::pair{">=", Op::kGe}, std::pair{"=", Op::kEq},
-                        std::pair{"<", Op::kLt}, std::pair{">", Op::kGt},
-                        std::pair{":", Op::kHas}}) {
+                        std::pair{">=", Op::kGe}, std::pair{"=", Op::kEq}, std::pair{"<", Op::kLt},
+                        std::pair{">", Op::kGt}, std::pair{":", Op::kHas}}) {
       if (rest.starts_with(s)) {
         op = o;
         pos += std::string_view(s).size();
@@ -317,13 +323,27 @@ bool TrajectoryFilter::Matches(const Trajectory& t) const {
       case FieldKind::kTime: {
         int64_t v = NumberOf(t, name);
         switch (term.op) {
-          case Op::kEq: m = v == term.number; break;
-          case Op::kNe: m = v != term.number; break;
-          case Op::kLt: m = v < term.number; break;
-          case Op::kLe: m = v <= term.number; break;
-          case Op::kGt: m = v > term.number; break;
-          case Op::kGe: m = v >= term.number; break;
-          case Op::kHas: m = false; break;
+          case Op::kEq:
+            m = v == term.number;
+            break;
+          case Op::kNe:
+            m = v != term.number;
+            break;
+          case Op::kLt:
+            m = v < term.number;
+            break;
+          case Op::kLe:
+            m = v <= term.number;
+            break;
+          case Op::kGt:
+            m = v > term.number;
+            break;
+          case Op::kGe:
+            m = v >= term.number;
+            break;
+          case Op::kHas:
+            m = false;
+            break;
         }
         break;
       }
@@ -386,8 +406,8 @@ class RocksTrajectoryStore final : public TrajectoryStore {
       // A trajectory found again (a resumed job) keeps its key; should its merge time ever
       // differ, the old entry goes.
       std::string old;
-      rocksdb::Status s = rocks_.db->Get(rocksdb::ReadOptions(), rocks_.trajectories,
-                                         IdKey(t.id()), &old);
+      rocksdb::Status s =
+          rocks_.db->Get(rocksdb::ReadOptions(), rocks_.trajectories, IdKey(t.id()), &old);
       if (s.ok() && old != primary) {
         FIXMINE_RETURN_IF_ERROR(FromRocksStatus(batch.Delete(rocks_.trajectories, old), what));
       } else if (!s.ok() && !s.IsNotFound()) {
@@ -427,9 +447,9 @@ class RocksTrajectoryStore final : public TrajectoryStore {
     return t;
   }
 
-  absl::Status Scan(const TrajectoryFilter* filter, const std::string& after,
-                    const std::function<bool(const Trajectory&, const std::string& key)>& visit)
-      override {
+  absl::Status Scan(
+      const TrajectoryFilter* filter, const std::string& after,
+      const std::function<bool(const Trajectory&, const std::string& key)>& visit) override {
     if (!after.empty() && after[0] != 't') {
       return absl::InvalidArgumentError(
           "scanning trajectories: the start position is not a trajectory key");
@@ -471,7 +491,8 @@ class RocksTrajectoryStore final : public TrajectoryStore {
     Trajectory t;
     for (it->Seek(lower); it->Valid(); it->Next()) {
       if (t.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        FIXMINE_RETURN_IF_ERROR(FromRocksStatus(batch.Delete(rocks_.trajectories, IdKey(t.id())), what));
+        FIXMINE_RETURN_IF_ERROR(
+            FromRocksStatus(batch.Delete(rocks_.trajectories, IdKey(t.id())), what));
       }
       FIXMINE_RETURN_IF_ERROR(FromRocksStatus(batch.Delete(rocks_.trajectories, it->key()), what));
       ++n;

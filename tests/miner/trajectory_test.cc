@@ -1,6 +1,8 @@
 // Pull-request trajectories (miner/trajectory.cc) against the git CLI: step lists against
 // `git rev-list --reverse --topo-order --no-merges M^1..M^k`, bases against `git merge-base`,
 // combined diffs against `git diff --full-index -M base tip`, on drawn histories.
+#include "miner/trajectory.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +11,6 @@
 
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
-#include "miner/trajectory.h"
 #include "miner/walk.h"
 #include "tests/testutil/git_repo.h"
 
@@ -42,7 +43,8 @@ TrajectorySet Find(GitRepo& repo, TrajectoryStats* stats, WalkOptions walk = {})
 
 // What git says the steps of branch `k` of merge `m` are.
 std::vector<std::string> GitSteps(GitRepo& repo, const std::string& m, int k) {
-  return Lines(repo.Git(fmt::format("rev-list --reverse --topo-order --no-merges {}^1..{}^{}", m, m, k)));
+  return Lines(
+      repo.Git(fmt::format("rev-list --reverse --topo-order --no-merges {}^1..{}^{}", m, m, k)));
 }
 
 std::string Patches(const Trajectory& t) {
@@ -77,11 +79,14 @@ std::map<std::string, Record> MineAll(GitRepo& repo, const TrajectorySet& set) {
   wo.workers = 2;
   wo.annotate = [&set](Record* r) { set.Annotate(r); };
   std::map<std::string, Record> out;
-  absl::Status st = Mine(repo.path(), wo, ro, [&](Record&& r) {
-    std::string c = r.commit();
-    out.emplace(c, std::move(r));
-    return absl::OkStatus();
-  }, nullptr);
+  absl::Status st = Mine(
+      repo.path(), wo, ro,
+      [&](Record&& r) {
+        std::string c = r.commit();
+        out.emplace(c, std::move(r));
+        return absl::OkStatus();
+      },
+      nullptr);
   EXPECT_TRUE(st.ok()) << st;
   return out;
 }
@@ -110,7 +115,8 @@ TEST(Trajectory, ThreeCommitBranchMergedNoFfIsOneTrajectoryInOrder) {
   repo.Write("README", "widgets\n");
   std::string s3 = repo.CommitAll("widget: docs\n");
   repo.Git("checkout -q main");
-  repo.Git("merge -q --no-ff widget -m 'Merge pull request #7 from ada/widget' -m 'Add the widget'");
+  repo.Git(
+      "merge -q --no-ff widget -m 'Merge pull request #7 from ada/widget' -m 'Add the widget'");
   std::string m = Trim(repo.Git("rev-parse HEAD"));
 
   TrajectoryStats stats;

@@ -75,7 +75,8 @@ class TrajectoryEndToEnd : public ::testing::Test {
     repo_.Write("w_test.c", "int t;\n");
     w_.push_back(repo_.CommitAll("widget: tests\n"));
     repo_.Git("checkout -q main");
-    repo_.Git("merge -q --no-ff widget -m 'Merge pull request #11 from ada/widget' -m 'Add the widget'");
+    repo_.Git(
+        "merge -q --no-ff widget -m 'Merge pull request #11 from ada/widget' -m 'Add the widget'");
     m1_ = Trim(repo_.Git("rev-parse HEAD"));
     repo_.Git("checkout -q -b docs");
     repo_.Write("README", "widget docs\n");
@@ -115,8 +116,9 @@ TEST_F(TrajectoryEndToEnd, StreamAndGetReturnTheMergedPullRequests) {
   EXPECT_EQ(Field(widget, "merge_commit"), m1_);
   EXPECT_EQ(Field(widget, "title"), "Add the widget");
   EXPECT_NE(widget.find("\"any_fix\":true"), std::string::npos) << widget;
-  EXPECT_NE(widget.find(fmt::format("\"step_commits\":[\"{}\",\"{}\",\"{}\"]", w_[0], w_[1], w_[2])),
-            std::string::npos)
+  EXPECT_NE(
+      widget.find(fmt::format("\"step_commits\":[\"{}\",\"{}\",\"{}\"]", w_[0], w_[1], w_[2])),
+      std::string::npos)
       << widget;
   std::string id = Field(widget, "id");
   ASSERT_FALSE(id.empty());
@@ -199,7 +201,8 @@ TEST_F(TrajectoryEndToEnd, ChatIsOneTurnPairPerStep) {
   ASSERT_NE(u2, std::string::npos) << chat.out;
   EXPECT_LT(u1, u2);
   EXPECT_NE(chat.out.find("+int w = 2;"), std::string::npos) << chat.out;
-  CommandResult streamed = Cli("trajectories stream --format chat --filter " + ShellQuote("pr_number = 11"));
+  CommandResult streamed =
+      Cli("trajectories stream --format chat --filter " + ShellQuote("pr_number = 11"));
   ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
   EXPECT_EQ(streamed.out, chat.out);
 }

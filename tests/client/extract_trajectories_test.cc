@@ -78,7 +78,9 @@ TEST(ExtractTrajectories, WritesTheTrajectoryAndFillsStepRecords) {
     } else {
       EXPECT_EQ(Field(r, "trajectory_id"), "") << r;
     }
-    if (commit == f2) EXPECT_NE(r.find("\"trajectory_step\":1"), std::string::npos) << r;
+    if (commit == f2) {
+      EXPECT_NE(r.find("\"trajectory_step\":1"), std::string::npos) << r;
+    }
   }
   EXPECT_EQ(steps, 2);
 }

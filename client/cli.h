@@ -45,6 +45,10 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx);
 // health). Defined in server_commands.cc.
 void RegisterServerCommands(CLI::App* app, CliContext* ctx);
 
+// Registers `db backup|compact|verify` (RPCs) and `db restore` (offline). Defined in
+// db_commands.cc.
+void RegisterDbCommands(CLI::App* app, CliContext* ctx);
+
 // Registers `records export` and `records session create|read` under the `records` command.
 // Defined in data_commands.cc.
 void RegisterDataCommands(CLI::App* records, CliContext* ctx);

@@ -9,6 +9,7 @@
 
 #include "fmt/format.h"
 #include "rocksdb/db.h"
+#include "rocksdb/merge_operator.h"
 #include "storage/keys.h"
 #include "tests/testutil/git_repo.h"
 
@@ -30,14 +31,37 @@ fixmine::v1::Record MakeRecord(const std::string& repo, int i) {
   return r;
 }
 
+// The counters family's merge: adds the little-endian 64-bit values (keys::EncodeCounter).
+class AddCounters : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* out, rocksdb::Logger*) const override {
+    int64_t sum = keys::DecodeCounter(std::string_view(value.data(), value.size())).value_or(0);
+    if (existing != nullptr) {
+      sum += keys::DecodeCounter(std::string_view(existing->data(), existing->size())).value_or(0);
+    }
+    *out = keys::EncodeCounter(sum);
+    return true;
+  }
+  const char* Name() const override { return "fixmine.CounterAdd"; }
+};
+
 // Opens the raw RocksDB of a closed store with every family, for tests that tamper with it.
+// Nothing is flushed (the counters family's merge operands need the store's merge operator);
+// changes stay in the WAL for the store to replay.
 struct RawDb {
   explicit RawDb(const std::string& dir) {
     rocksdb::DBOptions options;
+    options.avoid_flush_during_recovery = true;
+    options.avoid_flush_during_shutdown = true;
     std::vector<std::string> names;
     EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    for (const auto& name : names) {
+      rocksdb::ColumnFamilyOptions cf;
+      if (name == keys::kCountersCf) cf.merge_operator = std::make_shared<AddCounters>();
+      descriptors.emplace_back(name, cf);
+    }
     rocksdb::DB* raw = nullptr;
     EXPECT_TRUE(rocksdb::DB::Open(options, dir, descriptors, &handles, &raw).ok());
     db.reset(raw);

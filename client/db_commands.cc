@@ -56,8 +56,9 @@ void RegisterDbCommands(CLI::App* app, CliContext* ctx) {
   auto backup_dir = std::make_shared<std::string>();
   CLI::App* backup = db->add_subcommand(
       "backup", "Write a consistent backup of the live store into a new folder on the server");
-  backup->add_option("dir", *backup_dir,
-                     "absolute path on the server's filesystem; must not exist yet")
+  backup
+      ->add_option("dir", *backup_dir,
+                   "absolute path on the server's filesystem; must not exist yet")
       ->required();
   backup->callback([=] {
     FixmineClient c(ctx->server, ctx->token);

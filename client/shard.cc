@@ -20,8 +20,7 @@ uint64_t ShardOf(std::string_view repo, uint64_t count) { return Fnv1a64(repo) %
 absl::StatusOr<std::vector<std::string>> ReadRepoList(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::InvalidArgumentError(
-        fmt::format("cannot read the repository list \"{}\"", path));
+    return absl::InvalidArgumentError(fmt::format("cannot read the repository list \"{}\"", path));
   }
   std::vector<std::string> repos;
   std::string line;

@@ -80,8 +80,8 @@ std::string FormatTime(int64_t unix_ms) {
   std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      static_cast<int>(unix_ms % 1000));
 }
 
@@ -105,8 +105,8 @@ std::string FormatLogLine(LogFormat format, int64_t unix_ms, LogLevel level,
                           std::string_view message, const LogFields& f) {
   std::string line;
   const std::pair<const char*, const std::string*> strings[] = {
-      {"method", &f.method}, {"code", &f.code},       {"peer", &f.peer},
-      {"job", &f.job},       {"repository", &f.repository}, {"error", &f.error}};
+      {"method", &f.method},         {"code", &f.code},  {"peer", &f.peer}, {"job", &f.job},
+      {"repository", &f.repository}, {"error", &f.error}};
   if (format == LogFormat::kJson) {
     line = "{\"time\":\"" + FormatTime(unix_ms) + "\",\"level\":\"" + LevelName(level) +
            "\",\"message\":";

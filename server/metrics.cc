@@ -1,9 +1,5 @@
 #include "server/metrics.h"
 
-#include <chrono>
-#include <mutex>
-#include <stdexcept>
-
 #include <grpcpp/server_context.h>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
@@ -13,6 +9,10 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -26,8 +26,8 @@ namespace {
 const prometheus::Histogram::BucketBoundaries kRpcBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                              0.5,   1,    2.5,   5,    10};
 // Mining jobs take seconds to hours.
-const prometheus::Histogram::BucketBoundaries kJobBuckets = {1,    5,    15,   60,    300,
-                                                             900,  3600, 14400, 86400};
+const prometheus::Histogram::BucketBoundaries kJobBuckets = {1,   5,    15,    60,   300,
+                                                             900, 3600, 14400, 86400};
 
 prometheus::Labels Of(const Metrics::RpcLabels& l) {
   return {{"grpc_type", l.type}, {"grpc_service", l.service}, {"grpc_method", l.method}};
@@ -166,8 +166,9 @@ Metrics::Metrics()
                   .Register(*registry_);
   handled_ = &BuildCounter()
                   .Name("grpc_server_handled_total")
-                  .Help("Total number of RPCs completed on the server, regardless of success or "
-                        "failure.")
+                  .Help(
+                      "Total number of RPCs completed on the server, regardless of success or "
+                      "failure.")
                   .Register(*registry_);
   msg_sent_ = &BuildCounter()
                    .Name("grpc_server_msg_sent_total")
@@ -179,8 +180,9 @@ Metrics::Metrics()
                        .Register(*registry_);
   handling_seconds_ = &BuildHistogram()
                            .Name("grpc_server_handling_seconds")
-                           .Help("Histogram of response latency (seconds) of gRPC that had been "
-                                 "application-level handled by the server.")
+                           .Help(
+                               "Histogram of response latency (seconds) of gRPC that had been "
+                               "application-level handled by the server.")
                            .Register(*registry_);
   commits_mined_ = &BuildCounter()
                         .Name("fixmine_commits_mined_total")
@@ -272,11 +274,10 @@ void Metrics::RpcHandled(const RpcLabels& labels, const std::string& code, doubl
 
 std::string GrpcCodeName(int code) {
   static const char* const kNames[] = {
-      "OK",       "Canceled",         "Unknown",           "InvalidArgument",
-      "DeadlineExceeded", "NotFound", "AlreadyExists",     "PermissionDenied",
-      "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
-      "Unimplemented", "Internal",    "Unavailable",       "DataLoss",
-      "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   if (code >= 0 && code < static_cast<int>(std::size(kNames))) return kNames[code];
   return "Code(" + std::to_string(code) + ")";
 }

@@ -18,14 +18,14 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
 
 }  // namespace
 
-grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(
-    grpc::CallbackServerContext* ctx, const fixmine::v1::BackupStoreRequest* req,
-    fixmine::v1::BackupStoreResponse* resp) {
+grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(grpc::CallbackServerContext* ctx,
+                                                        const fixmine::v1::BackupStoreRequest* req,
+                                                        fixmine::v1::BackupStoreResponse* resp) {
   const std::string& dir = req->dir();
   if (dir.empty() || dir[0] != '/') {
-    return Finish(ctx, absl::InvalidArgumentError(absl::StrCat(
-                           "backup folder \"", dir,
-                           "\" must be an absolute path on the server's filesystem")));
+    return Finish(ctx, absl::InvalidArgumentError(
+                           absl::StrCat("backup folder \"", dir,
+                                        "\" must be an absolute path on the server's filesystem")));
   }
   // A backup inside the live data folder would be copied into later backups and
   // removed with the data; keep them apart.
@@ -34,9 +34,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(
   std::filesystem::path target = std::filesystem::weakly_canonical(dir, ec);
   std::string d = data.string() + "/", t = target.string() + "/";
   if (t.compare(0, d.size(), d) == 0) {
-    return Finish(ctx, absl::InvalidArgumentError(absl::StrCat(
-                           "backup folder \"", dir, "\" is inside the data folder \"",
-                           config_->data_dir, "\"; choose a folder outside it")));
+    return Finish(ctx, absl::InvalidArgumentError(
+                           absl::StrCat("backup folder \"", dir, "\" is inside the data folder \"",
+                                        config_->data_dir, "\"; choose a folder outside it")));
   }
   auto records = store_->TotalRecords();
   auto info = storage::CheckpointStore(store_, dir);
@@ -51,18 +51,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(
   return Finish(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::CompactStore(
-    grpc::CallbackServerContext* ctx, const fixmine::v1::CompactStoreRequest*,
-    fixmine::v1::CompactStoreResponse* resp) {
+grpc::ServerUnaryReactor* AdminServiceImpl::CompactStore(grpc::CallbackServerContext* ctx,
+                                                         const fixmine::v1::CompactStoreRequest*,
+                                                         fixmine::v1::CompactStoreResponse* resp) {
   resp->set_bytes_before(store_->ApproximateSize());
   if (absl::Status st = store_->Compact(); !st.ok()) return Finish(ctx, st);
   resp->set_bytes_after(store_->ApproximateSize());
   return Finish(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::VerifyStore(
-    grpc::CallbackServerContext* ctx, const fixmine::v1::VerifyStoreRequest*,
-    fixmine::v1::VerifyStoreResponse* resp) {
+grpc::ServerUnaryReactor* AdminServiceImpl::VerifyStore(grpc::CallbackServerContext* ctx,
+                                                        const fixmine::v1::VerifyStoreRequest*,
+                                                        fixmine::v1::VerifyStoreResponse* resp) {
   auto report = storage::VerifyStore(store_);
   if (!report.ok()) return Finish(ctx, report.status());
   resp->set_records(report->records);
@@ -74,9 +74,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::VerifyStore(
   resp->set_jobs(report->jobs);
   for (const auto& p : report->problems) resp->add_problems(p);
   if (!report->problems.empty()) {
-    Log(LogLevel::kError,
-        absl::StrCat("store verification found ", report->problems.size(),
-                     " problems; first: ", report->problems[0]));
+    Log(LogLevel::kError, absl::StrCat("store verification found ", report->problems.size(),
+                                       " problems; first: ", report->problems[0]));
   }
   return Finish(ctx, absl::OkStatus());
 }

@@ -62,7 +62,8 @@ class ShardExtract : public ::testing::Test {
     for (int i = 0; i < kRepos; ++i) {
       auto repo = std::make_unique<testutil::GitRepo>();
       for (int c = 0; c <= i % 3 + 1; ++c) {
-        repo->Write(fmt::format("src/m{}.c", c), fmt::format("int v{}_{}(void) {{ return {}; }}\n", i, c, c));
+        repo->Write(fmt::format("src/m{}.c", c),
+                    fmt::format("int v{}_{}(void) {{ return {}; }}\n", i, c, c));
         repo->CommitAll(fmt::format("repo {} change {}\n", i, c));
       }
       std::string line = fmt::format("repos/r{}", i);
@@ -134,8 +135,8 @@ TEST_F(ShardExtract, EveryCommitLandsInExactlyOneShardAndRerunsSkipCompletedShar
     }
     // The marker's counts agree with the file.
     google::protobuf::Struct done;
-    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(ReadFile(Out(stem + ".done")), &done)
-                    .ok());
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(ReadFile(Out(stem + ".done")), &done).ok());
     EXPECT_EQ(static_cast<int64_t>(done.fields().at("records").number_value()), lines);
     EXPECT_EQ(static_cast<int>(done.fields().at("shard_index").number_value()), shard);
     EXPECT_FALSE(done.fields().at("finished_at").string_value().empty());

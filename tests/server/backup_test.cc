@@ -28,8 +28,8 @@ void ImportHistory(testutil::GitRepo& repo, int n) {
     std::string body;
     for (int l = 0; l < 30; ++l) body += fmt::format("int v{}_{} = {};\n", l, i % 5, i);
     stream += fmt::format(
-        "commit refs/heads/main\nmark :{}\ncommitter Bo <bo@example.com> {} +0000\ndata {}\n{}",
-        i, 1700000000 + i * 60, msg.size(), msg);
+        "commit refs/heads/main\nmark :{}\ncommitter Bo <bo@example.com> {} +0000\ndata {}\n{}", i,
+        1700000000 + i * 60, msg.size(), msg);
     if (i > 1) stream += fmt::format("from :{}\n", i - 1);
     stream += fmt::format("M 100644 inline src/f{}.c\ndata {}\n{}\n", i % 5, body.size(), body);
   }
@@ -91,19 +91,20 @@ TEST(Backup, BackupDuringMiningRestoresToAStoreThatOpensStreamsAndFinishesTheJob
   }
   // Restore refuses while the server holds the store, and a non-empty target without --force.
   std::string cli = ShellQuote(testutil::CliPath());
-  CommandResult busy = testutil::RunShell(fmt::format(
-      "{} db restore {} --data-dir {} --force", cli, ShellQuote(backup_dir),
-      ShellQuote(server.data_dir())));
+  CommandResult busy =
+      testutil::RunShell(fmt::format("{} db restore {} --data-dir {} --force", cli,
+                                     ShellQuote(backup_dir), ShellQuote(server.data_dir())));
   EXPECT_EQ(busy.exit_code, 1) << busy.err;
   EXPECT_NE(busy.err.find("stop fixmined first"), std::string::npos) << busy.err;
   ASSERT_EQ(server.Stop(), 0);
-  CommandResult no_force = testutil::RunShell(fmt::format(
-      "{} db restore {} --data-dir {}", cli, ShellQuote(backup_dir), ShellQuote(server.data_dir())));
+  CommandResult no_force =
+      testutil::RunShell(fmt::format("{} db restore {} --data-dir {}", cli, ShellQuote(backup_dir),
+                                     ShellQuote(server.data_dir())));
   EXPECT_EQ(no_force.exit_code, 2) << no_force.err;
   EXPECT_NE(no_force.err.find("--force"), std::string::npos) << no_force.err;
-  CommandResult restored = testutil::RunShell(fmt::format(
-      "{} db restore {} --data-dir {} --force", cli, ShellQuote(backup_dir),
-      ShellQuote(server.data_dir())));
+  CommandResult restored =
+      testutil::RunShell(fmt::format("{} db restore {} --data-dir {} --force", cli,
+                                     ShellQuote(backup_dir), ShellQuote(server.data_dir())));
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   EXPECT_NE(restored.out.find("restored "), std::string::npos) << restored.out;
 
@@ -115,9 +116,9 @@ TEST(Backup, BackupDuringMiningRestoresToAStoreThatOpensStreamsAndFinishesTheJob
   std::set<std::string> commits;
   fixmine::v1::StreamRecordsRequest sr;
   ASSERT_TRUE(c.StreamRecords(sr, [&](const auto& b) {
-                for (const auto& r : b.records()) EXPECT_TRUE(commits.insert(r.commit()).second);
-                return true;
-              }).ok());
+                 for (const auto& r : b.records()) EXPECT_TRUE(commits.insert(r.commit()).second);
+                 return true;
+               }).ok());
   // The stream may see records of the resumed job written after the count; never fewer.
   EXPECT_GE(static_cast<int64_t>(commits.size()), *count);
   // A job that was mid-way in the backup resumes and completes it: every commit once.

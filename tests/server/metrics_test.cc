@@ -2,11 +2,10 @@
 // a plain HTTP GET over loopback) shows the go-grpc-prometheus names with the right counts, and
 // every stderr line is one JSON object with the call's or job's fields.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
@@ -38,7 +37,8 @@ std::string HttpGet(int port, const std::string& path) {
     close(fd);
     return "";
   }
-  std::string req = fmt::format("GET {} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+  std::string req =
+      fmt::format("GET {} HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
   if (send(fd, req.data(), req.size(), 0) != static_cast<ssize_t>(req.size())) {
     close(fd);
     return "";
@@ -101,8 +101,8 @@ class MetricsTest : public ::testing::Test {
       repo_->Write("src/a.py", fmt::format("def f():\n    return {}\n", i));
       repo_->CommitAll(fmt::format("fix: change {}\n", i));
     }
-    server_ = new testutil::TestServer(
-        repo_->path(), {"--metrics-listen", "127.0.0.1:0", "--log-format", "json"});
+    server_ = new testutil::TestServer(repo_->path(),
+                                       {"--metrics-listen", "127.0.0.1:0", "--log-format", "json"});
     ASSERT_TRUE(server_->Start());
 
     // Known traffic: one repository added, one job watched to its end, one stream read, one

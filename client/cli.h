@@ -47,6 +47,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx);
 
 // Registers `trajectories stream|get`. Defined in trajectory_commands.cc.
 void RegisterTrajectoryCommands(CLI::App* app, CliContext* ctx);
+// Registers `db backup|compact|verify` (RPCs) and `db restore` (offline). Defined in
+// db_commands.cc.
+void RegisterDbCommands(CLI::App* app, CliContext* ctx);
 
 // Registers `records export` and `records session create|read` under the `records` command.
 // Defined in data_commands.cc.

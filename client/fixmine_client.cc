@@ -147,6 +147,36 @@ absl::StatusOr<int64_t> FixmineClient::AddBenchmark(
   return resp.item_count();
 }
 
+// Store maintenance may run for minutes on a large store: no deadline.
+#define FIXMINE_UNARY_NO_DEADLINE(stub, Method, req, resp) \
+  grpc::ClientContext ctx;                                  \
+  Prepare(&ctx, false);                                     \
+  grpc::Status gs = stub->Method(&ctx, req, &resp);         \
+  if (!gs.ok()) return FromGrpc(gs)
+
+absl::StatusOr<fixmine::v1::BackupStoreResponse> FixmineClient::BackupStore(
+    const std::string& dir) {
+  fixmine::v1::BackupStoreRequest req;
+  req.set_dir(dir);
+  fixmine::v1::BackupStoreResponse resp;
+  FIXMINE_UNARY_NO_DEADLINE(admin_, BackupStore, req, resp);
+  return resp;
+}
+
+absl::StatusOr<fixmine::v1::CompactStoreResponse> FixmineClient::CompactStore() {
+  fixmine::v1::CompactStoreRequest req;
+  fixmine::v1::CompactStoreResponse resp;
+  FIXMINE_UNARY_NO_DEADLINE(admin_, CompactStore, req, resp);
+  return resp;
+}
+
+absl::StatusOr<fixmine::v1::VerifyStoreResponse> FixmineClient::VerifyStore() {
+  fixmine::v1::VerifyStoreRequest req;
+  fixmine::v1::VerifyStoreResponse resp;
+  FIXMINE_UNARY_NO_DEADLINE(admin_, VerifyStore, req, resp);
+  return resp;
+}
+
 absl::StatusOr<fixmine::v1::ListBenchmarksResponse> FixmineClient::ListBenchmarks() {
   fixmine::v1::ListBenchmarksRequest req;
   fixmine::v1::ListBenchmarksResponse resp;

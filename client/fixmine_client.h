@@ -39,6 +39,10 @@ class FixmineClient {
   absl::StatusOr<int64_t> AddBenchmark(const fixmine::v1::AddBenchmarkRequest& request);
   absl::StatusOr<fixmine::v1::ListBenchmarksResponse> ListBenchmarks();
   absl::Status RemoveBenchmark(const std::string& name);
+  // Store maintenance. These calls have no deadline: they take as long as the store needs.
+  absl::StatusOr<fixmine::v1::BackupStoreResponse> BackupStore(const std::string& dir);
+  absl::StatusOr<fixmine::v1::CompactStoreResponse> CompactStore();
+  absl::StatusOr<fixmine::v1::VerifyStoreResponse> VerifyStore();
 
   absl::StatusOr<fixmine::v1::Record> GetRecord(const std::string& id);
   absl::StatusOr<int64_t> CountRecords(const std::string& filter);

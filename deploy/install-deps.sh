@@ -14,6 +14,7 @@ PACKAGES=(
   ruby-github-linguist libcld2-dev libssl-dev
   time
   libzstd-dev zstd
+  prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-zstandard
 )
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "fmt/format.h"
 #include "miner/clone.h"
 #include "miner/record_builder.h"
@@ -209,6 +210,7 @@ void JobRunner::Finish(const std::shared_ptr<Active>& a) {
 }
 
 void JobRunner::Run(const std::shared_ptr<Active>& a) {
+  auto run_start = std::chrono::steady_clock::now();
   Job job;
   {
     std::lock_guard<std::mutex> al(a->mu);
@@ -223,8 +225,11 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     a->job.set_error(std::string(st.message()));
     a->job.set_finished_at(Now());
     (void)store_->PutJob(a->job);
+    LogJobEnd(a->job, "FAILED", run_start);
   };
   if (absl::Status st = store_->PutJob(job); !st.ok()) return fail(st);
+  Log(LogLevel::kInfo, fmt::format("mining job started (attempt {})", job.attempts()),
+      {.job = job.id(), .repository = job.repo()});
 
   auto repo = store_->GetRepository(job.repo());
   if (!repo.ok()) return fail(repo.status());
@@ -301,6 +306,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     auto n = store_->WriteBatch(batch, progress, nullptr);
     if (!n.ok()) return n.status();
     written += *n;
+    if (metrics_ != nullptr) metrics_->AddCommitsMined(*n);
     {
       std::lock_guard<std::mutex> al(a->mu);
       a->job.set_records_written(written);
@@ -389,8 +395,28 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     final_job.set_error(std::string(st.message()));
     (void)store_->PutJob(final_job);
   }
+  LogJobEnd(final_job,
+            final_job.state() == fixmine::v1::RUNNING
+                ? "INTERRUPTED"
+                : fixmine::v1::JobState_Name(final_job.state()),
+            run_start);
   std::lock_guard<std::mutex> al(a->mu);
   a->job = final_job;
+}
+
+void JobRunner::LogJobEnd(const Job& job, const std::string& state,
+                          std::chrono::steady_clock::time_point start) {
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (metrics_ != nullptr) metrics_->ObserveJob(state, seconds);
+  LogFields f;
+  f.job = job.id();
+  f.repository = job.repo();
+  f.duration_ms = seconds * 1000;
+  f.error = job.error();
+  Log(state == "FAILED" ? LogLevel::kWarn : LogLevel::kInfo,
+      fmt::format("mining job ended: {}, {} records written, {} commits walked", state,
+                  job.records_written(), job.commits_walked()),
+      f);
 }
 
 }  // namespace fixmine::server

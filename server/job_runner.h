@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.pb.h"
 #include "server/decontaminator.h"
+#include "server/metrics.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
 #include "storage/trajectory_store.h"
@@ -39,6 +41,9 @@ class JobRunner {
   void SetTrajectoryStore(storage::TrajectoryStore* trajectories) { trajectories_ = trajectories; }
   // The store given to SetTrajectoryStore (may be null).
   storage::TrajectoryStore* trajectory_store() const { return trajectories_; }
+  // Counts mined commits and job durations in `metrics` (borrowed; may be null). Call before
+  // Start.
+  void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
 
   // Starts the worker threads and re-queues interrupted jobs.
   absl::Status Start();
@@ -78,10 +83,14 @@ class JobRunner {
   void Work();
   void Run(const std::shared_ptr<Active>& active);
   void Finish(const std::shared_ptr<Active>& active);
+  // Logs the end of a job run and counts it in the metrics; `state` as in Metrics::ObserveJob.
+  void LogJobEnd(const fixmine::v1::Job& job, const std::string& state,
+                 std::chrono::steady_clock::time_point start);
 
   storage::RecordStore* store_;
   Decontaminator* decontam_ = nullptr;
   storage::TrajectoryStore* trajectories_ = nullptr;
+  Metrics* metrics_ = nullptr;
   ServerConfig config_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -4,7 +4,10 @@
 #include <iostream>
 #include <thread>
 
+#include <grpc/support/log.h>
+
 #include "CLI/CLI.hpp"
+#include "common/log.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
@@ -42,12 +45,27 @@ int main(int argc, char** argv) {
                  "near-duplicate of an earlier one (0 turns the check off)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--metrics-listen", config.metrics_listen,
+                 "HOST:PORT to serve Prometheus metrics at /metrics (default: off)");
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "log lines on stderr: text, or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
+  fixmine::SetLogOutput(*fixmine::ParseLogFormat(log_format));
+  // gRPC's own messages go through the same log, so --log-format json keeps every line JSON.
+  gpr_set_log_function([](gpr_log_func_args* args) {
+    fixmine::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? fixmine::LogLevel::kError
+                              : args->severity == GPR_LOG_SEVERITY_INFO ? fixmine::LogLevel::kInfo
+                                                                        : fixmine::LogLevel::kDebug;
+    fixmine::Log(level, std::string("grpc: ") + (args->message ? args->message : ""));
+  });
   config.curation.email = *fixmine::curation::ParseEmailPolicy(email_policy);
   config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
 
@@ -61,20 +79,23 @@ int main(int argc, char** argv) {
 
   auto server = fixmine::server::Server::Start(config);
   if (!server.ok()) {
-    std::cerr << "fixmined: " << server.status().message() << "\n";
+    fixmine::Log(fixmine::LogLevel::kError,
+                 std::string("fixmined: ") + std::string(server.status().message()));
     return 1;
   }
-  std::cerr << "fixmined: listening on port " << (*server)->port() << ", data in "
-            << config.data_dir << "\n";
+  fixmine::Log(fixmine::LogLevel::kInfo,
+               "fixmined: listening on port " + std::to_string((*server)->port()) +
+                   ", data in " + config.data_dir);
   std::thread signals([&] {
     int sig = 0;
     sigwait(&set, &sig);
-    std::cerr << "fixmined: signal " << sig << ", draining\n";
+    fixmine::Log(fixmine::LogLevel::kInfo,
+                 "fixmined: signal " + std::to_string(sig) + ", draining");
     (*server)->Shutdown();
   });
   (*server)->Wait();
   signals.join();
   server->reset();
-  std::cerr << "fixmined: stopped\n";
+  fixmine::Log(fixmine::LogLevel::kInfo, "fixmined: stopped");
   return 0;
 }

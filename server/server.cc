@@ -11,6 +11,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/log.h"
 
 namespace fixmine::server {
 
@@ -50,6 +51,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->runner_ = std::make_unique<JobRunner>(s->store_.get(), config);
   s->runner_->SetTrajectoryStore(s->trajectory_store_.get());
   s->runner_->SetDecontaminator(s->decontam_.get());
+  if (absl::Status st = s->StartMetrics(); !st.ok()) return st;
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
                                                  s->decontam_.get());
   s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get());
@@ -63,6 +65,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->records_.get());
   builder.RegisterService(s->trajectories_.get());
+  {  // counts every call and writes its access log line (server/metrics.h)
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(s->metrics_->InterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   // A vanished client frees its stream: keepalive pings detect dead connections.
@@ -99,11 +106,34 @@ void Server::Shutdown(int grace_seconds) {
   }
   if (decontam_) decontam_->Shutdown();
   grpc_.reset();
+  metrics_.reset();  // stops /metrics before the runner and store its gauges read go away
   runner_.reset();
   decontam_.reset();
   trajectories_.reset();
   trajectory_store_.reset();
   store_.reset();
+}
+
+absl::Status Server::StartMetrics() {
+  metrics_ = std::make_unique<Metrics>();
+  storage::RecordStore* store = store_.get();
+  JobRunner* runner = runner_.get();
+  metrics_->AddGaugeCallback("fixmine_store_size_bytes",
+                             "Approximate bytes of the record store on disk (SST files and "
+                             "memtables).",
+                             [store] { return static_cast<double>(store->ApproximateSize()); });
+  metrics_->AddGaugeCallback("fixmine_store_records", "Records in the store.", [store] {
+    auto n = store->TotalRecords();
+    return n.ok() ? static_cast<double>(*n) : -1.0;
+  });
+  metrics_->AddGaugeCallback("fixmine_jobs_active", "Mining jobs queued or running.",
+                             [runner] { return static_cast<double>(runner->ActiveJobs()); });
+  runner_->SetMetrics(metrics_.get());
+  if (config_.metrics_listen.empty()) return absl::OkStatus();
+  if (absl::Status st = metrics_->Serve(config_.metrics_listen); !st.ok()) return st;
+  Log(LogLevel::kInfo, absl::StrCat("serving metrics at http://", config_.metrics_listen,
+                                    "/metrics, port ", metrics_->port()));
+  return absl::OkStatus();
 }
 
 void Server::Wait() {

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/job_runner.h"
+#include "server/metrics.h"
 #include "server/server_config.h"
 #include "server/services.h"
 #include "server/trajectory_service.h"
@@ -24,6 +25,8 @@ class Server {
 
   // The port actually bound (useful with port 0).
   int port() const { return port_; }
+  // The port /metrics is served on; 0 when --metrics-listen is not set.
+  int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
   // Stops accepting calls, lets calls in flight finish (up to `grace_seconds`), interrupts jobs
   // so they resume at the next start, and closes the store. Idempotent.
@@ -34,8 +37,12 @@ class Server {
 
  private:
   Server() = default;
+  // Creates metrics_ (gauges over the store and runner), hands it to the runner and, with
+  // --metrics-listen, serves it. Called by Start once the store and runner exist.
+  absl::Status StartMetrics();
   ServerConfig config_;
   std::unique_ptr<storage::RecordStore> store_;
+  std::unique_ptr<Metrics> metrics_;  // destroyed before store_ (its gauges read the store)
   std::unique_ptr<Decontaminator> decontam_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<AdminServiceImpl> admin_;

@@ -34,6 +34,9 @@ struct ServerConfig {
   // Near-duplicate threshold: the estimated Jaccard similarity of added lines at which a record
   // is marked near_duplicate_of an earlier one (--near-dup-threshold); 0 turns the check off.
   double near_dup_threshold = 0.8;
+  // HOST:PORT where Prometheus metrics are served at /metrics (--metrics-listen); empty: not
+  // served (they are still counted). Port 0 picks one.
+  std::string metrics_listen;
 };
 
 }  // namespace fixmine::server

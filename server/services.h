@@ -58,6 +58,17 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* RemoveBenchmark(grpc::CallbackServerContext* ctx,
                                             const fixmine::v1::RemoveBenchmarkRequest* req,
                                             fixmine::v1::RemoveBenchmarkResponse* resp) override;
+  // Store maintenance (server/store_maintenance.cc). They run on the calling gRPC thread, like
+  // GetStats, and take as long as the store needs (docs/operations.md).
+  grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
+                                        const fixmine::v1::BackupStoreRequest* req,
+                                        fixmine::v1::BackupStoreResponse* resp) override;
+  grpc::ServerUnaryReactor* CompactStore(grpc::CallbackServerContext* ctx,
+                                         const fixmine::v1::CompactStoreRequest* req,
+                                         fixmine::v1::CompactStoreResponse* resp) override;
+  grpc::ServerUnaryReactor* VerifyStore(grpc::CallbackServerContext* ctx,
+                                        const fixmine::v1::VerifyStoreRequest* req,
+                                        fixmine::v1::VerifyStoreResponse* resp) override;
 
  private:
   storage::RecordStore* store_;

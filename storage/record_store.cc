@@ -21,10 +21,12 @@
 #include "rocksdb/slice.h"
 #include "rocksdb/snapshot.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
 #include "storage/rocks_access.h"
 #include "storage/trajectory_store.h"
+#include "storage/maintenance.h"
 
 namespace fixmine::storage {
 namespace {
@@ -225,10 +227,23 @@ class RocksRecordStore final : public RecordStore {
     }
     if (!s.ok()) return FromRocks(s, what);
     if (value != want) {
-      return absl::FailedPreconditionError(fmt::format(
-          "{}: the folder holds a store of schema version \"{}\" but this build reads version {}; "
-          "use the fixmine release that wrote it, or another folder",
-          what, value, want));
+      // No older schema has ever been released in a form that needs migrating, so every other
+      // version is refused with what to do about it (docs/operations.md "Upgrades").
+      int found = 0;
+      bool numeric = !value.empty() && value.size() < 10 &&
+                     value.find_first_not_of("0123456789") == std::string::npos;
+      if (numeric) found = std::stoi(value);
+      std::string advice =
+          !numeric ? "the folder is damaged or not a fixmine store; restore it from a backup"
+          : found < keys::kSchemaVersion
+              ? "it was written by an older fixmine and cannot be migrated in place; run the "
+                "release that wrote it to export the data, or re-mine into a new --data-dir"
+              : "it was written by a newer fixmine; run that release (or newer) on it, or use "
+                "another --data-dir";
+      return absl::FailedPreconditionError(
+          fmt::format("{}: the folder holds a store of schema version \"{}\" but this build "
+                      "reads version {}; {}",
+                      what, value, want, advice));
     }
     return absl::OkStatus();
   }
@@ -644,6 +659,136 @@ class RocksRecordStore final : public RecordStore {
     return absl::OkStatus();
   }
 
+  // --- maintenance (storage/maintenance.h) ---
+
+  absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& dir) {
+    std::string what = fmt::format("writing a checkpoint of \"{}\" to \"{}\"", dir_, dir);
+    std::error_code ec;
+    std::filesystem::path target(dir);
+    if (std::filesystem::exists(target, ec)) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: the folder exists; name a folder that does not exist yet", what));
+    }
+    std::filesystem::path parent = target.parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+      return absl::FailedPreconditionError(
+          fmt::format("{}: the parent folder \"{}\" does not exist", what, parent.string()));
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    FIXMINE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), what));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    CheckpointInfo info;
+    FIXMINE_RETURN_IF_ERROR(
+        FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0, &info.sequence),
+                  what));
+    for (const auto& entry : std::filesystem::directory_iterator(target, ec)) {
+      if (!entry.is_regular_file()) continue;
+      ++info.files;
+      info.bytes += static_cast<int64_t>(entry.file_size(ec));
+    }
+    return info;
+  }
+
+  absl::StatusOr<VerifyReport> Verify() {
+    VerifyReport report;
+    rocksdb::Status cs = db_->VerifyChecksum();
+    if (!cs.ok()) report.problems.push_back("checksum verification failed: " + cs.ToString());
+
+    const rocksdb::Snapshot* snap = db_->GetSnapshot();
+    struct Release {
+      rocksdb::DB* db;
+      const rocksdb::Snapshot* snap;
+      ~Release() { db->ReleaseSnapshot(snap); }
+    } release{db_.get(), snap};
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    ro.fill_cache = false;
+    constexpr size_t kMaxProblems = 100;  // a badly broken store must not flood the report
+    auto problem = [&report](std::string text) {
+      if (report.problems.size() < kMaxProblems) report.problems.push_back(std::move(text));
+    };
+    auto present = [&](std::string_view primary) {
+      std::string value;
+      rocksdb::Status s = db_->Get(ro, cf_.records, primary, &value);
+      return s.ok();
+    };
+    auto scan = [&](rocksdb::ColumnFamilyHandle* cf,
+                    const std::function<void(std::string_view key, std::string_view value)>& f)
+        -> absl::Status {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        f(std::string_view(it->key().data(), it->key().size()),
+          std::string_view(it->value().data(), it->value().size()));
+      }
+      return FromRocks(it->status(), fmt::format("verifying \"{}\"", cf->GetName()));
+    };
+
+    std::map<std::string, int64_t> per_repo;
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.records, [&](std::string_view key, std::string_view) {
+      ++report.records;
+      std::optional<size_t> n = keys::PrimaryRepoLength(key);
+      if (!n) {
+        problem(fmt::format("records: malformed primary key of {} bytes", key.size()));
+        return;
+      }
+      ++per_repo[std::string(key.substr(0, *n))];
+    }));
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.ids, [&](std::string_view id, std::string_view primary) {
+      ++report.ids;
+      if (!present(primary)) problem(fmt::format("ids: \"{}\" points to a missing record", id));
+    }));
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.time, [&](std::string_view key, std::string_view) {
+      ++report.time_entries;
+      if (!present(keys::PrimaryFromTimeKey(key))) {
+        problem("time_index: an entry points to a missing record");
+      }
+    }));
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.lang, [&](std::string_view key, std::string_view) {
+      ++report.lang_entries;
+      if (!present(keys::PrimaryFromLangKey(key))) {
+        problem("lang_index: an entry points to a missing record");
+      }
+    }));
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.repos, [&](std::string_view, std::string_view) {
+      ++report.repositories;
+    }));
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.jobs, [&](std::string_view, std::string_view) {
+      ++report.jobs;
+    }));
+    if (report.ids != report.records) {
+      problem(fmt::format("the id index has {} entries but there are {} records", report.ids,
+                          report.records));
+    }
+    if (report.time_entries != report.records) {
+      problem(fmt::format("the time index has {} entries but there are {} records",
+                          report.time_entries, report.records));
+    }
+    auto total = ReadCounter(ro, keys::kTotalCounterKey);
+    FIXMINE_RETURN_IF_ERROR(total.status());
+    report.counted_total = *total;
+    if (*total != report.records) {
+      problem(fmt::format("the total counter says {} records but there are {}", *total,
+                          report.records));
+    }
+    // Per-repository counters, including those of repositories with no records left.
+    FIXMINE_RETURN_IF_ERROR(scan(cf_.counters, [&](std::string_view key, std::string_view value) {
+      std::string prefix = keys::RepoCounterKey("");
+      if (key.substr(0, prefix.size()) != prefix) return;
+      std::string repo(key.substr(prefix.size()));
+      std::optional<int64_t> n = keys::DecodeCounter(value);
+      int64_t actual = per_repo.count(repo) ? per_repo[repo] : 0;
+      if (n && *n != actual) {
+        problem(fmt::format("repository \"{}\": its counter says {} records but there are {}",
+                            repo, *n, actual));
+      }
+      per_repo.erase(repo);
+    }));
+    for (const auto& [repo, n] : per_repo) {
+      problem(fmt::format("repository \"{}\": {} records but no counter", repo, n));
+    }
+    return report;
+  }
+
  private:
   // What one WriteBatch call has added to the dedup indexes so far (not yet readable from the
   // database).
@@ -927,5 +1072,86 @@ std::optional<RocksAccess> RocksAccessOf(RecordStore* store) {
 }
 
 }  // namespace internal
+absl::StatusOr<CheckpointInfo> CheckpointStore(RecordStore* store, const std::string& dir) {
+  auto* rocks = dynamic_cast<RocksRecordStore*>(store);
+  if (rocks == nullptr) return absl::UnimplementedError("checkpoint of a non-RocksDB store");
+  return rocks->Checkpoint(dir);
+}
+
+absl::StatusOr<VerifyReport> VerifyStore(RecordStore* store) {
+  auto* rocks = dynamic_cast<RocksRecordStore*>(store);
+  if (rocks == nullptr) return absl::UnimplementedError("verify of a non-RocksDB store");
+  return rocks->Verify();
+}
+
+absl::StatusOr<int64_t> RestoreStore(const std::string& backup_dir, const std::string& store_dir,
+                                     bool force) {
+  namespace fs = std::filesystem;
+  std::string what = fmt::format("restoring \"{}\" from \"{}\"", store_dir, backup_dir);
+  std::error_code ec;
+  if (!fs::exists(fs::path(backup_dir) / "CURRENT", ec)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: \"{}\" is not a store backup (no CURRENT file); name a folder written by "
+        "`fixmine db backup`",
+        what, backup_dir));
+  }
+  bool target_has_files = fs::is_directory(store_dir, ec) && !fs::is_empty(store_dir, ec);
+  if (target_has_files) {
+    // Opening takes RocksDB's lock: it fails while a server (or anything else) has it open.
+    auto open = RecordStore::Open(store_dir);
+    if (!open.ok() && open.status().code() == absl::StatusCode::kUnavailable) {
+      return absl::UnavailableError(fmt::format(
+          "{}: the store is in use by a running process (stop fixmined first): {}", what,
+          std::string(open.status().message())));
+    }
+    if (open.ok()) open->reset();  // release the lock before replacing the folder
+    if (!force) {
+      return absl::FailedPreconditionError(fmt::format(
+          "{}: the target folder holds a store; pass --force to replace it", what));
+    }
+  }
+  fs::path target(store_dir);
+  fs::path staging = target;
+  staging += ".restoring";
+  fs::remove_all(staging, ec);
+  fs::create_directories(target.parent_path().empty() ? fs::path(".") : target.parent_path(),
+                         ec);
+  fs::copy(backup_dir, staging, fs::copy_options::recursive, ec);
+  if (ec) {
+    fs::remove_all(staging, ec);
+    return absl::InternalError(fmt::format("{}: copying the backup: {}", what, ec.message()));
+  }
+  int64_t records = 0;
+  {
+    auto opened = RecordStore::Open(staging.string());
+    if (!opened.ok()) {
+      std::error_code ignored;
+      fs::remove_all(staging, ignored);
+      return absl::Status(opened.status().code(),
+                          fmt::format("{}: the backup does not open: {}", what,
+                                      std::string(opened.status().message())));
+    }
+    auto n = (*opened)->TotalRecords();
+    FIXMINE_RETURN_IF_ERROR(n.status());
+    records = *n;
+  }
+  fs::path replaced = target;
+  replaced += ".replaced";
+  fs::remove_all(replaced, ec);
+  if (fs::exists(target, ec)) {
+    fs::rename(target, replaced, ec);
+    if (ec) {
+      return absl::InternalError(
+          fmt::format("{}: moving the old store aside: {}", what, ec.message()));
+    }
+  }
+  fs::rename(staging, target, ec);
+  if (ec) {
+    return absl::InternalError(
+        fmt::format("{}: moving the restored store into place: {}", what, ec.message()));
+  }
+  fs::remove_all(replaced, ec);
+  return records;
+}
 
 }  // namespace fixmine::storage

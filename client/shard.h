@@ -1,0 +1,26 @@
+#pragma once
+// Stable assignment of repositories to the shards of `fixmine extract --repo-list`
+// (docs/operations.md "Scaling out"). Pure functions; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace fixmine::client {
+
+// FNV-1a, 64 bits (offset basis 0xcbf29ce484222325, prime 0x100000001b3), over the bytes of
+// `text`.
+uint64_t Fnv1a64(std::string_view text);
+
+// The shard (0 to count-1) of repository line `repo`: Fnv1a64(repo) mod count. `count` > 0.
+uint64_t ShardOf(std::string_view repo, uint64_t count);
+
+// Reads a repository list: one repository per line (local path or URL), surrounding spaces and
+// tabs and a trailing '\r' removed; blank lines and lines starting with '#' are ignored.
+// INVALID_ARGUMENT naming the file when it cannot be read.
+absl::StatusOr<std::vector<std::string>> ReadRepoList(const std::string& path);
+
+}  // namespace fixmine::client

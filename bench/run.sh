@@ -217,6 +217,7 @@ row() {  # repo commits figure median baseline_name baseline target rss out_mb [
 for repo in "${REPOS[@]}"; do
   name="$(basename "$repo" .git)"
   [ "$name" = repo ] && name="$(basename "$(dirname "$repo")")"
+  name="$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-')"  # a valid repository name
   commits=$(git -C "$repo" rev-list --count --no-merges HEAD)
   echo "== $name: $commits non-merge commits, $RUNS run(s) each" >&2
 

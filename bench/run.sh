@@ -21,6 +21,7 @@
 #                   (cpu_s: the server's CPU for the mine, from /proc)
 #   store-scan      bench/store_scan: every stored record parsed in one process (no gRPC)
 #   records-stream  fixmine records stream > FILE (loopback gRPC)        vs store-scan
+#                   (cpu_s: the client's)
 #   slow-stream     growth of the server's RSS (MiB, in the rss column) while a reader takes
 #                   about 1 MB/s of a stream for 6 s (2 s with --short)
 #   re-mine 1%      mine --wait after the branch of a shared clone moves from about 1% of the
@@ -45,7 +46,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --bin-dir) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) REPOS+=("$(cd "$1" && pwd)"); shift ;;
   esac
@@ -272,6 +273,7 @@ for repo in "${REPOS[@]}"; do
   # Store figures: a fresh fixmined per run, data in $WORK/data.
   if [ -x "$FIXMINED" ]; then
     mine_times=() mine_cpus=() mine_rss=0 stream_s=nan stream_rss=0 scan_s=nan scan_rss=0
+    stream_cpu=-
     slow_growth=nan
     for ((r = 0; r < RUNS; r++)); do
       start_server "$(dirname "$repo")" || break
@@ -282,7 +284,7 @@ for repo in "${REPOS[@]}"; do
       mine_times+=("$MEDIAN")
       mine_cpus+=("$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')")
       measure stream "$FIXMINE" records stream || true
-      stream_s=$MEDIAN stream_rss=$RSS stream_mb=$OUTMB
+      stream_s=$MEDIAN stream_rss=$RSS stream_mb=$OUTMB stream_cpu=$CPU
       RUNS=$RUNS_SAVED
       # Slow consumer (first run only): a reader taking about 1 MB/s for a few seconds; the
       # server's resident memory while it waits must stay near where it started.
@@ -306,7 +308,7 @@ for repo in "${REPOS[@]}"; do
       fi
       # Time ratio stream / scan: at most 2 means at least 50% of the raw scan's throughput.
       row "$name" "$commits" "records-stream" "$stream_s" "store-scan" "$scan_s" \
-        "<=2(50%tp)" "$stream_rss" "${stream_mb:-}"
+        "<=2(50%tp)" "$stream_rss" "${stream_mb:-}" "${stream_cpu:--}"
       row "$name" "$commits" "slow-stream" "-" "-" "-" "-" "$slow_growth" "-"
       NOTES+=("$name: store_scan: ${scan_line:-n/a}")
       NOTES+=("$name: records stream: $(awk -v n="$records" -v t="$stream_s" -v mb="${stream_mb:-0}" \

@@ -24,8 +24,9 @@
 #                   (cpu_s: the client's)
 #   slow-stream     growth of the server's RSS (MiB, in the rss column) while a reader takes
 #                   about 1 MB/s of a stream for 6 s (2 s with --short)
-#   re-mine 1%      mine --wait after the branch of a shared clone moves from about 1% of the
-#                   commits back to the tip                                vs the full mine
+#   re-mine 1%      mine --wait (every ref: the incremental path, hiding the last mine's tips)
+#                   after the only branch of a shared clone moves from about 1% of the commits
+#                   back to the tip                                        vs the full mine
 #   pydriller       only when `import pydriller` works (it is not installed here: no PyPI)
 # Then notes: records/s and MB/s of the scan and the stream, per-commit CPU of the first commits
 # and of the whole history, the re-mine's server CPU against the full mine's.
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --bin-dir) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) REPOS+=("$(cd "$1" && pwd)"); shift ;;
   esac
@@ -187,16 +188,20 @@ remine_figure() {
   mkdir -p "$WORK/remine"
   git clone -q --bare --shared "$repo" "$clone"
   branch=$(git -C "$clone" symbolic-ref HEAD)
+  # Only the branch stays, so that a mine of every ref (the default, which records the tips as
+  # the repository's watermark and hides them next time) walks exactly HEAD's history.
+  git -C "$clone" for-each-ref --format='%(refname)' | grep -vxF "$branch" |
+    while read -r ref; do git -C "$clone" update-ref -d "$ref"; done
   git -C "$clone" update-ref "$branch" "$old"
   start_server "$WORK/remine" "$WORK/data-remine" || return 0
   "$FIXMINE" repo add "$clone" --name "$name" >/dev/null
-  "$FIXMINE" mine "$name" --wait --rev HEAD >/dev/null 2>&1 || true
+  "$FIXMINE" mine "$name" --wait >/dev/null 2>&1 || true
   git -C "$clone" update-ref "$branch" "$(git -C "$repo" rev-parse HEAD)"
   new=$(git -C "$clone" rev-list --count --no-merges "$old..HEAD")
   local RUNS_SAVED=$RUNS
   RUNS=1
   cpu0=$(proc_cpu "$SERVER_PID")
-  measure remine "$FIXMINE" mine "$name" --wait --rev HEAD || true
+  measure remine "$FIXMINE" mine "$name" --wait || true
   RUNS=$RUNS_SAVED
   local cpu
   cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')

@@ -180,10 +180,23 @@ while time.monotonic() < end and sys.stdin.buffer.read1(65536):
 # mines again; the second mine's wall time and server CPU against the full mine's.
 remine_figure() {
   local repo="$1" name="$2" full_s="$3" full_cpu="$4" clone="$WORK/remine/$2.git" total back old
+  local -a chain
   local branch new cpu0
-  total=$(git -C "$repo" rev-list --count HEAD)
+  # The newest first-parent commit that leaves at least 1% of the non-merge commits new (a binary
+  # search: on a merge-heavy history a date-order skip leaves many more).
+  total=$(git -C "$repo" rev-list --count --no-merges HEAD)
   back=$(( (total + 99) / 100 ))
-  old=$(git -C "$repo" rev-list --skip="$back" -n1 HEAD)
+  mapfile -t chain < <(git -C "$repo" rev-list --first-parent HEAD)
+  local lo=1 hi=$(( ${#chain[@]} - 1 )) mid
+  while [ "$lo" -lt "$hi" ]; do
+    mid=$(( (lo + hi) / 2 ))
+    if [ "$(git -C "$repo" rev-list --count --no-merges "${chain[$mid]}..HEAD")" -ge "$back" ]; then
+      hi=$mid
+    else
+      lo=$((mid + 1))
+    fi
+  done
+  old=${chain[$lo]}
   rm -rf "$WORK/remine"
   mkdir -p "$WORK/remine"
   git clone -q --bare --shared "$repo" "$clone"

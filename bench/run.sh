@@ -53,10 +53,20 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$SHORT" = 1 ] && RUNS=1
+CLEAN_WORK=0
 if [ -z "$WORK" ]; then
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/fixmine-bench.XXXXXX")"
-  trap 'rm -rf "$WORK"' EXIT
+  CLEAN_WORK=1
 fi
+# On any exit (a failed command ends the script under set -e) stop a server left running.
+SERVER_PID="" TIME_PID=""
+on_exit() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -n "$TIME_PID" ] && wait "$TIME_PID" 2>/dev/null
+  [ "$CLEAN_WORK" = 1 ] && rm -rf "$WORK"
+  return 0
+}
+trap on_exit EXIT
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
 TIME=/usr/bin/time

@@ -15,9 +15,21 @@
 #   extract         fixmine extract REPO --out FILE            vs git log -p -M --no-merges
 #                   (cpu_s, user + sys, shows the work done when other load skews wall times)
 #   extract-nocap   the same with --content-cap 0 (no pre-images), for reference
+#   extract-first   extract --max-commits 1000 (100 with --short): per-commit CPU against the
+#                   whole history's (linearity; printed as a note)
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
-#   stream          fixmine records stream > FILE (loopback gRPC)        vs bench/store_scan
+#                   (cpu_s: the server's CPU for the mine, from /proc)
+#   store-scan      bench/store_scan: every stored record parsed in one process (no gRPC)
+#   records-stream  fixmine records stream > FILE (loopback gRPC)        vs store-scan
+#                   (cpu_s: the client's)
+#   slow-stream     growth of the server's RSS (MiB, in the rss column) while a reader takes
+#                   about 1 MB/s of a stream for 6 s (2 s with --short)
+#   re-mine 1%      mine --wait (every ref: the incremental path, hiding the last mine's tips)
+#                   after the only branch of a shared clone moves from about 1% of the commits
+#                   back to the tip                                        vs the full mine
 #   pydriller       only when `import pydriller` works (it is not installed here: no PyPI)
+# Then notes: records/s and MB/s of the scan and the stream, per-commit CPU of the first commits
+# and of the whole history, the re-mine's server CPU against the full mine's.
 # Exit status: 0 when every command ran, 1 when one failed. No timing is asserted.
 set -euo pipefail
 
@@ -35,16 +47,26 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --bin-dir) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) REPOS+=("$(cd "$1" && pwd)"); shift ;;
   esac
 done
 [ "$SHORT" = 1 ] && RUNS=1
+CLEAN_WORK=0
 if [ -z "$WORK" ]; then
   WORK="$(mktemp -d "${TMPDIR:-/tmp}/fixmine-bench.XXXXXX")"
-  trap 'rm -rf "$WORK"' EXIT
+  CLEAN_WORK=1
 fi
+# On any exit (a failed command ends the script under set -e) stop a server left running.
+SERVER_PID="" TIME_PID=""
+on_exit() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+  [ -n "$TIME_PID" ] && wait "$TIME_PID" 2>/dev/null
+  [ "$CLEAN_WORK" = 1 ] && rm -rf "$WORK"
+  return 0
+}
+trap on_exit EXIT
 mkdir -p "$WORK"
 WORK="$(cd "$WORK" && pwd)"
 TIME=/usr/bin/time
@@ -102,6 +124,117 @@ measure() {
   OUTMB=$(du -m "$WORK/$name.out" 2>/dev/null | cut -f1)
 }
 
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# proc_cpu PID: CPU seconds (user + sys) the process has used so far.
+proc_cpu() {
+  awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' \
+    "/proc/$1/stat" 2>/dev/null || echo nan
+}
+# proc_rss_kb PID: resident set size now.
+proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# start_server ROOT [DATA]: a fresh fixmined on 127.0.0.1:0 under /usr/bin/time, data in DATA
+# (default $WORK/data); sets FIXMINE_SERVER, TIME_PID and SERVER_PID.
+start_server() {
+  local data="${2:-$WORK/data}"
+  rm -rf "$data" "$WORK/port"
+  mkdir -p "$data"
+  "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$data" \
+    --allowed-root "$1" --port-file "$WORK/port" >"$WORK/server.log" 2>&1 &
+  TIME_PID=$!
+  for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+  SERVER_PID=$(pgrep -P "$TIME_PID" 2>/dev/null | head -1 || true)
+  if [ ! -s "$WORK/port" ] || [ -z "$SERVER_PID" ]; then
+    echo "run.sh: fixmined did not start; store figures skipped" >&2
+    stop_server
+    FAILED=1
+    return 1
+  fi
+  export FIXMINE_SERVER="127.0.0.1:$(cat "$WORK/port")"
+}
+stop_server() {
+  [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null
+  wait "$TIME_PID" 2>/dev/null || true
+  SERVER_PID="" TIME_PID=""
+  unset FIXMINE_SERVER
+}
+
+# slow_stream_growth: streams every record to a reader that takes 64 KiB every 60 ms (about
+# 1 MB/s) for a few seconds, samples the server's RSS meanwhile and prints the largest growth
+# over the RSS before the stream, in MiB.
+slow_stream_growth() {
+  local before peak kb secs=6 i
+  [ "$SHORT" = 1 ] && secs=2
+  before=$(proc_rss_kb "$SERVER_PID")
+  peak=$before
+  "$FIXMINE" records stream 2>/dev/null | python3 -c '
+import sys, time
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end and sys.stdin.buffer.read1(65536):
+    time.sleep(0.06)
+' "$secs" &
+  local reader=$!
+  for ((i = 0; i < secs * 10 + 20; i++)); do
+    kill -0 "$reader" 2>/dev/null || break
+    kb=$(proc_rss_kb "$SERVER_PID")
+    [ "${kb:-0}" -gt "$peak" ] && peak=$kb
+    sleep 0.1
+  done
+  wait "$reader" 2>/dev/null || true
+  awk -v a="$peak" -v b="$before" 'BEGIN {printf "%.1f", (a - b) / 1024}'
+}
+
+# remine_figure REPO NAME FULL_MINE_S FULL_MINE_CPU: mines a shared clone of REPO whose branch
+# is set back so that about 1% of the commits are missing, moves the branch to the real tip and
+# mines again; the second mine's wall time and server CPU against the full mine's.
+remine_figure() {
+  local repo="$1" name="$2" full_s="$3" full_cpu="$4" clone="$WORK/remine/$2.git" total back old
+  local -a chain
+  local branch new cpu0
+  # The newest first-parent commit that leaves at least 1% of the non-merge commits new (a binary
+  # search: on a merge-heavy history a date-order skip leaves many more).
+  total=$(git -C "$repo" rev-list --count --no-merges HEAD)
+  back=$(( (total + 99) / 100 ))
+  mapfile -t chain < <(git -C "$repo" rev-list --first-parent HEAD)
+  local lo=1 hi=$(( ${#chain[@]} - 1 )) mid
+  while [ "$lo" -lt "$hi" ]; do
+    mid=$(( (lo + hi) / 2 ))
+    if [ "$(git -C "$repo" rev-list --count --no-merges "${chain[$mid]}..HEAD")" -ge "$back" ]; then
+      hi=$mid
+    else
+      lo=$((mid + 1))
+    fi
+  done
+  old=${chain[$lo]}
+  rm -rf "$WORK/remine"
+  mkdir -p "$WORK/remine"
+  git clone -q --bare --shared "$repo" "$clone"
+  branch=$(git -C "$clone" symbolic-ref HEAD)
+  # Only the branch stays, so that a mine of every ref (the default, which records the tips as
+  # the repository's watermark and hides them next time) walks exactly HEAD's history.
+  git -C "$clone" for-each-ref --format='%(refname)' | grep -vxF "$branch" |
+    while read -r ref; do git -C "$clone" update-ref -d "$ref"; done
+  git -C "$clone" update-ref "$branch" "$old"
+  start_server "$WORK/remine" "$WORK/data-remine" || return 0
+  "$FIXMINE" repo add "$clone" --name "$name" >/dev/null
+  "$FIXMINE" mine "$name" --wait >/dev/null 2>&1 || true
+  git -C "$clone" update-ref "$branch" "$(git -C "$repo" rev-parse HEAD)"
+  new=$(git -C "$clone" rev-list --count --no-merges "$old..HEAD")
+  local RUNS_SAVED=$RUNS
+  RUNS=1
+  cpu0=$(proc_cpu "$SERVER_PID")
+  measure remine "$FIXMINE" mine "$name" --wait || true
+  RUNS=$RUNS_SAVED
+  local cpu
+  cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
+  stop_server
+  rm -rf "$WORK/data-remine" "$WORK/remine"
+  row "$name" "$new" "re-mine 1%" "$MEDIAN" "mine --wait" "$full_s" "<=0.03" "-" "-" "$cpu"
+  NOTES+=("$name: re-mine of $new new commits: server CPU $cpu s against $full_cpu s for the full mine ($(awk -v a="$cpu" -v b="$full_cpu" 'BEGIN {if (b > 0) printf "%.3f", a / b}'))")
+}
+
+NOTES=()
 ROWS=()
 row() {  # repo commits figure median baseline_name baseline target rss out_mb [cpu]
   local ratio
@@ -113,6 +246,7 @@ row() {  # repo commits figure median baseline_name baseline target rss out_mb [
 for repo in "${REPOS[@]}"; do
   name="$(basename "$repo" .git)"
   [ "$name" = repo ] && name="$(basename "$(dirname "$repo")")"
+  name="$(printf '%s' "$name" | tr -c 'A-Za-z0-9._-' '-')"  # a valid repository name
   commits=$(git -C "$repo" rev-list --count --no-merges HEAD)
   echo "== $name: $commits non-merge commits, $RUNS run(s) each" >&2
 
@@ -122,7 +256,7 @@ for repo in "${REPOS[@]}"; do
 
   extract_file="$WORK/extract.jsonl"
   measure extract "$FIXMINE" extract "$repo" --name "$name" --out "$extract_file" -q || true
-  extract_s=$MEDIAN
+  extract_s=$MEDIAN extract_cpu=$CPU
   row "$name" "$commits" "extract" "$extract_s" "git-log-p" "$git_s" "<=0.67" "$RSS" \
     "$(du -m "$extract_file" 2>/dev/null | cut -f1)" "$CPU"
   records=$(wc -l <"$extract_file" 2>/dev/null || echo 0)
@@ -134,6 +268,29 @@ for repo in "${REPOS[@]}"; do
     "$(du -m "$extract_file" 2>/dev/null | cut -f1)" "$CPU"
   rm -f "$extract_file"
 
+  # Linearity: the first N commits of the walk against the whole history, per commit.
+  first=1000
+  [ "$SHORT" = 1 ] && first=100
+  if [ "$records" -gt "$first" ]; then
+    measure extract_first "$FIXMINE" extract "$repo" --name "$name" --max-commits "$first" \
+      --out "$extract_file" -q || true
+    row "$name" "$first" "extract-first" "$MEDIAN" "extract" "$extract_s" "(per commit)" "$RSS" \
+      "$(du -m "$extract_file" 2>/dev/null | cut -f1)" "$CPU"
+    rm -f "$extract_file"
+    first_cpu=$CPU
+    # The fixed cost of one run (process start, libgit2 init, the sorted walk's first step):
+    # extract of one commit. Printed so that the per-commit figures can be read without it.
+    measure extract_one "$FIXMINE" extract "$repo" --name "$name" --max-commits 1 \
+      --out "$extract_file" -q || true
+    rm -f "$extract_file"
+    one_cpu=$CPU
+    per_first=$(awk -v t="$first_cpu" -v n="$first" 'BEGIN {printf "%.3f", 1000 * t / n}')
+    per_all=$(awk -v t="$extract_cpu" -v n="$records" 'BEGIN {if (n > 0) printf "%.3f", 1000 * t / n}')
+    adj_first=$(awk -v t="$first_cpu" -v c="$one_cpu" -v n="$first" 'BEGIN {printf "%.3f", 1000 * (t - c) / n}')
+    adj_all=$(awk -v t="$extract_cpu" -v c="$one_cpu" -v n="$records" 'BEGIN {if (n > 0) printf "%.3f", 1000 * (t - c) / n}')
+    NOTES+=("$name: linearity: CPU ms per commit, first $first: $per_first, whole history ($records): $per_all, ratio $(awk -v a="$per_first" -v b="$per_all" 'BEGIN {if (b > 0) printf "%.2f", a / b}') (target 0.80 to 1.25); without the fixed cost of a 1-commit run ($one_cpu s): $adj_first and $adj_all, ratio $(awk -v a="$adj_first" -v b="$adj_all" 'BEGIN {if (b > 0) printf "%.2f", a / b}')")
+  fi
+
   if python3 -c 'import pydriller' 2>/dev/null; then
     measure pydriller python3 "$ROOT/bench/pydriller_walk.py" "$repo" || true
     row "$name" "$commits" "pydriller" "$MEDIAN" "extract" "$extract_s" ">=20" "$RSS" "$OUTMB"
@@ -143,52 +300,49 @@ for repo in "${REPOS[@]}"; do
 
   # Store figures: a fresh fixmined per run, data in $WORK/data.
   if [ -x "$FIXMINED" ]; then
-    mine_times=() mine_rss=0 stream_s=nan stream_rss=0 scan_s=nan scan_rss=0
+    mine_times=() mine_cpus=() mine_rss=0 stream_s=nan stream_rss=0 scan_s=nan scan_rss=0
+    stream_cpu=-
+    slow_growth=nan
     for ((r = 0; r < RUNS; r++)); do
-      rm -rf "$WORK/data" "$WORK/port"
-      mkdir -p "$WORK/data"
-      "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$WORK/data" \
-        --allowed-root "$(dirname "$repo")" --port-file "$WORK/port" \
-        >"$WORK/server.log" 2>&1 &
-      tpid=$!  # /usr/bin/time; the server is its child, stopped through stop_server
-      stop_server() {
-        local child
-        child=$(pgrep -P "$tpid" 2>/dev/null || true)
-        [ -n "$child" ] && kill "$child" 2>/dev/null
-        wait "$tpid" 2>/dev/null || true
-      }
-      for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
-      if [ ! -s "$WORK/port" ]; then
-        echo "run.sh: fixmined did not start; store figures skipped" >&2
-        stop_server
-        FAILED=1
-        break
-      fi
-      export FIXMINE_SERVER="127.0.0.1:$(cat "$WORK/port")"
+      start_server "$(dirname "$repo")" || break
       "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
       RUNS_SAVED=$RUNS RUNS=1
+      cpu0=$(proc_cpu "$SERVER_PID")
       measure mine "$FIXMINE" mine "$name" --wait --rev HEAD || true
       mine_times+=("$MEDIAN")
+      mine_cpus+=("$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')")
       measure stream "$FIXMINE" records stream || true
-      stream_s=$MEDIAN stream_rss=$RSS stream_mb=$OUTMB
+      stream_s=$MEDIAN stream_rss=$RSS stream_mb=$OUTMB stream_cpu=$CPU
       RUNS=$RUNS_SAVED
+      # Slow consumer (first run only): a reader taking about 1 MB/s for a few seconds; the
+      # server's resident memory while it waits must stay near where it started.
+      if [ "$r" = 0 ]; then
+        slow_growth=$(slow_stream_growth)
+      fi
       stop_server
       srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
       [ "${srv_kb:-0}" -gt "$mine_rss" ] && mine_rss=$srv_kb
-      unset FIXMINE_SERVER
     done
     if [ ${#mine_times[@]} -gt 0 ]; then
-      mine_s=$(printf '%s\n' "${mine_times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+      mine_s=$(printf '%s\n' "${mine_times[@]}" | median)
+      mine_cpu=$(printf '%s\n' "${mine_cpus[@]}" | median)
       row "$name" "$commits" "mine --wait" "$mine_s" "extract" "$extract_s" "<=1.2" \
-        "$((mine_rss / 1024))" "-"
+        "$((mine_rss / 1024))" "-" "$mine_cpu"
       if [ -x "$STORE_SCAN" ]; then
         measure scan "$STORE_SCAN" "$WORK/data" || true
         scan_s=$MEDIAN
-        row "$name" "$commits" "store-scan" "$scan_s" "-" "-" "-" "$RSS" "-"
+        row "$name" "$commits" "store-scan" "$scan_s" "-" "-" "-" "$RSS" "-" "$CPU"
+        scan_line=$(cat "$WORK/scan.out" 2>/dev/null || true)
       fi
       # Time ratio stream / scan: at most 2 means at least 50% of the raw scan's throughput.
       row "$name" "$commits" "records-stream" "$stream_s" "store-scan" "$scan_s" \
-        "<=2(50%tp)" "$stream_rss" "${stream_mb:-}"
+        "<=2(50%tp)" "$stream_rss" "${stream_mb:-}" "${stream_cpu:--}"
+      row "$name" "$commits" "slow-stream" "-" "-" "-" "-" "$slow_growth" "-"
+      NOTES+=("$name: store_scan: ${scan_line:-n/a}")
+      NOTES+=("$name: records stream: $(awk -v n="$records" -v t="$stream_s" -v mb="${stream_mb:-0}" \
+        'BEGIN { if (t > 0) printf "%.0f records/s, %.1f MB/s of JSON", n / t, mb * 1.048576 / t }')")
+      NOTES+=("$name: slow-stream: the server's RSS grew by ${slow_growth} MiB while a 1 MB/s reader lagged")
+      remine_figure "$repo" "$name" "$mine_s" "$mine_cpu"
     fi
   else
     row "$name" "$commits" "mine/stream" "n/a" "-" "-" "(no fixmined)" "-" "-"
@@ -201,6 +355,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 printf '%-14s %7s  %-14s %8s  %-14s %8s  %6s  %-10s %7s %7s %7s\n' repo commits figure \
   "time_s" baseline "base_s" ratio target cpu_s rss_MiB out_MB
 for r in "${ROWS[@]}"; do echo "$r"; done
+for n in "${NOTES[@]}"; do echo "$n"; done
 echo "PyDriller: $(python3 -c 'import pydriller; print("available")' 2>/dev/null ||
   echo 'not available (no PyPI on this machine; python3-git alone does not provide it)')"
 # The script's own check (CI runs it): every repository got an extract ratio.

@@ -14,6 +14,7 @@
 #include "client/zstd_writer.h"
 #include "common/formats.h"
 #include "common/json.h"
+#include "common/record_json.h"
 #include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
@@ -299,10 +300,7 @@ int RunSessionRead(CliContext* ctx, const SessionReadArgs& a) {
   std::string buf;
   absl::Status st = c.ReadStream(req, [&](const fixmine::v1::ReadStreamResponse& resp) {
     buf.clear();
-    for (const auto& r : resp.records()) {
-      buf += ToJsonLine(r).value_or("{}");
-      buf.push_back('\n');
-    }
+    for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
     for (const auto& row : resp.rendered()) {
       buf += row;
       buf.push_back('\n');

@@ -20,6 +20,7 @@
 #include "client/fixmine_client.h"
 #include "common/formats.h"
 #include "common/json.h"
+#include "common/record_json.h"
 #include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
@@ -193,10 +194,7 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
       req,
       [&](const fixmine::v1::StreamRecordsResponse& resp) {
         buf.clear();
-        for (const auto& r : resp.records()) {
-          buf += ToJsonLine(r).value_or("{}");
-          buf.push_back('\n');
-        }
+        for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
         for (const auto& row : resp.rendered()) {  // --format other than raw
           buf += row;
           buf.push_back('\n');

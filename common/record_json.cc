@@ -8,6 +8,7 @@
 #include <map>
 #include <vector>
 
+#include "common/json.h"
 #include "fmt/format.h"
 #include "google/protobuf/descriptor.h"
 
@@ -335,6 +336,11 @@ bool AppendRecordJson(const Record& r, std::string* out) {
     return false;
   }
   return true;
+}
+
+void AppendRecordJsonLine(const Record& r, std::string* out) {
+  if (!AppendRecordJson(r, out)) *out += ToJsonLine(r).value_or("{}");
+  out->push_back('\n');
 }
 
 }  // namespace fixmine

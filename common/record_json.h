@@ -18,6 +18,10 @@ namespace fixmine {
 // than ToJsonLine, which serializes, re-parses and escapes byte by byte.
 bool AppendRecordJson(const fixmine::v1::Record& record, std::string* out);
 
+// Appends `record` and a newline to `out`: AppendRecordJson, or ToJsonLine where that returns
+// false (the output is the same either way; "{}" if even protobuf cannot print it).
+void AppendRecordJsonLine(const fixmine::v1::Record& record, std::string* out);
+
 // Appends `text` as a JSON string literal (quotes included) escaped as protobuf 3.21 escapes it.
 // Returns false when `text` is not valid UTF-8; `out` then holds a partial literal.
 bool AppendJsonString(std::string_view text, std::string* out);

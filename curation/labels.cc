@@ -121,6 +121,13 @@ std::string BotReason(std::string_view name, std::string_view email,
 
 std::string DetectMessageLanguage(std::string_view message) {
   if (message.empty()) return "";
+  // CLD2's cost grows with the text; a commit message's language shows in its first few
+  // kilobytes. Cut at a character boundary so CLD2 never sees half a UTF-8 sequence.
+  if (message.size() > kLanguageDetectionPrefix) {
+    size_t cut = kLanguageDetectionPrefix;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    message = message.substr(0, cut);
+  }
   bool reliable = false;
   CLD2::Language top3[3];
   int percent3[3];

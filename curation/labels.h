@@ -40,4 +40,7 @@ std::string BotReason(std::string_view name, std::string_view email,
 // "de", "zh", "ja", "zh-Hant"), or "" when CLD2 is not confident. Thread-safe.
 std::string DetectMessageLanguage(std::string_view message);
 
+// DetectMessageLanguage looks at no more than this many bytes of a message (its start).
+inline constexpr size_t kLanguageDetectionPrefix = 4096;
+
 }  // namespace fixmine::curation

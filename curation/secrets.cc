@@ -126,26 +126,39 @@ double ShannonEntropy(std::string_view s) {
 }
 
 bool ScanSecrets(std::string* text, bool redact, std::set<std::string>* kinds) {
-  // Cheap pre-check: every rule needs one of these substrings.
+  // Every rule needs one of these substrings on the line it matches (case folded, a superset of
+  // each rule's literal part), so one DFA pass over the whole text finds the candidate lines and
+  // only those lines run the per-rule expressions. A private key block continues on the lines
+  // after its BEGIN line, which are scanned one by one until the block ends.
   static const RE2 maybe(
-      "(?i)PRIVATE KEY|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|secret|token|"
-      "passw|pwd|api_?key|access_?key|auth");
-  if (!RE2::PartialMatch(*text, maybe)) return false;
+      "(?i)PRIVATE KEY|private_?key|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|"
+      "secret|token|passw|pwd|api_?key|access_?key|auth");
   bool found = false;
   bool in_key = false;
-  std::string out;
-  out.reserve(text->size());
-  size_t start = 0;
-  while (start < text->size()) {
+  size_t pos = 0;  // where the search for the next candidate line starts
+  std::string line;
+  while (pos < text->size()) {
+    size_t start = pos;
+    if (!in_key) {
+      re2::StringPiece hit;
+      if (!maybe.Match(*text, pos, text->size(), RE2::UNANCHORED, &hit, 1)) break;
+      size_t at = static_cast<size_t>(hit.data() - text->data());
+      size_t nl = at == 0 ? std::string::npos : text->rfind('\n', at - 1);
+      start = nl == std::string::npos ? 0 : nl + 1;
+      if (start < pos) start = pos;
+    }
     size_t nl = text->find('\n', start);
     size_t end = nl == std::string::npos ? text->size() : nl;
-    std::string line = text->substr(start, end - start);
-    found |= ScanLine(&line, redact, &in_key, kinds);
-    out += line;
-    if (nl != std::string::npos) out.push_back('\n');
-    start = end + 1;
+    line.assign(*text, start, end - start);
+    bool hit_line = ScanLine(&line, redact, &in_key, kinds);
+    found |= hit_line;
+    if (redact && hit_line) {
+      text->replace(start, end - start, line);
+      end = start + line.size();
+    }
+    if (end >= text->size()) break;
+    pos = end + 1;
   }
-  if (redact && found) *text = std::move(out);
   return found;
 }
 

@@ -131,5 +131,21 @@ TEST(RecordJsonTest, InvalidUtf8IsRefusedAndLeavesOutputAlone) {
   }
 }
 
+// The line writer the stream commands use: protobuf's output plus a newline, through the fast
+// writer for UTF-8 records and through protobuf for the rest.
+TEST(RecordJsonTest, JsonLineMatchesProtobufForValidAndInvalidUtf8) {
+  v1::Record good;
+  good.set_message("fix <b> in caf\xc3\xa9");
+  good.set_subject("fix");
+  v1::Record bad;
+  bad.set_message(std::string("caf\xe9", 4));
+  bad.set_subject("fix");
+  for (const v1::Record* r : {&good, &bad}) {
+    std::string out = "prev\n";
+    AppendRecordJsonLine(*r, &out);
+    EXPECT_EQ(out, "prev\n" + ToJsonLine(*r).value() + "\n");
+  }
+}
+
 }  // namespace
 }  // namespace fixmine

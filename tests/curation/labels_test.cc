@@ -102,6 +102,29 @@ TEST(LanguageTest, DetectsChineseGermanJapaneseEnglish) {
   EXPECT_EQ(DetectMessageLanguage(""), "");
 }
 
+// Only the first kLanguageDetectionPrefix bytes are looked at: a long English message followed
+// by more German text is English; the same German text alone is German.
+TEST(LanguageTest, LooksAtThePrefixOfLongMessages) {
+  std::string english;
+  while (english.size() < kLanguageDetectionPrefix) {
+    english += "Fix a crash when the user closes the window while the connection is still "
+               "being established. ";
+  }
+  std::string german;
+  while (german.size() < 3 * kLanguageDetectionPrefix) {
+    german += "Behebt einen Fehler beim Speichern der Datei, wenn der Benutzer das Fenster "
+              "schließt und die Verbindung abbricht. ";
+  }
+  EXPECT_EQ(DetectMessageLanguage(german), "de");
+  EXPECT_EQ(DetectMessageLanguage(english + german), "en");
+  // A cut inside a multi-byte character moves back to the character's start.
+  std::string chinese;
+  while (chinese.size() < 2 * kLanguageDetectionPrefix) {
+    chinese += "修复了当用户关闭窗口时程序崩溃的问题，并且改进了内存管理和错误处理的逻辑";
+  }
+  EXPECT_EQ(DetectMessageLanguage("x" + chinese), "zh");
+}
+
 TEST(PathsTest, VendoredGeneratedLockfileDocumentation) {
   EXPECT_TRUE(IsVendored("node_modules/left-pad/index.js"));
   EXPECT_TRUE(IsVendored("deps/zlib/inflate.c"));

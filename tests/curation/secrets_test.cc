@@ -3,6 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
 namespace fixmine::curation {
 namespace {
 
@@ -70,6 +75,67 @@ TEST(SecretsTest, GenericAssignmentNeedsEntropy) {
   EXPECT_FALSE(short_value.found);
   Scan not_secret = ScanText("+name = \"q8Zr2LmX9vTb4Kw7Yp1N\"\n");
   EXPECT_FALSE(not_secret.found);
+}
+
+// The scan looks only at lines a cheap whole-text pass marks as candidates; it must find and
+// redact exactly what scanning each line on its own finds, wherever the line sits in the text.
+TEST(SecretsTest, WholeTextScanEqualsLineByLineScan) {
+  const std::vector<std::string> pool = {
+      "+int x = 1;",
+      " context line",
+      "",
+      "-auth_level = 3;",
+      "+aws_key_id = AKIAIOSFODNN7EXAMPLE",
+      "+API_KEY = \"q8Zr2LmX9vTb4Kw7Yp1N\"",
+      "+password = \"hunter2\"",
+      " b = glpat-abcdefghij0123456789 and AKIAIOSFODNN7EXAMPLE",
+      "+TOKEN: 'zz9Qw8Er7Ty6Ui5Op4'",
+      " privatekey = \"Zq8Xw7Cv6Bn5Mm4Ll3\"",
+      "-// tokenizer state",
+  };
+  std::mt19937 rng(7);
+  for (int round = 0; round < 300; ++round) {
+    size_t n = rng() % 12;
+    std::vector<std::string> lines;
+    for (size_t i = 0; i < n; ++i) lines.push_back(pool[rng() % pool.size()]);
+    bool trailing_newline = rng() % 2 == 0;
+    std::string text;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      text += lines[i];
+      if (i + 1 < lines.size() || trailing_newline) text += '\n';
+    }
+    for (bool redact : {true, false}) {
+      Scan whole = ScanText(text, redact);
+      bool found = false;
+      std::set<std::string> kinds;
+      std::string expected;
+      for (size_t i = 0; i < lines.size(); ++i) {
+        std::string line = lines[i];
+        found |= ScanSecrets(&line, redact, &kinds);
+        expected += line;
+        if (i + 1 < lines.size() || trailing_newline) expected += '\n';
+      }
+      ASSERT_EQ(whole.found, found) << text;
+      ASSERT_EQ(whole.kinds, kinds) << text;
+      ASSERT_EQ(whole.text, expected) << text;
+    }
+  }
+}
+
+TEST(SecretsTest, PrivateKeyBlockAfterOtherLinesAndAtTheEnd) {
+  Scan s = ScanText(" a\n b\n-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB");
+  EXPECT_THAT(s.kinds, ElementsAre("private_key"));
+  EXPECT_EQ(s.text, " a\n b\n-----BEGIN PRIVATE KEY-----\n<REDACTED:private_key>\n"
+                    "<REDACTED:private_key>");
+  Scan none = ScanText("only code here\nand more\n");
+  EXPECT_FALSE(none.found);
+  EXPECT_EQ(none.text, "only code here\nand more\n");
+}
+
+TEST(SecretsTest, PrivateKeyNameWithoutOtherKeywordsIsScanned) {
+  Scan s = ScanText(" x = 1\n+private_key = \"Zq8Xw7Cv6Bn5Mm4Ll3\"\n");
+  EXPECT_THAT(s.kinds, ElementsAre("generic_secret"));
+  EXPECT_EQ(s.text, " x = 1\n+private_key = \"<REDACTED:generic_secret>\"\n");
 }
 
 TEST(SecretsTest, Entropy) {

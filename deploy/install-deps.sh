@@ -15,6 +15,7 @@ PACKAGES=(
   time
   libzstd-dev zstd
   python3-grpcio python3-protobuf python3-zstandard
+  python3-yaml ccache
 )
 
 missing=()

@@ -143,11 +143,14 @@ chown -R "$uid:$uid" "$WORK/git"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 export FIXMINE_SERVER="127.0.0.1:$PORT"
 start_container() {
-  # --health-interval disable: no systemd timer (none here); the check is run by hand below.
+  # --health-interval disable: no periodic checks (podman would schedule them with systemd
+  # timers, and there may be no systemd); the test runs the check itself. podman still logs that
+  # it found no systemd; that goes to podman.err.
   "${PODMAN[@]}" run -d --name "$NAME" --network host -e FIXMINE_SERVER="$FIXMINE_SERVER" \
     --health-interval disable \
     -v "$VOLUME:/var/lib/fixmine" -v "$WORK/git:/srv/git:ro" "$IMAGE" \
-    --listen "$FIXMINE_SERVER" --data-dir /var/lib/fixmine --allowed-root /srv/git >/dev/null
+    --listen "$FIXMINE_SERVER" --data-dir /var/lib/fixmine --allowed-root /srv/git \
+    >/dev/null 2>"$WORK/podman.err" || { cat "$WORK/podman.err" >&2; fail "podman run"; }
   for _ in $(seq 1 150); do
     "$FIXMINE" health >/dev/null 2>&1 && return 0
     [ "$(podman inspect -f '{{.State.Running}}' "$NAME")" = true ] || break
@@ -157,13 +160,13 @@ start_container() {
   fail "fixmined in the container did not answer health checks on $FIXMINE_SERVER"
 }
 stop_container() {
-  podman stop -t 30 "$NAME" >/dev/null
+  podman stop -t 30 "$NAME" >/dev/null 2>"$WORK/podman.err"
   code="$(podman inspect -f '{{.State.ExitCode}}' "$NAME")"
   podman logs "$NAME" >"$WORK/server.log" 2>&1
   [ "$code" = 0 ] || { cat "$WORK/server.log" >&2; fail "fixmined exited with $code on stop"; }
   grep -q "fixmined: stopped" "$WORK/server.log" ||
     { cat "$WORK/server.log" >&2; fail "fixmined did not drain and stop"; }
-  podman rm "$NAME" >/dev/null
+  podman rm "$NAME" >/dev/null 2>"$WORK/podman.err"
 }
 
 log "starting the container on $FIXMINE_SERVER"

@@ -140,8 +140,17 @@ git -C "$REPO" rev-list --no-merges HEAD | sort >"$WORK/expected"
 uid="${user%%:*}"
 chown -R "$uid:$uid" "$WORK/git"
 
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-export FIXMINE_SERVER="127.0.0.1:$PORT"
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+export FIXMINE_SERVER="127.0.0.1:$(free_port)"
+# Prometheus metrics, when this fixmined has --metrics-listen (docs/deploy.md).
+METRICS=()
+server_help="$("${PODMAN[@]}" run --rm --network host "$IMAGE" --help 2>&1 || true)"
+if grep -q -- --metrics-listen <<<"$server_help"; then
+  METRICS_ADDR="127.0.0.1:$(free_port)"
+  METRICS=(--metrics-listen "$METRICS_ADDR")
+fi
 start_container() {
   # --health-interval disable: no periodic checks (podman would schedule them with systemd
   # timers, and there may be no systemd); the test runs the check itself. podman still logs that
@@ -149,7 +158,7 @@ start_container() {
   "${PODMAN[@]}" run -d --name "$NAME" --network host -e FIXMINE_SERVER="$FIXMINE_SERVER" \
     --health-interval disable \
     -v "$VOLUME:/var/lib/fixmine" -v "$WORK/git:/srv/git:ro" "$IMAGE" \
-    --listen "$FIXMINE_SERVER" --data-dir /var/lib/fixmine --allowed-root /srv/git \
+    --listen "$FIXMINE_SERVER" --data-dir /var/lib/fixmine --allowed-root /srv/git "${METRICS[@]}" \
     >/dev/null 2>"$WORK/podman.err" || { cat "$WORK/podman.err" >&2; fail "podman run"; }
   for _ in $(seq 1 150); do
     "$FIXMINE" health >/dev/null 2>&1 && return 0
@@ -189,6 +198,16 @@ if len(fix) != 1 or "+int add(int a, int b) { return a + b; }" not in fix[0]["fi
 EOF
 count="$("$FIXMINE" records count --filter 'repo = "demo"')"
 [ "$count" = "$(wc -l <"$WORK/expected")" ] || fail "records count says $count"
+if [ ${#METRICS[@]} -gt 0 ]; then
+  python3 - "http://$METRICS_ADDR/metrics" <<'EOF' || fail "no Prometheus metrics at $METRICS_ADDR"
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as r:
+    body = r.read().decode()
+if r.status != 200 or "# TYPE" not in body:
+    sys.exit(f"GET {sys.argv[1]}: status {r.status}, no '# TYPE' line in {body[:200]!r}")
+EOF
+  log "metrics served at $METRICS_ADDR/metrics"
+fi
 log "mined and streamed $count records; stopping"
 stop_container
 

@@ -13,6 +13,7 @@
 #include "common/record_json.h"
 #include "common/time.h"
 #include "fmt/format.h"
+#include "miner/git_handles.h"
 #include "miner/trajectory.h"
 #include "miner/walk.h"
 
@@ -129,7 +130,7 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
       return kExitFailed;
     }
     absl::Status tst =
-        miner::FindTrajectories(a.repo, walk, rec, /*with_files=*/true, &trajectories, &tstats);
+        miner::FindTrajectories(a.repo, walk, rec, /*with_files=*/false, &trajectories, &tstats);
     if (!tst.ok()) {
       err << "fixmine extract: " << tst.message() << "\n";
       bool usage = tst.code() == absl::StatusCode::kNotFound ||
@@ -181,9 +182,19 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
   }
   if (traj_file) {
     std::map<int64_t, int64_t> by_steps;
+    // Combined diffs are rendered one trajectory at a time and dropped once written.
+    miner::RepoPtr git_repo;
+    if (absl::Status os = miner::OpenRepository(a.repo, &git_repo); !os.ok()) {
+      err << "fixmine extract: " << os.message() << "\n";
+      return kExitFailed;
+    }
     for (fixmine::v1::Trajectory& t : trajectories.trajectories) {
       for (const std::string& c : t.step_commits()) {
         if (fix_commits.count(c)) t.set_any_fix(true);
+      }
+      if (absl::Status fs = miner::FillTrajectoryFiles(git_repo.get(), rec, &t); !fs.ok()) {
+        err << "fixmine extract: trajectory " << t.id() << " written without its diff: "
+            << fs.message() << "\n";
       }
       ++by_steps[t.step_count()];
       auto text = ToJsonLine(t);
@@ -192,6 +203,7 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
         return kExitFailed;
       }
       *traj_file << *text << "\n";
+      t.clear_files();
     }
     traj_file->flush();
     if (!*traj_file) {

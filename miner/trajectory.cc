@@ -353,6 +353,38 @@ void TrajectorySet::Annotate(fixmine::v1::Record* record) const {
   record->set_trajectory_step(it->second.step);
 }
 
+absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& record,
+                                 Trajectory* t) {
+  git_oid base_oid, tip_oid;
+  const git_oid* base = nullptr;
+  if (!t->base_commit().empty()) {
+    if (git_oid_fromstr(&base_oid, t->base_commit().c_str()) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("trajectory ", t->id(), ": bad base commit \"", t->base_commit(), "\""));
+    }
+    base = &base_oid;
+  }
+  if (git_oid_fromstr(&tip_oid, t->tip_commit().c_str()) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("trajectory ", t->id(), ": bad tip commit \"", t->tip_commit(), "\""));
+  }
+  TreePtr old_tree, new_tree;
+  FIXMINE_RETURN_IF_ERROR(TreeOf(repo, base, &old_tree));
+  FIXMINE_RETURN_IF_ERROR(TreeOf(repo, &tip_oid, &new_tree));
+  Record r;
+  r.set_repo(record.repo_name);
+  r.set_commit(t->merge_commit());
+  DiffFilesStats ds;
+  FIXMINE_RETURN_IF_ERROR(DiffFiles(repo, old_tree.get(), new_tree.get(), record,
+                                    absl::StrCat("diffing trajectory of ", t->merge_commit()),
+                                    r.mutable_files(), &ds));
+  curation::Options curation = record.curation;
+  curation.minhash = false;
+  curation::Curate(curation, &r);
+  t->mutable_files()->Swap(r.mutable_files());
+  return absl::OkStatus();
+}
+
 absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_opts,
                               const RecordOptions& record, bool with_files, TrajectorySet* out,
                               TrajectoryStats* stats_out) {

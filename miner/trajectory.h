@@ -1,5 +1,7 @@
 #pragma once
 
+#include <git2.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -83,5 +85,13 @@ struct TrajectorySet {
 absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk,
                               const RecordOptions& record, bool with_files, TrajectorySet* out,
                               TrajectoryStats* stats);
+
+// Fills `t->files` with the diff base_commit..tip_commit rendered and curated by `record`'s
+// settings, exactly as FindTrajectories' `with_files` does, for trajectories found without
+// files: callers render and write a few at a time, so a walk's combined diffs are never all in
+// memory at once. `repo` is an open repository used by this thread only. Errors: a commit or
+// tree that cannot be read (then `t->files` stays empty).
+absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& record,
+                                 fixmine::v1::Trajectory* t);
 
 }  // namespace fixmine::miner

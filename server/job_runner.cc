@@ -9,6 +9,7 @@
 #include "miner/clone.h"
 #include "miner/record_builder.h"
 #include "miner/license_file.h"
+#include "miner/git_handles.h"
 #include "miner/trajectory.h"
 #include "miner/walk.h"
 
@@ -268,7 +269,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   miner::TrajectorySet trajectories;
   if (trajectories_ != nullptr) {
     miner::TrajectoryStats tstats;
-    absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/true,
+    // Without files: the combined diffs are rendered after the walk, a few at a time.
+    absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/false,
                                                &trajectories, &tstats);
     if (!tst.ok() && tst.code() != absl::StatusCode::kCancelled) return fail(tst);
     walk.annotate = [&trajectories](fixmine::v1::Record* r) { trajectories.Annotate(r); };
@@ -328,8 +330,14 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   if (st.ok() && trajectories_ != nullptr && !trajectories.trajectories.empty()) {
     // any_fix from the stored step records (steps stored by an earlier attempt included). The
     // puts are idempotent (keyed by id), so a crash before the final batch below only means
-    // the resumed job writes the same trajectories again.
-    for (fixmine::v1::Trajectory& t : trajectories.trajectories) {
+    // the resumed job writes the same trajectories again. Combined diffs are rendered and
+    // written in small groups and dropped after each, so memory stays bounded by a group.
+    miner::RepoPtr git_repo;
+    st = miner::OpenRepository(repo->local_path(), &git_repo);
+    std::vector<fixmine::v1::Trajectory> group;
+    size_t group_bytes = 0;
+    for (size_t i = 0; st.ok() && i < trajectories.trajectories.size(); ++i) {
+      fixmine::v1::Trajectory& t = trajectories.trajectories[i];
       for (const std::string& id : t.step_record_ids()) {
         auto r = store_->GetRecord(id);
         if (r.ok() && r->labels().is_fix()) {
@@ -337,8 +345,18 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
           break;
         }
       }
+      absl::Status fs = miner::FillTrajectoryFiles(git_repo.get(), rec, &t);
+      if (!fs.ok()) t.clear_files();  // kept without its diff; the steps still stand
+      group_bytes += t.ByteSizeLong();
+      group.push_back(std::move(t));
+      t.Clear();
+      if (group.size() >= 64 || group_bytes > (size_t{16} << 20) ||
+          i + 1 == trajectories.trajectories.size()) {
+        st = trajectories_->Put(group);
+        group.clear();
+        group_bytes = 0;
+      }
     }
-    st = trajectories_->Put(trajectories.trajectories);
     if (!st.ok()) final_job.set_error(std::string(st.message()));
   }
   if (st.ok()) {

@@ -15,6 +15,7 @@ PACKAGES=(
   time
   libzstd-dev zstd
   python3-grpcio python3-protobuf python3-zstandard
+  clang libclang-rt-14-dev
 )
 
 missing=()

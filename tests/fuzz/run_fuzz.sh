@@ -13,7 +13,8 @@ jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 targets=(filter resume_token message record_render)
 
 if [[ ! -f "$build/build.ninja" ]]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
     -DFIXMINE_FUZZ=ON -DFIXMINE_BUILD_TESTS=OFF -DFIXMINE_BUILD_BENCH=OFF "$@" >/dev/null
 fi
 ninja -C "$build" -j "$jobs" "${targets[@]/%/_fuzz}"

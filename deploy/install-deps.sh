@@ -16,7 +16,7 @@ PACKAGES=(
   libzstd-dev zstd
   prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-zstandard
-  python3-yaml ccache
+  python3-yaml ccache clang libclang-rt-14-dev
 )
 
 missing=()

@@ -25,6 +25,12 @@ bool Ended(fixmine::v1::JobState s) {
 
 int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
+// A failed job's error text: the status code's name first, so a client tells a full disk
+// (RESOURCE_EXHAUSTED) from a bad repository (NOT_FOUND) without parsing prose.
+std::string JobError(const absl::Status& st) {
+  return absl::StrCat(absl::StatusCodeToString(st.code()), ": ", st.message());
+}
+
 }  // namespace
 
 JobRunner::JobRunner(storage::RecordStore* store, const ServerConfig& config)
@@ -114,6 +120,8 @@ absl::StatusOr<Job> JobRunner::GetJob(const std::string& id) {
       std::lock_guard<std::mutex> al(it->second->mu);
       return it->second->job;
     }
+    auto u = unpersisted_.find(id);
+    if (u != unpersisted_.end()) return u->second;
   }
   return store_->GetJob(id);
 }
@@ -167,6 +175,8 @@ absl::StatusOr<std::vector<Job>> JobRunner::ListJobs(const std::string& repo) {
     if (it != active_.end()) {
       std::lock_guard<std::mutex> al(it->second->mu);
       out.push_back(it->second->job);
+    } else if (auto u = unpersisted_.find(j.id()); u != unpersisted_.end()) {
+      out.push_back(u->second);
     } else {
       out.push_back(std::move(j));
     }
@@ -206,7 +216,10 @@ void JobRunner::Work() {
 void JobRunner::Finish(const std::shared_ptr<Active>& a) {
   std::lock_guard<std::mutex> l(mu_);
   std::lock_guard<std::mutex> al(a->mu);
-  if (Ended(a->job.state())) active_.erase(a->job.id());
+  if (Ended(a->job.state())) {
+    active_.erase(a->job.id());
+    if (!a->final_persisted) unpersisted_[a->job.id()] = a->job;
+  }
 }
 
 void JobRunner::Run(const std::shared_ptr<Active>& a) {
@@ -222,9 +235,9 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   auto fail = [&](const absl::Status& st) {
     std::lock_guard<std::mutex> al(a->mu);
     a->job.set_state(fixmine::v1::FAILED);
-    a->job.set_error(std::string(st.message()));
+    a->job.set_error(JobError(st));
     a->job.set_finished_at(Now());
-    (void)store_->PutJob(a->job);
+    a->final_persisted = store_->PutJob(a->job).ok();
     LogJobEnd(a->job, "FAILED", run_start);
   };
   if (absl::Status st = store_->PutJob(job); !st.ok()) return fail(st);
@@ -333,6 +346,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   }
   Job final_job = snapshot(stats);
   final_job.set_finished_at(Now());
+  bool persisted = true;
   if (st.ok() && trajectories_ != nullptr && !trajectories.trajectories.empty()) {
     // any_fix from the stored step records (steps stored by an earlier attempt included). The
     // puts are idempotent (keyed by id), so a crash before the final batch below only means
@@ -379,8 +393,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     auto w = store_->WriteBatch({}, final_job, &updated);
     if (!w.ok()) {
       final_job.set_state(fixmine::v1::FAILED);
-      final_job.set_error(std::string(w.status().message()));
-      (void)store_->PutJob(final_job);
+      final_job.set_error(JobError(w.status()));
+      persisted = store_->PutJob(final_job).ok();
     }
   } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
     // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start.
@@ -389,11 +403,11 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     (void)store_->PutJob(final_job);
   } else if (st.code() == absl::StatusCode::kCancelled) {
     final_job.set_state(fixmine::v1::CANCELLED);
-    (void)store_->PutJob(final_job);
+    persisted = store_->PutJob(final_job).ok();
   } else {
     final_job.set_state(fixmine::v1::FAILED);
-    final_job.set_error(std::string(st.message()));
-    (void)store_->PutJob(final_job);
+    final_job.set_error(JobError(st));
+    persisted = store_->PutJob(final_job).ok();
   }
   LogJobEnd(final_job,
             final_job.state() == fixmine::v1::RUNNING
@@ -402,6 +416,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
             run_start);
   std::lock_guard<std::mutex> al(a->mu);
   a->job = final_job;
+  a->final_persisted = persisted;
 }
 
 void JobRunner::LogJobEnd(const Job& job, const std::string& state,

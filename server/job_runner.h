@@ -78,6 +78,9 @@ class JobRunner {
     fixmine::v1::Job job;
     std::atomic<bool> cancel{false};
     std::atomic<bool> user_cancelled{false};
+    // False when the job's final state could not be written to the store (a full disk): the
+    // store still says RUNNING, so the ended job is kept in `unpersisted_` for readers.
+    bool final_persisted = true;
   };
 
   void Work();
@@ -96,6 +99,9 @@ class JobRunner {
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Active>> queue_;
   std::map<std::string, std::shared_ptr<Active>> active_;  // by job id
+  // Ended jobs whose final state the store refused (see Active::final_persisted), by job id.
+  // The store's RUNNING copy makes the next server start resume them.
+  std::map<std::string, fixmine::v1::Job> unpersisted_;
   std::vector<std::thread> workers_;
   bool stopping_ = false;
   std::atomic<bool> shutdown_{false};

@@ -26,6 +26,10 @@ int main(int argc, char** argv) {
   app.add_option("--mine-threads", config.mine_threads,
                  "threads building records within one job (0: one per core)")
       ->check(CLI::Range(0, 256));
+  app.add_option("--batch-records", config.batch_records,
+                 "records per atomic write batch of a mining job (with the job's progress)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
   app.add_option("--port-file", config.port_file, "write the bound port here once listening");
   std::string email_policy = "hash";
   std::string secrets_policy = "redact";

@@ -1,5 +1,7 @@
 #include "storage/record_store.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -76,6 +78,10 @@ bool IsLockHeld(const rocksdb::Status& s) {
           (msg.find("Resource temporarily unavailable") != std::string::npos ||
            msg.find("No locks available") != std::string::npos));
 }
+
+// Free space below which the store refuses writes (docs/reliability.md): room for the largest
+// write batch (16 MiB of records) plus a memtable flush, so that RocksDB does not hit ENOSPC.
+constexpr uint64_t kMinFreeBytes = uint64_t{64} << 20;
 
 rocksdb::WriteOptions SyncWrite() {
   rocksdb::WriteOptions options;
@@ -223,7 +229,8 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.meta, keys::kSchemaVersionKey, &value);
     std::string want = std::to_string(keys::kSchemaVersion);
     if (s.IsNotFound()) {
-      return FromRocks(db_->Put(SyncWrite(), cf_.meta, keys::kSchemaVersionKey, want), what);
+      return Write(what,
+                   [&] { return db_->Put(SyncWrite(), cf_.meta, keys::kSchemaVersionKey, want); });
     }
     if (!s.ok()) return FromRocks(s, what);
     if (value != want) {
@@ -253,8 +260,9 @@ class RocksRecordStore final : public RecordStore {
   absl::Status PutRepository(const Repository& repo) override {
     std::string what = fmt::format("storing repository \"{}\"", repo.name());
     if (repo.name().empty()) return absl::InvalidArgumentError(what + ": empty name");
-    return FromRocks(db_->Put(SyncWrite(), cf_.repos, repo.name(), SerializeRepository(repo)),
-                     what);
+    return Write(what, [&] {
+      return db_->Put(SyncWrite(), cf_.repos, repo.name(), SerializeRepository(repo));
+    });
   }
 
   absl::StatusOr<Repository> GetRepository(std::string_view name) override {
@@ -349,7 +357,7 @@ class RocksRecordStore final : public RecordStore {
       FIXMINE_RETURN_IF_ERROR(FromRocks(
           batch.Merge(cf_.counters, keys::kTotalCounterKey, keys::EncodeCounter(-removed)), what));
     }
-    FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    FIXMINE_RETURN_IF_ERROR(Write(what, [&] { return db_->Write(SyncWrite(), &batch); }));
     return removed;
   }
 
@@ -358,9 +366,9 @@ class RocksRecordStore final : public RecordStore {
   absl::Status PutBenchmark(const fixmine::v1::Benchmark& benchmark) override {
     std::string what = fmt::format("storing benchmark \"{}\"", benchmark.name());
     if (benchmark.name().empty()) return absl::InvalidArgumentError(what + ": empty name");
-    return FromRocks(
-        db_->Put(SyncWrite(), cf_.benchmarks, benchmark.name(), benchmark.SerializeAsString()),
-        what);
+    return Write(what, [&] {
+      return db_->Put(SyncWrite(), cf_.benchmarks, benchmark.name(), benchmark.SerializeAsString());
+    });
   }
 
   absl::StatusOr<std::vector<fixmine::v1::Benchmark>> ListBenchmarks() override {
@@ -386,7 +394,7 @@ class RocksRecordStore final : public RecordStore {
       return absl::NotFoundError(fmt::format("benchmark \"{}\" not found", name));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
-    return FromRocks(db_->Delete(SyncWrite(), cf_.benchmarks, name), what);
+    return Write(what, [&] { return db_->Delete(SyncWrite(), cf_.benchmarks, name); });
   }
 
   // --- jobs ---
@@ -394,7 +402,8 @@ class RocksRecordStore final : public RecordStore {
   absl::Status PutJob(const Job& job) override {
     std::string what = fmt::format("storing job \"{}\"", job.id());
     if (job.id().empty()) return absl::InvalidArgumentError(what + ": empty id");
-    return FromRocks(db_->Put(SyncWrite(), cf_.jobs, job.id(), job.SerializeAsString()), what);
+    return Write(
+        what, [&] { return db_->Put(SyncWrite(), cf_.jobs, job.id(), job.SerializeAsString()); });
   }
 
   absl::StatusOr<Job> GetJob(std::string_view id) override {
@@ -503,7 +512,7 @@ class RocksRecordStore final : public RecordStore {
       FIXMINE_RETURN_IF_ERROR(
           FromRocks(batch.Put(cf_.repos, repo->name(), SerializeRepository(*repo)), what));
     }
-    FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    FIXMINE_RETURN_IF_ERROR(Write(what, [&] { return db_->Write(SyncWrite(), &batch); }));
     return added;
   }
 
@@ -522,7 +531,9 @@ class RocksRecordStore final : public RecordStore {
           FromRocks(batch.Put(cf_.records, key, record.SerializeAsString()), what));
       ++updated;
     }
-    if (updated > 0) FIXMINE_RETURN_IF_ERROR(FromRocks(db_->Write(SyncWrite(), &batch), what));
+    if (updated > 0) {
+      FIXMINE_RETURN_IF_ERROR(Write(what, [&] { return db_->Write(SyncWrite(), &batch); }));
+    }
     return updated;
   }
 
@@ -653,8 +664,9 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::CompactRangeOptions options;
     options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      FIXMINE_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, h, nullptr, nullptr),
-                                        fmt::format("compacting \"{}\"", h->GetName())));
+      FIXMINE_RETURN_IF_ERROR(Write(fmt::format("compacting \"{}\"", h->GetName()), [&] {
+        return db_->CompactRange(options, h, nullptr, nullptr);
+      }));
     }
     return absl::OkStatus();
   }
@@ -790,6 +802,38 @@ class RocksRecordStore final : public RecordStore {
   }
 
  private:
+  // Runs `write` (a RocksDB write) unless the store's disk has less than kMinFreeBytes free
+  // (RESOURCE_EXHAUSTED, so RocksDB itself never meets a full disk in the usual case) or an
+  // earlier write failed with an I/O error; converts its status for `what`. After such a failure (a full disk) every later write is refused here
+  // with the first failure's code (RESOURCE_EXHAUSTED for no space) and never reaches RocksDB:
+  // RocksDB 7.8's WAL writer asserts when appended to after a failed append (Debian's build
+  // keeps assertions, so the server would abort), and its background error keeps the database
+  // read-only until it is reopened anyway. Reads are unaffected. Thread-safe.
+  template <typename F>
+  absl::Status Write(std::string_view what, F&& write) {
+    std::lock_guard<std::mutex> l(write_mu_);
+    struct statvfs vfs {};
+    if (statvfs(dir_.c_str(), &vfs) == 0) {
+      const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+      if (free_bytes < kMinFreeBytes) {
+        return absl::ResourceExhaustedError(fmt::format(
+            "{}: the store's disk has {} bytes free, less than the {} MiB fixmined keeps free "
+            "for the database's own flushes; free disk space (writes resume by themselves)",
+            what, free_bytes, kMinFreeBytes >> 20));
+      }
+    }
+    if (!write_fence_.ok()) {
+      return absl::Status(
+          write_fence_.code(),
+          fmt::format("{}: the store takes no more writes since an earlier write failed ({}); "
+                      "free disk space (or fix the disk) and restart fixmined",
+                      what, std::string(write_fence_.message())));
+    }
+    rocksdb::Status s = write();
+    if (s.IsIOError()) write_fence_ = FromRocks(s, "writing");
+    return FromRocks(s, what);
+  }
+
   // What one WriteBatch call has added to the dedup indexes so far (not yet readable from the
   // database).
   struct DedupBatch {
@@ -959,6 +1003,10 @@ class RocksRecordStore final : public RecordStore {
   const StoreOptions options_;
   // Serialises the read-then-write of the dedup indexes (WriteBatch, RemoveRepository).
   std::mutex dedup_mu_;
+  // Serialises writes with the fence below. `write_fence_` is set by the first write that
+  // failed with an I/O error (see Write).
+  std::mutex write_mu_;
+  absl::Status write_fence_;
 };
 
 rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {

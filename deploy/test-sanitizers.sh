@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Sanitizer stage of CI (docs/reliability.md): builds the `asan` preset (ASan+UBSan) and runs
+# every test under it, then builds the `tsan` preset's server tests (with fixmined and the CLI
+# they start) and runs them under TSan. Sanitizer reports from any process, the fixmined
+# servers the tests start included, are written under BUILD/sanitizer-reports/; any report
+# fails the stage, as does a test failure.
+# Usage: deploy/test-sanitizers.sh [asan|tsan|all]   (default all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+which="${1:-all}"
+jobs="$(nproc 2>/dev/null || echo 2)"
+supp="$PWD/deploy/sanitizer-suppressions"
+
+# Fails when a sanitizer wrote a report (the servers' own reports do not fail a test by themselves:
+# a TSan report does not stop the process, and a server's exit code is not always checked).
+check_reports() {
+  local dir="$1"
+  if compgen -G "$dir/*" >/dev/null; then
+    echo "sanitizer reports in $dir:" >&2
+    for f in "$dir"/*; do
+      echo "== $f" >&2
+      head -60 "$f" >&2
+    done
+    return 1
+  fi
+  echo "no sanitizer reports in $dir" >&2
+}
+
+run_asan() {
+  cmake --preset asan >/dev/null
+  ninja -C build-asan -j "$jobs"
+  local reports="$PWD/build-asan/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  local rc=0
+  ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=0" \
+  LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
+  UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1" \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 || rc=1
+  check_reports "$reports" || rc=1
+  return "$rc"
+}
+
+run_tsan() {
+  cmake --preset tsan >/dev/null
+  ninja -C build-tsan -j "$jobs" server_tests fixmined fixmine
+  # Only the server test binary is built: select its suites, leaving the others' NOT_BUILT entries.
+  local suites
+  suites="$(build-tsan/tests/server_tests --gtest_list_tests | grep -v '^ ' | sed 's/\.$//' |
+            paste -sd'|')"
+  local reports="$PWD/build-tsan/sanitizer-reports"
+  rm -rf "$reports" && mkdir -p "$reports"
+  local rc=0
+  TSAN_OPTIONS="log_path=$reports/tsan:suppressions=$supp/tsan.supp:second_deadlock_stack=1" \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
+      -R "^($suites)\\." || rc=1
+  check_reports "$reports" || rc=1
+  return "$rc"
+}
+
+status=0
+case "$which" in
+  asan) run_asan || status=1 ;;
+  tsan) run_tsan || status=1 ;;
+  all)
+    run_asan || status=1
+    run_tsan || status=1
+    ;;
+  *) echo "usage: deploy/test-sanitizers.sh [asan|tsan|all]" >&2; exit 2 ;;
+esac
+exit "$status"

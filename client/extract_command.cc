@@ -30,6 +30,7 @@ struct ExtractArgs {
   bool quiet = false;
   bool proto_json = false;
   std::string format = "raw";  // export template (docs/formats.md)
+  std::string szz = "fixes";    // which records get bug-introducing commits
 };
 
 std::string DefaultRepoName(const std::string& path) {
@@ -67,6 +68,7 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
   rec.repo_name = a.name.empty() ? DefaultRepoName(a.repo) : a.name;
   rec.content_cap = a.content_cap;
   rec.include_new_content = a.new_content;
+  rec.szz.mode = *miner::ParseSzzMode(a.szz);  // checked by CLI11
 
   std::unique_ptr<std::ofstream> file;
   std::ostream* out = ctx->out;
@@ -158,7 +160,7 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
         "extract: {} records ({} files, {} unavailable) from {} commits walked; {} merges, "
         "{} skipped; {:.2f} s\n",
         stats.records, stats.files, stats.unavailable_files, stats.commits_walked,
-        stats.merges_skipped, stats.commits_skipped, seconds());
+        stats.merges_skipped + stats.merge_resolutions, stats.commits_skipped, seconds());
   }
   return stats.walk_error.empty() ? kExitOk : kExitFailed;
 }
@@ -187,6 +189,11 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "bytes of each file's pre-image to keep (default 1 MiB)")
       ->capture_default_str();
   cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
+  cmd->add_option("--szz", args->szz,
+                  "bug-introducing commits (SZZ blame) for: fixes, all or off "
+                  "(docs/trajectories.md)")
+      ->check(CLI::IsMember({"fixes", "all", "off"}))
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
   cmd->add_option("--format", args->format,
                   "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")

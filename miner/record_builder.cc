@@ -561,9 +561,8 @@ std::string QuotePathForPatch(std::string_view prefix, std::string_view path) {
   return out;
 }
 
-absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
-                                   const RecordOptions& opt) {
-  Record r;
+void FillCommitFields(git_commit* commit, const RecordOptions& opt, Record* out) {
+  Record& r = *out;
   std::string hex = OidHex(*git_commit_id(commit));
   r.set_id(RecordId(opt.repo_name, hex));
   r.set_repo(opt.repo_name);
@@ -580,6 +579,14 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   r.set_message_encoding(std::move(msg.encoding));
   FillSignature(git_commit_author(commit), encoding, r.mutable_author());
   FillSignature(git_commit_committer(commit), encoding, r.mutable_committer());
+}
+
+absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
+                                   const RecordOptions& opt) {
+  Record r;
+  FillCommitFields(commit, opt, &r);
+  const std::string& hex = r.commit();
+  unsigned nparents = git_commit_parentcount(commit);
 
   git_tree* tree_raw = nullptr;
   int rc = git_commit_tree(&tree_raw, commit);
@@ -604,7 +611,7 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   bool renames_skipped = false;
   std::vector<FilePair> pairs = PairFiles(changes, opt, &cache, &renames_skipped);
   r.set_renames_skipped(renames_skipped);
-  int files = 0, added = 0, deleted = 0, unavailable = 0;
+  int unavailable = 0;
   for (const FilePair& p : pairs) {
     FileChange* fc = r.add_files();
     FIXMINE_RETURN_IF_ERROR(
@@ -612,12 +619,20 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
     // Each blob is usually needed by this file only; keep memory to one file's worth.
     if (p.old_side.present()) cache.Release(p.old_side.id);
     if (p.new_side.present()) cache.Release(p.new_side.id);
-    ++files;
-    added += fc->added();
-    deleted += fc->deleted();
     unavailable += fc->unavailable();
   }
   r.set_unavailable_files(unavailable);
+  FinishRecord(opt, &r);
+  return r;
+}
+
+void FinishRecord(const RecordOptions& opt, Record* out) {
+  Record& r = *out;
+  int files = r.files_size(), added = 0, deleted = 0;
+  for (const FileChange& fc : r.files()) {
+    added += fc.added();
+    deleted += fc.deleted();
+  }
   auto* q = r.mutable_quality();
   q->set_subject_length(static_cast<int32_t>(r.subject().size()));
   q->set_files_changed(files);
@@ -632,7 +647,6 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   }
   q->set_message_words(words);
   curation::Curate(opt.curation, &r);
-  return r;
 }
 
 }  // namespace fixmine::miner

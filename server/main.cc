@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", config.port_file, "write the bound port here once listening");
   std::string email_policy = "hash";
   std::string secrets_policy = "redact";
+  std::string szz = "fixes";
   app.add_option("--bot", config.curation.extra_bots,
                  "authors whose name or e-mail contains this are bots (repeatable; besides "
                  "[bot], dependabot, renovate, github-actions)");
@@ -42,6 +43,11 @@ int main(int argc, char** argv) {
                  "near-duplicate of an earlier one (0 turns the check off)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--szz", szz,
+                 "bug-introducing commits (SZZ blame) for: fixes, all or off "
+                 "(docs/trajectories.md)")
+      ->check(CLI::IsMember({"fixes", "all", "off"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,6 +56,7 @@ int main(int argc, char** argv) {
   }
   config.curation.email = *fixmine::curation::ParseEmailPolicy(email_policy);
   config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
+  config.szz = *fixmine::miner::ParseSzzMode(szz);
 
   // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
   sigset_t set;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "curation/curate.h"
+#include "miner/szz.h"
 
 namespace fixmine::server {
 
@@ -34,6 +35,8 @@ struct ServerConfig {
   // Near-duplicate threshold: the estimated Jaccard similarity of added lines at which a record
   // is marked near_duplicate_of an earlier one (--near-dup-threshold); 0 turns the check off.
   double near_dup_threshold = 0.8;
+  // Which mined records get bug-introducing commits by blame (--szz; docs/trajectories.md).
+  miner::SzzMode szz = miner::SzzMode::kFixes;
 };
 
 }  // namespace fixmine::server

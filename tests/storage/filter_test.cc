@@ -255,8 +255,14 @@ TEST(FilterTest, Booleans) {
   EXPECT_FALSE(Match("vendored"));
   EXPECT_FALSE(Match("generated"));
   EXPECT_FALSE(Match("renames_skipped"));
+  EXPECT_FALSE(Match("merge_resolution"));
+  EXPECT_FALSE(Match("has_bug_link"));
+  EXPECT_FALSE(Match("has_fixed_by"));
 
   Record r = Sample();
+  r.set_merge_resolution(true);
+  r.mutable_labels()->add_bug_introducing_commits(std::string(40, 'a'));
+  r.mutable_labels()->add_fixed_by(std::string(40, 'b'));
   r.mutable_labels()->set_is_revert(true);
   r.mutable_labels()->set_is_bot(true);
   r.set_renames_skipped(true);
@@ -264,7 +270,8 @@ TEST(FilterTest, Booleans) {
   r.mutable_files(2)->set_vendored(true);
   r.mutable_files(0)->set_generated(true);
   for (std::string_view name :
-       {"is_revert", "is_bot", "renames_skipped", "binary", "vendored", "generated"}) {
+       {"is_revert", "is_bot", "renames_skipped", "binary", "vendored", "generated",
+        "merge_resolution", "has_bug_link", "has_fixed_by"}) {
     EXPECT_TRUE(Match(name, r)) << name;
     EXPECT_TRUE(Match(std::string(name) + " = true", r)) << name;
     EXPECT_FALSE(Match("NOT " + std::string(name), r)) << name;

@@ -30,7 +30,7 @@ struct ExtractArgs {
   bool quiet = false;
   bool proto_json = false;
   std::string format = "raw";  // export template (docs/formats.md)
-  std::string szz = "fixes";    // which records get bug-introducing commits
+  std::string szz = "fixes";   // which records get bug-introducing commits
 };
 
 std::string DefaultRepoName(const std::string& path) {

@@ -39,8 +39,8 @@ struct ResultLine {
   // Bits 0..n-1: the line was added relative to parent i. Bit n: in a shown hunk. Bit n+1:
   // painted as leading context (its lost lines are not printed).
   uint64_t flag = 0;
-  std::vector<Lost> lost;     // coalesced over the parents diffed so far
-  std::vector<Lost> pending;  // the current parent's lost lines, before coalescing
+  std::vector<Lost> lost;         // coalesced over the parents diffed so far
+  std::vector<Lost> pending;      // the current parent's lost lines, before coalescing
   std::vector<long> parent_line;  // per parent: its line number where a hunk starting here
 };
 
@@ -439,7 +439,8 @@ absl::Status RenderFile(git_repository* repo, size_t context, CombinedFile* f) {
     } else {
       if (deleted) head.append("deleted file ");
       head.append("mode ");
-      for (unsigned p = 0; p < np; ++p) absl::StrAppend(&head, p ? "," : "", Mode(f->parents[p].mode));
+      for (unsigned p = 0; p < np; ++p)
+        absl::StrAppend(&head, p ? "," : "", Mode(f->parents[p].mode));
       if (!deleted) absl::StrAppend(&head, "..", Mode(f->result.mode));
     }
     head.push_back('\n');
@@ -486,8 +487,7 @@ absl::Status RenderFile(git_repository* repo, size_t context, CombinedFile* f) {
   if (!show && !mode_differs) return absl::OkStatus();  // nothing left: not listed
   f->text = head;
   absl::StrAppend(&f->text, "--- ", added ? "/dev/null" : QuotePathForPatch("a/", f->path), "\n");
-  absl::StrAppend(&f->text, "+++ ", deleted ? "/dev/null" : QuotePathForPatch("b/", f->path),
-                  "\n");
+  absl::StrAppend(&f->text, "+++ ", deleted ? "/dev/null" : QuotePathForPatch("b/", f->path), "\n");
   if (!deleted) RenderHunks(lines, np, context, picker, f);
   return absl::OkStatus();
 }

@@ -19,11 +19,11 @@ inline constexpr unsigned kMaxCombinedParents = 32;
 
 // One file of a dense combined diff (`git show --cc --full-index`).
 struct CombinedFile {
-  std::string path;                // raw bytes, as stored in the tree
-  std::vector<TreeSide> parents;   // the path in each parent (mode 0: absent)
-  TreeSide result;                 // the path in the merge (mode 0: deleted)
-  bool binary = false;             // "Binary files differ"
-  std::string text;                // the whole "diff --cc" section, as git prints it
+  std::string path;               // raw bytes, as stored in the tree
+  std::vector<TreeSide> parents;  // the path in each parent (mode 0: absent)
+  TreeSide result;                // the path in the merge (mode 0: deleted)
+  bool binary = false;            // "Binary files differ"
+  std::string text;               // the whole "diff --cc" section, as git prints it
   // Hunks as printed; old_start/old_lines are the first parent's range.
   std::vector<fixmine::v1::Hunk> hunks;
   int added_vs_first = 0;    // printed lines with '+' in the first parent's column

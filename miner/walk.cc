@@ -284,6 +284,8 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
       if (stats.errors.size() < kMaxErrorsKept) stats.errors.emplace_back(r.status().message());
     } else if (!b.encode_status.ok()) {
       if (sink_status.ok()) sink_status = b.encode_status;
+    } else if (walk_opts.max_commits > 0 && stats.records >= walk_opts.max_commits) {
+      // Past the record budget (merge records walked before it was reached): not emitted.
     } else if (sink_status.ok()) {
       if (b.merge) ++stats.merge_resolutions;
       ++stats.records;
@@ -329,7 +331,9 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
       continue;
     }
     builder.Submit(oid);
-    ++submitted;
+    // The record budget counts non-merge commits here; a merge may yield no record, and the
+    // records past the budget that merges add are dropped when emitted.
+    if (git_commit_parentcount(commit.get()) <= 1) ++submitted;
     while (builder.InFlight() >= max_in_flight && sink_status.ok()) emit_one();
   }
   while (sink_status.ok() && emit_one()) {

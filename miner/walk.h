@@ -39,7 +39,7 @@ struct WalkOptions {
 struct WalkStats {
   int64_t commits_walked = 0;    // commits the walk visited (merges included)
   int64_t merges_skipped = 0;    // merge commits without a conflict resolution (no record)
-  int64_t merge_resolutions = 0; // merge commits that got a merge_resolution record
+  int64_t merge_resolutions = 0;  // merge commits that got a merge_resolution record
   int64_t records = 0;           // records handed to the sink
   int64_t files = 0;             // files in those records
   int64_t commits_skipped = 0;   // commits that could not be built (bad objects), not fatal

@@ -204,7 +204,6 @@ bool PassesPreset(const Record& r, std::string_view name) {
   return true;
 }
 
-
 const FieldSpec kFields[] = {
     {.name = "repo",
      .kind = Kind::kString,

@@ -1,5 +1,7 @@
 #include "storage/record_store.h"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -9,8 +11,6 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
-
-#include <openssl/sha.h>
 
 #include "common/status.h"
 #include "fmt/format.h"
@@ -347,8 +347,8 @@ class RocksRecordStore final : public RecordStore {
       }
       FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
       std::string links = keys::BugLinkRepoPrefix(name);
-      FIXMINE_RETURN_IF_ERROR(FromRocks(
-          batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.repos, name), what));
     FIXMINE_RETURN_IF_ERROR(
@@ -470,7 +470,7 @@ class RocksRecordStore final : public RecordStore {
     // still add to a record of this batch.
     std::vector<std::pair<std::string, Record>> to_put;
     std::unordered_map<std::string, size_t> put_by_commit;  // repo '\0' commit -> to_put index
-    std::map<std::string, Record> relinked;                  // stored earlier; key -> record
+    std::map<std::string, Record> relinked;                 // stored earlier; key -> record
     // Fix commits linked in this batch, by repo '\0' bug-introducing commit.
     std::unordered_map<std::string, std::vector<std::string>> batch_links;
     for (const Record& record : records) {
@@ -490,8 +490,8 @@ class RocksRecordStore final : public RecordStore {
 
       stored = record;
       FIXMINE_RETURN_IF_ERROR(Dedup(&stored, &dedup, &batch, what));
-      FIXMINE_RETURN_IF_ERROR(LinkBugFix(ro, &stored, to_put, put_by_commit, &relinked,
-                                         &batch_links, &batch, what));
+      FIXMINE_RETURN_IF_ERROR(
+          LinkBugFix(ro, &stored, to_put, put_by_commit, &relinked, &batch_links, &batch, what));
       put_by_commit[record.repo() + '\0' + record.commit()] = to_put.size();
       to_put.emplace_back(*key, std::move(stored));
       FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.ids, record.id(), *key), what));
@@ -507,10 +507,12 @@ class RocksRecordStore final : public RecordStore {
       ++added;
     }
     for (const auto& [key, rec] : to_put) {
-      FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
     }
     for (const auto& [key, rec] : relinked) {
-      FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
     }
     for (const auto& [name, n] : per_repo) {
       FIXMINE_RETURN_IF_ERROR(FromRocks(

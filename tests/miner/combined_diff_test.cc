@@ -173,8 +173,10 @@ TEST(CombinedDiffTest, OctopusMergeWithHandEdit) {
   for (const char* b : {"x", "y", "z"}) {
     repo.Git(fmt::format("checkout -q -b {} main", b));
     repo.Write(fmt::format("{}.txt", b), Lines(1, 5, b) + "changed on " + b + "\n");
-    if (std::string(b) == "x") repo.Write("all.txt", Lines(1, 1, "all.txt") + "x\n" + Lines(3, 12, "all.txt"));
-    if (std::string(b) == "z") repo.Write("all.txt", Lines(1, 8, "all.txt") + "z\n" + Lines(10, 12, "all.txt"));
+    if (std::string(b) == "x")
+      repo.Write("all.txt", Lines(1, 1, "all.txt") + "x\n" + Lines(3, 12, "all.txt"));
+    if (std::string(b) == "z")
+      repo.Write("all.txt", Lines(1, 8, "all.txt") + "z\n" + Lines(10, 12, "all.txt"));
     repo.CommitAll(fmt::format("edit on {}\n", b));
   }
   repo.Git("checkout -q x");

@@ -25,11 +25,14 @@ std::map<std::string, Record> MineAll(const std::string& path, SzzMode mode) {
   WalkOptions wo;
   wo.workers = 2;
   std::map<std::string, Record> out;
-  absl::Status st = Mine(path, wo, ro, [&](Record&& r) {
-    std::string id = r.commit();
-    out.emplace(id, std::move(r));
-    return absl::OkStatus();
-  }, nullptr);
+  absl::Status st = Mine(
+      path, wo, ro,
+      [&](Record&& r) {
+        std::string id = r.commit();
+        out.emplace(id, std::move(r));
+        return absl::OkStatus();
+      },
+      nullptr);
   EXPECT_TRUE(st.ok()) << st;
   return out;
 }

@@ -269,9 +269,8 @@ TEST(FilterTest, Booleans) {
   r.mutable_files(1)->set_binary(true);
   r.mutable_files(2)->set_vendored(true);
   r.mutable_files(0)->set_generated(true);
-  for (std::string_view name :
-       {"is_revert", "is_bot", "renames_skipped", "binary", "vendored", "generated",
-        "merge_resolution", "has_bug_link", "has_fixed_by"}) {
+  for (std::string_view name : {"is_revert", "is_bot", "renames_skipped", "binary", "vendored",
+                                "generated", "merge_resolution", "has_bug_link", "has_fixed_by"}) {
     EXPECT_TRUE(Match(name, r)) << name;
     EXPECT_TRUE(Match(std::string(name) + " = true", r)) << name;
     EXPECT_FALSE(Match("NOT " + std::string(name), r)) << name;
@@ -305,7 +304,8 @@ TEST(FilterTest, KeywordsAreUppercase) {
   EXPECT_EQ(Error("is_fix and is_bot"),
             "filter: column 8: unknown field \"and\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
-            "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
+            "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
+            "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, preset, drop");
@@ -459,7 +459,8 @@ TEST(FilterTest, ErrorUnknownField) {
   EXPECT_EQ(Error(R"(is_fix AND auther:"ada")"),
             "filter: column 12: unknown field \"auther\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
-            "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
+            "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
+            "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, preset, drop");

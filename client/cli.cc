@@ -43,6 +43,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
       ->capture_default_str();
   RegisterExtractCommand(&app, &ctx);
   RegisterServerCommands(&app, &ctx);
+  RegisterTrajectoryCommands(&app, &ctx);
 
   // CLI11 parses the arguments in reverse order of a vector.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

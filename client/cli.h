@@ -45,6 +45,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx);
 // health). Defined in server_commands.cc.
 void RegisterServerCommands(CLI::App* app, CliContext* ctx);
 
+// Registers `trajectories stream|get`. Defined in trajectory_commands.cc.
+void RegisterTrajectoryCommands(CLI::App* app, CliContext* ctx);
+
 // Registers `records export` and `records session create|read` under the `records` command.
 // Defined in data_commands.cc.
 void RegisterDataCommands(CLI::App* records, CliContext* ctx);

@@ -2,7 +2,9 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <unordered_set>
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
@@ -11,6 +13,7 @@
 #include "common/record_json.h"
 #include "common/time.h"
 #include "fmt/format.h"
+#include "miner/trajectory.h"
 #include "miner/walk.h"
 
 namespace fixmine::client {
@@ -30,6 +33,7 @@ struct ExtractArgs {
   bool quiet = false;
   bool proto_json = false;
   std::string format = "raw";  // export template (docs/formats.md)
+  std::string trajectories_out;  // pull-request trajectories as JSON Lines (docs/trajectories.md)
   std::string szz = "fixes";   // which records get bug-introducing commits
 };
 
@@ -115,8 +119,32 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
     line->push_back('\n');
     return absl::OkStatus();
   };
+  // Trajectories first: the walk then fills each step record's trajectory fields.
+  miner::TrajectorySet trajectories;
+  miner::TrajectoryStats tstats;
+  std::unique_ptr<std::ofstream> traj_file;
+  std::unordered_set<std::string> fix_commits;  // step commits labelled is_fix
+  if (!a.trajectories_out.empty()) {
+    traj_file = std::make_unique<std::ofstream>(a.trajectories_out, std::ios::binary | std::ios::trunc);
+    if (!*traj_file) {
+      err << fmt::format("fixmine extract: cannot write \"{}\"\n", a.trajectories_out);
+      return kExitFailed;
+    }
+    absl::Status tst =
+        miner::FindTrajectories(a.repo, walk, rec, /*with_files=*/true, &trajectories, &tstats);
+    if (!tst.ok()) {
+      err << "fixmine extract: " << tst.message() << "\n";
+      bool usage = tst.code() == absl::StatusCode::kNotFound ||
+                   tst.code() == absl::StatusCode::kInvalidArgument;
+      return usage ? kExitUsage : kExitFailed;
+    }
+    walk.annotate = [&trajectories](fixmine::v1::Record* r) { trajectories.Annotate(r); };
+  }
   std::string buf;
-  auto sink = [&](fixmine::v1::Record&&, std::string&& line) -> absl::Status {
+  auto sink = [&](fixmine::v1::Record&& r, std::string&& line) -> absl::Status {
+    if (traj_file && !r.trajectory_id().empty() && r.labels().is_fix()) {
+      fix_commits.insert(r.commit());
+    }
     if (line.size() >= (64 << 10)) {  // large lines go out as they are, without a copy
       if (!buf.empty()) out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
       buf.clear();
@@ -152,6 +180,38 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
   if (!*out) {
     err << "fixmine extract: writing records failed\n";
     return kExitFailed;
+  }
+  if (traj_file) {
+    std::map<int64_t, int64_t> by_steps;
+    for (fixmine::v1::Trajectory& t : trajectories.trajectories) {
+      for (const std::string& c : t.step_commits()) {
+        if (fix_commits.count(c)) t.set_any_fix(true);
+      }
+      ++by_steps[t.step_count()];
+      auto text = ToJsonLine(t);
+      if (!text.ok()) {
+        err << "fixmine extract: " << text.status().message() << "\n";
+        return kExitFailed;
+      }
+      *traj_file << *text << "\n";
+    }
+    traj_file->flush();
+    if (!*traj_file) {
+      err << "fixmine extract: writing trajectories failed\n";
+      return kExitFailed;
+    }
+    for (const auto& e : tstats.errors) err << "fixmine extract: trajectory skipped: " << e << "\n";
+    if (!a.quiet) {
+      std::string dist;
+      for (auto [steps, n] : by_steps) dist += fmt::format(" {}:{}", steps, n);
+      err << fmt::format(
+          "extract: {} trajectories ({} squash) from {} merges ({} octopus); {} branches "
+          "without steps, {} only nested, {} nested steps, {} skipped; steps:count{}\n",
+          trajectories.trajectories.size(), tstats.squashes, tstats.merges,
+          tstats.octopus_merges, tstats.branches_without_steps, tstats.branches_all_nested,
+          tstats.nested_steps,
+          tstats.skipped, dist);
+    }
   }
   for (const auto& e : stats.errors) err << "fixmine extract: skipped: " << e << "\n";
   if (!stats.walk_error.empty()) err << "fixmine extract: walk stopped early: " << stats.walk_error << "\n";
@@ -198,6 +258,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
   cmd->add_option("--format", args->format,
                   "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
       ->capture_default_str();
+  cmd->add_option("--trajectories-out", args->trajectories_out,
+                  "also write the pull-request trajectories as JSON Lines here "
+                  "(docs/trajectories.md)");
   // Same bytes through protobuf's JSON printer (slower); kept to check the fast writer.
   cmd->add_flag("--proto-json", args->proto_json, "")->group("");
   cmd->callback([args, ctx] { ctx->exit_code = RunExtract(*args, ctx); });

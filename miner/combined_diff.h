@@ -42,7 +42,7 @@ absl::Status CombinedDiff(git_repository* repo, git_commit* commit, int context_
 
 // Builds the merge-resolution record of merge `commit`: nullopt when its combined diff lists no
 // file (a clean merge). Otherwise a record with `merge_resolution` set, all parents listed and
-// one FileChange per combined-diff file (docs/trajectories.md, "Merge resolutions").
+// one FileChange per combined-diff file (docs/trajectories.md, "Merge-conflict resolutions").
 absl::StatusOr<std::optional<fixmine::v1::Record>> BuildMergeRecord(git_repository* repo,
                                                                     git_commit* commit,
                                                                     const RecordOptions& options);

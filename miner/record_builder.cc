@@ -11,6 +11,7 @@
 #include "common/encoding.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "miner/file_diff.h"
 #include "miner/git_handles.h"
 #include "miner/language.h"
 #include "miner/rename.h"
@@ -561,6 +562,27 @@ std::string QuotePathForPatch(std::string_view prefix, std::string_view path) {
   return out;
 }
 
+absl::Status DiffFiles(git_repository* repo, const git_tree* old_tree, const git_tree* new_tree,
+                       const RecordOptions& opt, std::string_view what,
+                       google::protobuf::RepeatedPtrField<FileChange>* out, DiffFilesStats* stats) {
+  std::vector<TreeChange> changes;
+  FIXMINE_RETURN_IF_ERROR(Annotate(DiffTrees(repo, old_tree, new_tree, &changes), what));
+  BlobCache cache(repo);
+  std::vector<FilePair> pairs = PairFiles(changes, opt, &cache, &stats->renames_skipped);
+  for (const FilePair& p : pairs) {
+    FileChange* fc = out->Add();
+    FIXMINE_RETURN_IF_ERROR(Annotate(BuildFile(&cache, p, opt, fc), what));
+    // Each blob is usually needed by this file only; keep memory to one file's worth.
+    if (p.old_side.present()) cache.Release(p.old_side.id);
+    if (p.new_side.present()) cache.Release(p.new_side.id);
+    ++stats->files;
+    stats->added += fc->added();
+    stats->deleted += fc->deleted();
+    stats->unavailable += fc->unavailable();
+  }
+  return absl::OkStatus();
+}
+
 void FillCommitFields(git_commit* commit, const RecordOptions& opt, Record* out) {
   Record& r = *out;
   std::string hex = OidHex(*git_commit_id(commit));
@@ -604,23 +626,11 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
     parent_tree.reset(pt);
   }
 
-  std::vector<TreeChange> changes;
-  FIXMINE_RETURN_IF_ERROR(Annotate(DiffTrees(repo, parent_tree.get(), tree.get(), &changes),
-                                   absl::StrCat("diffing commit ", hex)));
-  BlobCache cache(repo);
-  bool renames_skipped = false;
-  std::vector<FilePair> pairs = PairFiles(changes, opt, &cache, &renames_skipped);
-  r.set_renames_skipped(renames_skipped);
-  int unavailable = 0;
-  for (const FilePair& p : pairs) {
-    FileChange* fc = r.add_files();
-    FIXMINE_RETURN_IF_ERROR(
-        Annotate(BuildFile(&cache, p, opt, fc), absl::StrCat("diffing commit ", hex)));
-    // Each blob is usually needed by this file only; keep memory to one file's worth.
-    if (p.old_side.present()) cache.Release(p.old_side.id);
-    if (p.new_side.present()) cache.Release(p.new_side.id);
-    unavailable += fc->unavailable();
-  }
+  DiffFilesStats ds;
+  FIXMINE_RETURN_IF_ERROR(DiffFiles(repo, parent_tree.get(), tree.get(), opt,
+                                    absl::StrCat("diffing commit ", hex), r.mutable_files(), &ds));
+  r.set_renames_skipped(ds.renames_skipped);
+  int unavailable = ds.unavailable;
   r.set_unavailable_files(unavailable);
   FinishRecord(opt, &r);
   return r;

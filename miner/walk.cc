@@ -100,8 +100,9 @@ class OrderedBuilder {
   };
 
   OrderedBuilder(std::vector<RepoPtr> repos, const RecordOptions& options,
-                 const RecordEncoder& encode)
-      : repos_(std::move(repos)), options_(options), encode_(encode) {
+                 const RecordEncoder& encode,
+                 const std::function<void(fixmine::v1::Record*)>& annotate)
+      : repos_(std::move(repos)), options_(options), encode_(encode), annotate_(annotate) {
     for (size_t i = 0; i < repos_.size(); ++i) {
       threads_.emplace_back([this, i] { Work(repos_[i].get()); });
     }
@@ -165,6 +166,7 @@ class OrderedBuilder {
       }
       Built result;
       result.record = Build(repo, item.oid, &result.merge, &result.no_record);
+      if (annotate_ && result.record.ok() && !result.no_record) annotate_(&*result.record);
       if (encode_ && result.record.ok() && !result.no_record) {
         result.encode_status = encode_(*result.record, &result.encoded);
       }
@@ -201,6 +203,7 @@ class OrderedBuilder {
   std::vector<RepoPtr> repos_;
   const RecordOptions& options_;
   const RecordEncoder& encode_;
+  const std::function<void(fixmine::v1::Record*)>& annotate_;
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_work_, cv_done_;
@@ -212,6 +215,37 @@ class OrderedBuilder {
 };
 
 }  // namespace
+
+absl::Status PushWalkStarts(git_repository* repo, git_revwalk* walk, const WalkOptions& walk_opts,
+                            std::vector<std::string>* tips, bool* empty) {
+  if (empty) *empty = false;
+  int rc = 0;
+  if (walk_opts.all) {
+    FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips));
+  } else if (walk_opts.revs.empty()) {
+    git_oid head;
+    rc = git_reference_name_to_id(&head, repo, "HEAD");
+    if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
+      if (empty) *empty = true;
+      return absl::OkStatus();
+    }
+    if (rc != 0) return GitStatus(rc, "resolving HEAD");
+    rc = git_revwalk_push(walk, &head);
+    if (rc != 0) return GitStatus(rc, "walking from HEAD");
+    tips->push_back(OidHex(head));
+  } else {
+    for (const auto& rev : walk_opts.revs) {
+      FIXMINE_RETURN_IF_ERROR(PushRevision(repo, walk, rev, tips));
+    }
+  }
+  for (const auto& h : walk_opts.hide) {
+    git_oid oid;
+    // A watermark that no longer exists (rewritten history) hides nothing; `skip` still
+    // prevents duplicates.
+    if (git_oid_fromstr(&oid, h.c_str()) == 0) (void)git_revwalk_hide(walk, &oid);
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Mine(const std::string& path, const WalkOptions& walk_opts,
                   const RecordOptions& record_opts, const RecordSink& sink, WalkStats* stats_out,
@@ -237,27 +271,9 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
   RevwalkPtr walk(walk_raw);
   git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
 
-  if (walk_opts.all) {
-    FIXMINE_RETURN_IF_ERROR(PushAll(repo.get(), walk.get(), &stats.tips));
-  } else if (walk_opts.revs.empty()) {
-    git_oid head;
-    rc = git_reference_name_to_id(&head, repo.get(), "HEAD");
-    if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) return absl::OkStatus();  // no commits
-    if (rc != 0) return GitStatus(rc, "resolving HEAD");
-    rc = git_revwalk_push(walk.get(), &head);
-    if (rc != 0) return GitStatus(rc, "walking from HEAD");
-    stats.tips.push_back(OidHex(head));
-  } else {
-    for (const auto& rev : walk_opts.revs) {
-      FIXMINE_RETURN_IF_ERROR(PushRevision(repo.get(), walk.get(), rev, &stats.tips));
-    }
-  }
-  for (const auto& h : walk_opts.hide) {
-    git_oid oid;
-    // A watermark that no longer exists (rewritten history) hides nothing; `skip` still
-    // prevents duplicates.
-    if (git_oid_fromstr(&oid, h.c_str()) == 0) (void)git_revwalk_hide(walk.get(), &oid);
-  }
+  bool empty = false;
+  FIXMINE_RETURN_IF_ERROR(PushWalkStarts(repo.get(), walk.get(), walk_opts, &stats.tips, &empty));
+  if (empty) return absl::OkStatus();  // no commits
 
   int workers = walk_opts.workers > 0 ? walk_opts.workers
                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -267,7 +283,7 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
     FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
     repos.push_back(std::move(r));
   }
-  OrderedBuilder builder(std::move(repos), record_opts, encode);
+  OrderedBuilder builder(std::move(repos), record_opts, encode, walk_opts.annotate);
   // Results wait here until every older commit is done: enough room that one slow commit (a
   // mass reformat) does not leave the other workers idle, little enough to bound memory.
   const int64_t max_in_flight = 128 * workers;

@@ -33,6 +33,9 @@ struct WalkOptions {
   std::function<bool(std::string_view commit_hex)> skip;
   // Set to true from any thread to stop the walk; Mine then returns CANCELLED.
   const std::atomic<bool>* cancel = nullptr;
+  // Called on the worker thread that built a record, right after building it and before the
+  // encoder (fills `trajectory_id` / `trajectory_step`, say). Must be thread-safe.
+  std::function<void(fixmine::v1::Record* record)> annotate;
 };
 
 // Counters of one walk. `errors` keeps the first few messages of skipped commits.
@@ -68,6 +71,13 @@ using EncodedRecordSink =
 
 // Called after each batch of commits, on the calling thread.
 using ProgressFn = std::function<void(const WalkStats& stats)>;
+
+// Pushes the starts of `walk` onto `revwalk` (its revs, or every ref plus HEAD when `walk.all`,
+// or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty` (may be
+// null) when the repository has no commits (an unborn HEAD). INVALID_ARGUMENT for a revision
+// that does not resolve. Handles are borrowed.
+absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const WalkOptions& walk,
+                            std::vector<std::string>* tips, bool* empty);
 
 // Walks the repository at `path` newest first (committer time, like `git log`) and hands one
 // record per non-merge commit, and one per merge whose result differs from every parent in

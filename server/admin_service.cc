@@ -263,6 +263,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
   if (!repo.ok()) return Done(ctx, repo.status());
   auto n = store_->RemoveRepository(req->name());
   if (!n.ok()) return Done(ctx, n.status());
+  if (runner_->trajectory_store() != nullptr) {
+    auto t = runner_->trajectory_store()->RemoveRepository(req->name());
+    if (!t.ok()) return Done(ctx, t.status());
+  }
   if (repo->remote()) {
     std::error_code ec;
     std::filesystem::remove_all(repo->local_path(), ec);

@@ -9,6 +9,7 @@
 #include "miner/clone.h"
 #include "miner/record_builder.h"
 #include "miner/license_file.h"
+#include "miner/trajectory.h"
 #include "miner/walk.h"
 
 namespace fixmine::server {
@@ -263,6 +264,17 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   auto license = miner::DetectRepositoryLicense(repo->local_path(), tip);
   rec.curation.license = license.ok() ? *license : repo->license();
 
+  // Trajectories first (a graph pass and one diff per branch, no records): the walk then fills
+  // each step record's trajectory fields. Found again identically when a job resumes.
+  miner::TrajectorySet trajectories;
+  if (trajectories_ != nullptr) {
+    miner::TrajectoryStats tstats;
+    absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/true,
+                                               &trajectories, &tstats);
+    if (!tst.ok() && tst.code() != absl::StatusCode::kCancelled) return fail(tst);
+    walk.annotate = [&trajectories](fixmine::v1::Record* r) { trajectories.Annotate(r); };
+  }
+
   std::vector<fixmine::v1::Record> batch;
   size_t batch_bytes = 0;
   int64_t written = job.records_written();
@@ -314,6 +326,22 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   }
   Job final_job = snapshot(stats);
   final_job.set_finished_at(Now());
+  if (st.ok() && trajectories_ != nullptr && !trajectories.trajectories.empty()) {
+    // any_fix from the stored step records (steps stored by an earlier attempt included). The
+    // puts are idempotent (keyed by id), so a crash before the final batch below only means
+    // the resumed job writes the same trajectories again.
+    for (fixmine::v1::Trajectory& t : trajectories.trajectories) {
+      for (const std::string& id : t.step_record_ids()) {
+        auto r = store_->GetRecord(id);
+        if (r.ok() && r->labels().is_fix()) {
+          t.set_any_fix(true);
+          break;
+        }
+      }
+    }
+    st = trajectories_->Put(trajectories.trajectories);
+    if (!st.ok()) final_job.set_error(std::string(st.message()));
+  }
   if (st.ok()) {
     final_job.set_state(fixmine::v1::SUCCEEDED);
     if (!stats.walk_error.empty()) final_job.set_error(stats.walk_error);

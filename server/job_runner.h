@@ -15,6 +15,7 @@
 #include "server/decontaminator.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
+#include "storage/trajectory_store.h"
 
 namespace fixmine::server {
 
@@ -32,6 +33,12 @@ class JobRunner {
   // Labels every mined record with `decontam` (borrowed; may be null) before its batch is
   // written. Call before Start.
   void SetDecontaminator(Decontaminator* decontam) { decontam_ = decontam; }
+
+  // Stores each mining job's pull-request trajectories in `trajectories` (borrowed; may be
+  // null: then none are found) and fills the records' trajectory fields. Call before Start.
+  void SetTrajectoryStore(storage::TrajectoryStore* trajectories) { trajectories_ = trajectories; }
+  // The store given to SetTrajectoryStore (may be null).
+  storage::TrajectoryStore* trajectory_store() const { return trajectories_; }
 
   // Starts the worker threads and re-queues interrupted jobs.
   absl::Status Start();
@@ -74,6 +81,7 @@ class JobRunner {
 
   storage::RecordStore* store_;
   Decontaminator* decontam_ = nullptr;
+  storage::TrajectoryStore* trajectories_ = nullptr;
   ServerConfig config_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -44,11 +44,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->store_ = std::move(*store);
   s->decontam_ = std::make_unique<Decontaminator>(s->store_.get());
   if (absl::Status st = s->decontam_->Start(); !st.ok()) return st;
+  auto trajectory_store = storage::TrajectoryStore::Of(s->store_.get());
+  if (!trajectory_store.ok()) return trajectory_store.status();
+  s->trajectory_store_ = std::move(*trajectory_store);
   s->runner_ = std::make_unique<JobRunner>(s->store_.get(), config);
+  s->runner_->SetTrajectoryStore(s->trajectory_store_.get());
   s->runner_->SetDecontaminator(s->decontam_.get());
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
                                                  s->decontam_.get());
   s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get());
+  s->trajectories_ =
+      std::make_unique<TrajectoryServiceImpl>(s->store_.get(), s->trajectory_store_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -56,6 +62,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->records_.get());
+  builder.RegisterService(s->trajectories_.get());
   builder.SetMaxReceiveMessageSize(4 << 20);
   builder.SetMaxSendMessageSize(64 << 20);
   // A vanished client frees its stream: keepalive pings detect dead connections.
@@ -94,6 +101,8 @@ void Server::Shutdown(int grace_seconds) {
   grpc_.reset();
   runner_.reset();
   decontam_.reset();
+  trajectories_.reset();
+  trajectory_store_.reset();
   store_.reset();
 }
 

@@ -8,12 +8,13 @@
 #include "server/job_runner.h"
 #include "server/server_config.h"
 #include "server/services.h"
+#include "server/trajectory_service.h"
 #include "storage/record_store.h"
 
 namespace fixmine::server {
 
 // One running fixmined: the store, the job runner, and the gRPC server with AdminService,
-// RecordService, grpc.health.v1 and reflection. Thread-safe.
+// RecordService, TrajectoryService, grpc.health.v1 and reflection. Thread-safe.
 class Server {
  public:
   // Opens the store under config.data_dir/store, resumes interrupted jobs and starts listening.
@@ -39,6 +40,8 @@ class Server {
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<RecordServiceImpl> records_;
+  std::unique_ptr<storage::TrajectoryStore> trajectory_store_;
+  std::unique_ptr<TrajectoryServiceImpl> trajectories_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   std::mutex mu_;

@@ -25,6 +25,8 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
+#include "storage/rocks_access.h"
+#include "storage/trajectory_store.h"
 
 namespace fixmine::storage {
 namespace {
@@ -218,7 +220,11 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* fingerprints = nullptr;
     rocksdb::ColumnFamilyHandle* lsh = nullptr;
     rocksdb::ColumnFamilyHandle* benchmarks = nullptr;
+    rocksdb::ColumnFamilyHandle* trajectories = nullptr;
   };
+
+  // For companion stores (rocks_access.h).
+  internal::RocksAccess Access() { return {db_.get(), cf_.trajectories}; }
 
   RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
                    std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf,
@@ -965,7 +971,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   const std::vector<std::string> known = {
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
       keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
-      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf};
+      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf ? counters : base);
@@ -1005,10 +1011,21 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.fingerprints = handles[8];
   cf.lsh = handles[9];
   cf.benchmarks = handles[10];
+  cf.trajectories = handles[11];
   auto store =
       std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
   return std::unique_ptr<RecordStore>(std::move(store));
 }
+
+namespace internal {
+
+std::optional<RocksAccess> RocksAccessOf(RecordStore* store) {
+  auto* rocks = dynamic_cast<RocksRecordStore*>(store);
+  if (rocks == nullptr) return std::nullopt;
+  return rocks->Access();
+}
+
+}  // namespace internal
 
 }  // namespace fixmine::storage

@@ -1,0 +1,71 @@
+#include "common/trajectory_format.h"
+
+#include "common/encoding.h"
+#include "common/record_json.h"
+#include "fmt/format.h"
+
+namespace fixmine {
+namespace {
+
+// A JSON string literal of `text`; text that is not UTF-8 is read as ISO-8859-1 first.
+void AppendString(std::string_view text, std::string* out) {
+  if (IsValidUtf8(text)) {
+    AppendJsonString(text, out);
+  } else {
+    AppendJsonString(Latin1ToUtf8(text), out);
+  }
+}
+
+std::string Message(std::string_view role, std::string_view content) {
+  std::string m = "{\"role\":";
+  AppendString(role, &m);
+  m.append(",\"content\":");
+  AppendString(content, &m);
+  m.push_back('}');
+  return m;
+}
+
+}  // namespace
+
+std::string RenderTrajectoryChat(const fixmine::v1::Trajectory& t,
+                                 const std::vector<const fixmine::v1::Record*>& steps) {
+  std::string system = fmt::format(
+      "You are an expert software engineer working on the pull request \"{}\" in repository "
+      "{}. For each change request, reply with a unified diff (as `git diff` prints it) that "
+      "makes the change on top of the previous ones.",
+      t.title(), t.repo());
+  std::string messages = "[" + Message("system", system);
+  for (const fixmine::v1::Record* r : steps) {
+    if (r == nullptr) continue;
+    std::string msg = r->message().empty() ? r->subject() : r->message();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ' || msg.back() == '\r')) {
+      msg.pop_back();
+    }
+    std::string diff;
+    for (const fixmine::v1::FileChange& f : r->files()) {
+      diff.append(f.patch());
+      if (!diff.empty() && diff.back() != '\n') diff.push_back('\n');
+    }
+    messages += "," + Message("user", msg) + "," + Message("assistant", diff);
+  }
+  messages.push_back(']');
+  std::string row = "{\"trajectory_id\":";
+  AppendString(t.id(), &row);
+  row.append(",\"repo\":");
+  AppendString(t.repo(), &row);
+  row.append(fmt::format(",\"pr_number\":{},\"title\":", t.pr_number()));
+  AppendString(t.title(), &row);
+  row.append(",\"messages\":");
+  row.append(messages);
+  row.push_back('}');
+  return row;
+}
+
+absl::StatusOr<bool> ParseTrajectoryFormat(std::string_view name) {
+  if (name.empty() || name == "raw") return false;
+  if (name == "chat") return true;
+  return absl::InvalidArgumentError(
+      fmt::format("unknown trajectory format \"{}\"; use raw or chat", name));
+}
+
+}  // namespace fixmine

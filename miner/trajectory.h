@@ -1,0 +1,87 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "fixmine/v1/records.pb.h"
+#include "fixmine/v1/trajectories.pb.h"
+#include "miner/record_builder.h"
+#include "miner/walk.h"
+
+namespace fixmine::miner {
+
+// What the message of a merge (or a squash-merged commit) says about its pull request.
+struct MergeMessage {
+  int64_t pr_number = 0;      // 0 when none
+  std::string title;          // never empty for a non-empty message
+  std::string source_branch;  // empty when none
+};
+
+// Parses a merge commit's message: GitHub "Merge pull request #N from owner/branch" (title: the
+// first body line), GitLab "See merge request group/project!N" (title: the first body
+// paragraph), "Merge branch 'x' ..." / "Merge remote-tracking branch 'x'" (title: the
+// subject). Thread-safe.
+MergeMessage ParseMergeMessage(std::string_view message);
+
+// For a squash-merged subject "Title (#N)": N and the title without " (#N)"; nullopt-like
+// pr_number 0 when the subject does not end in "(#N)". Thread-safe.
+MergeMessage ParseSquashSubject(std::string_view subject);
+
+// Stable trajectory id of (`repo_name`, `commit_hex`, `parent_index`): 24 hex digits of a
+// SHA-1 over the three. Thread-safe.
+std::string TrajectoryId(const std::string& repo_name, const std::string& commit_hex,
+                         int parent_index);
+
+// Where a commit sits in the trajectories.
+struct TrajectoryStep {
+  std::string trajectory_id;
+  int32_t step = 0;
+};
+
+// Counters of one FindTrajectories call.
+struct TrajectoryStats {
+  int64_t merges = 0;                  // merge commits seen (two or more parents)
+  int64_t octopus_merges = 0;          // of those, with three or more parents
+  int64_t branches_without_steps = 0;  // branches whose range held no new non-merge commit
+  int64_t branches_all_nested = 0;     // branches whose every step an earlier merge owns (not kept)
+  int64_t squashes = 0;                // squash-merge trajectories
+  int64_t nested_steps = 0;            // steps listed by a trajectory but owned by an earlier one
+  int64_t skipped = 0;                 // merges that could not be read (counted, not fatal)
+  std::vector<std::string> errors;     // the first few reasons
+};
+
+// The trajectories of a walk and each step commit's place.
+struct TrajectorySet {
+  // Oldest merge first (the order the walk met them in reverse topological order).
+  std::vector<fixmine::v1::Trajectory> trajectories;
+  // Step commit (full hex) -> the trajectory that owns it and its step there.
+  std::unordered_map<std::string, TrajectoryStep> steps;
+
+  // Fills `record.trajectory_id` / `trajectory_step` when its commit is a step. Thread-safe
+  // for concurrent readers.
+  void Annotate(fixmine::v1::Record* record) const;
+};
+
+// Finds the trajectories of the commits `walk` selects (its revs/all/hide/since/until; not
+// max_commits) in the repository at `path` (docs/trajectories.md):
+// - every merge commit's non-first parent k is a branch: its steps are the non-merge commits
+//   of `merge^1..merge^k` that are not on the mainline (the first-parent chain of HEAD, or of
+//   the first revision's tip), oldest first as `git rev-list --reverse --topo-order` lists
+//   them; branches without steps are counted, not stored;
+// - a commit that is a step of several branches belongs to the first merge met walking oldest
+//   first in topological order (the nearest enclosing merge); the others count it in
+//   `nested_steps`; a branch whose every step is owned that way (a back-merge of the mainline
+//   into a feature branch) is counted in `branches_all_nested` and not kept;
+// - a non-merge commit owned by no merge whose subject ends in "(#N)" is a one-step squash.
+// With `with_files`, each trajectory's `files` hold the diff base..tip rendered by `record`'s
+// settings. A merge that cannot be read is skipped and counted. Errors: NOT_FOUND when `path`
+// is not a repository, INVALID_ARGUMENT for a revision that does not resolve.
+absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk,
+                              const RecordOptions& record, bool with_files, TrajectorySet* out,
+                              TrajectoryStats* stats);
+
+}  // namespace fixmine::miner

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <memory>
+
+#include "fixmine/v1/trajectories.grpc.pb.h"
+#include "storage/record_store.h"
+#include "storage/trajectory_store.h"
+
+namespace fixmine::server {
+
+// TrajectoryService on the gRPC callback API (docs/api.md). Streams keep one write in flight
+// and read the next batch only when the previous one was sent. Store and trajectories are
+// borrowed and outlive the service. Thread-safe.
+class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::CallbackService {
+ public:
+  TrajectoryServiceImpl(storage::RecordStore* store, storage::TrajectoryStore* trajectories)
+      : store_(store), trajectories_(trajectories) {}
+
+  grpc::ServerUnaryReactor* GetTrajectory(grpc::CallbackServerContext* ctx,
+                                          const fixmine::v1::GetTrajectoryRequest* req,
+                                          fixmine::v1::GetTrajectoryResponse* resp) override;
+  grpc::ServerWriteReactor<fixmine::v1::StreamTrajectoriesResponse>* StreamTrajectories(
+      grpc::CallbackServerContext* ctx, const fixmine::v1::StreamTrajectoriesRequest* req) override;
+
+ private:
+  storage::RecordStore* store_;
+  storage::TrajectoryStore* trajectories_;
+};
+
+}  // namespace fixmine::server

@@ -1,0 +1,387 @@
+// Pull-request trajectories (miner/trajectory.cc) against the git CLI: step lists against
+// `git rev-list --reverse --topo-order --no-merges M^1..M^k`, bases against `git merge-base`,
+// combined diffs against `git diff --full-index -M base tip`, on drawn histories.
+#include "miner/trajectory.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "fmt/format.h"
+#include "miner/walk.h"
+#include "tests/testutil/git_repo.h"
+
+namespace fixmine::miner {
+namespace {
+
+using fixmine::v1::Record;
+using fixmine::v1::Trajectory;
+using testutil::GitRepo;
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
+  return out;
+}
+
+TrajectorySet Find(GitRepo& repo, TrajectoryStats* stats, WalkOptions walk = {}) {
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  TrajectorySet set;
+  absl::Status st = FindTrajectories(repo.path(), walk, ro, /*with_files=*/true, &set, stats);
+  EXPECT_TRUE(st.ok()) << st;
+  return set;
+}
+
+// What git says the steps of branch `k` of merge `m` are.
+std::vector<std::string> GitSteps(GitRepo& repo, const std::string& m, int k) {
+  return Lines(
+      repo.Git(fmt::format("rev-list --reverse --topo-order --no-merges {}^1..{}^{}", m, m, k)));
+}
+
+std::string Patches(const Trajectory& t) {
+  std::string out;
+  for (const auto& f : t.files()) out += f.patch();
+  return out;
+}
+
+// Checks `t` (branch `k` of merge `m`) against the git CLI.
+void ExpectMatchesGit(GitRepo& repo, const Trajectory& t, const std::string& m, int k) {
+  EXPECT_EQ(t.merge_commit(), m);
+  EXPECT_EQ(t.parent_index(), k);
+  std::vector<std::string> steps(t.step_commits().begin(), t.step_commits().end());
+  EXPECT_EQ(steps, GitSteps(repo, m, k));
+  EXPECT_EQ(t.step_count(), static_cast<int>(steps.size()));
+  ASSERT_EQ(t.step_record_ids_size(), t.step_commits_size());
+  for (int i = 0; i < t.step_commits_size(); ++i) {
+    EXPECT_EQ(t.step_record_ids(i), RecordId("traj", t.step_commits(i)));
+  }
+  std::string base = Trim(repo.Git(fmt::format("merge-base {}^1 {}^{}", m, m, k)));
+  EXPECT_EQ(t.base_commit(), base);
+  std::string tip = Trim(repo.Git(fmt::format("rev-parse {}^{}", m, k)));
+  EXPECT_EQ(t.tip_commit(), tip);
+  EXPECT_EQ(Patches(t), repo.Git(fmt::format("diff --full-index -M {} {}", base, tip)));
+  EXPECT_EQ(t.id(), TrajectoryId("traj", m, k));
+}
+
+std::map<std::string, Record> MineAll(GitRepo& repo, const TrajectorySet& set) {
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  WalkOptions wo;
+  wo.workers = 2;
+  wo.annotate = [&set](Record* r) { set.Annotate(r); };
+  std::map<std::string, Record> out;
+  absl::Status st = Mine(
+      repo.path(), wo, ro,
+      [&](Record&& r) {
+        std::string c = r.commit();
+        out.emplace(c, std::move(r));
+        return absl::OkStatus();
+      },
+      nullptr);
+  EXPECT_TRUE(st.ok()) << st;
+  return out;
+}
+
+//   *   M  Merge pull request #7 from ada/widget   (--no-ff)
+//   |\  (merge)
+//   | * s3 widget: docs
+//   | * s2 widget: fix the count
+//   * | m1 main moves on
+//   | * s1 widget: add
+//   |/
+//   * a  base
+TEST(Trajectory, ThreeCommitBranchMergedNoFfIsOneTrajectoryInOrder) {
+  GitRepo repo;
+  repo.Write("a.txt", "one\ntwo\nthree\n");
+  std::string a = repo.CommitAll("base\n");
+  repo.Git("checkout -q -b widget");
+  repo.Write("w.c", "int widget(void) { return 1; }\n");
+  std::string s1 = repo.CommitAll("widget: add\n");
+  repo.Git("checkout -q main");
+  repo.Write("a.txt", "one\ntwo\nthree\nfour\n");
+  std::string m1 = repo.CommitAll("main moves on\n");
+  repo.Git("checkout -q widget");
+  repo.Write("w.c", "int widget(void) { return 2; }\n");
+  std::string s2 = repo.CommitAll("widget: fix the count\n\nFixes #3.\n");
+  repo.Write("README", "widgets\n");
+  std::string s3 = repo.CommitAll("widget: docs\n");
+  repo.Git("checkout -q main");
+  repo.Git(
+      "merge -q --no-ff widget -m 'Merge pull request #7 from ada/widget' -m 'Add the widget'");
+  std::string m = Trim(repo.Git("rev-parse HEAD"));
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 1u);
+  const Trajectory& t = set.trajectories[0];
+  ExpectMatchesGit(repo, t, m, 2);
+  EXPECT_EQ(std::vector<std::string>(t.step_commits().begin(), t.step_commits().end()),
+            (std::vector<std::string>{s1, s2, s3}));
+  EXPECT_EQ(t.base_commit(), a);
+  EXPECT_EQ(t.kind(), "merge");
+  EXPECT_EQ(t.pr_number(), 7);
+  EXPECT_EQ(t.title(), "Add the widget");
+  EXPECT_EQ(t.source_branch(), "ada/widget");
+  EXPECT_EQ(t.repo(), "traj");
+  EXPECT_EQ(t.merged_by().name(), "Cy Committer");
+  // The combined diff holds the branch's files only, not main's a.txt change.
+  ASSERT_EQ(t.files_size(), 2);
+  EXPECT_EQ(t.files(0).path(), "README");
+  EXPECT_EQ(t.files(1).path(), "w.c");
+  EXPECT_EQ(stats.merges, 1);
+  EXPECT_EQ(stats.squashes, 0);
+
+  std::map<std::string, Record> records = MineAll(repo, set);
+  ASSERT_EQ(records.size(), 5u);
+  for (auto [commit, step] : {std::pair{s1, 0}, std::pair{s2, 1}, std::pair{s3, 2}}) {
+    EXPECT_EQ(records[commit].trajectory_id(), t.id()) << commit;
+    EXPECT_EQ(records[commit].trajectory_step(), step) << commit;
+  }
+  EXPECT_EQ(records[a].trajectory_id(), "");
+  EXPECT_EQ(records[m1].trajectory_id(), "");
+}
+
+//   *   M2 Merge branch 'topic'   (the branch again)
+//   |\  (merge)
+//   | * s3 third
+//   * |   M1 Merge branch 'topic'
+//   |\ \  (merge)
+//   | |/
+//   | * s2 second
+//   | * s1 first
+//   |/
+//   * a  base
+TEST(Trajectory, BranchMergedTwiceGivesTwoTrajectoriesWithoutOverlap) {
+  GitRepo repo;
+  repo.Write("f.txt", "0\n");
+  std::string a = repo.CommitAll("base\n");
+  repo.Git("checkout -q -b topic");
+  repo.Write("f.txt", "1\n");
+  std::string s1 = repo.CommitAll("first\n");
+  repo.Write("g.txt", "2\n");
+  std::string s2 = repo.CommitAll("second\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff topic -m \"Merge branch 'topic'\"");
+  std::string m1 = Trim(repo.Git("rev-parse HEAD"));
+  repo.Git("checkout -q topic");
+  repo.Write("g.txt", "3\n");
+  std::string s3 = repo.CommitAll("third\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff topic -m \"Merge branch 'topic'\"");
+  std::string m2 = Trim(repo.Git("rev-parse HEAD"));
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 2u);
+  // Oldest merge first.
+  ExpectMatchesGit(repo, set.trajectories[0], m1, 2);
+  ExpectMatchesGit(repo, set.trajectories[1], m2, 2);
+  EXPECT_EQ(set.trajectories[0].step_count(), 2);
+  EXPECT_EQ(set.trajectories[1].step_count(), 1);
+  EXPECT_EQ(set.trajectories[1].step_commits(0), s3);
+  EXPECT_EQ(set.trajectories[1].base_commit(), s2);
+  EXPECT_EQ(set.trajectories[0].source_branch(), "topic");
+  EXPECT_EQ(set.trajectories[0].title(), "Merge branch 'topic'");
+  EXPECT_EQ(set.trajectories[0].pr_number(), 0);
+  EXPECT_EQ(stats.nested_steps, 0);
+  EXPECT_EQ(set.steps.at(s1).trajectory_id, set.trajectories[0].id());
+  EXPECT_EQ(set.steps.at(s3).trajectory_id, set.trajectories[1].id());
+  EXPECT_EQ(set.steps.count(a), 0u);
+}
+
+//   *-.   O  Merge branches 'x' and 'y'   (octopus)
+//   |\ \  (merge)
+//   | | * y1 y work
+//   | * | x2 x more
+//   | * | x1 x work
+//   | |/
+//   |/
+//   * a  base
+TEST(Trajectory, OctopusMergeGivesOneTrajectoryPerBranch) {
+  GitRepo repo;
+  repo.Write("base.txt", "b\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b x");
+  repo.Write("x.txt", "x1\n");
+  repo.CommitAll("x work\n");
+  repo.Write("x.txt", "x2\n");
+  repo.CommitAll("x more\n");
+  repo.Git("checkout -q main");
+  repo.Git("checkout -q -b y");
+  repo.Write("y.txt", "y1\n");
+  repo.CommitAll("y work\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff x y -m \"Merge branches 'x' and 'y'\"");
+  std::string o = Trim(repo.Git("rev-parse HEAD"));
+  ASSERT_EQ(Lines(repo.Git("rev-list --parents -n1 HEAD"))[0].size(), 4u * 40 + 3);
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 2u);
+  ExpectMatchesGit(repo, set.trajectories[0], o, 2);
+  ExpectMatchesGit(repo, set.trajectories[1], o, 3);
+  EXPECT_EQ(set.trajectories[0].kind(), "octopus");
+  EXPECT_EQ(set.trajectories[0].step_count(), 2);
+  EXPECT_EQ(set.trajectories[1].step_count(), 1);
+  EXPECT_NE(set.trajectories[0].id(), set.trajectories[1].id());
+  EXPECT_EQ(stats.octopus_merges, 1);
+  EXPECT_EQ(stats.merges, 1);
+}
+
+//   * c  Add the parser (#42)    squash merge on main
+//   * b  plain change
+//   * a  base
+TEST(Trajectory, SquashMergeSubjectIsASingleStepTrajectory) {
+  GitRepo repo;
+  repo.Write("p.c", "int p;\n");
+  repo.CommitAll("base\n");
+  repo.Write("p.c", "int p = 1;\n");
+  std::string b = repo.CommitAll("plain change\n");
+  repo.Write("parse.c", "int parse(void) { return 0; }\n");
+  std::string c = repo.CommitAll("Add the parser (#42)\n\n* first\n* second\n");
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 1u);
+  const Trajectory& t = set.trajectories[0];
+  EXPECT_EQ(t.kind(), "squash");
+  EXPECT_EQ(t.pr_number(), 42);
+  EXPECT_EQ(t.title(), "Add the parser");
+  EXPECT_EQ(t.merge_commit(), c);
+  EXPECT_EQ(t.tip_commit(), c);
+  EXPECT_EQ(t.base_commit(), b);
+  ASSERT_EQ(t.step_commits_size(), 1);
+  EXPECT_EQ(t.step_commits(0), c);
+  EXPECT_EQ(Patches(t), repo.Git(fmt::format("diff --full-index -M {} {}", b, c)));
+  EXPECT_EQ(stats.squashes, 1);
+  EXPECT_EQ(set.steps.at(c).step, 0);
+}
+
+//   *   M2 Merge pull request #2 from ada/outer
+//   |\  (merge)
+//   | *   M1 Merge branch 'inner' into outer
+//   | |\  (merge)
+//   | | * i1 inner work (#9)
+//   | |/
+//   | * o1 outer work
+//   |/
+//   * a  base
+TEST(Trajectory, NestedBranchStepsBelongToTheNearestMerge) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b outer");
+  repo.Write("o.txt", "o\n");
+  std::string o1 = repo.CommitAll("outer work\n");
+  repo.Git("checkout -q -b inner");
+  repo.Write("i.txt", "i\n");
+  std::string i1 = repo.CommitAll("inner work (#9)\n");
+  repo.Git("checkout -q outer");
+  repo.Git("merge -q --no-ff inner -m \"Merge branch 'inner' into outer\"");
+  std::string m1 = Trim(repo.Git("rev-parse HEAD"));
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff outer -m 'Merge pull request #2 from ada/outer' -m 'Outer'");
+  std::string m2 = Trim(repo.Git("rev-parse HEAD"));
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 2u);
+  ExpectMatchesGit(repo, set.trajectories[0], m1, 2);
+  ExpectMatchesGit(repo, set.trajectories[1], m2, 2);
+  // The outer branch lists both steps; i1 belongs to the inner merge, which met it first.
+  EXPECT_EQ(set.trajectories[1].step_count(), 2);
+  EXPECT_EQ(set.trajectories[1].nested_steps(), 1);
+  EXPECT_EQ(stats.nested_steps, 1);
+  EXPECT_EQ(set.steps.at(i1).trajectory_id, set.trajectories[0].id());
+  EXPECT_EQ(set.steps.at(o1).trajectory_id, set.trajectories[1].id());
+  EXPECT_EQ(set.steps.at(o1).step, 0);
+  // A "(#N)" subject a merge brought in is that merge's step, not a squash.
+  EXPECT_EQ(stats.squashes, 0);
+}
+
+//   *   M3 Merge pull request #3 from ada/feature
+//   |\  (merge)
+//   | *   Mb Merge branch 'main' into feature   (back-merge: brings only o1, owned by M2)
+//   | |\  (merge)
+//   | |/
+//   |/|
+//   * |   M2 Merge pull request #2 from ada/other
+//   |\ \  (merge)
+//   | * | o1 other work
+//   |/ /
+//   | * f1 feature work
+//   |/
+//   * a  base
+TEST(Trajectory, BackMergeOfTheMainlineIsNotAPullRequest) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b feature");
+  repo.Write("f.txt", "f\n");
+  std::string f1 = repo.CommitAll("feature work\n");
+  repo.Git("checkout -q main");
+  repo.Git("checkout -q -b other");
+  repo.Write("o.txt", "o\n");
+  std::string o1 = repo.CommitAll("other work\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff other -m 'Merge pull request #2 from ada/other'");
+  std::string m2 = Trim(repo.Git("rev-parse HEAD"));
+  repo.Git("checkout -q feature");
+  repo.Git("merge -q --no-ff main -m \"Merge branch 'main' into feature\"");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff feature -m 'Merge pull request #3 from ada/feature'");
+  std::string m3 = Trim(repo.Git("rev-parse HEAD"));
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 2u);
+  ExpectMatchesGit(repo, set.trajectories[0], m2, 2);
+  EXPECT_EQ(set.trajectories[0].pr_number(), 2);
+  // M3's range holds f1 and the back-merge; o1 is not in it (M3^1 reaches it).
+  ExpectMatchesGit(repo, set.trajectories[1], m3, 2);
+  EXPECT_EQ(set.trajectories[1].pr_number(), 3);
+  EXPECT_EQ(set.steps.at(o1).trajectory_id, set.trajectories[0].id());
+  EXPECT_EQ(set.steps.at(f1).trajectory_id, set.trajectories[1].id());
+  EXPECT_EQ(stats.merges, 3);
+  EXPECT_EQ(stats.branches_all_nested, 1);
+}
+
+TEST(MergeMessage, GitHubGitLabAndPlainMerges) {
+  MergeMessage gh = ParseMergeMessage(
+      "Merge pull request #6789 from someone/fix-leak\n\nFix a leak in the pack reader\n");
+  EXPECT_EQ(gh.pr_number, 6789);
+  EXPECT_EQ(gh.source_branch, "someone/fix-leak");
+  EXPECT_EQ(gh.title, "Fix a leak in the pack reader");
+
+  MergeMessage gl = ParseMergeMessage(
+      "Merge branch 'feature-x' into 'main'\n\nAdd feature X\n\nCloses #12\n\n"
+      "See merge request group/project!345\n");
+  EXPECT_EQ(gl.pr_number, 345);
+  EXPECT_EQ(gl.source_branch, "feature-x");
+  EXPECT_EQ(gl.title, "Add feature X");
+
+  MergeMessage plain = ParseMergeMessage("Merge branch 'topic' of https://example.com/r.git\n");
+  EXPECT_EQ(plain.pr_number, 0);
+  EXPECT_EQ(plain.source_branch, "topic");
+  EXPECT_EQ(plain.title, "Merge branch 'topic' of https://example.com/r.git");
+
+  MergeMessage remote = ParseMergeMessage("Merge remote-tracking branch 'origin/dev'");
+  EXPECT_EQ(remote.source_branch, "origin/dev");
+
+  EXPECT_EQ(ParseSquashSubject("Add the parser (#42)").pr_number, 42);
+  EXPECT_EQ(ParseSquashSubject("Add the parser (#42)").title, "Add the parser");
+  EXPECT_EQ(ParseSquashSubject("Add the parser (#4x)").pr_number, 0);
+  EXPECT_EQ(ParseSquashSubject("Fix (see #42) later").pr_number, 0);
+}
+
+}  // namespace
+}  // namespace fixmine::miner

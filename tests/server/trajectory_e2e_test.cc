@@ -1,0 +1,211 @@
+// End to end: trajectories mined by the real fixmined, read through the real `fixmine` CLI
+// (`trajectories stream|get`), with filters, resume tokens and the chat format.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "absl/strings/str_split.h"
+#include "fmt/format.h"
+#include "tests/testutil/git_repo.h"
+#include "tests/testutil/test_server.h"
+
+namespace fixmine {
+namespace {
+
+using testutil::CommandResult;
+using testutil::GitRepo;
+using testutil::ShellQuote;
+using testutil::TestServer;
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
+  return out;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// The value of string field `key` in a JSON line ("" when absent).
+std::string Field(const std::string& line, const std::string& key) {
+  std::string pat = "\"" + key + "\":\"";
+  size_t p = line.find(pat);
+  if (p == std::string::npos) return "";
+  size_t e = line.find('"', p + pat.size());
+  return line.substr(p + pat.size(), e - p - pat.size());
+}
+
+std::string ResumeToken(const std::string& err) {
+  size_t p = err.find("resume_token: ");
+  if (p == std::string::npos) return "";
+  size_t e = err.find('\n', p);
+  return err.substr(p + 14, e - p - 14);
+}
+
+size_t Count(const std::string& s, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = s.find(needle); p != std::string::npos; p = s.find(needle, p + 1)) ++n;
+  return n;
+}
+
+//   *   M2 Merge pull request #12 from ada/docs     (1 step)
+//   |\  (merge)
+//   | * d1 Write the widget docs
+//   * |   M1 Merge pull request #11 from ada/widget  (3 steps, one a fix)
+//   |\ \  (merge)
+//   | |/
+//   |/|
+//   | * w3 widget: tests
+//   | * w2 Fix the widget count, fixes #4
+//   | * w1 widget: add
+//   |/
+//   * a  base
+class TrajectoryEndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_.Write("a.txt", "a\n");
+    repo_.CommitAll("base\n");
+    repo_.Git("checkout -q -b widget");
+    repo_.Write("w.c", "int w = 1;\n");
+    w_.push_back(repo_.CommitAll("widget: add\n"));
+    repo_.Write("w.c", "int w = 2;\n");
+    w_.push_back(repo_.CommitAll("Fix the widget count, fixes #4\n"));
+    repo_.Write("w_test.c", "int t;\n");
+    w_.push_back(repo_.CommitAll("widget: tests\n"));
+    repo_.Git("checkout -q main");
+    repo_.Git(
+        "merge -q --no-ff widget -m 'Merge pull request #11 from ada/widget' -m 'Add the widget'");
+    m1_ = Trim(repo_.Git("rev-parse HEAD"));
+    repo_.Git("checkout -q -b docs");
+    repo_.Write("README", "widget docs\n");
+    d1_ = repo_.CommitAll("Write the widget docs\n");
+    repo_.Git("checkout -q main");
+    repo_.Git("merge -q --no-ff docs -m 'Merge pull request #12 from ada/docs' -m 'Document it'");
+    server_ = std::make_unique<TestServer>(repo_.path());
+    ASSERT_TRUE(server_->Start());
+    CommandResult add = Cli(fmt::format("repo add {} --name demo", ShellQuote(repo_.path())));
+    ASSERT_EQ(add.exit_code, 0) << add.err;
+    CommandResult mine = Cli("mine demo --wait");
+    ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  }
+
+  CommandResult Cli(const std::string& args) { return server_->Cli(args); }
+
+  std::vector<std::string> Stream(const std::string& filter) {
+    CommandResult r = Cli("trajectories stream --filter " + ShellQuote(filter));
+    EXPECT_EQ(r.exit_code, 0) << filter << ": " << r.err;
+    return Lines(r.out);
+  }
+
+  GitRepo repo_;
+  std::vector<std::string> w_;
+  std::string m1_, d1_;
+  std::unique_ptr<TestServer> server_;
+};
+
+TEST_F(TrajectoryEndToEnd, StreamAndGetReturnTheMergedPullRequests) {
+  CommandResult all = Cli("trajectories stream");
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  std::vector<std::string> lines = Lines(all.out);
+  ASSERT_EQ(lines.size(), 2u) << all.out;
+  // Newest merge first: #12 then #11.
+  EXPECT_NE(lines[0].find("\"pr_number\":\"12\""), std::string::npos) << lines[0];
+  const std::string& widget = lines[1];
+  EXPECT_EQ(Field(widget, "merge_commit"), m1_);
+  EXPECT_EQ(Field(widget, "title"), "Add the widget");
+  EXPECT_NE(widget.find("\"any_fix\":true"), std::string::npos) << widget;
+  EXPECT_NE(
+      widget.find(fmt::format("\"step_commits\":[\"{}\",\"{}\",\"{}\"]", w_[0], w_[1], w_[2])),
+      std::string::npos)
+      << widget;
+  std::string id = Field(widget, "id");
+  ASSERT_FALSE(id.empty());
+
+  CommandResult get = Cli("trajectories get " + id);
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(Trim(get.out), widget);
+
+  // Each step record carries the trajectory id and its step.
+  for (int i = 0; i < 3; ++i) {
+    CommandResult r = Cli("records stream --filter " + ShellQuote("commit = \"" + w_[i] + "\""));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(Field(r.out, "trajectory_id"), id);
+    if (i > 0) {
+      EXPECT_NE(r.out.find(fmt::format("\"trajectory_step\":{}", i)), std::string::npos) << r.out;
+    }
+  }
+
+  CommandResult missing = Cli("trajectories get 000000000000000000000000");
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("not found"), std::string::npos) << missing.err;
+}
+
+TEST_F(TrajectoryEndToEnd, FiltersSelectByTrajectoryFields) {
+  EXPECT_EQ(Stream("step_count >= 3").size(), 1u);
+  EXPECT_EQ(Stream("step_count > 3").size(), 0u);
+  EXPECT_EQ(Stream("step_count = 1").size(), 1u);
+  EXPECT_EQ(Stream("repo = \"demo\"").size(), 2u);
+  EXPECT_EQ(Stream("repo = \"other\"").size(), 0u);
+  std::vector<std::string> docs = Stream("title:\"DOCUMENT\"");
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_NE(docs[0].find(d1_), std::string::npos);
+  EXPECT_EQ(Stream("any_fix").size(), 1u);
+  EXPECT_EQ(Stream("NOT is_fix").size(), 1u);
+  EXPECT_EQ(Stream("any_fix AND step_count = 1").size(), 0u);
+  EXPECT_EQ(Stream("pr_number = 12 AND kind = \"merge\"").size(), 1u);
+
+  CommandResult bad = Cli("trajectories stream --filter " + ShellQuote("steps > 1"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("unknown field"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("step_count"), std::string::npos) << bad.err;
+  CommandResult bad_format = Cli("trajectories stream --format swe");
+  EXPECT_EQ(bad_format.exit_code, 2) << bad_format.err;
+}
+
+TEST_F(TrajectoryEndToEnd, StreamCutAndResumedYieldsEachTrajectoryOnce) {
+  std::vector<std::string> all = Lines(Cli("trajectories stream").out);
+  ASSERT_EQ(all.size(), 2u);
+  CommandResult first = Cli("trajectories stream --limit 1");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(Lines(first.out).size(), 1u);
+  std::string token = ResumeToken(first.err);
+  ASSERT_FALSE(token.empty()) << first.err;
+  CommandResult rest = Cli("trajectories stream --resume-token " + token);
+  ASSERT_EQ(rest.exit_code, 0) << rest.err;
+  std::vector<std::string> got = Lines(first.out);
+  for (const auto& l : Lines(rest.out)) got.push_back(l);
+  EXPECT_EQ(got, all);
+  // A token is only valid with its filter.
+  CommandResult other = Cli("trajectories stream --filter any_fix --resume-token " + token);
+  EXPECT_EQ(other.exit_code, 2) << other.err;
+  // Re-mining finds nothing new and stores nothing twice.
+  CommandResult mine = Cli("mine demo --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_EQ(Lines(Cli("trajectories stream").out), all);
+}
+
+TEST_F(TrajectoryEndToEnd, ChatIsOneTurnPairPerStep) {
+  std::vector<std::string> widget = Stream("pr_number = 11");
+  ASSERT_EQ(widget.size(), 1u);
+  CommandResult chat = Cli("trajectories get --format chat " + Field(widget[0], "id"));
+  ASSERT_EQ(chat.exit_code, 0) << chat.err;
+  EXPECT_EQ(Count(chat.out, "\"role\":\"system\""), 1u) << chat.out;
+  EXPECT_EQ(Count(chat.out, "\"role\":\"user\""), 3u) << chat.out;
+  EXPECT_EQ(Count(chat.out, "\"role\":\"assistant\""), 3u) << chat.out;
+  // Steps in order: the first user turn is w1's message, the second w2's.
+  size_t u1 = chat.out.find("\"content\":\"widget: add\"");
+  size_t u2 = chat.out.find("\"content\":\"Fix the widget count, fixes #4\"");
+  ASSERT_NE(u1, std::string::npos) << chat.out;
+  ASSERT_NE(u2, std::string::npos) << chat.out;
+  EXPECT_LT(u1, u2);
+  EXPECT_NE(chat.out.find("+int w = 2;"), std::string::npos) << chat.out;
+  CommandResult streamed =
+      Cli("trajectories stream --format chat --filter " + ShellQuote("pr_number = 11"));
+  ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
+  EXPECT_EQ(streamed.out, chat.out);
+}
+
+}  // namespace
+}  // namespace fixmine

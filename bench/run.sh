@@ -140,8 +140,9 @@ start_server() {
   local data="${2:-$WORK/data}"
   rm -rf "$data" "$WORK/port"
   mkdir -p "$data"
+  # --szz off: the same work as extract's default (blame is measured in docs/trajectories.md).
   "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$data" \
-    --allowed-root "$1" --port-file "$WORK/port" >"$WORK/server.log" 2>&1 &
+    --allowed-root "$1" --port-file "$WORK/port" --szz off >"$WORK/server.log" 2>&1 &
   TIME_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   SERVER_PID=$(pgrep -P "$TIME_PID" 2>/dev/null | head -1 || true)

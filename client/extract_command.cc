@@ -44,6 +44,9 @@ struct ExtractArgs {
   bool proto_json = false;
   std::string format = "raw";  // export template (docs/formats.md)
   std::string trajectories_out;  // pull-request trajectories as JSON Lines (docs/trajectories.md)
+  // Which records get bug-introducing commits by blame (docs/trajectories.md). Off by default
+  // here: blame costs about 20x the rest of a record, and extract is the fast path.
+  std::string szz = "off";
   // Sharded mode (--repo-list): docs/operations.md "Scaling out".
   std::string repo_list;
   int64_t shard_index = -1;  // -1: from JOB_COMPLETION_INDEX
@@ -96,6 +99,7 @@ miner::RecordOptions RecordOptionsFor(const ExtractArgs& a, const std::string& n
   rec.repo_name = name;
   rec.content_cap = a.content_cap;
   rec.include_new_content = a.new_content;
+  rec.szz.mode = *miner::ParseSzzMode(a.szz);  // checked by CLI11
   return rec;
 }
 
@@ -172,7 +176,7 @@ absl::Status MineTo(const ExtractArgs& a, const miner::WalkOptions& walk, Record
         "extract: {}: {} records ({} files, {} unavailable) from {} commits walked; {} merges, "
         "{} skipped; {:.2f} s\n",
         name, stats->records, stats->files, stats->unavailable_files, stats->commits_walked,
-        stats->merges_skipped, stats->commits_skipped, seconds());
+        stats->merges_skipped + stats->merge_resolutions, stats->commits_skipped, seconds());
   }
   return absl::OkStatus();
 }
@@ -482,6 +486,11 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "bytes of each file's pre-image to keep (default 1 MiB)")
       ->capture_default_str();
   cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
+  cmd->add_option("--szz", args->szz,
+                  "bug-introducing commits (SZZ blame) for: fixes, all or off "
+                  "(docs/trajectories.md)")
+      ->check(CLI::IsMember({"fixes", "all", "off"}))
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
   cmd->add_option("--format", args->format,
                   "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")

@@ -583,9 +583,8 @@ absl::Status DiffFiles(git_repository* repo, const git_tree* old_tree, const git
   return absl::OkStatus();
 }
 
-absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
-                                   const RecordOptions& opt) {
-  Record r;
+void FillCommitFields(git_commit* commit, const RecordOptions& opt, Record* out) {
+  Record& r = *out;
   std::string hex = OidHex(*git_commit_id(commit));
   r.set_id(RecordId(opt.repo_name, hex));
   r.set_repo(opt.repo_name);
@@ -602,6 +601,14 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   r.set_message_encoding(std::move(msg.encoding));
   FillSignature(git_commit_author(commit), encoding, r.mutable_author());
   FillSignature(git_commit_committer(commit), encoding, r.mutable_committer());
+}
+
+absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
+                                   const RecordOptions& opt) {
+  Record r;
+  FillCommitFields(commit, opt, &r);
+  const std::string& hex = r.commit();
+  unsigned nparents = git_commit_parentcount(commit);
 
   git_tree* tree_raw = nullptr;
   int rc = git_commit_tree(&tree_raw, commit);
@@ -623,8 +630,19 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   FIXMINE_RETURN_IF_ERROR(DiffFiles(repo, parent_tree.get(), tree.get(), opt,
                                     absl::StrCat("diffing commit ", hex), r.mutable_files(), &ds));
   r.set_renames_skipped(ds.renames_skipped);
-  int files = ds.files, added = ds.added, deleted = ds.deleted, unavailable = ds.unavailable;
+  int unavailable = ds.unavailable;
   r.set_unavailable_files(unavailable);
+  FinishRecord(opt, &r);
+  return r;
+}
+
+void FinishRecord(const RecordOptions& opt, Record* out) {
+  Record& r = *out;
+  int files = r.files_size(), added = 0, deleted = 0;
+  for (const FileChange& fc : r.files()) {
+    added += fc.added();
+    deleted += fc.deleted();
+  }
   auto* q = r.mutable_quality();
   q->set_subject_length(static_cast<int32_t>(r.subject().size()));
   q->set_files_changed(files);
@@ -639,7 +657,6 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   }
   q->set_message_words(words);
   curation::Curate(opt.curation, &r);
-  return r;
 }
 
 }  // namespace fixmine::miner

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "curation/curate.h"
 #include "fixmine/v1/records.pb.h"
+#include "miner/szz.h"
 
 namespace fixmine::miner {
 
@@ -28,6 +29,9 @@ struct RecordOptions {
   // Labels, secrets and e-mail policy applied to each built record (curation::Curate). The
   // defaults change no mined text.
   curation::Options curation;
+  // Bug-introducing commits (SZZ) of the records the walk builds; off by default here (the
+  // CLI and the server default to fixes).
+  SzzOptions szz;
 };
 
 // Returns the stable record id of (`repo_name`, `commit_hex`): 24 hex digits of the SHA-1 of
@@ -40,6 +44,15 @@ std::string RecordId(const std::string& repo_name, const std::string& commit_hex
 // not use `repo` from another thread meanwhile.
 absl::StatusOr<fixmine::v1::Record> BuildRecord(git_repository* repo, git_commit* commit,
                                                const RecordOptions& options);
+
+// Fills the commit's own fields of a record: id, repo, commit, parents, author, committer,
+// subject, message and its encoding. `commit` is borrowed.
+void FillCommitFields(git_commit* commit, const RecordOptions& options,
+                      fixmine::v1::Record* record);
+
+// Finishes a record whose `files` are filled: quality counts (from the files' added and
+// deleted) and curation (labels, secrets, e-mail policy).
+void FinishRecord(const RecordOptions& options, fixmine::v1::Record* record);
 
 // Returns git's `%s` for a message: its first paragraph, lines joined by single spaces, each
 // line's trailing white space removed, leading blank lines skipped.

@@ -10,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
+#include "miner/combined_diff.h"
 #include "miner/git_handles.h"
+#include "miner/szz.h"
 
 namespace fixmine::miner {
 namespace {
@@ -91,6 +93,8 @@ class OrderedBuilder {
   // One finished item: the record (or why it could not be built) and the encoder's output.
   struct Built {
     absl::StatusOr<fixmine::v1::Record> record;
+    bool merge = false;      // built from a merge commit
+    bool no_record = false;  // a merge without a conflict resolution: nothing to emit
     absl::Status encode_status;
     std::string encoded;
   };
@@ -160,9 +164,10 @@ class OrderedBuilder {
         item = queue_.front();
         queue_.pop_front();
       }
-      Built result{Build(repo, item.oid), absl::OkStatus(), {}};
-      if (annotate_ && result.record.ok()) annotate_(&*result.record);
-      if (encode_ && result.record.ok()) {
+      Built result;
+      result.record = Build(repo, item.oid, &result.merge, &result.no_record);
+      if (annotate_ && result.record.ok() && !result.no_record) annotate_(&*result.record);
+      if (encode_ && result.record.ok() && !result.no_record) {
         result.encode_status = encode_(*result.record, &result.encoded);
       }
       {
@@ -173,12 +178,26 @@ class OrderedBuilder {
     }
   }
 
-  absl::StatusOr<fixmine::v1::Record> Build(git_repository* repo, const git_oid& oid) {
+  absl::StatusOr<fixmine::v1::Record> Build(git_repository* repo, const git_oid& oid, bool* merge,
+                                            bool* no_record) {
     git_commit* c = nullptr;
     int rc = git_commit_lookup(&c, repo, &oid);
     if (rc != 0) return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
     CommitPtr commit(c);
-    return BuildRecord(repo, commit.get(), options_);
+    if (git_commit_parentcount(commit.get()) > 1) {
+      *merge = true;
+      absl::StatusOr<std::optional<fixmine::v1::Record>> m =
+          BuildMergeRecord(repo, commit.get(), options_);
+      if (!m.ok()) return m.status();
+      if (!m->has_value()) {
+        *no_record = true;
+        return fixmine::v1::Record();
+      }
+      return std::move(**m);
+    }
+    absl::StatusOr<fixmine::v1::Record> r = BuildRecord(repo, commit.get(), options_);
+    if (r.ok()) AddBugIntroducingCommits(repo, options_.szz, &*r);
+    return r;
   }
 
   std::vector<RepoPtr> repos_;
@@ -274,12 +293,17 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
     OrderedBuilder::Built b;
     if (!builder.Next(&b)) return false;
     absl::StatusOr<fixmine::v1::Record>& r = b.record;
-    if (!r.ok()) {
+    if (r.ok() && b.no_record) {
+      ++stats.merges_skipped;
+    } else if (!r.ok()) {
       ++stats.commits_skipped;
       if (stats.errors.size() < kMaxErrorsKept) stats.errors.emplace_back(r.status().message());
     } else if (!b.encode_status.ok()) {
       if (sink_status.ok()) sink_status = b.encode_status;
+    } else if (walk_opts.max_commits > 0 && stats.records >= walk_opts.max_commits) {
+      // Past the record budget (merge records walked before it was reached): not emitted.
     } else if (sink_status.ok()) {
+      if (b.merge) ++stats.merge_resolutions;
       ++stats.records;
       stats.files += r->files_size();
       stats.unavailable_files += r->unavailable_files();
@@ -314,10 +338,6 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
       continue;
     }
     CommitPtr commit(c);
-    if (git_commit_parentcount(commit.get()) > 1) {
-      ++stats.merges_skipped;
-      continue;
-    }
     int64_t t = git_commit_time(commit.get());
     if ((walk_opts.since && t < *walk_opts.since) || (walk_opts.until && t > *walk_opts.until)) {
       continue;
@@ -327,7 +347,9 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
       continue;
     }
     builder.Submit(oid);
-    ++submitted;
+    // The record budget counts non-merge commits here; a merge may yield no record, and the
+    // records past the budget that merges add are dropped when emitted.
+    if (git_commit_parentcount(commit.get()) <= 1) ++submitted;
     while (builder.InFlight() >= max_in_flight && sink_status.ok()) emit_one();
   }
   while (sink_status.ok() && emit_one()) {

@@ -41,7 +41,8 @@ struct WalkOptions {
 // Counters of one walk. `errors` keeps the first few messages of skipped commits.
 struct WalkStats {
   int64_t commits_walked = 0;    // commits the walk visited (merges included)
-  int64_t merges_skipped = 0;    // merge commits (no record by design)
+  int64_t merges_skipped = 0;    // merge commits without a conflict resolution (no record)
+  int64_t merge_resolutions = 0;  // merge commits that got a merge_resolution record
   int64_t records = 0;           // records handed to the sink
   int64_t files = 0;             // files in those records
   int64_t commits_skipped = 0;   // commits that could not be built (bad objects), not fatal
@@ -79,7 +80,9 @@ absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const Wa
                             std::vector<std::string>* tips, bool* empty);
 
 // Walks the repository at `path` newest first (committer time, like `git log`) and hands one
-// record per non-merge commit to `sink`, in walk order. Records are built by `walk.workers`
+// record per non-merge commit, and one per merge whose result differs from every parent in
+// some file (merge_resolution, miner/combined_diff.h), to `sink`, in walk order. Records get
+// bug-introducing commits as `record.szz` says (miner/szz.h). Records are built by `walk.workers`
 // threads, each with its own repository handle. A commit whose objects cannot be read is skipped
 // and counted in `stats` (not an error). Errors: NOT_FOUND when `path` is not a repository,
 // INVALID_ARGUMENT for a revision that does not resolve, CANCELLED when `walk.cancel` was set, or

@@ -272,6 +272,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   miner::RecordOptions rec;
   rec.repo_name = repo_name;
   rec.curation = config_.curation;
+  rec.szz.mode = config_.szz;
   // The license as of the tip being walked (the first revision, or HEAD); stored on the
   // repository and on each record.
   std::string tip = "HEAD";

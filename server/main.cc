@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", config.port_file, "write the bound port here once listening");
   std::string email_policy = "hash";
   std::string secrets_policy = "redact";
+  std::string szz = "fixes";
   app.add_option("--bot", config.curation.extra_bots,
                  "authors whose name or e-mail contains this are bots (repeatable; besides "
                  "[bot], dependabot, renovate, github-actions)");
@@ -56,6 +57,11 @@ int main(int argc, char** argv) {
                  "log lines on stderr: text, or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+  app.add_option("--szz", szz,
+                 "bug-introducing commits (SZZ blame) for: fixes, all or off "
+                 "(docs/trajectories.md)")
+      ->check(CLI::IsMember({"fixes", "all", "off"}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -72,6 +78,7 @@ int main(int argc, char** argv) {
   });
   config.curation.email = *fixmine::curation::ParseEmailPolicy(email_policy);
   config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
+  config.szz = *fixmine::miner::ParseSzzMode(szz);
 
   // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
   sigset_t set;

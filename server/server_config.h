@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "curation/curate.h"
+#include "miner/szz.h"
 
 namespace fixmine::server {
 
@@ -37,6 +38,8 @@ struct ServerConfig {
   // HOST:PORT where Prometheus metrics are served at /metrics (--metrics-listen); empty: not
   // served (they are still counted). Port 0 picks one.
   std::string metrics_listen;
+  // Which mined records get bug-introducing commits by blame (--szz; docs/trajectories.md).
+  miner::SzzMode szz = miner::SzzMode::kFixes;
 };
 
 }  // namespace fixmine::server

@@ -204,7 +204,6 @@ bool PassesPreset(const Record& r, std::string_view name) {
   return true;
 }
 
-
 const FieldSpec kFields[] = {
     {.name = "repo",
      .kind = Kind::kString,
@@ -282,6 +281,18 @@ const FieldSpec kFields[] = {
      .kind = Kind::kBool,
      .ops = kEquality,
      .flag = [](const Record& r) { return r.labels().is_fix(); }},
+    {.name = "merge_resolution",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return r.merge_resolution(); }},
+    {.name = "has_bug_link",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return r.labels().bug_introducing_commits_size() > 0; }},
+    {.name = "has_fixed_by",
+     .kind = Kind::kBool,
+     .ops = kEquality,
+     .flag = [](const Record& r) { return r.labels().fixed_by_size() > 0; }},
     {.name = "is_revert",
      .kind = Kind::kBool,
      .ops = kEquality,

@@ -208,4 +208,25 @@ std::optional<std::string> HexToBytes(std::string_view hex) {
   return out;
 }
 
+std::string BugLinkRepoPrefix(std::string_view repo) {
+  std::string out = "bug_link/";
+  out.append(repo);
+  out.push_back('\0');
+  return out;
+}
+
+std::string BugLinkPrefix(std::string_view repo, std::string_view bug_commit) {
+  std::string out = BugLinkRepoPrefix(repo);
+  out.append(bug_commit);
+  out.push_back('\0');
+  return out;
+}
+
+std::string BugLinkKey(std::string_view repo, std::string_view bug_commit,
+                       std::string_view fix_commit) {
+  std::string out = BugLinkPrefix(repo, bug_commit);
+  out.append(fix_commit);
+  return out;
+}
+
 }  // namespace fixmine::storage::keys

@@ -57,6 +57,15 @@ inline constexpr char kSchemaVersionKey[] = "schema_version";
 inline constexpr char kTotalCounterKey[] = "total";
 std::string RepoCounterKey(std::string_view repo);
 
+// Bug-fix links (SZZ), in the meta column family: BugLinkKey = "bug_link/" + repo + '\0' +
+// bug-introducing commit (hex) + '\0' + fix commit (hex), empty value. Written with every fix
+// record that names bug-introducing commits; read when the bug-introducing record is written
+// (docs/storage.md).
+std::string BugLinkRepoPrefix(std::string_view repo);
+std::string BugLinkPrefix(std::string_view repo, std::string_view bug_commit);
+std::string BugLinkKey(std::string_view repo, std::string_view bug_commit,
+                       std::string_view fix_commit);
+
 // Appends `v` as 8 bytes big-endian (so byte order is numeric order).
 void AppendBigEndian64(std::string* out, uint64_t v);
 // Reads 8 bytes big-endian from the start of `in` (which must hold at least 8 bytes).

@@ -1,5 +1,6 @@
 #include "storage/record_store.h"
 
+#include <openssl/sha.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -119,6 +120,30 @@ std::set<std::string> Languages(const Record& record) {
     }
   }
   return out;
+}
+
+// The id the miner gives the record of (`repo`, `commit`) (miner::RecordId, which storage does
+// not link): the first 24 hex digits of the git blob id of "fixmine-record\n" repo "\n" commit.
+std::string RecordIdOf(std::string_view repo, std::string_view commit) {
+  std::string body = fmt::format("fixmine-record\n{}\n{}", repo, commit);
+  std::string object = fmt::format("blob {}", body.size());
+  object.push_back('\0');
+  object += body;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(object.data()), object.size(), digest);
+  std::string out;
+  for (int i = 0; i < 12; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+// Adds `fix` to the record's labels.fixed_by unless present; keeps the list sorted.
+bool AddFixedBy(Record* record, const std::string& fix) {
+  auto* list = record->mutable_labels()->mutable_fixed_by();
+  auto it = std::lower_bound(list->begin(), list->end(), fix);
+  if (it != list->end() && *it == fix) return false;
+  list->Add(std::string(fix));
+  std::sort(list->begin(), list->end());
+  return true;
 }
 
 std::string HexKey(std::string_view key) {
@@ -349,6 +374,9 @@ class RocksRecordStore final : public RecordStore {
         ++removed;
       }
       FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+      std::string links = keys::BugLinkRepoPrefix(name);
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.repos, name), what));
     FIXMINE_RETURN_IF_ERROR(
@@ -467,6 +495,13 @@ class RocksRecordStore final : public RecordStore {
     std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
     DedupBatch dedup;
     Record stored;
+    // New records are put at the end, so that a bug-fix link found later in the batch can
+    // still add to a record of this batch.
+    std::vector<std::pair<std::string, Record>> to_put;
+    std::unordered_map<std::string, size_t> put_by_commit;  // repo '\0' commit -> to_put index
+    std::map<std::string, Record> relinked;                 // stored earlier; key -> record
+    // Fix commits linked in this batch, by repo '\0' bug-introducing commit.
+    std::unordered_map<std::string, std::vector<std::string>> batch_links;
     for (const Record& record : records) {
       if (record.id().empty()) {
         return absl::InvalidArgumentError(
@@ -485,7 +520,9 @@ class RocksRecordStore final : public RecordStore {
       stored = record;
       FIXMINE_RETURN_IF_ERROR(Dedup(&stored, &dedup, &batch, what));
       FIXMINE_RETURN_IF_ERROR(
-          FromRocks(batch.Put(cf_.records, *key, stored.SerializeAsString()), what));
+          LinkBugFix(ro, &stored, to_put, put_by_commit, &relinked, &batch_links, &batch, what));
+      put_by_commit[record.repo() + '\0' + record.commit()] = to_put.size();
+      to_put.emplace_back(*key, std::move(stored));
       FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.ids, record.id(), *key), what));
       for (const std::string& lang : Languages(record)) {
         FIXMINE_RETURN_IF_ERROR(
@@ -497,6 +534,14 @@ class RocksRecordStore final : public RecordStore {
           what));
       ++per_repo[record.repo()];
       ++added;
+    }
+    for (const auto& [key, rec] : to_put) {
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
+    }
+    for (const auto& [key, rec] : relinked) {
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
     }
     for (const auto& [name, n] : per_repo) {
       FIXMINE_RETURN_IF_ERROR(FromRocks(
@@ -841,6 +886,60 @@ class RocksRecordStore final : public RecordStore {
     std::unordered_map<std::string, std::vector<std::string>> buckets;  // bucket prefix -> ids
     std::unordered_map<std::string, std::vector<uint32_t>> signatures;  // id -> signature
   };
+
+  // Bug-fix links (docs/storage.md): fills `record`'s fixed_by from the links stored for its
+  // commit and those made earlier in this batch, and for each of its bug-introducing commits
+  // writes a link and adds the record's commit to that record's fixed_by when it is stored
+  // already (in `to_put` for this batch, else read into `relinked`). Caller holds dedup_mu_.
+  absl::Status LinkBugFix(const rocksdb::ReadOptions& ro, Record* record,
+                          std::vector<std::pair<std::string, Record>>& to_put,
+                          const std::unordered_map<std::string, size_t>& put_by_commit,
+                          std::map<std::string, Record>* relinked,
+                          std::unordered_map<std::string, std::vector<std::string>>* batch_links,
+                          rocksdb::WriteBatch* batch, std::string_view what) {
+    const std::string& repo = record->repo();
+    {
+      std::string prefix = keys::BugLinkPrefix(repo, record->commit());
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.meta));
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        AddFixedBy(record, std::string(it->key().ToStringView().substr(prefix.size())));
+      }
+      FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+      if (auto p = batch_links->find(repo + '\0' + record->commit()); p != batch_links->end()) {
+        for (const std::string& fix : p->second) AddFixedBy(record, fix);
+      }
+    }
+    for (const std::string& bug : record->labels().bug_introducing_commits()) {
+      if (bug.empty() || bug == record->commit()) continue;
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          batch->Put(cf_.meta, keys::BugLinkKey(repo, bug, record->commit()), rocksdb::Slice()),
+          what));
+      if (auto p = put_by_commit.find(repo + '\0' + bug); p != put_by_commit.end()) {
+        AddFixedBy(&to_put[p->second].second, record->commit());
+        continue;
+      }
+      (*batch_links)[repo + '\0' + bug].push_back(record->commit());
+      std::string key;
+      rocksdb::Status s = db_->Get(ro, cf_.ids, RecordIdOf(repo, bug), &key);
+      if (s.IsNotFound()) continue;  // not stored yet: it reads the link when it is written
+      FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+      auto r = relinked->find(key);
+      if (r == relinked->end()) {
+        std::string value;
+        s = db_->Get(ro, cf_.records, key, &value);
+        if (s.IsNotFound()) continue;
+        FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+        Record bug_record;
+        if (!bug_record.ParseFromString(value)) {
+          return absl::DataLossError(
+              fmt::format("{}: the record at key {} does not parse", what, HexKey(key)));
+        }
+        r = relinked->emplace(key, std::move(bug_record)).first;
+      }
+      AddFixedBy(&r->second, record->commit());
+    }
+    return absl::OkStatus();
+  }
 
   // Candidates compared per record at most: a bucket shared by very many records (boiler-
   // plate) must not make one write slow.

@@ -255,16 +255,22 @@ TEST(FilterTest, Booleans) {
   EXPECT_FALSE(Match("vendored"));
   EXPECT_FALSE(Match("generated"));
   EXPECT_FALSE(Match("renames_skipped"));
+  EXPECT_FALSE(Match("merge_resolution"));
+  EXPECT_FALSE(Match("has_bug_link"));
+  EXPECT_FALSE(Match("has_fixed_by"));
 
   Record r = Sample();
+  r.set_merge_resolution(true);
+  r.mutable_labels()->add_bug_introducing_commits(std::string(40, 'a'));
+  r.mutable_labels()->add_fixed_by(std::string(40, 'b'));
   r.mutable_labels()->set_is_revert(true);
   r.mutable_labels()->set_is_bot(true);
   r.set_renames_skipped(true);
   r.mutable_files(1)->set_binary(true);
   r.mutable_files(2)->set_vendored(true);
   r.mutable_files(0)->set_generated(true);
-  for (std::string_view name :
-       {"is_revert", "is_bot", "renames_skipped", "binary", "vendored", "generated"}) {
+  for (std::string_view name : {"is_revert", "is_bot", "renames_skipped", "binary", "vendored",
+                                "generated", "merge_resolution", "has_bug_link", "has_fixed_by"}) {
     EXPECT_TRUE(Match(name, r)) << name;
     EXPECT_TRUE(Match(std::string(name) + " = true", r)) << name;
     EXPECT_FALSE(Match("NOT " + std::string(name), r)) << name;
@@ -298,7 +304,8 @@ TEST(FilterTest, KeywordsAreUppercase) {
   EXPECT_EQ(Error("is_fix and is_bot"),
             "filter: column 8: unknown field \"and\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
-            "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
+            "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
+            "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, preset, drop");
@@ -452,7 +459,8 @@ TEST(FilterTest, ErrorUnknownField) {
   EXPECT_EQ(Error(R"(is_fix AND auther:"ada")"),
             "filter: column 12: unknown field \"auther\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
-            "files, added, deleted, is_fix, is_revert, is_bot, renames_skipped, binary, "
+            "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
+            "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, preset, drop");

@@ -1,0 +1,162 @@
+// SZZ: a fix record names the commits that last touched the lines it deletes or changes
+// (libgit2 blame in the first parent), leaving out blank lines, comment-only lines and
+// white-space-only changes.
+#include "miner/szz.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "miner/walk.h"
+#include "tests/testutil/git_repo.h"
+
+namespace fixmine::miner {
+namespace {
+
+using fixmine::v1::Record;
+using testutil::GitRepo;
+
+std::map<std::string, Record> MineAll(const std::string& path, SzzMode mode) {
+  RecordOptions ro;
+  ro.repo_name = "szz";
+  ro.szz.mode = mode;
+  WalkOptions wo;
+  wo.workers = 2;
+  std::map<std::string, Record> out;
+  absl::Status st = Mine(
+      path, wo, ro,
+      [&](Record&& r) {
+        std::string id = r.commit();
+        out.emplace(id, std::move(r));
+        return absl::OkStatus();
+      },
+      nullptr);
+  EXPECT_TRUE(st.ok()) << st;
+  return out;
+}
+
+std::vector<std::string> Links(const Record& r) {
+  return {r.labels().bug_introducing_commits().begin(), r.labels().bug_introducing_commits().end()};
+}
+
+// The history (newest first), one file calc.c:
+//   * F  "Fix division by zero": changes `z = x / y;` (from I), reindents `int z = 0;` (from V;
+//   |     white space only), deletes the comment and the blank line (both from K)
+//   * K  adds "  // divide" and a blank line
+//   * I  `z = x + y;` -> `z = x / y;`  (the bug)
+//   * V  `int z = 1;` -> `int z = 0;`
+//   * A  calc.c (root)
+struct History {
+  GitRepo repo;
+  std::string a, v, i, k, f;
+  History() {
+    auto write = [&](const std::string& init, const std::string& op, bool extra) {
+      repo.Write("calc.c", "int f(int x, int y) {\n  int z = " + init + ";\n" + "  z = x " + op +
+                               " y;\n" + (extra ? "  // divide\n\n" : "") + "  return z;\n}\n");
+    };
+    write("1", "+", false);
+    a = repo.CommitAll("Add calc\n");
+    write("0", "+", false);
+    v = repo.CommitAll("Start at zero\n");
+    write("0", "/", false);
+    i = repo.CommitAll("Divide instead of adding\n");
+    write("0", "/", true);
+    k = repo.CommitAll("Explain the division\n");
+    repo.Write("calc.c",
+               "int f(int x, int y) {\n    int z = 0;\n  z = y ? x / y : 0;\n  return z;\n}\n");
+    f = repo.CommitAll("Fix division by zero\n");
+  }
+};
+
+TEST(SzzTest, FixLinksToTheCommitThatWroteItsChangedLine) {
+  History h;
+  auto records = MineAll(h.repo.path(), SzzMode::kFixes);
+  ASSERT_EQ(records.count(h.f), 1u);
+  const Record& fix = records.at(h.f);
+  ASSERT_TRUE(fix.labels().is_fix());
+  // I wrote `z = x / y;`; V's line was only reindented, K's lines are a comment and a blank.
+  EXPECT_EQ(Links(fix), std::vector<std::string>{h.i});
+  // Records not labelled as fixes are not blamed in "fixes" mode.
+  for (const std::string& c : {h.a, h.v, h.i, h.k}) {
+    ASSERT_EQ(records.count(c), 1u);
+    EXPECT_FALSE(records.at(c).labels().is_fix()) << records.at(c).subject();
+    EXPECT_TRUE(Links(records.at(c)).empty()) << records.at(c).subject();
+  }
+}
+
+TEST(SzzTest, AllModeBlamesEveryRecordAndOffModeNone) {
+  History h;
+  auto all = MineAll(h.repo.path(), SzzMode::kAll);
+  EXPECT_EQ(Links(all.at(h.f)), std::vector<std::string>{h.i});
+  EXPECT_EQ(Links(all.at(h.i)), std::vector<std::string>{h.a});  // `z = x + y;` came from A
+  EXPECT_EQ(Links(all.at(h.v)), std::vector<std::string>{h.a});
+  EXPECT_TRUE(Links(all.at(h.k)).empty());  // K only adds lines
+  EXPECT_TRUE(Links(all.at(h.a)).empty());  // root
+  auto off = MineAll(h.repo.path(), SzzMode::kOff);
+  for (const auto& [id, r] : off) EXPECT_TRUE(Links(r).empty()) << r.subject();
+}
+
+// A fix that only reindents a line links to nothing.
+//   * W  "Fix indentation": `z = x / y;` reindented with a tab
+//   * I  `z = x / y;`
+//   * A  calc.c (root)
+TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
+  GitRepo repo;
+  repo.Write("calc.c", "int f(int x, int y) {\n  return x;\n}\n");
+  repo.CommitAll("Add calc\n");
+  repo.Write("calc.c", "int f(int x, int y) {\n  return x / y;\n}\n");
+  repo.CommitAll("Divide\n");
+  repo.Write("calc.c", "int f(int x, int y) {\n\treturn x  /  y;\n}\n");
+  std::string w = repo.CommitAll("Fix indentation\n");
+  auto records = MineAll(repo.path(), SzzMode::kFixes);
+  ASSERT_TRUE(records.at(w).labels().is_fix());
+  EXPECT_TRUE(Links(records.at(w)).empty());
+}
+
+TEST(SzzTest, CommentOnlyLinesByLanguage) {
+  EXPECT_TRUE(IsCommentOnlyLine("C++", "   // note"));
+  EXPECT_TRUE(IsCommentOnlyLine("C", " * continued block comment"));
+  EXPECT_TRUE(IsCommentOnlyLine("Python", "\t# note"));
+  EXPECT_TRUE(IsCommentOnlyLine("SQL", "-- note"));
+  EXPECT_TRUE(IsCommentOnlyLine("Lua", "  -- note"));
+  EXPECT_TRUE(IsCommentOnlyLine("Emacs Lisp", ";; note"));
+  EXPECT_FALSE(IsCommentOnlyLine("C++", "x = 1; // trailing comment"));
+  EXPECT_FALSE(IsCommentOnlyLine("Python", "x = 1  # trailing"));
+  EXPECT_FALSE(IsCommentOnlyLine("Python", "// not a Python comment"));
+  EXPECT_FALSE(IsCommentOnlyLine("", "# unknown language"));
+}
+
+TEST(SzzTest, LinesToBlameSkipsBlankCommentAndReindentedLines) {
+  fixmine::v1::FileChange f;
+  f.set_language("Python");
+  auto* h = f.add_hunks();
+  h->set_old_start(10);
+  h->set_text(
+      " keep\n"          // 10
+      "-x = 1\n"         // 11: changed
+      "-\n"              // 12: blank
+      "-   # comment\n"  // 13: comment only
+      "-y  =  2\n"       // 14: reappears without white space changes
+      "+x = 2\n"
+      "+y = 2\n"
+      " keep\n");
+  std::vector<SzzLine> lines = LinesToBlame(f);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].line, 11);
+  EXPECT_EQ(lines[0].text, "x = 1");
+}
+
+TEST(SzzTest, ParseSzzMode) {
+  EXPECT_EQ(*ParseSzzMode("fixes"), SzzMode::kFixes);
+  EXPECT_EQ(*ParseSzzMode("all"), SzzMode::kAll);
+  EXPECT_EQ(*ParseSzzMode("off"), SzzMode::kOff);
+  absl::StatusOr<SzzMode> bad = ParseSzzMode("some");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("fixes, all, off"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fixmine::miner

@@ -124,7 +124,9 @@ TEST(CombinedDiffTest, ConflictResolutionMatchesGitShowCc) {
   EXPECT_EQ(stats.merge_resolutions, 1);
   EXPECT_EQ(stats.merges_skipped, 0);
   for (const auto& [id, rec] : records) {
-    if (id != merge) EXPECT_FALSE(rec.merge_resolution()) << id;
+    if (id != merge) {
+      EXPECT_FALSE(rec.merge_resolution()) << id;
+    }
   }
 }
 

@@ -72,13 +72,15 @@ bool Eventually(const std::function<bool()>& probe) {
 
 constexpr int kBigRecords = 60;
 constexpr size_t kBigMessage = 1000000;
+// Enough data (16 MB) that a stream cannot finish inside the HTTP/2 windows, so it stays open.
+constexpr int kHoldRecords = 16;
 
 // A server with two stream slots, one job slot and one worker, over a store of 60 records of
 // about 1 MB each (60 MB in all). Each test starts its own (ctest runs each in its own process).
 class Clients : public ::testing::Test {
  protected:
   // `idle_timeout`: --stream-idle-timeout (0: off); `big`: mine the 60 MB repository.
-  void Boot(int idle_timeout, bool big = true) {
+  void Boot(int idle_timeout, bool big = true, int records = kBigRecords) {
     server_ = std::make_unique<testutil::TestServer>(
         root_.path(), std::vector<std::string>{"--max-streams", "2", "--stream-idle-timeout",
                                                std::to_string(idle_timeout), "--max-jobs", "1",
@@ -87,10 +89,10 @@ class Clients : public ::testing::Test {
     client_ = std::make_unique<client::FixmineClient>(server_->address(), "");
     stub_ = fixmine::v1::RecordService::NewStub(Channel(server_->address()));
     if (!big) return;
-    std::string repo = FastImportRepo(root_.path(), "big", kBigRecords, kBigMessage);
+    std::string repo = FastImportRepo(root_.path(), "big", records, kBigMessage);
     Job job = MineToEnd(*client_, repo, "big");
     ASSERT_EQ(job.state(), fixmine::v1::SUCCEEDED) << job.error();
-    ASSERT_EQ(job.records_written(), kBigRecords);
+    ASSERT_EQ(job.records_written(), records);
   }
   void TearDown() override {
     if (client_) ExpectServing(*client_);
@@ -151,7 +153,7 @@ TEST_F(Clients, StalledReaderKeepsServerMemoryBoundedAndIsCancelled) {
 
 // Two slots: a third stream is RESOURCE_EXHAUSTED with the limit named; closing one frees it.
 TEST_F(Clients, StreamCapIsResourceExhausted) {
-  Boot(/*idle_timeout=*/0);
+  Boot(/*idle_timeout=*/0, /*big=*/true, kHoldRecords);
   if (HasFatalFailure()) return;
   grpc::ClientContext c1, c2;
   fixmine::v1::StreamRecordsRequest req;
@@ -176,7 +178,7 @@ TEST_F(Clients, StreamCapIsResourceExhausted) {
 
 // A client process killed mid-stream (its socket closes): the server frees the stream.
 TEST_F(Clients, ClientThatDisappearsFreesItsStream) {
-  Boot(/*idle_timeout=*/0);  // off: only the closed connection can free the stream
+  Boot(/*idle_timeout=*/0, /*big=*/true, kHoldRecords);  // idle deadline off
   if (HasFatalFailure()) return;
   // The CLI streams into a pipe nobody reads, so it blocks holding one stream; a second
   // stream is held here, so the cap is reached.
@@ -208,7 +210,7 @@ TEST_F(Clients, ClientThatDisappearsFreesItsStream) {
 
 // Cancel and a short deadline mid-stream end that stream only.
 TEST_F(Clients, CancelAndDeadlineMidStream) {
-  Boot(/*idle_timeout=*/0);
+  Boot(/*idle_timeout=*/0, /*big=*/true, kHoldRecords);
   if (HasFatalFailure()) return;
   {
     grpc::ClientContext ctx;

@@ -155,13 +155,24 @@ TEST_F(Clients, StalledReaderKeepsServerMemoryBoundedAndIsCancelled) {
 TEST_F(Clients, StreamCapIsResourceExhausted) {
   Boot(/*idle_timeout=*/0, /*big=*/true, kHoldRecords);
   if (HasFatalFailure()) return;
-  grpc::ClientContext c1, c2;
   fixmine::v1::StreamRecordsRequest req;
-  auto r1 = stub_->StreamRecords(&c1, req);
-  auto r2 = stub_->StreamRecords(&c2, req);
   fixmine::v1::StreamRecordsResponse resp;
-  ASSERT_TRUE(r1->Read(&resp));
-  ASSERT_TRUE(r2->Read(&resp));
+  // The mining watch's slot is freed just after its client returns: retry until both open.
+  std::unique_ptr<grpc::ClientContext> ctx[2];
+  std::unique_ptr<grpc::ClientReader<fixmine::v1::StreamRecordsResponse>> rd[2];
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(Eventually([&] {
+      ctx[i] = std::make_unique<grpc::ClientContext>();
+      rd[i] = stub_->StreamRecords(ctx[i].get(), req);
+      if (rd[i]->Read(&resp)) return true;
+      (void)rd[i]->Finish();
+      return false;
+    }));
+  }
+  grpc::ClientContext& c1 = *ctx[0];
+  grpc::ClientContext& c2 = *ctx[1];
+  auto& r1 = rd[0];
+  auto& r2 = rd[1];
   fixmine::v1::StreamRecordsRequest one;
   one.set_limit(1);
   absl::Status third = client_->StreamRecords(one, [](const auto&) { return true; });

@@ -1,9 +1,11 @@
 #include "client/cli.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <ostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
 
 namespace fixmine::client {
 
@@ -23,13 +25,25 @@ int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status
 }
 
 
+ConnectionOptions ConnectionOf(const CliContext& ctx) {
+  ConnectionOptions o;
+  o.token = ctx.token;
+  o.tls_ca = ctx.tls_ca;
+  o.tls_cert = ctx.tls_cert;
+  o.tls_key = ctx.tls_key;
+  o.tls = !ctx.tls_ca.empty() || !ctx.tls_cert.empty();
+  return o;
+}
+
 int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CliContext ctx;
   ctx.out = &out;
   ctx.err = &err;
   if (const char* s = std::getenv("FIXMINE_SERVER"); s && *s) ctx.server = s;
   if (const char* t = std::getenv("FIXMINE_TOKEN"); t && *t) ctx.token = t;
+  if (const char* c = std::getenv("FIXMINE_TLS_CA"); c && *c) ctx.tls_ca = c;
   if (ctx.server.empty()) ctx.server = "127.0.0.1:50051";
+  std::string token_file;  // read by the option's callback into ctx.token
 
   CLI::App app{"fixmine: mine git histories into code-fix training records", "fixmine"};
   app.require_subcommand(1);
@@ -38,6 +52,22 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   app.add_option("--server", ctx.server, "fixmined address HOST:PORT (env FIXMINE_SERVER)")
       ->capture_default_str();
   app.add_option("--token", ctx.token, "bearer token for the server (env FIXMINE_TOKEN)");
+  app.add_option("--token-file", token_file,
+                 "read the bearer token from this file (its first line)")
+      ->check(CLI::ExistingFile)
+      ->each([&ctx](const std::string& path) {
+        std::ifstream f(path);
+        std::string line;
+        std::getline(f, line);
+        ctx.token = std::string(absl::StripAsciiWhitespace(line));
+      });
+  app.add_option("--tls-ca", ctx.tls_ca,
+                 "connect with TLS, trusting this PEM CA bundle (env FIXMINE_TLS_CA)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", ctx.tls_cert, "PEM client certificate for mutual TLS")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", ctx.tls_key, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
   app.add_option("--output", ctx.output, "listing format")
       ->check(CLI::IsMember({"table", "json", "jsonl"}))
       ->capture_default_str();

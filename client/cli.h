@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "client/fixmine_client.h"
 
 namespace CLI {
 class App;
@@ -24,10 +25,16 @@ struct CliContext {
   std::ostream* out = nullptr;  // data
   std::ostream* err = nullptr;  // diagnostics and progress
   std::string server;           // --server, FIXMINE_SERVER, or 127.0.0.1:50051
-  std::string token;            // --token or FIXMINE_TOKEN
+  std::string token;            // --token, FIXMINE_TOKEN, or --token-file
+  std::string tls_ca;           // --tls-ca (FIXMINE_TLS_CA): use TLS, trusting this CA
+  std::string tls_cert;         // --tls-cert / --tls-key: client certificate for mutual TLS
+  std::string tls_key;
   std::string output = "table"; // --output table|json|jsonl
   int exit_code = kExitOk;
 };
+
+// The connection settings of `ctx` (token and TLS) for FixmineClient.
+ConnectionOptions ConnectionOf(const CliContext& ctx);
 
 // Prints "fixmine WHAT: MESSAGE" for a failed server call (plus a hint when the server is
 // unreachable) and returns its exit code: 3 unreachable or deadline exceeded, 2 invalid

@@ -121,7 +121,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   }
   for (const auto& p : stale) fs::remove(p, ec);
 
-  FixmineClient c(ctx->server, ctx->token);
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
   fixmine::v1::CountRecordsRequest count_req;
   count_req.set_filter(a.filter);
   count_req.set_preset(a.preset);
@@ -290,7 +290,7 @@ struct SessionReadArgs {
 };
 
 int RunSessionRead(CliContext* ctx, const SessionReadArgs& a) {
-  FixmineClient c(ctx->server, ctx->token);
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
   fixmine::v1::ReadStreamRequest req;
   req.set_stream(a.stream);
   req.set_resume_token(a.resume_token);
@@ -331,7 +331,7 @@ struct SessionCreateArgs {
 
 int RunSessionCreate(CliContext* ctx, const SessionCreateArgs& a) {
   if (!CheckFormatAndSample(ctx, "records session create", a.format, a.sample)) return kExitUsage;
-  FixmineClient c(ctx->server, ctx->token);
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
   fixmine::v1::CreateReadSessionRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);

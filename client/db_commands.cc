@@ -61,7 +61,7 @@ void RegisterDbCommands(CLI::App* app, CliContext* ctx) {
                    "absolute path on the server's filesystem; must not exist yet")
       ->required();
   backup->callback([=] {
-    FixmineClient c(ctx->server, ctx->token);
+    FixmineClient c(ctx->server, ConnectionOf(*ctx));
     auto r = c.BackupStore(*backup_dir);
     if (!r.ok()) {
       ctx->exit_code = ReportCallFailure(ctx, "db backup", r.status());
@@ -74,7 +74,7 @@ void RegisterDbCommands(CLI::App* app, CliContext* ctx) {
 
   db->add_subcommand("compact", "Compact the store (reclaims space of removed records)")
       ->callback([=] {
-        FixmineClient c(ctx->server, ctx->token);
+        FixmineClient c(ctx->server, ConnectionOf(*ctx));
         auto r = c.CompactStore();
         if (!r.ok()) {
           ctx->exit_code = ReportCallFailure(ctx, "db compact", r.status());
@@ -89,7 +89,7 @@ void RegisterDbCommands(CLI::App* app, CliContext* ctx) {
                      "Check block checksums and that indexes and counters match the records "
                      "(exit 1 on problems)")
       ->callback([=] {
-        FixmineClient c(ctx->server, ctx->token);
+        FixmineClient c(ctx->server, ConnectionOf(*ctx));
         auto r = c.VerifyStore();
         if (!r.ok()) {
           ctx->exit_code = ReportCallFailure(ctx, "db verify", r.status());

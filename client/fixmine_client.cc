@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
+#include <sstream>
 #include <mutex>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -34,13 +36,32 @@ absl::Status DrainStream(grpc::ClientContext* ctx,
   return FromGrpc(reader->Finish());
 }
 
+std::string ReadPem(const std::string& path) {
+  if (path.empty()) return "";
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
 }  // namespace
 
 FixmineClient::FixmineClient(const std::string& address, const std::string& token)
-    : token_(token) {
+    : FixmineClient(address, ConnectionOptions{.token = token}) {}
+
+FixmineClient::FixmineClient(const std::string& address, const ConnectionOptions& options)
+    : token_(options.token) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (options.tls || !options.tls_ca.empty() || !options.tls_cert.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadPem(options.tls_ca);
+    ssl.pem_cert_chain = ReadPem(options.tls_cert);
+    ssl.pem_private_key = ReadPem(options.tls_key);
+    creds = grpc::SslCredentials(ssl);
+  }
+  channel_ = grpc::CreateCustomChannel(address, creds, args);
   admin_ = AdminService::NewStub(channel_);
   records_ = RecordService::NewStub(channel_);
 }

@@ -13,6 +13,20 @@
 
 namespace fixmine::client {
 
+// How to reach a fixmined: its token and, for TLS, the CA to trust and an optional client
+// certificate (mutual TLS). All files are PEM paths; empty means unset.
+struct ConnectionOptions {
+  // Sent as "authorization: Bearer TOKEN" when not empty.
+  std::string token;
+  // Use TLS, trusting this CA bundle (plaintext when empty and `tls` is false).
+  std::string tls_ca;
+  // Use TLS with the system's CAs when `tls_ca` is empty.
+  bool tls = false;
+  // Client certificate and key for mutual TLS.
+  std::string tls_cert;
+  std::string tls_key;
+};
+
 // A connection to one fixmined. Unary calls use a deadline (default 30 s); streams have none.
 // Errors are the server's gRPC status as an absl::Status with the same code and message
 // (UNAVAILABLE when the server cannot be reached). Thread-safe.
@@ -21,6 +35,9 @@ class FixmineClient {
   // Creates a client for `address` (HOST:PORT). `token`, when set, is sent as
   // "authorization: Bearer TOKEN". Connects lazily.
   FixmineClient(const std::string& address, const std::string& token);
+  // Same with TLS settings. A TLS file that cannot be read is used as empty, so calls then fail
+  // UNAVAILABLE (the CLI checks that the files exist first).
+  FixmineClient(const std::string& address, const ConnectionOptions& options);
 
   absl::StatusOr<fixmine::v1::Repository> AddRepository(const std::string& source,
                                                         const std::string& name);
@@ -70,6 +87,9 @@ class FixmineClient {
   absl::Status Health();
 
   void set_deadline_seconds(int s) { deadline_seconds_ = s; }
+
+  // The channel (with the TLS settings of the options) for stubs of other services; shared.
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
   void Prepare(grpc::ClientContext* ctx, bool deadline) const;

@@ -162,7 +162,7 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
       return kExitUsage;
     }
   }
-  FixmineClient c(ctx->server, ctx->token);
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
   fixmine::v1::StreamRecordsRequest req;
   req.set_filter(a.filter);
   req.set_preset(a.preset);
@@ -239,7 +239,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
         ->required();
     add->add_option("--name", *name, "name to register it under (default: folder name)");
     add->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.AddRepository(*source, *name);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "repo add", r.status());
@@ -249,7 +249,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     });
   }
   repo->add_subcommand("list", "List repositories")->callback([=] {
-    FixmineClient c(ctx->server, ctx->token);
+    FixmineClient c(ctx->server, ConnectionOf(*ctx));
     auto r = c.ListRepositories();
     if (!r.ok()) {
       ctx->exit_code = Fail(ctx, "repo list", r.status());
@@ -262,7 +262,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* show = repo->add_subcommand("show", "Show one repository");
     show->add_option("name", *name, "repository name")->required();
     show->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.GetRepository(*name);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "repo show", r.status());
@@ -276,7 +276,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* rm = repo->add_subcommand("rm", "Remove a repository and its records");
     rm->add_option("name", *name, "repository name")->required();
     rm->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto n = c.RemoveRepository(*name);
       if (!n.ok()) {
         ctx->exit_code = Fail(ctx, "repo rm", n.status());
@@ -304,7 +304,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
         ->check(CLI::NonNegativeNumber);
     mine->add_flag("--fetch", a->fetch, "fetch a remote repository's mirror first");
     mine->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       fixmine::v1::StartMiningRequest req;
       req.set_repo(a->name);
       for (const auto& r : a->revs) req.add_revs(r);
@@ -336,7 +336,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* list = job->add_subcommand("list", "List jobs, newest first");
     list->add_option("--repo", *repo_name, "only this repository's jobs");
     list->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.ListJobs(*repo_name);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "job list", r.status());
@@ -354,7 +354,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* cmd = job->add_subcommand(v, help);
     cmd->add_option("id", *id, "job id")->required();
     cmd->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       if (v == "watch") {
         ctx->exit_code = WatchToEnd(ctx, c, *id, true);
         return;
@@ -383,7 +383,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                       "curation preset ANDed with the filter: default, commitpackft "
                       "(docs/curation.md)");
     count->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       fixmine::v1::CountRecordsRequest req;
       req.set_filter(*filter);
       req.set_preset(*preset);
@@ -430,7 +430,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* get = records->add_subcommand("get", "Print one record as JSON");
     get->add_option("id", *id, "record id")->required();
     get->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.GetRecord(*id);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "records get", r.status());
@@ -516,7 +516,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
           item->set_text(text->second.string_value());
         }
       }
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto n = c.AddBenchmark(req);
       if (!n.ok()) {
         ctx->exit_code = Fail(ctx, "bench add", n.status());
@@ -527,7 +527,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     });
   }
   bench->add_subcommand("list", "List benchmarks")->callback([=] {
-    FixmineClient c(ctx->server, ctx->token);
+    FixmineClient c(ctx->server, ConnectionOf(*ctx));
     auto r = c.ListBenchmarks();
     if (!r.ok()) {
       ctx->exit_code = Fail(ctx, "bench list", r.status());
@@ -549,7 +549,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                                                "the background)");
     rm->add_option("name", *name, "benchmark name")->required();
     rm->callback([=] {
-      FixmineClient c(ctx->server, ctx->token);
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
       absl::Status st = c.RemoveBenchmark(*name);
       if (!st.ok()) {
         ctx->exit_code = Fail(ctx, "bench rm", st);
@@ -561,7 +561,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
 
   // --- stats, health ---
   app->add_subcommand("stats", "Store-wide and per-repository counts")->callback([=] {
-    FixmineClient c(ctx->server, ctx->token);
+    FixmineClient c(ctx->server, ConnectionOf(*ctx));
     auto s = c.GetStats();
     if (!s.ok()) {
       ctx->exit_code = Fail(ctx, "stats", s.status());
@@ -591,7 +591,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   });
   app->add_subcommand("health", "Check that the server is serving (exit 0) or not (exit 3)")
       ->callback([=] {
-        FixmineClient c(ctx->server, ctx->token);
+        FixmineClient c(ctx->server, ConnectionOf(*ctx));
         c.set_deadline_seconds(5);
         absl::Status st = c.Health();
         if (!st.ok()) {

@@ -17,11 +17,10 @@ namespace {
 
 using fixmine::v1::TrajectoryService;
 
+// A stub on the same channel the other commands use (TLS per --tls-ca/--tls-cert).
 std::unique_ptr<TrajectoryService::Stub> Connect(const CliContext* ctx) {
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  return TrajectoryService::NewStub(
-      grpc::CreateCustomChannel(ctx->server, grpc::InsecureChannelCredentials(), args));
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
+  return TrajectoryService::NewStub(c.channel());
 }
 
 void Prepare(const CliContext* ctx, grpc::ClientContext* cc, bool deadline) {

@@ -11,7 +11,7 @@ PACKAGES=(
   librocksdb-dev
   libfmt-dev libre2-dev libcli11-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  ruby-github-linguist libcld2-dev libssl-dev
+  ruby-github-linguist libcld2-dev libssl-dev openssl
   time
   libzstd-dev zstd
   prometheus-cpp-dev

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 
@@ -14,7 +15,28 @@ namespace {
 
 using RemotePtr = std::unique_ptr<git_remote, GitDeleter<git_remote, git_remote_free>>;
 
-absl::Status FetchAll(git_repository* repo, const std::string& what) {
+struct Transfer {
+  CloneLimits limits;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool too_big = false;
+  bool too_slow = false;
+};
+
+int OnProgress(const git_indexer_progress* stats, void* payload) {
+  auto* t = static_cast<Transfer*>(payload);
+  if (t->limits.max_bytes > 0 && static_cast<int64_t>(stats->received_bytes) > t->limits.max_bytes) {
+    t->too_big = true;
+    return -1;
+  }
+  if (t->limits.timeout_seconds > 0 &&
+      std::chrono::steady_clock::now() - t->start > std::chrono::seconds(t->limits.timeout_seconds)) {
+    t->too_slow = true;
+    return -1;
+  }
+  return 0;
+}
+
+absl::Status FetchAll(git_repository* repo, const std::string& what, const CloneLimits& limits) {
   git_remote* raw = nullptr;
   int rc = git_remote_lookup(&raw, repo, "origin");
   if (rc != 0) return GitStatus(rc, absl::StrCat(what, ": finding remote \"origin\""));
@@ -22,13 +44,28 @@ absl::Status FetchAll(git_repository* repo, const std::string& what) {
   git_fetch_options fo = GIT_FETCH_OPTIONS_INIT;
   fo.prune = GIT_FETCH_PRUNE;
   fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
+  // A server must not send us to another host (git's http.followRedirects=initial is laxer).
+  fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+  Transfer t;
+  t.limits = limits;
+  fo.callbacks.transfer_progress = OnProgress;
+  fo.callbacks.payload = &t;
   rc = git_remote_fetch(remote.get(), nullptr, &fo, "fixmine fetch");
+  if (t.too_big) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        what, ": the transfer passed the limit of ", limits.max_bytes, " bytes (--max-clone-bytes)"));
+  }
+  if (t.too_slow) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        what, ": the transfer ran longer than ", limits.timeout_seconds, " s (--clone-timeout)"));
+  }
   return GitStatus(rc, what);
 }
 
 }  // namespace
 
-absl::Status CloneMirror(const std::string& url, const std::string& dest) {
+absl::Status CloneMirror(const std::string& url, const std::string& dest,
+                         const CloneLimits& limits) {
   EnsureLibgit2();
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -57,7 +94,7 @@ absl::Status CloneMirror(const std::string& url, const std::string& dest) {
     return GitStatus(rc, absl::StrCat("cloning \"", url, "\""));
   }
   git_remote_free(remote_raw);
-  absl::Status st = FetchAll(repo.get(), absl::StrCat("cloning \"", url, "\""));
+  absl::Status st = FetchAll(repo.get(), absl::StrCat("cloning \"", url, "\""), limits);
   repo.reset();
   if (!st.ok()) {
     cleanup();
@@ -71,10 +108,10 @@ absl::Status CloneMirror(const std::string& url, const std::string& dest) {
   return absl::OkStatus();
 }
 
-absl::Status FetchMirror(const std::string& path) {
+absl::Status FetchMirror(const std::string& path, const CloneLimits& limits) {
   RepoPtr repo;
   FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &repo));
-  return FetchAll(repo.get(), absl::StrCat("fetching into \"", path, "\""));
+  return FetchAll(repo.get(), absl::StrCat("fetching into \"", path, "\""), limits);
 }
 
 }  // namespace fixmine::miner

@@ -1,7 +1,9 @@
 #include "miner/record_builder.h"
 
 #include <cctype>
+#include <algorithm>
 #include <cstring>
+#include <memory>
 #include <map>
 #include <string>
 #include <string_view>
@@ -59,13 +61,28 @@ struct CachedBlob {
 // Blobs of one commit, keyed by id. Not thread-safe (one per record being built).
 class BlobCache {
  public:
-  explicit BlobCache(git_repository* repo) : repo_(repo) {}
+  BlobCache(git_repository* repo, size_t max_blob_bytes)
+      : repo_(repo), max_blob_bytes_(max_blob_bytes) {}
 
   // Returns the blob `id`, reading it on first use; `ok` is false when it cannot be read.
   const CachedBlob& Get(const git_oid& id) {
     auto [it, fresh] = blobs_.try_emplace(Key(id));
     CachedBlob& b = it->second;
     if (!fresh) return b;
+    // The size comes from the object header, so an oversized blob is never inflated.
+    if (odb_ == nullptr) {
+      git_odb* odb = nullptr;
+      if (git_repository_odb(&odb, repo_) == 0) odb_.reset(odb);
+    }
+    if (odb_ != nullptr) {
+      size_t len = 0;
+      git_object_t type = GIT_OBJECT_INVALID;
+      if (git_odb_read_header(&len, &type, odb_.get(), &id) == 0 && len > max_blob_bytes_) {
+        b.ok = true;
+        b.too_big = true;
+        return b;
+      }
+    }
     git_blob* blob = nullptr;
     int rc = git_blob_lookup(&blob, repo_, &id);
     if (rc != 0) {
@@ -76,7 +93,7 @@ class BlobCache {
     b.ok = true;
     auto size = static_cast<size_t>(git_blob_rawsize(blob));
     b.data = std::string_view(static_cast<const char*>(git_blob_rawcontent(blob)), size);
-    b.too_big = size > kBigFileThreshold;
+    b.too_big = size > std::min(kBigFileThreshold, max_blob_bytes_);
     return b;
   }
 
@@ -89,6 +106,8 @@ class BlobCache {
   }
 
   git_repository* repo_;
+  size_t max_blob_bytes_;
+  std::unique_ptr<git_odb, GitDeleter<git_odb, git_odb_free>> odb_;
   std::map<std::string, CachedBlob> blobs_;
 };
 
@@ -567,7 +586,7 @@ absl::Status DiffFiles(git_repository* repo, const git_tree* old_tree, const git
                        google::protobuf::RepeatedPtrField<FileChange>* out, DiffFilesStats* stats) {
   std::vector<TreeChange> changes;
   FIXMINE_RETURN_IF_ERROR(Annotate(DiffTrees(repo, old_tree, new_tree, &changes), what));
-  BlobCache cache(repo);
+  BlobCache cache(repo, opt.max_blob_bytes);
   std::vector<FilePair> pairs = PairFiles(changes, opt, &cache, &stats->renames_skipped);
   for (const FilePair& p : pairs) {
     FileChange* fc = out->Add();
@@ -596,6 +615,12 @@ void FillCommitFields(git_commit* commit, const RecordOptions& opt, Record* out)
   std::string_view encoding = enc ? enc : "";
   const char* raw_msg = git_commit_message_raw(commit);
   DecodedText msg = DecodeToUtf8(raw_msg ? raw_msg : "", encoding);
+  if (opt.max_message_bytes > 0 && msg.text.size() > opt.max_message_bytes) {
+    // Cut before a UTF-8 continuation byte so the message stays valid UTF-8.
+    size_t n = opt.max_message_bytes;
+    while (n > 0 && (static_cast<unsigned char>(msg.text[n]) & 0xC0) == 0x80) --n;
+    msg.text.resize(n);
+  }
   r.set_subject(SubjectOf(msg.text));
   r.set_message(std::move(msg.text));
   r.set_message_encoding(std::move(msg.encoding));

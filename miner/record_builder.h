@@ -18,6 +18,12 @@ struct RecordOptions {
   std::string repo_name;
   // Cap on `old_content` / `new_content` per file, in bytes.
   size_t content_cap = 1 << 20;
+  // Blobs larger than this are not read at all: their file is binary with no patch, as git
+  // does above core.bigFileThreshold (512 MiB, the default). Bounds the memory one hostile
+  // blob can take.
+  size_t max_blob_bytes = size_t{512} << 20;
+  // Commit messages longer than this are cut at a UTF-8 character boundary (0: no cap).
+  size_t max_message_bytes = 0;
   // Also fill `new_content`.
   bool include_new_content = false;
   // Rename detection as `git log -M`: similarity threshold in percent and the most files on

@@ -54,6 +54,21 @@ class Differ {
   Differ(git_repository* repo, std::vector<TreeChange>* out) : repo_(repo), out_(out) {}
 
   absl::Status Walk(const std::string& prefix, const git_tree* a, const git_tree* b) {
+    // Each level holds its trees and entries on the stack: a hostile tree nested without end
+    // would exhaust it. git refuses trees deeper than core.maxTreeDepth (2048) the same way.
+    if (depth_ >= kMaxTreeDepth) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tree nested deeper than ", kMaxTreeDepth, " levels at \"", prefix.substr(0, 200),
+          "...\""));
+    }
+    ++depth_;
+    absl::Status st = WalkLevel(prefix, a, b);
+    --depth_;
+    return st;
+  }
+
+ private:
+  absl::Status WalkLevel(const std::string& prefix, const git_tree* a, const git_tree* b) {
     std::vector<Entry> ea = EntriesOf(a);
     std::vector<Entry> eb = EntriesOf(b);
     size_t i = 0, j = 0;
@@ -86,7 +101,6 @@ class Differ {
     return absl::OkStatus();
   }
 
- private:
   static std::string Join(const std::string& prefix, const Entry& e) {
     std::string p = prefix;
     p.append(e.name, e.len);
@@ -117,8 +131,10 @@ class Differ {
     return absl::OkStatus();
   }
 
+  static constexpr int kMaxTreeDepth = 2048;
   git_repository* repo_;
   std::vector<TreeChange>* out_;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -62,8 +62,10 @@ absl::Status PushRevision(git_repository* repo, git_revwalk* walk, const std::st
 }
 
 // Pushes every ref that peels to a commit, plus HEAD; refs that do not (a tag of a tree) are
-// passed over, as `git log --all` does.
-absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::string>* tips) {
+// passed over, as `git log --all` does. A ref whose object cannot be read (missing, corrupt or
+// truncated pack) is passed over too but named in `*broken`, so the loss is not silent.
+absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::string>* tips,
+                     std::string* broken) {
   git_reference_iterator* it_raw = nullptr;
   int rc = git_reference_iterator_new(&it_raw, repo);
   if (rc != 0) return GitStatus(rc, "listing references");
@@ -72,9 +74,13 @@ absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::s
   while ((rc = git_reference_next(&ref, it.get())) == 0) {
     ReferencePtr owned(ref);
     git_object* obj = nullptr;
-    if (git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT) == 0) {
+    int prc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
+    if (prc == 0) {
       ObjectPtr o(obj);
       if (git_revwalk_push(walk, git_object_id(obj)) == 0) tips->push_back(OidHex(*git_object_id(obj)));
+    } else if (prc != GIT_EPEEL && broken->empty()) {
+      *broken = std::string(
+          GitStatus(prc, absl::StrCat("reading ref \"", git_reference_name(ref), "\"")).message());
     }
   }
   if (rc != GIT_ITEROVER) return GitStatus(rc, "listing references");
@@ -217,11 +223,12 @@ class OrderedBuilder {
 }  // namespace
 
 absl::Status PushWalkStarts(git_repository* repo, git_revwalk* walk, const WalkOptions& walk_opts,
-                            std::vector<std::string>* tips, bool* empty) {
+                            std::vector<std::string>* tips, bool* empty, std::string* broken) {
   if (empty) *empty = false;
   int rc = 0;
   if (walk_opts.all) {
-    FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips));
+    std::string ignored;
+    FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips, broken ? broken : &ignored));
   } else if (walk_opts.revs.empty()) {
     git_oid head;
     rc = git_reference_name_to_id(&head, repo, "HEAD");
@@ -272,7 +279,10 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
   git_revwalk_sorting(walk.get(), GIT_SORT_TIME);
 
   bool empty = false;
-  FIXMINE_RETURN_IF_ERROR(PushWalkStarts(repo.get(), walk.get(), walk_opts, &stats.tips, &empty));
+  std::string broken;
+  FIXMINE_RETURN_IF_ERROR(
+      PushWalkStarts(repo.get(), walk.get(), walk_opts, &stats.tips, &empty, &broken));
+  if (!broken.empty()) stats.walk_error = broken;
   if (empty) return absl::OkStatus();  // no commits
 
   int workers = walk_opts.workers > 0 ? walk_opts.workers

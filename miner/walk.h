@@ -74,10 +74,12 @@ using ProgressFn = std::function<void(const WalkStats& stats)>;
 
 // Pushes the starts of `walk` onto `revwalk` (its revs, or every ref plus HEAD when `walk.all`,
 // or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty` (may be
-// null) when the repository has no commits (an unborn HEAD). INVALID_ARGUMENT for a revision
-// that does not resolve. Handles are borrowed.
+// null) when the repository has no commits (an unborn HEAD). With `walk.all`, a ref whose
+// object cannot be read is passed over and named in `*broken` (may be null). INVALID_ARGUMENT
+// for a revision that does not resolve. Handles are borrowed.
 absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const WalkOptions& walk,
-                            std::vector<std::string>* tips, bool* empty);
+                            std::vector<std::string>* tips, bool* empty,
+                            std::string* broken = nullptr);
 
 // Walks the repository at `path` newest first (committer time, like `git log`) and hands one
 // record per non-merge commit, and one per merge whose result differs from every parent in

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "miner/git_handles.h"
+#include "server/path_policy.h"
 #include "server/services.h"
 #include "storage/filter.h"
 #include "server/status_convert.h"
@@ -48,11 +49,11 @@ std::string DefaultName(std::string s) {
   return base;
 }
 
-bool UnderRoot(const std::string& path, const std::string& root) {
-  if (path == root) return true;
-  std::string r = root;
-  if (r.empty() || r.back() != '/') r.push_back('/');
-  return absl::StartsWith(path, r);
+// The token check of every AdminService call. Without an authorizer nothing is allowed (fail
+// closed); an authorizer without tokens allows everything.
+absl::Status Allow(grpc::CallbackServerContext* ctx, const CallGuards& guards) {
+  if (guards.auth == nullptr) return absl::InternalError("server started without an authorizer");
+  return guards.auth->Check(*ctx, Role::kAdmin);
 }
 
 // Resolves and checks a local repository path against the allowed roots.
@@ -93,6 +94,16 @@ absl::Status CheckUrl(const std::string& url, const ServerConfig& config) {
   if (scheme != "file" && authority.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" has no host"));
   }
+  if (scheme == "file") {
+    // A file URL names a local folder: the allowed roots apply to it as to a plain path.
+    if (!authority.empty() && authority != "localhost") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("file URL \"", url, "\" names host \"", authority, "\"; use file:///PATH"));
+    }
+    auto real = CheckLocalPath(rest.substr(authority.size()), config);
+    if (!real.ok()) return real.status();
+    return CheckRepositoryContained(*real, config.allowed_roots);
+  }
   return absl::OkStatus();
 }
 
@@ -104,7 +115,10 @@ bool Ended(fixmine::v1::JobState s) {
 // gRPC thread), one write in flight.
 class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse> {
  public:
-  WatchReactor(JobRunner* runner, std::string id) : runner_(runner), id_(std::move(id)) {
+  // `ctx` and `streams` (may be null) are borrowed; the stream's slot is freed in OnDone.
+  WatchReactor(JobRunner* runner, std::string id, grpc::CallbackServerContext* ctx,
+               StreamRegistry* streams)
+      : runner_(runner), id_(std::move(id)), ctx_(ctx), streams_(streams) {
     thread_ = std::thread([this] { Loop(); });
   }
 
@@ -112,6 +126,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJob
     std::lock_guard<std::mutex> l(mu_);
     writing_ = false;
     if (!ok) broken_ = true;
+    if (streams_ != nullptr) streams_->WriteDone(ctx_);
     cv_.notify_all();
   }
 
@@ -122,6 +137,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJob
   }
 
   void OnDone() override {
+    if (streams_ != nullptr) streams_->Leave(ctx_);
     if (std::this_thread::get_id() == thread_.get_id()) {
       thread_.detach();
     } else {
@@ -159,6 +175,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJob
           std::lock_guard<std::mutex> l(mu_);
           writing_ = true;
         }
+        if (streams_ != nullptr) streams_->WriteStarted(ctx_);
         StartWrite(&resp_);
       }
       if (ended) {
@@ -175,6 +192,8 @@ class WatchReactor final : public grpc::ServerWriteReactor<fixmine::v1::WatchJob
 
   JobRunner* runner_;
   std::string id_;
+  grpc::CallbackServerContext* ctx_;
+  StreamRegistry* streams_;
   fixmine::v1::WatchJobResponse resp_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -195,6 +214,7 @@ class ErrorWriter final : public grpc::ServerWriteReactor<fixmine::v1::WatchJobR
 grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
     grpc::CallbackServerContext* ctx, const fixmine::v1::AddRepositoryRequest* req,
     fixmine::v1::AddRepositoryResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   const std::string& source = req->source();
   if (source.empty()) {
     return Done(ctx, absl::InvalidArgumentError(
@@ -217,8 +237,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
   } else {
     auto real = CheckLocalPath(source, *config_);
     if (!real.ok()) return Done(ctx, real.status());
-    miner::RepoPtr handle;
-    if (absl::Status st = miner::OpenRepository(*real, &handle); !st.ok()) return Done(ctx, st);
+    if (absl::Status st = CheckRepositoryContained(*real, config_->allowed_roots); !st.ok()) {
+      return Done(ctx, st);
+    }
     repo.set_local_path(*real);
   }
   auto existing = store_->GetRepository(name);
@@ -235,6 +256,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetRepository(
     grpc::CallbackServerContext* ctx, const fixmine::v1::GetRepositoryRequest* req,
     fixmine::v1::GetRepositoryResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
   auto r = store_->GetRepository(req->name());
   if (!r.ok()) return Done(ctx, r.status());
@@ -245,6 +267,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetRepository(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListRepositories(
     grpc::CallbackServerContext* ctx, const fixmine::v1::ListRepositoriesRequest* req,
     fixmine::v1::ListRepositoriesResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto list = store_->ListRepositories();
   if (!list.ok()) return Done(ctx, list.status());
   for (auto& r : *list) *resp->add_repositories() = std::move(r);
@@ -254,6 +277,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListRepositories(
 grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
     grpc::CallbackServerContext* ctx, const fixmine::v1::RemoveRepositoryRequest* req,
     fixmine::v1::RemoveRepositoryResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
   if (runner_->RepoBusy(req->name())) {
     return Done(ctx, absl::FailedPreconditionError(absl::StrCat(
@@ -278,6 +302,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
 grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(
     grpc::CallbackServerContext* ctx, const fixmine::v1::StartMiningRequest* req,
     fixmine::v1::StartMiningResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto job = runner_->StartJob(*req);
   if (!job.ok()) return Done(ctx, job.status());
   *resp->mutable_job() = std::move(*job);
@@ -287,6 +312,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(
 grpc::ServerUnaryReactor* AdminServiceImpl::GetJob(grpc::CallbackServerContext* ctx,
                                                    const fixmine::v1::GetJobRequest* req,
                                                    fixmine::v1::GetJobResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto job = runner_->GetJob(req->id());
   if (!job.ok()) return Done(ctx, job.status());
   *resp->mutable_job() = std::move(*job);
@@ -296,6 +322,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetJob(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext* ctx,
                                                      const fixmine::v1::ListJobsRequest* req,
                                                      fixmine::v1::ListJobsResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto jobs = runner_->ListJobs(req->repo());
   if (!jobs.ok()) return Done(ctx, jobs.status());
   for (auto& j : *jobs) *resp->add_jobs() = std::move(j);
@@ -305,6 +332,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListJobs(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminServiceImpl::CancelJob(grpc::CallbackServerContext* ctx,
                                                       const fixmine::v1::CancelJobRequest* req,
                                                       fixmine::v1::CancelJobResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto job = runner_->CancelJob(req->id());
   if (!job.ok()) return Done(ctx, job.status());
   *resp->mutable_job() = std::move(*job);
@@ -313,14 +341,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CancelJob(grpc::CallbackServerContex
 
 grpc::ServerWriteReactor<fixmine::v1::WatchJobResponse>* AdminServiceImpl::WatchJob(
     grpc::CallbackServerContext* ctx, const fixmine::v1::WatchJobRequest* req) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return new ErrorWriter(st);
   auto job = runner_->GetJob(req->id());
   if (!job.ok()) return new ErrorWriter(job.status());
-  return new WatchReactor(runner_, req->id());
+  if (guards_.streams == nullptr) return new WatchReactor(runner_, req->id(), nullptr, nullptr);
+  if (absl::Status st = guards_.streams->Enter(ctx); !st.ok()) return new ErrorWriter(st);
+  return new WatchReactor(runner_, req->id(), ctx, guards_.streams);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext* ctx,
                                                      const fixmine::v1::GetStatsRequest* req,
                                                      fixmine::v1::GetStatsResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto repos = store_->ListRepositories();
   if (!repos.ok()) return Done(ctx, repos.status());
   auto jobs = store_->ListJobs();
@@ -385,6 +417,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminServiceImpl::AddBenchmark(
     grpc::CallbackServerContext* ctx, const fixmine::v1::AddBenchmarkRequest* req,
     fixmine::v1::AddBenchmarkResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
   if (req->items().empty()) {
     return Done(ctx, absl::InvalidArgumentError(
@@ -408,6 +441,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddBenchmark(
 grpc::ServerUnaryReactor* AdminServiceImpl::ListBenchmarks(
     grpc::CallbackServerContext* ctx, const fixmine::v1::ListBenchmarksRequest* req,
     fixmine::v1::ListBenchmarksResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto all = store_->ListBenchmarks();
   if (!all.ok()) return Done(ctx, all.status());
   for (const fixmine::v1::Benchmark& b : *all) {
@@ -423,6 +457,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBenchmarks(
 grpc::ServerUnaryReactor* AdminServiceImpl::RemoveBenchmark(
     grpc::CallbackServerContext* ctx, const fixmine::v1::RemoveBenchmarkRequest* req,
     fixmine::v1::RemoveBenchmarkResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
   return Done(ctx, decontam_->Remove(req->name()));
 }

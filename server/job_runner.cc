@@ -13,6 +13,7 @@
 #include "miner/git_handles.h"
 #include "miner/trajectory.h"
 #include "miner/walk.h"
+#include "server/path_policy.h"
 
 namespace fixmine::server {
 namespace {
@@ -86,6 +87,11 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   if (!repo.ok()) return repo.status();
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
+  if (config_.max_jobs > 0 && static_cast<int>(active_.size()) >= config_.max_jobs) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the server has ", active_.size(), " jobs queued or running, its limit (--max-jobs ",
+        config_.max_jobs, "); wait for one to end"));
+  }
   for (auto& [id, a] : active_) {
     std::lock_guard<std::mutex> al(a->mu);
     if (a->job.repo() == req.repo()) {
@@ -247,13 +253,25 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   auto repo = store_->GetRepository(job.repo());
   if (!repo.ok()) return fail(repo.status());
   std::error_code ec;
+  miner::CloneLimits clone_limits{.max_bytes = config_.max_clone_bytes,
+                                  .timeout_seconds = config_.clone_timeout_seconds};
+  if (!repo->remote()) {
+    // Checked again at each job: the repository may have changed since it was registered.
+    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots);
+        !st.ok()) {
+      return fail(st);
+    }
+  }
   if (repo->remote()) {
     if (!std::filesystem::exists(repo->local_path(), ec)) {
-      if (absl::Status st = miner::CloneMirror(repo->source(), repo->local_path()); !st.ok()) {
+      if (absl::Status st = miner::CloneMirror(repo->source(), repo->local_path(), clone_limits);
+          !st.ok()) {
         return fail(st);
       }
     } else if (job.fetch()) {
-      if (absl::Status st = miner::FetchMirror(repo->local_path()); !st.ok()) return fail(st);
+      if (absl::Status st = miner::FetchMirror(repo->local_path(), clone_limits); !st.ok()) {
+        return fail(st);
+      }
     }
   }
 
@@ -273,6 +291,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   rec.repo_name = repo_name;
   rec.curation = config_.curation;
   rec.szz.mode = config_.szz;
+  rec.max_blob_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_blob_bytes));
+  rec.max_message_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_message_bytes));
   // The license as of the tip being walked (the first revision, or HEAD); stored on the
   // repository and on each record.
   std::string tip = "HEAD";

@@ -62,6 +62,46 @@ int main(int argc, char** argv) {
                  "(docs/trajectories.md)")
       ->check(CLI::IsMember({"fixes", "all", "off"}))
       ->capture_default_str();
+  // Security and limits: docs/security.md.
+  app.add_option("--token-file", config.token_file,
+                 "bearer tokens, lines \"admin TOKEN\" / \"read TOKEN\"; every call then needs "
+                 "one (health checks excepted)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert", config.tls.cert, "PEM certificate chain: serve TLS");
+  app.add_option("--tls-key", config.tls.key, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", config.tls.client_ca,
+                 "PEM CA bundle: require client certificates it signed (mutual TLS)");
+  app.add_option("--max-streams", config.max_streams,
+                 "streams open at once (RESOURCE_EXHAUSTED beyond)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--max-jobs", config.max_jobs,
+                 "mining jobs queued or running at once (RESOURCE_EXHAUSTED beyond)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--stream-idle-timeout", config.stream_idle_seconds,
+                 "seconds a stream may wait on a client that takes no response (0: off)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--max-request-bytes", config.max_request_bytes, "largest request message")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 64 << 20));
+  app.add_option("--max-blob-bytes", config.max_blob_bytes,
+                 "blobs larger than this are not read (their file is marked binary)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{512} << 20));
+  app.add_option("--max-message-bytes", config.max_message_bytes,
+                 "commit messages are cut to this many bytes in records")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1024}, int64_t{32} << 20));
+  app.add_option("--max-clone-bytes", config.max_clone_bytes,
+                 "a clone or fetch receiving more bytes fails")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 50));
+  app.add_option("--clone-timeout", config.clone_timeout_seconds,
+                 "a clone or fetch running longer (seconds) fails")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 7 * 86400));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,13 @@ constexpr int kDefaultPageSize = 100;
 constexpr size_t kMaxFilterBytes = 4096;
 constexpr int kDefaultReadStreams = 1;
 
+// The token check of every RecordService call (read tokens suffice). Without an authorizer
+// nothing is allowed (fail closed).
+absl::Status Allow(grpc::CallbackServerContext* ctx, const CallGuards& guards) {
+  if (guards.auth == nullptr) return absl::InternalError("server started without an authorizer");
+  return guards.auth->Check(*ctx, Role::kRead);
+}
+
 grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& st) {
   auto* r = ctx->DefaultReactor();
   r->Finish(ToGrpcStatus(st));
@@ -65,9 +72,23 @@ template <typename Resp>
 class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
  public:
   // `plan` is a validated plan, or the error to finish with.
+  // The call must have passed Allow; `ctx` and `guards` are borrowed. The stream takes a slot
+  // of guards.streams (finishing RESOURCE_EXHAUSTED when none is free) and frees it in OnDone.
   StreamReactor(storage::RecordStore* store, absl::StatusOr<ReadPlan> plan,
-                const std::string& resume_token, int64_t limit)
-      : store_(store) {
+                const std::string& resume_token, int64_t limit, grpc::CallbackServerContext* ctx,
+                const CallGuards& guards)
+      : store_(store), ctx_(ctx) {
+    if (absl::Status st = Allow(ctx, guards); !st.ok()) {
+      this->Finish(ToGrpcStatus(st));
+      return;
+    }
+    if (guards.streams != nullptr) {
+      if (absl::Status st = guards.streams->Enter(ctx); !st.ok()) {
+        this->Finish(ToGrpcStatus(st));
+        return;
+      }
+      streams_ = guards.streams;
+    }
     if (limit < 0) {
       this->Finish(ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
       return;
@@ -90,6 +111,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
   }
 
   void OnWriteDone(bool ok) override {
+    if (streams_ != nullptr) streams_->WriteDone(ctx_);
     if (!ok) {
       this->Finish(grpc::Status(grpc::StatusCode::ABORTED, "writing to the client failed"));
       return;
@@ -99,7 +121,10 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
 
   void OnCancel() override { cancelled_ = true; }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (streams_ != nullptr) streams_->Leave(ctx_);
+    delete this;
+  }
 
  private:
   void Next() {
@@ -142,10 +167,13 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
       for (std::string& row : rows) resp_.add_rendered(std::move(row));
     }
     resp_.set_resume_token(EncodeResumeToken(pos_, plan_.token_context));
+    if (streams_ != nullptr) streams_->WriteStarted(ctx_);
     this->StartWrite(&resp_);
   }
 
   storage::RecordStore* store_;
+  grpc::CallbackServerContext* ctx_;
+  StreamRegistry* streams_ = nullptr;
   ReadPlan plan_;
   storage::ScanPosition pos_;
   Resp resp_;
@@ -169,6 +197,7 @@ std::string EffectiveFilter(const Request& req) {
 grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerContext* ctx,
                                                        const fixmine::v1::GetRecordRequest* req,
                                                        fixmine::v1::GetRecordResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->id().empty()) return Done(ctx, absl::InvalidArgumentError("id is empty; pass a record id"));
   auto r = store_->GetRecord(req->id());
   if (!r.ok()) return Done(ctx, r.status());
@@ -179,6 +208,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::CountRecordsRequest* req,
     fixmine::v1::CountRecordsResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   // Read before counting: a write during the count makes the generation look older, never
   // newer, than the counted data.
   resp->set_generation(store_->Generation());
@@ -205,6 +235,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
 grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
     grpc::CallbackServerContext* ctx, const fixmine::v1::ListRecordsRequest* req,
     fixmine::v1::ListRecordsResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->page_size() < 0) {
     return Done(ctx, absl::InvalidArgumentError(
                          "page_size is negative; use 1 to 1000, or 0 for the default 100"));
@@ -237,12 +268,14 @@ grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* RecordServiceImpl:
   spec.sample_rate = req->sample_rate();
   spec.sample_seed = req->sample_seed();
   return new StreamReactor<fixmine::v1::StreamRecordsResponse>(store_, MakeReadPlan(spec),
-                                                               req->resume_token(), req->limit());
+                                                               req->resume_token(), req->limit(),
+                                                               ctx, guards_);
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
     grpc::CallbackServerContext* ctx, const fixmine::v1::CreateReadSessionRequest* req,
     fixmine::v1::CreateReadSessionResponse* resp) {
+  if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->max_streams() < 0 || req->max_streams() > static_cast<int>(kMaxReadStreams)) {
     return Done(ctx, absl::InvalidArgumentError(
                          absl::StrCat("max_streams is ", req->max_streams(), "; use 1 to ",
@@ -270,7 +303,8 @@ grpc::ServerWriteReactor<fixmine::v1::ReadStreamResponse>* RecordServiceImpl::Re
   auto spec = DecodeStreamName(req->stream());
   absl::StatusOr<ReadPlan> plan = spec.ok() ? MakeReadPlan(*spec) : spec.status();
   return new StreamReactor<fixmine::v1::ReadStreamResponse>(store_, std::move(plan),
-                                                            req->resume_token(), req->limit());
+                                                            req->resume_token(), req->limit(),
+                                                            ctx, guards_);
 }
 
 }  // namespace fixmine::server

@@ -52,16 +52,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->runner_->SetTrajectoryStore(s->trajectory_store_.get());
   s->runner_->SetDecontaminator(s->decontam_.get());
   if (absl::Status st = s->StartMetrics(); !st.ok()) return st;
+  // Security (docs/security.md): a token file that cannot be used stops the start (fail
+  // closed); TLS when a certificate is given; a cap on open streams with an idle deadline.
+  s->auth_ = std::make_unique<Authorizer>();
+  if (!config.token_file.empty()) {
+    auto auth = Authorizer::Load(config.token_file);
+    if (!auth.ok()) return auth.status();
+    *s->auth_ = std::move(*auth);
+  }
+  auto creds = MakeServerCredentials(config.tls);
+  if (!creds.ok()) return creds.status();
+  s->streams_ = std::make_unique<StreamRegistry>(
+      config.max_streams, std::chrono::seconds(config.stream_idle_seconds));
+  CallGuards guards{s->auth_.get(), s->streams_.get()};
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
-                                                 s->decontam_.get());
-  s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get());
-  s->trajectories_ =
-      std::make_unique<TrajectoryServiceImpl>(s->store_.get(), s->trajectory_store_.get());
+                                                 s->decontam_.get(), guards);
+  s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get(), guards);
+  s->trajectories_ = std::make_unique<TrajectoryServiceImpl>(
+      s->store_.get(), s->trajectory_store_.get(), guards);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(config.listen, *creds, &s->port_);
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->records_.get());
   builder.RegisterService(s->trajectories_.get());
@@ -70,12 +83,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     creators.push_back(s->metrics_->InterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  builder.SetMaxReceiveMessageSize(config.max_request_bytes);
   builder.SetMaxSendMessageSize(64 << 20);
   // A vanished client frees its stream: keepalive pings detect dead connections.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Clients' own keepalive pings are accepted every 10 s at most, even with no call open.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   s->grpc_ = builder.BuildAndStart();
   if (!s->grpc_ || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on \"", config.listen, "\""));

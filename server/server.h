@@ -44,6 +44,8 @@ class Server {
   std::unique_ptr<storage::RecordStore> store_;
   std::unique_ptr<Metrics> metrics_;  // destroyed before store_ (its gauges read the store)
   std::unique_ptr<Decontaminator> decontam_;
+  std::unique_ptr<Authorizer> auth_;
+  std::unique_ptr<StreamRegistry> streams_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<RecordServiceImpl> records_;

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "curation/curate.h"
 #include "miner/szz.h"
+#include "server/auth.h"
 
 namespace fixmine::server {
 
@@ -40,6 +42,33 @@ struct ServerConfig {
   std::string metrics_listen;
   // Which mined records get bug-introducing commits by blame (--szz; docs/trajectories.md).
   miner::SzzMode szz = miner::SzzMode::kFixes;
+
+  // Security and limits (docs/security.md lists every one with its reason).
+  // Token file (--token-file): lines "admin TOKEN" / "read TOKEN"; when set, every
+  // AdminService and RecordService call needs one of them.
+  std::string token_file;
+  // TLS certificate, key and optional client CA for mutual TLS (--tls-cert, --tls-key,
+  // --tls-client-ca); plaintext when unset.
+  TlsFiles tls;
+  // Streams (StreamRecords, ReadStream, WatchJob) open at once (--max-streams).
+  int max_streams = 256;
+  // Mining jobs queued or running at once (--max-jobs).
+  int max_jobs = 64;
+  // A stream whose client has not taken a response for this long is cancelled
+  // (--stream-idle-timeout, seconds; 0 turns it off).
+  int stream_idle_seconds = 300;
+  // Largest request message accepted (--max-request-bytes).
+  int max_request_bytes = 4 << 20;
+  // Blobs larger than this are not read into a record: their file is marked binary, as git
+  // does above core.bigFileThreshold (--max-blob-bytes).
+  int64_t max_blob_bytes = int64_t{64} << 20;
+  // Commit messages longer than this are cut (at a UTF-8 boundary) in the record
+  // (--max-message-bytes).
+  int64_t max_message_bytes = int64_t{1} << 20;
+  // A clone or fetch that receives more than this many bytes, or runs longer than this many
+  // seconds, is stopped and its job fails (--max-clone-bytes, --clone-timeout).
+  int64_t max_clone_bytes = int64_t{4} << 30;
+  int clone_timeout_seconds = 3600;
 };
 
 }  // namespace fixmine::server

@@ -6,19 +6,29 @@
 
 #include "fixmine/v1/admin.grpc.pb.h"
 #include "fixmine/v1/records_service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/job_runner.h"
+#include "server/limits.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
 
 namespace fixmine::server {
 
+// What every call passes before its handler runs: the token check and the stream cap. Both
+// borrowed; they outlive the services.
+struct CallGuards {
+  const Authorizer* auth = nullptr;
+  StreamRegistry* streams = nullptr;
+};
+
 // AdminService on the gRPC callback API: validation, then the store or the job runner.
-// Store, runner and config are borrowed and outlive the service. Thread-safe.
+// Every RPC needs an admin token when tokens are configured (`guards`). Store, runner, config
+// and guards are borrowed and outlive the service. Thread-safe.
 class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService {
  public:
   AdminServiceImpl(storage::RecordStore* store, JobRunner* runner, const ServerConfig* config,
-                   Decontaminator* decontam)
-      : store_(store), runner_(runner), config_(config), decontam_(decontam) {}
+                   Decontaminator* decontam, CallGuards guards)
+      : store_(store), runner_(runner), config_(config), decontam_(decontam), guards_(guards) {}
 
   grpc::ServerUnaryReactor* AddRepository(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::AddRepositoryRequest* req,
@@ -75,14 +85,17 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   JobRunner* runner_;
   const ServerConfig* config_;
   Decontaminator* decontam_;
+  CallGuards guards_;
 };
 
 // RecordService on the gRPC callback API. Streams keep one write in flight and read the next
 // batch from the store only when the previous one was sent, so a slow client never makes the
-// server buffer more than one batch. Thread-safe.
+// server buffer more than one batch. Every RPC needs a read or admin token when tokens are
+// configured; streams count against the stream cap. Thread-safe.
 class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackService {
  public:
-  explicit RecordServiceImpl(storage::RecordStore* store) : store_(store) {}
+  RecordServiceImpl(storage::RecordStore* store, CallGuards guards)
+      : store_(store), guards_(guards) {}
 
   grpc::ServerUnaryReactor* GetRecord(grpc::CallbackServerContext* ctx,
                                       const fixmine::v1::GetRecordRequest* req,
@@ -103,6 +116,7 @@ class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackServi
 
  private:
   storage::RecordStore* store_;
+  CallGuards guards_;
 };
 
 }  // namespace fixmine::server

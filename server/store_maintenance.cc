@@ -16,11 +16,19 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
   return r;
 }
 
+// Maintenance is administration: the admin token when tokens are configured; without an
+// authorizer nothing is allowed (fail closed).
+absl::Status AllowAdmin(grpc::CallbackServerContext* ctx, const CallGuards& guards) {
+  if (guards.auth == nullptr) return absl::InternalError("server started without an authorizer");
+  return guards.auth->Check(*ctx, Role::kAdmin);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(grpc::CallbackServerContext* ctx,
                                                         const fixmine::v1::BackupStoreRequest* req,
                                                         fixmine::v1::BackupStoreResponse* resp) {
+  if (absl::Status st = AllowAdmin(ctx, guards_); !st.ok()) return Finish(ctx, st);
   const std::string& dir = req->dir();
   if (dir.empty() || dir[0] != '/') {
     return Finish(ctx, absl::InvalidArgumentError(
@@ -54,6 +62,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::BackupStore(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* AdminServiceImpl::CompactStore(grpc::CallbackServerContext* ctx,
                                                          const fixmine::v1::CompactStoreRequest*,
                                                          fixmine::v1::CompactStoreResponse* resp) {
+  if (absl::Status st = AllowAdmin(ctx, guards_); !st.ok()) return Finish(ctx, st);
   resp->set_bytes_before(store_->ApproximateSize());
   if (absl::Status st = store_->Compact(); !st.ok()) return Finish(ctx, st);
   resp->set_bytes_after(store_->ApproximateSize());
@@ -63,6 +72,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CompactStore(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminServiceImpl::VerifyStore(grpc::CallbackServerContext* ctx,
                                                         const fixmine::v1::VerifyStoreRequest*,
                                                         fixmine::v1::VerifyStoreResponse* resp) {
+  if (absl::Status st = AllowAdmin(ctx, guards_); !st.ok()) return Finish(ctx, st);
   auto report = storage::VerifyStore(store_);
   if (!report.ok()) return Finish(ctx, report.status());
   resp->set_records(report->records);

@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/trajectory_format.h"
+#include "server/auth.h"
+#include "server/limits.h"
 #include "server/resume_token.h"
 #include "server/status_convert.h"
 
@@ -19,6 +21,13 @@ constexpr size_t kMaxBatchTrajectories = 1000;
 // Resume tokens hash this prefix with the filter, so a record token is refused here.
 constexpr std::string_view kTokenContext = "trajectories\n";
 constexpr char kIndex[] = "trajectories";
+
+// The token check of every TrajectoryService call (read tokens suffice). Without an
+// authorizer nothing is allowed (fail closed).
+absl::Status AllowRead(grpc::CallbackServerContext* ctx, const CallGuards& guards) {
+  if (guards.auth == nullptr) return absl::InternalError("server started without an authorizer");
+  return guards.auth->Check(*ctx, Role::kRead);
+}
 
 // The chat row of `t`, its steps read from the record store (a step whose record is not
 // stored is left out).
@@ -40,10 +49,24 @@ std::string Chat(storage::RecordStore* store, const Trajectory& t) {
 class StreamReactor final
     : public grpc::ServerWriteReactor<fixmine::v1::StreamTrajectoriesResponse> {
  public:
+  // Checks the token, takes a stream slot (RESOURCE_EXHAUSTED when none is free; freed in
+  // OnDone) and starts streaming. `ctx` and `guards` are borrowed.
   StreamReactor(storage::RecordStore* store, storage::TrajectoryStore* trajectories,
-                const fixmine::v1::StreamTrajectoriesRequest& req)
-      : store_(store), trajectories_(trajectories) {
+                const fixmine::v1::StreamTrajectoriesRequest& req,
+                grpc::CallbackServerContext* ctx, const CallGuards& guards)
+      : store_(store), trajectories_(trajectories), ctx_(ctx) {
     auto fail = [this](const absl::Status& st) { Finish(ToGrpcStatus(st)); };
+    if (absl::Status st = AllowRead(ctx, guards); !st.ok()) {
+      fail(st);
+      return;
+    }
+    if (guards.streams != nullptr) {
+      if (absl::Status st = guards.streams->Enter(ctx); !st.ok()) {
+        fail(st);
+        return;
+      }
+      streams_ = guards.streams;
+    }
     if (req.limit() < 0) {
       fail(absl::InvalidArgumentError("limit is negative; use 0 for no limit"));
       return;
@@ -80,6 +103,7 @@ class StreamReactor final
   }
 
   void OnWriteDone(bool ok) override {
+    if (streams_ != nullptr) streams_->WriteDone(ctx_);
     if (!ok) {
       Finish(grpc::Status(grpc::StatusCode::ABORTED, "writing to the client failed"));
       return;
@@ -87,7 +111,10 @@ class StreamReactor final
     Next();
   }
   void OnCancel() override { cancelled_ = true; }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (streams_ != nullptr) streams_->Leave(ctx_);
+    delete this;
+  }
 
  private:
   void Next() {
@@ -138,11 +165,14 @@ class StreamReactor final
     }
     if (remaining_ > 0) remaining_ -= resp_.trajectory_count();
     resp_.set_resume_token(EncodeResumeToken({kIndex, after_}, context_));
+    if (streams_ != nullptr) streams_->WriteStarted(ctx_);
     StartWrite(&resp_);
   }
 
   storage::RecordStore* store_;
   storage::TrajectoryStore* trajectories_;
+  grpc::CallbackServerContext* ctx_;
+  StreamRegistry* streams_ = nullptr;
   std::unique_ptr<storage::TrajectoryFilter> filter_;
   std::string context_;
   std::string after_;
@@ -163,6 +193,7 @@ grpc::ServerUnaryReactor* TrajectoryServiceImpl::GetTrajectory(
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   };
+  if (absl::Status st = AllowRead(ctx, guards_); !st.ok()) return done(st);
   if (req->id().empty())
     return done(absl::InvalidArgumentError("id is empty; pass a trajectory id"));
   auto chat = ParseTrajectoryFormat(req->format());
@@ -177,7 +208,7 @@ grpc::ServerUnaryReactor* TrajectoryServiceImpl::GetTrajectory(
 grpc::ServerWriteReactor<fixmine::v1::StreamTrajectoriesResponse>*
 TrajectoryServiceImpl::StreamTrajectories(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::StreamTrajectoriesRequest* req) {
-  return new StreamReactor(store_, trajectories_, *req);
+  return new StreamReactor(store_, trajectories_, *req, ctx, guards_);
 }
 
 }  // namespace fixmine::server

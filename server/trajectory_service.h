@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "fixmine/v1/trajectories.grpc.pb.h"
+#include "server/services.h"
 #include "storage/record_store.h"
 #include "storage/trajectory_store.h"
 
@@ -13,8 +14,11 @@ namespace fixmine::server {
 // borrowed and outlive the service. Thread-safe.
 class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::CallbackService {
  public:
-  TrajectoryServiceImpl(storage::RecordStore* store, storage::TrajectoryStore* trajectories)
-      : store_(store), trajectories_(trajectories) {}
+  // Every call needs a read (or admin) token when tokens are configured, and a stream takes a
+  // slot of `guards.streams` (docs/security.md). All pointers are borrowed.
+  TrajectoryServiceImpl(storage::RecordStore* store, storage::TrajectoryStore* trajectories,
+                        CallGuards guards)
+      : store_(store), trajectories_(trajectories), guards_(guards) {}
 
   grpc::ServerUnaryReactor* GetTrajectory(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::GetTrajectoryRequest* req,
@@ -25,6 +29,7 @@ class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::Callb
  private:
   storage::RecordStore* store_;
   storage::TrajectoryStore* trajectories_;
+  CallGuards guards_;
 };
 
 }  // namespace fixmine::server

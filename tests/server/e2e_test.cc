@@ -217,7 +217,8 @@ TEST(EndToEndRemote, RemoteUrlIsClonedAsABareMirrorAndMined) {
   GitRepo origin;
   BuildHistory(origin);
   testutil::TempDir root;
-  TestServer server(root.path(), {"--allow-scheme", "file"});
+  // A file:// URL obeys the allowed roots like a local path (docs/security.md).
+  TestServer server(root.path(), {"--allow-scheme", "file", "--allowed-root", origin.path()});
   ASSERT_TRUE(server.Start());
   CommandResult add = server.Cli("repo add file://" + origin.path() + " --name mirror");
   ASSERT_EQ(add.exit_code, 0) << add.err;

@@ -31,6 +31,8 @@ class TestServer {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   const std::string& data_dir() const { return data_dir_; }
   const std::string& log_path() const { return log_path_; }
+  // Process id of the running fixmined (-1 when stopped).
+  pid_t pid() const { return pid_; }
 
   // Runs the real `fixmine` binary against this server: `fixmine --server ADDR ARGS`.
   CommandResult Cli(const std::string& args) const;

@@ -99,16 +99,32 @@ class ReadSession:
 class Client:
     """A connection to one fixmined (``HOST:PORT``); ``token`` is sent as a bearer token.
 
+    ``tls_ca`` (a PEM file) connects with TLS trusting that CA; ``tls=True`` alone uses the
+    system's CAs; ``tls_cert``/``tls_key`` present a client certificate (mutual TLS). See
+    docs/security.md.
+
     Thread-safe: gRPC channels may be shared; each stream is its own iterator.
     """
 
-    def __init__(self, server="127.0.0.1:50051", token=None, retries=8, backoff=0.25):
+    def __init__(self, server="127.0.0.1:50051", token=None, retries=8, backoff=0.25,
+                 tls=False, tls_ca=None, tls_cert=None, tls_key=None):
         self.server = server
         self.retries = retries
         self.backoff = backoff
         self._metadata = (("authorization", "Bearer " + token),) if token else ()
-        self._channel = grpc.insecure_channel(
-            server, options=[("grpc.max_receive_message_length", 64 << 20)])
+        options = [("grpc.max_receive_message_length", 64 << 20)]
+        if tls or tls_ca or tls_cert:
+            def read(path):
+                if not path:
+                    return None
+                with open(path, "rb") as f:
+                    return f.read()
+            creds = grpc.ssl_channel_credentials(root_certificates=read(tls_ca),
+                                                 private_key=read(tls_key),
+                                                 certificate_chain=read(tls_cert))
+            self._channel = grpc.secure_channel(server, creds, options=options)
+        else:
+            self._channel = grpc.insecure_channel(server, options=options)
         self._stub = pb_grpc.RecordServiceStub(self._channel)
 
     def close(self):

@@ -134,7 +134,7 @@ proc_cpu() {
 # proc_rss_kb PID: resident set size now.
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# start_server ROOT [DATA]: a fresh fixmined on 127.0.0.1:0 under /usr/bin/time, data in DATA
+# start_server ROOT [DATA [ROOT2]]: a fresh fixmined on 127.0.0.1:0 under /usr/bin/time, data in DATA
 # (default $WORK/data); sets FIXMINE_SERVER, TIME_PID and SERVER_PID.
 start_server() {
   local data="${2:-$WORK/data}"
@@ -142,7 +142,8 @@ start_server() {
   mkdir -p "$data"
   # --szz off: the same work as extract's default (blame is measured in docs/trajectories.md).
   "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$data" \
-    --allowed-root "$1" --port-file "$WORK/port" --szz off >"$WORK/server.log" 2>&1 &
+    --allowed-root "$1" ${3:+--allowed-root "$3"} --port-file "$WORK/port" --szz off \
+    >"$WORK/server.log" 2>&1 &
   TIME_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   SERVER_PID=$(pgrep -P "$TIME_PID" 2>/dev/null | head -1 || true)
@@ -217,7 +218,8 @@ remine_figure() {
   git -C "$clone" for-each-ref --format='%(refname)' | grep -vxF "$branch" |
     while read -r ref; do git -C "$clone" update-ref -d "$ref"; done
   git -C "$clone" update-ref "$branch" "$old"
-  start_server "$WORK/remine" "$WORK/data-remine" || return 0
+  # The shared clone borrows REPO's objects (an alternate), which must be under an allowed root.
+  start_server "$WORK/remine" "$WORK/data-remine" "$repo" || return 0
   "$FIXMINE" repo add "$clone" --name "$name" >/dev/null
   "$FIXMINE" mine "$name" --wait >/dev/null 2>&1 || true
   git -C "$clone" update-ref "$branch" "$(git -C "$repo" rev-parse HEAD)"

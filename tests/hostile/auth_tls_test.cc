@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "absl/strings/match.h"
+#include "fixmine/v1/trajectories.pb.h"
 #include "server/auth.h"
 #include "tests/hostile/hostile_util.h"
 
@@ -77,6 +78,7 @@ TEST_F(Tokens, EveryRpcNeedsTheRightToken) {
   ASSERT_NE(pool->FindServiceByName("fixmine.v1.AdminService"), nullptr);
   ASSERT_NE(pool->FindServiceByName("fixmine.v1.RecordService"), nullptr);
   auto admin = Methods(pool->FindServiceByName("fixmine.v1.AdminService"));
+  (void)fixmine::v1::Trajectory::descriptor();  // links trajectories.proto's descriptors in
   ASSERT_NE(pool->FindServiceByName("fixmine.v1.TrajectoryService"), nullptr);
   auto records = Methods(pool->FindServiceByName("fixmine.v1.RecordService"));
   for (auto& m : Methods(pool->FindServiceByName("fixmine.v1.TrajectoryService"))) {

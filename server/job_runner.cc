@@ -311,8 +311,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     // Without files: the combined diffs are rendered after the walk, a few at a time.
     absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/false,
                                                &trajectories, &tstats);
-    if (tst.code() == absl::StatusCode::kCancelled) return fail(tst);
-    if (!tst.ok()) {
+    // A cancel during this pass reaches the walk below, which ends the job CANCELLED.
+    if (!tst.ok() && tst.code() != absl::StatusCode::kCancelled) {
       // The graph could not be walked whole (a shallow or damaged history): mine the records
       // without trajectories; the walk below reports what stopped it.
       Log(LogLevel::kWarn, absl::StrCat("job ", job.id(), ": no trajectories: ", tst.message()));

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "common/json.h"
 #include "fmt/format.h"
 
 namespace fixmine {
@@ -35,44 +36,12 @@ const char* LevelName(LogLevel level) {
   return "info";
 }
 
-// JSON string body: quotes, backslashes and control characters escaped; other bytes as they are
-// (messages are UTF-8 or ASCII).
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out->append(fmt::format("\\u{:04x}", c));
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 // Text values are quoted only when they hold a space, quote or '=' (so "k=v" splits simply).
 void AppendTextValue(std::string* out, std::string_view s) {
   if (!s.empty() && s.find_first_of(" \"=\t\n") == std::string_view::npos) {
     out->append(s);
   } else {
-    AppendJsonString(out, s);
+    AppendValidJsonString(s, out);
   }
 }
 
@@ -110,11 +79,11 @@ std::string FormatLogLine(LogFormat format, int64_t unix_ms, LogLevel level,
   if (format == LogFormat::kJson) {
     line = "{\"time\":\"" + FormatTime(unix_ms) + "\",\"level\":\"" + LevelName(level) +
            "\",\"message\":";
-    AppendJsonString(&line, message);
+    AppendValidJsonString(message, &line);
     for (const auto& [key, value] : strings) {
       if (value->empty()) continue;
       line.append(fmt::format(",\"{}\":", key));
-      AppendJsonString(&line, *value);
+      AppendValidJsonString(*value, &line);
     }
     if (f.duration_ms >= 0) line.append(fmt::format(",\"duration_ms\":{:.3f}", f.duration_ms));
     line.push_back('}');

@@ -10,6 +10,15 @@ cd "$(dirname "$0")/.."
 which="${1:-all}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 supp="$PWD/deploy/sanitizer-suppressions"
+# Same ccache settings as deploy/build.sh, so a rerun (and CI on this machine) recompiles little.
+launcher=()
+if command -v ccache >/dev/null; then
+  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content
+  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-include_file_mtime,include_file_ctime}"
+  export LANG=C.UTF-8
+  unset LC_ALL LC_CTYPE LC_MESSAGES
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 
 # Fails when a sanitizer wrote a report (the servers' own reports do not fail a test by themselves:
 # a TSan report does not stop the process, and a server's exit code is not always checked).
@@ -27,7 +36,7 @@ check_reports() {
 }
 
 run_asan() {
-  cmake --preset asan >/dev/null
+  cmake --preset asan "${launcher[@]}" >/dev/null
   ninja -C build-asan -j "$jobs"
   local reports="$PWD/build-asan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
@@ -41,7 +50,7 @@ run_asan() {
 }
 
 run_tsan() {
-  cmake --preset tsan >/dev/null
+  cmake --preset tsan "${launcher[@]}" >/dev/null
   ninja -C build-tsan -j "$jobs" server_tests fixmined fixmine
   # Only the server test binary is built: select its suites, leaving the others' NOT_BUILT entries.
   local suites

@@ -22,8 +22,16 @@ fi
 
 # Fails when a sanitizer wrote a report (the servers' own reports do not fail a test by themselves:
 # a TSan report does not stop the process, and a server's exit code is not always checked).
+# Reports that went to a test's own output instead (UBSan's fatal reports ignore log_path with
+# GCC's runtime) are found in ctest's log.
 check_reports() {
-  local dir="$1"
+  local dir="$1" log="$2"
+  local pattern='runtime error:|ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer'
+  if [[ -f "$log" ]] && grep -Eq "$pattern" "$log"; then
+    echo "sanitizer reports in the tests' output ($log):" >&2
+    grep -E -A12 "$pattern" "$log" | head -80 >&2
+    return 1
+  fi
   if compgen -G "$dir/*" >/dev/null; then
     echo "sanitizer reports in $dir:" >&2
     for f in "$dir"/*; do
@@ -45,7 +53,7 @@ run_asan() {
   LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0" \
   UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1" \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 || rc=1
-  check_reports "$reports" || rc=1
+  check_reports "$reports" build-asan/Testing/Temporary/LastTest.log || rc=1
   return "$rc"
 }
 
@@ -62,7 +70,7 @@ run_tsan() {
   TSAN_OPTIONS="log_path=$reports/tsan:suppressions=$supp/tsan.supp:second_deadlock_stack=1" \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
       -R "^($suites)\\." || rc=1
-  check_reports "$reports" || rc=1
+  check_reports "$reports" build-tsan/Testing/Temporary/LastTest.log || rc=1
   return "$rc"
 }
 

@@ -1,8 +1,18 @@
 #include "curation/secrets.h"
 
+#include <algorithm>
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <string>
+#include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "re2/re2.h"
 
@@ -110,7 +120,211 @@ bool ScanLine(std::string* line, bool redact, bool* in_key, std::set<std::string
   return found;
 }
 
+// The keywords of SecretKeywordPattern() spelled out, lower case; matched ASCII case-insensitively
+// (letters only: '_', '-' and ' ' are exact).
+// Grouped by first letter (KeywordAt16 looks at one group).
+constexpr std::array<std::string_view, 24> kKeywords = {
+    "private key", "private_key", "privatekey", "passw",  "pwd",        "akia",
+    "asia",        "agpa",        "aida",       "aroa",   "api_key",    "apikey",
+    "access_key",  "accesskey",   "auth",       "ghp_",   "gho_",       "ghu_",
+    "ghs_",        "ghr_",        "github_pat_", "glpat-", "secret",    "token"};
+
+inline unsigned char Lower(unsigned char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
+}
+
+bool KeywordAtSlow(const unsigned char* p, const unsigned char* end) {
+  for (std::string_view k : kKeywords) {
+    if (static_cast<size_t>(end - p) < k.size()) continue;
+    size_t i = 0;
+    while (i < k.size() && Lower(p[i]) == static_cast<unsigned char>(k[i])) ++i;
+    if (i == k.size()) return true;
+  }
+  return false;
+}
+
+// One keyword as two little-endian 8-byte words: text bytes `t` match when
+// ((t | fold) & mask) == value, where fold sets 0x20 (lower case) at the keyword's letters (OR
+// 0x20 maps only 'A' and 'a' onto 'a', and so on) and mask covers the keyword's length.
+struct KeywordWords {
+  uint16_t pair;  // the first two bytes, lower case, little-endian
+  uint64_t fold[2], mask[2], value[2];
+};
+
+constexpr std::array<KeywordWords, kKeywords.size()> kKeywordWords = [] {
+  std::array<KeywordWords, kKeywords.size()> out{};
+  for (size_t k = 0; k < kKeywords.size(); ++k) {
+    std::string_view kw = kKeywords[k];
+    out[k].pair = static_cast<uint16_t>(static_cast<unsigned char>(kw[0]) |
+                                        static_cast<unsigned char>(kw[1]) << 8);
+    for (size_t i = 0; i < kw.size() && i < 16; ++i) {
+      auto c = static_cast<uint64_t>(static_cast<unsigned char>(kw[i]));
+      size_t w = i / 8, shift = (i % 8) * 8;
+      if (c >= 'a' && c <= 'z') out[k].fold[w] |= uint64_t{0x20} << shift;
+      out[k].mask[w] |= uint64_t{0xff} << shift;
+      out[k].value[w] |= c << shift;
+    }
+  }
+  return out;
+}();
+
+// For each lower-case first byte, the range of kKeywordWords starting with it.
+constexpr std::array<std::pair<uint8_t, uint8_t>, 256> kFirstRange = [] {
+  std::array<std::pair<uint8_t, uint8_t>, 256> out{};
+  for (size_t k = 0; k < kKeywords.size(); ++k) {
+    auto& r = out[static_cast<unsigned char>(kKeywords[k][0])];
+    if (r.first == r.second) r.first = static_cast<uint8_t>(k);
+    r.second = static_cast<uint8_t>(k + 1);
+  }
+  return out;
+}();
+
+// KeywordAtSlow for a position with at least 16 readable bytes.
+inline bool KeywordAt16(const unsigned char* p) {
+  uint64_t t0, t1;
+  std::memcpy(&t0, p, 8);
+  std::memcpy(&t1, p + 8, 8);
+  auto pair = static_cast<uint16_t>(Lower(p[0]) | Lower(p[1]) << 8);
+  auto [begin, end] = kFirstRange[Lower(p[0])];
+  for (size_t i = begin; i < end; ++i) {
+    const KeywordWords& k = kKeywordWords[i];
+    if (k.pair != pair) continue;
+    if (((t0 | k.fold[0]) & k.mask[0]) == k.value[0] &&
+        ((t1 | k.fold[1]) & k.mask[1]) == k.value[1]) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool KeywordAt(const unsigned char* p, const unsigned char* end) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (end - p >= 16) return KeywordAt16(p);
+  }
+  return KeywordAtSlow(p, end);
+}
+
+// The first two bytes of each keyword (case-folded), and the lead bytes of U+017F (C5 BF) and
+// U+212A (E2 84), which RE2's (?i) folds onto 's' and 'k'.
+bool PairCandidate(unsigned char a, unsigned char b) {
+  unsigned char la = Lower(a), lb = Lower(b);
+  switch (la) {
+    case 'a':
+      return lb == 'k' || lb == 's' || lb == 'g' || lb == 'i' || lb == 'r' || lb == 'p' ||
+             lb == 'c' || lb == 'u';
+    case 'p':
+      return lb == 'r' || lb == 'a' || lb == 'w';
+    case 'g':
+      return lb == 'h' || lb == 'i' || lb == 'l';
+    case 's':
+      return lb == 'e';
+    case 't':
+      return lb == 'o';
+    case 0xc5:
+      return b == 0xbf;
+    case 0xe2:
+      return b == 0x84;
+    default:
+      return false;
+  }
+}
+
+// The most bytes a keyword can span when its s and k letters are the 2- and 3-byte folds.
+constexpr size_t kMaxKeywordBytes = 3 * 11;
+
+enum class Probe { kNo, kKeyword, kFold };
+
+// Checks the candidate position `p` (PairCandidate is true there or the caller did not check).
+Probe ProbeAt(const unsigned char* p, const unsigned char* end) {
+  if ((p[0] == 0xc5 || p[0] == 0xe2) && end - p >= 2 && PairCandidate(p[0], p[1])) {
+    return Probe::kFold;
+  }
+  if (!KeywordAt(p, end)) return Probe::kNo;
+  // A keyword spelled with a fold character may start before this one and end after it; RE2
+  // would report that earlier start. Such a fold character lies within reach after `p`.
+  size_t reach = std::min(static_cast<size_t>(end - p), kMaxKeywordBytes);
+  if (std::memchr(p, 0xc5, reach) || std::memchr(p, 0xe2, reach)) return Probe::kFold;
+  return Probe::kKeyword;
+}
+
+const RE2& KeywordRe() {
+  static const RE2 re(SecretKeywordPattern());
+  return re;
+}
+
+size_t FindWithRe2(std::string_view text, size_t from) {
+  re2::StringPiece hit;
+  if (!KeywordRe().Match(re2::StringPiece(text.data(), text.size()), from, text.size(),
+                         RE2::UNANCHORED, &hit, 1)) {
+    return std::string_view::npos;
+  }
+  return static_cast<size_t>(hit.data() - text.data());
+}
+
 }  // namespace
+
+const char* SecretKeywordPattern() {
+  return "(?i)PRIVATE KEY|private_?key|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|"
+         "secret|token|passw|pwd|api_?key|access_?key|auth";
+}
+
+size_t FindSecretKeyword(std::string_view text, size_t from) {
+  if (from >= text.size()) return std::string_view::npos;
+  const auto* base = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* end = base + text.size();
+  const unsigned char* p = base + from;
+  auto probe = [&](const unsigned char* at) -> std::optional<size_t> {
+    switch (ProbeAt(at, end)) {
+      case Probe::kNo:
+        return std::nullopt;
+      case Probe::kKeyword:
+        return static_cast<size_t>(at - base);
+      case Probe::kFold:
+        return FindWithRe2(text, from);
+    }
+    return std::nullopt;
+  };
+#if defined(__SSE2__)
+  // Blocks of 16 candidate positions; the second byte of each pair comes from a load one byte
+  // further on, so a block needs 17 bytes.
+  const __m128i k20 = _mm_set1_epi8(0x20);
+  auto eq = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+  while (end - p >= 17) {
+    __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    // OR 0x20 lower-cases letters and maps no other byte onto a lower-case letter.
+    __m128i l0 = _mm_or_si128(v0, k20), l1 = _mm_or_si128(v1, k20);
+    __m128i a2 = _mm_or_si128(
+        _mm_or_si128(_mm_or_si128(eq(l1, 'k'), eq(l1, 's')), _mm_or_si128(eq(l1, 'g'), eq(l1, 'i'))),
+        _mm_or_si128(_mm_or_si128(eq(l1, 'r'), eq(l1, 'p')), _mm_or_si128(eq(l1, 'c'), eq(l1, 'u'))));
+    __m128i m = _mm_and_si128(eq(l0, 'a'), a2);
+    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 'p'), _mm_or_si128(_mm_or_si128(eq(l1, 'r'), eq(l1, 'a')),
+                                                                 eq(l1, 'w'))));
+    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 'g'), _mm_or_si128(_mm_or_si128(eq(l1, 'h'), eq(l1, 'i')),
+                                                                 eq(l1, 'l'))));
+    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 's'), eq(l1, 'e')));
+    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 't'), eq(l1, 'o')));
+    m = _mm_or_si128(m, _mm_and_si128(eq(v0, static_cast<char>(0xc5)), eq(v1, static_cast<char>(0xbf))));
+    m = _mm_or_si128(m, _mm_and_si128(eq(v0, static_cast<char>(0xe2)), eq(v1, static_cast<char>(0x84))));
+    auto bits = static_cast<unsigned>(_mm_movemask_epi8(m));
+    while (bits != 0) {
+      const unsigned char* at = p + __builtin_ctz(bits);
+      if (auto r = probe(at)) return *r;
+      bits &= bits - 1;
+    }
+    p += 16;
+  }
+#endif
+  for (; p < end; ++p) {
+    if (end - p >= 2 && !PairCandidate(p[0], p[1])) continue;
+    if (end - p < 2) {
+      // A keyword is at least three bytes; a lone last byte matches nothing.
+      break;
+    }
+    if (auto r = probe(p)) return *r;
+  }
+  return std::string_view::npos;
+}
 
 double ShannonEntropy(std::string_view s) {
   if (s.empty()) return 0;
@@ -126,13 +340,11 @@ double ShannonEntropy(std::string_view s) {
 }
 
 bool ScanSecrets(std::string* text, bool redact, std::set<std::string>* kinds) {
-  // Every rule needs one of these substrings on the line it matches (case folded, a superset of
-  // each rule's literal part), so one DFA pass over the whole text finds the candidate lines and
-  // only those lines run the per-rule expressions. A private key block continues on the lines
-  // after its BEGIN line, which are scanned one by one until the block ends.
-  static const RE2 maybe(
-      "(?i)PRIVATE KEY|private_?key|AKIA|ASIA|AGPA|AIDA|AROA|gh[pousr]_|github_pat_|glpat-|"
-      "secret|token|passw|pwd|api_?key|access_?key|auth");
+  // Every rule needs one of the keywords of SecretKeywordPattern() on the line it matches (case
+  // folded, a superset of each rule's literal part), so one keyword search over the whole text
+  // (FindSecretKeyword) finds the candidate lines and only those lines run the per-rule
+  // expressions. A private key block continues on the lines after its BEGIN line, which are
+  // scanned one by one until the block ends.
   bool found = false;
   bool in_key = false;
   size_t pos = 0;  // where the search for the next candidate line starts
@@ -140,9 +352,8 @@ bool ScanSecrets(std::string* text, bool redact, std::set<std::string>* kinds) {
   while (pos < text->size()) {
     size_t start = pos;
     if (!in_key) {
-      re2::StringPiece hit;
-      if (!maybe.Match(*text, pos, text->size(), RE2::UNANCHORED, &hit, 1)) break;
-      size_t at = static_cast<size_t>(hit.data() - text->data());
+      size_t at = FindSecretKeyword(*text, pos);
+      if (at == std::string_view::npos) break;
       size_t nl = at == 0 ? std::string::npos : text->rfind('\n', at - 1);
       start = nl == std::string::npos ? 0 : nl + 1;
       if (start < pos) start = pos;

@@ -385,6 +385,10 @@ bool AppendRecordJson(const Record& r, std::string* out) {
   const Plan& plan = RecordPlan();
   if (!plan.supported) return false;
   size_t start = out->size();
+  // The JSON is about the size of the wire form plus escapes; one allocation instead of the
+  // string doubling (and copying) its way up through a record's pre-images.
+  size_t wire = r.ByteSizeLong();
+  out->reserve(start + wire + wire / 8 + 256);
   if (!AppendMessage(r, plan, out)) {
     out->resize(start);
     return false;

@@ -13,6 +13,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FIXMINE_SECRETS_AVX2 1
+#endif
 
 #include "re2/re2.h"
 
@@ -147,7 +151,6 @@ bool KeywordAtSlow(const unsigned char* p, const unsigned char* end) {
 // ((t | fold) & mask) == value, where fold sets 0x20 (lower case) at the keyword's letters (OR
 // 0x20 maps only 'A' and 'a' onto 'a', and so on) and mask covers the keyword's length.
 struct KeywordWords {
-  uint16_t pair;  // the first two bytes, lower case, little-endian
   uint64_t fold[2], mask[2], value[2];
 };
 
@@ -155,8 +158,6 @@ constexpr std::array<KeywordWords, kKeywords.size()> kKeywordWords = [] {
   std::array<KeywordWords, kKeywords.size()> out{};
   for (size_t k = 0; k < kKeywords.size(); ++k) {
     std::string_view kw = kKeywords[k];
-    out[k].pair = static_cast<uint16_t>(static_cast<unsigned char>(kw[0]) |
-                                        static_cast<unsigned char>(kw[1]) << 8);
     for (size_t i = 0; i < kw.size() && i < 16; ++i) {
       auto c = static_cast<uint64_t>(static_cast<unsigned char>(kw[i]));
       size_t w = i / 8, shift = (i % 8) * 8;
@@ -168,11 +169,27 @@ constexpr std::array<KeywordWords, kKeywords.size()> kKeywordWords = [] {
   return out;
 }();
 
-// For each lower-case first byte, the range of kKeywordWords starting with it.
-constexpr std::array<std::pair<uint8_t, uint8_t>, 256> kFirstRange = [] {
-  std::array<std::pair<uint8_t, uint8_t>, 256> out{};
+// Keywords by their first two bytes: kFirstSlot numbers the five first letters (0: none), and
+// kPairRange[slot * 32 + (second byte & 31)] is the range of kKeywordWords with that first
+// letter and a second letter in that class (keywords sharing a pair are adjacent in kKeywords).
+// Bytes that are not letters may share a class with a letter; the full comparison rejects them.
+constexpr std::array<uint8_t, 256> kFirstSlot = [] {
+  std::array<uint8_t, 256> out{};
+  uint8_t next = 1;
+  for (std::string_view k : kKeywords) {
+    auto c = static_cast<unsigned char>(k[0]);
+    if (out[c] == 0) out[c] = next++;
+    out[c & ~0x20] = out[c];  // upper case
+  }
+  return out;
+}();
+
+constexpr std::array<std::pair<uint8_t, uint8_t>, 6 * 32> kPairRange = [] {
+  std::array<std::pair<uint8_t, uint8_t>, 6 * 32> out{};
   for (size_t k = 0; k < kKeywords.size(); ++k) {
-    auto& r = out[static_cast<unsigned char>(kKeywords[k][0])];
+    auto c0 = static_cast<unsigned char>(kKeywords[k][0]);
+    auto c1 = static_cast<unsigned char>(kKeywords[k][1]);
+    auto& r = out[kFirstSlot[c0] * 32 + (c1 & 31)];
     if (r.first == r.second) r.first = static_cast<uint8_t>(k);
     r.second = static_cast<uint8_t>(k + 1);
   }
@@ -181,14 +198,13 @@ constexpr std::array<std::pair<uint8_t, uint8_t>, 256> kFirstRange = [] {
 
 // KeywordAtSlow for a position with at least 16 readable bytes.
 inline bool KeywordAt16(const unsigned char* p) {
+  auto [begin, end] = kPairRange[kFirstSlot[p[0]] * 32 + (p[1] & 31)];
+  if (begin == end) return false;
   uint64_t t0, t1;
   std::memcpy(&t0, p, 8);
   std::memcpy(&t1, p + 8, 8);
-  auto pair = static_cast<uint16_t>(Lower(p[0]) | Lower(p[1]) << 8);
-  auto [begin, end] = kFirstRange[Lower(p[0])];
   for (size_t i = begin; i < end; ++i) {
     const KeywordWords& k = kKeywordWords[i];
-    if (k.pair != pair) continue;
     if (((t0 | k.fold[0]) & k.mask[0]) == k.value[0] &&
         ((t1 | k.fold[1]) & k.mask[1]) == k.value[1]) {
       return true;
@@ -235,10 +251,8 @@ constexpr size_t kMaxKeywordBytes = 3 * 11;
 enum class Probe { kNo, kKeyword, kFold };
 
 // Checks the candidate position `p` (PairCandidate is true there or the caller did not check).
-Probe ProbeAt(const unsigned char* p, const unsigned char* end) {
-  if ((p[0] == 0xc5 || p[0] == 0xe2) && end - p >= 2 && PairCandidate(p[0], p[1])) {
-    return Probe::kFold;
-  }
+inline Probe ProbeAt(const unsigned char* p, const unsigned char* end) {
+  if (p[0] >= 0x80 && end - p >= 2 && PairCandidate(p[0], p[1])) return Probe::kFold;
   if (!KeywordAt(p, end)) return Probe::kNo;
   // A keyword spelled with a fold character may start before this one and end after it; RE2
   // would report that earlier start. Such a fold character lies within reach after `p`.
@@ -246,6 +260,84 @@ Probe ProbeAt(const unsigned char* p, const unsigned char* end) {
   if (std::memchr(p, 0xc5, reach) || std::memchr(p, 0xe2, reach)) return Probe::kFold;
   return Probe::kKeyword;
 }
+
+// Candidate bits of a block (bit i: position p + i may start a keyword or is a fold lead pair).
+// The second byte of each pair comes from a load one byte further on, so a block of N
+// positions reads N + 1 bytes. OR 0x20 lower-cases letters and maps no other byte onto a
+// lower-case letter.
+#define FIXMINE_CANDIDATES(EQ, OR, AND)                                                        \
+  OR(OR(OR(OR(AND(EQ(l0, 'a'), OR(OR(OR(EQ(l1, 'k'), EQ(l1, 's')), OR(EQ(l1, 'g'), EQ(l1, 'i'))), \
+                                  OR(OR(EQ(l1, 'r'), EQ(l1, 'p')), OR(EQ(l1, 'c'), EQ(l1, 'u'))))), \
+              AND(EQ(l0, 'p'), OR(OR(EQ(l1, 'r'), EQ(l1, 'a')), EQ(l1, 'w')))),               \
+           AND(EQ(l0, 'g'), OR(OR(EQ(l1, 'h'), EQ(l1, 'i')), EQ(l1, 'l')))),                   \
+        OR(AND(EQ(l0, 's'), EQ(l1, 'e')), AND(EQ(l0, 't'), EQ(l1, 'o')))),                     \
+     OR(AND(EQ(v0, 0xc5), EQ(v1, 0xbf)), AND(EQ(v0, 0xe2), EQ(v1, 0x84))))
+
+// What a block scan stopped at: a keyword at `at`, a fold character (hand the text to RE2), or
+// the end of the blocks (`at` is where the remaining bytes start).
+struct Stop {
+  Probe what;
+  const unsigned char* at;
+};
+
+// Probes the candidate bits of the block at `p`; true when one is a keyword or a fold.
+inline bool ProbeBits(uint32_t bits, const unsigned char* p, const unsigned char* end,
+                      Stop* stop) {
+  for (; bits != 0; bits &= bits - 1) {
+    const unsigned char* at = p + std::countr_zero(bits);
+    Probe r = ProbeAt(at, end);
+    if (r != Probe::kNo) {
+      *stop = {r, at};
+      return true;
+    }
+  }
+  return false;
+}
+
+// Scans blocks of N positions (each reads N + 1 bytes) from `p`. The loop lives here, not in
+// the caller, so that the 30 comparison constants stay in registers.
+#if defined(__SSE2__)
+Stop ScanBlocks16(const unsigned char* p, const unsigned char* end) {
+#define EQ(v, c) _mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(c)))
+  Stop stop{Probe::kNo, p};
+  for (; end - p >= 17; p += 16) {
+    __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
+    __m128i l0 = _mm_or_si128(v0, _mm_set1_epi8(0x20));
+    __m128i l1 = _mm_or_si128(v1, _mm_set1_epi8(0x20));
+    __m128i m = FIXMINE_CANDIDATES(EQ, _mm_or_si128, _mm_and_si128);
+    auto bits = static_cast<uint32_t>(_mm_movemask_epi8(m));
+    if (bits != 0 && ProbeBits(bits, p, end, &stop)) return stop;
+  }
+#undef EQ
+  return {Probe::kNo, p};
+}
+#endif
+
+#if defined(FIXMINE_SECRETS_AVX2)
+__attribute__((target("avx2"))) Stop ScanBlocks32(const unsigned char* p,
+                                                  const unsigned char* end) {
+#define EQ(v, c) _mm256_cmpeq_epi8(v, _mm256_set1_epi8(static_cast<char>(c)))
+  Stop stop{Probe::kNo, p};
+  for (; end - p >= 33; p += 32) {
+    __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 1));
+    __m256i l0 = _mm256_or_si256(v0, _mm256_set1_epi8(0x20));
+    __m256i l1 = _mm256_or_si256(v1, _mm256_set1_epi8(0x20));
+    __m256i m = FIXMINE_CANDIDATES(EQ, _mm256_or_si256, _mm256_and_si256);
+    auto bits = static_cast<uint32_t>(_mm256_movemask_epi8(m));
+    if (bits != 0 && ProbeBits(bits, p, end, &stop)) return stop;
+  }
+#undef EQ
+  return {Probe::kNo, p};
+}
+
+bool HasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+#undef FIXMINE_CANDIDATES
 
 const RE2& KeywordRe() {
   static const RE2 re(SecretKeywordPattern());
@@ -284,36 +376,19 @@ size_t FindSecretKeyword(std::string_view text, size_t from) {
     }
     return std::nullopt;
   };
-#if defined(__SSE2__)
-  // Blocks of 16 candidate positions; the second byte of each pair comes from a load one byte
-  // further on, so a block needs 17 bytes.
-  const __m128i k20 = _mm_set1_epi8(0x20);
-  auto eq = [](__m128i v, char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
-  while (end - p >= 17) {
-    __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 1));
-    // OR 0x20 lower-cases letters and maps no other byte onto a lower-case letter.
-    __m128i l0 = _mm_or_si128(v0, k20), l1 = _mm_or_si128(v1, k20);
-    __m128i a2 = _mm_or_si128(
-        _mm_or_si128(_mm_or_si128(eq(l1, 'k'), eq(l1, 's')), _mm_or_si128(eq(l1, 'g'), eq(l1, 'i'))),
-        _mm_or_si128(_mm_or_si128(eq(l1, 'r'), eq(l1, 'p')), _mm_or_si128(eq(l1, 'c'), eq(l1, 'u'))));
-    __m128i m = _mm_and_si128(eq(l0, 'a'), a2);
-    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 'p'), _mm_or_si128(_mm_or_si128(eq(l1, 'r'), eq(l1, 'a')),
-                                                                 eq(l1, 'w'))));
-    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 'g'), _mm_or_si128(_mm_or_si128(eq(l1, 'h'), eq(l1, 'i')),
-                                                                 eq(l1, 'l'))));
-    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 's'), eq(l1, 'e')));
-    m = _mm_or_si128(m, _mm_and_si128(eq(l0, 't'), eq(l1, 'o')));
-    m = _mm_or_si128(m, _mm_and_si128(eq(v0, static_cast<char>(0xc5)), eq(v1, static_cast<char>(0xbf))));
-    m = _mm_or_si128(m, _mm_and_si128(eq(v0, static_cast<char>(0xe2)), eq(v1, static_cast<char>(0x84))));
-    auto bits = static_cast<unsigned>(_mm_movemask_epi8(m));
-    while (bits != 0) {
-      const unsigned char* at = p + __builtin_ctz(bits);
-      if (auto r = probe(at)) return *r;
-      bits &= bits - 1;
-    }
-    p += 16;
+  auto stopped = [&](const Stop& stop) -> std::optional<size_t> {
+    p = stop.at;
+    if (stop.what == Probe::kKeyword) return static_cast<size_t>(stop.at - base);
+    if (stop.what == Probe::kFold) return FindWithRe2(text, from);
+    return std::nullopt;
+  };
+#if defined(FIXMINE_SECRETS_AVX2)
+  if (HasAvx2()) {
+    if (auto r = stopped(ScanBlocks32(p, end))) return *r;
   }
+#endif
+#if defined(__SSE2__)
+  if (auto r = stopped(ScanBlocks16(p, end))) return *r;
 #endif
   for (; p < end; ++p) {
     if (end - p >= 2 && !PairCandidate(p[0], p[1])) continue;

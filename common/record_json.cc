@@ -369,6 +369,13 @@ bool AppendJsonString(std::string_view text, std::string* out) {
       while (p < end && !kNeedsLook[*p]) *d++ = static_cast<char>(*p++);
       if (p == end) break;
     }
+    if (*p == '\n') {  // by far the most common escape in source text
+      d[0] = '\\';
+      d[1] = 'n';
+      d += 2;
+      ++p;
+      continue;
+    }
     size_t n = WriteEscape(p, end, &d);
     if (n == 0) {
       ok = false;

@@ -18,9 +18,7 @@ using fixmine::v1::FileChange;
 using fixmine::v1::Record;
 
 // ' ', '\t', '\n', '\v', '\f' or '\r' (9 to 13).
-bool IsSpace(char c) {
-  return c == ' ' || static_cast<unsigned char>(c - '\t') <= '\r' - '\t';
-}
+bool IsSpace(char c) { return c == ' ' || static_cast<unsigned char>(c - '\t') <= '\r' - '\t'; }
 
 // Appends `line` without its white space. Every byte is stored and the end moves past the
 // ones that stay: no branch per byte (changed lines are hundreds of MB over a history).

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -128,10 +128,10 @@ bool ScanLine(std::string* line, bool redact, bool* in_key, std::set<std::string
 // (letters only: '_', '-' and ' ' are exact).
 // Grouped by first letter (KeywordAt16 looks at one group).
 constexpr std::array<std::string_view, 24> kKeywords = {
-    "private key", "private_key", "privatekey", "passw",  "pwd",        "akia",
-    "asia",        "agpa",        "aida",       "aroa",   "api_key",    "apikey",
-    "access_key",  "accesskey",   "auth",       "ghp_",   "gho_",       "ghu_",
-    "ghs_",        "ghr_",        "github_pat_", "glpat-", "secret",    "token"};
+    "private key", "private_key", "privatekey",  "passw",  "pwd",     "akia",
+    "asia",        "agpa",        "aida",        "aroa",   "api_key", "apikey",
+    "access_key",  "accesskey",   "auth",        "ghp_",   "gho_",    "ghu_",
+    "ghs_",        "ghr_",        "github_pat_", "glpat-", "secret",  "token"};
 
 inline unsigned char Lower(unsigned char c) {
   return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c;
@@ -265,12 +265,13 @@ inline Probe ProbeAt(const unsigned char* p, const unsigned char* end) {
 // The second byte of each pair comes from a load one byte further on, so a block of N
 // positions reads N + 1 bytes. OR 0x20 lower-cases letters and maps no other byte onto a
 // lower-case letter.
-#define FIXMINE_CANDIDATES(EQ, OR, AND)                                                        \
-  OR(OR(OR(OR(AND(EQ(l0, 'a'), OR(OR(OR(EQ(l1, 'k'), EQ(l1, 's')), OR(EQ(l1, 'g'), EQ(l1, 'i'))), \
-                                  OR(OR(EQ(l1, 'r'), EQ(l1, 'p')), OR(EQ(l1, 'c'), EQ(l1, 'u'))))), \
-              AND(EQ(l0, 'p'), OR(OR(EQ(l1, 'r'), EQ(l1, 'a')), EQ(l1, 'w')))),               \
-           AND(EQ(l0, 'g'), OR(OR(EQ(l1, 'h'), EQ(l1, 'i')), EQ(l1, 'l')))),                   \
-        OR(AND(EQ(l0, 's'), EQ(l1, 'e')), AND(EQ(l0, 't'), EQ(l1, 'o')))),                     \
+#define FIXMINE_CANDIDATES(EQ, OR, AND)                                                \
+  OR(OR(OR(OR(AND(EQ(l0, 'a'),                                                         \
+                  OR(OR(OR(EQ(l1, 'k'), EQ(l1, 's')), OR(EQ(l1, 'g'), EQ(l1, 'i'))),   \
+                     OR(OR(EQ(l1, 'r'), EQ(l1, 'p')), OR(EQ(l1, 'c'), EQ(l1, 'u'))))), \
+              AND(EQ(l0, 'p'), OR(OR(EQ(l1, 'r'), EQ(l1, 'a')), EQ(l1, 'w')))),        \
+           AND(EQ(l0, 'g'), OR(OR(EQ(l1, 'h'), EQ(l1, 'i')), EQ(l1, 'l')))),           \
+        OR(AND(EQ(l0, 's'), EQ(l1, 'e')), AND(EQ(l0, 't'), EQ(l1, 'o')))),             \
      OR(AND(EQ(v0, 0xc5), EQ(v1, 0xbf)), AND(EQ(v0, 0xe2), EQ(v1, 0x84))))
 
 // What a block scan stopped at: a keyword at `at`, a fold character (hand the text to RE2), or
@@ -281,8 +282,7 @@ struct Stop {
 };
 
 // Probes the candidate bits of the block at `p`; true when one is a keyword or a fold.
-inline bool ProbeBits(uint32_t bits, const unsigned char* p, const unsigned char* end,
-                      Stop* stop) {
+inline bool ProbeBits(uint32_t bits, const unsigned char* p, const unsigned char* end, Stop* stop) {
   for (; bits != 0; bits &= bits - 1) {
     const unsigned char* at = p + std::countr_zero(bits);
     Probe r = ProbeAt(at, end);

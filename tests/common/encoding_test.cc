@@ -20,7 +20,10 @@ bool ReferenceValid(const std::string& s) {
       ++i;
       continue;
     }
-    size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t n = c >= 0xc2 && c <= 0xdf   ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
     if (n == 0 || i + n > s.size()) return false;
     uint32_t cp = c & (n == 2 ? 0x1f : n == 3 ? 0x0f : 0x07);
     for (size_t k = 1; k < n; ++k) {
@@ -37,10 +40,10 @@ bool ReferenceValid(const std::string& s) {
 
 TEST(EncodingTest, IsValidUtf8EqualsByteByByteCheck) {
   const std::vector<std::string> pieces = {
-      "\xc3\xa9", "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xef\xbf\xbf",
-      "\x80", "\xbf", "\xc0\x80", "\xc1\xbf", "\xe0\x80\x80", "\xe0\x9f\xbf", "\xed\xa0\x80",
-      "\xf0\x80\x80\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xc3", "\xe2\x82",
-      "\xf0\x9f\x98", "\xc3\x28"};
+      "\xc3\xa9",     "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "\xef\xbf\xbf",
+      "\x80",         "\xbf",         "\xc0\x80",         "\xc1\xbf",         "\xe0\x80\x80",
+      "\xe0\x9f\xbf", "\xed\xa0\x80", "\xf0\x80\x80\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+      "\xff",         "\xc3",         "\xe2\x82",         "\xf0\x9f\x98",     "\xc3\x28"};
   std::mt19937 rng(9);
   for (int iter = 0; iter < 20000; ++iter) {
     std::string s;

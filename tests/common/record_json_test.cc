@@ -186,14 +186,26 @@ TEST(RecordJsonTest, StringEscapeEveryByteAndBytePair) {
 
 TEST(RecordJsonTest, StringEscapeInvalidUtf8Forms) {
   const std::vector<std::string> bad = {
-      "\x80", "\xbf",                  // lone continuation bytes
-      "\xc0\x80", "\xc1\xbf",          // overlong two-byte forms
-      "\xe0\x80\x80", "\xe0\x9f\xbf",  // overlong three-byte forms
-      "\xed\xa0\x80", "\xed\xbf\xbf",  // surrogates
-      "\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",  // overlong four-byte forms
-      "\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",  // past U+10FFFF
-      "\xc3", "\xe2\x82", "\xf0\x9f\x98",  // truncated
-      "\xc3\x28", "\xe2\x28\xa1", "\xf0\x9f\x28\x80",  // bad continuation
+      "\x80",
+      "\xbf",  // lone continuation bytes
+      "\xc0\x80",
+      "\xc1\xbf",  // overlong two-byte forms
+      "\xe0\x80\x80",
+      "\xe0\x9f\xbf",  // overlong three-byte forms
+      "\xed\xa0\x80",
+      "\xed\xbf\xbf",  // surrogates
+      "\xf0\x80\x80\x80",
+      "\xf0\x8f\xbf\xbf",  // overlong four-byte forms
+      "\xf4\x90\x80\x80",
+      "\xf5\x80\x80\x80",
+      "\xff",
+      "\xfe",  // past U+10FFFF
+      "\xc3",
+      "\xe2\x82",
+      "\xf0\x9f\x98",  // truncated
+      "\xc3\x28",
+      "\xe2\x28\xa1",
+      "\xf0\x9f\x28\x80",  // bad continuation
   };
   for (const std::string& b : bad) {
     for (size_t before : {0u, 5u, 15u, 16u, 17u, 40u}) {

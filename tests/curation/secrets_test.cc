@@ -145,8 +145,7 @@ TEST(SecretsTest, PrivateKeyNameWithoutOtherKeywordsIsScanned) {
 size_t Re2Find(const std::string& text, size_t from) {
   static const RE2 re(SecretKeywordPattern());
   re2::StringPiece hit;
-  if (from >= text.size() ||
-      !re.Match(text, from, text.size(), RE2::UNANCHORED, &hit, 1)) {
+  if (from >= text.size() || !re.Match(text, from, text.size(), RE2::UNANCHORED, &hit, 1)) {
     return std::string::npos;
   }
   return static_cast<size_t>(hit.data() - text.data());
@@ -154,21 +153,78 @@ size_t Re2Find(const std::string& text, size_t from) {
 
 TEST(SecretsTest, KeywordSearchFoldsLikeRe2) {
   // RE2's (?i) maps U+017F (long s) onto s and U+212A (Kelvin sign) onto k.
-  EXPECT_EQ(FindSecretKeyword("x \xc5\xbf" "ecret", 0), 2u);
-  EXPECT_EQ(FindSecretKeyword("API_\xe2\x84\xaa" "EY", 0), 0u);
-  EXPECT_EQ(FindSecretKeyword("tO\xe2\x84\xaa" "en Secret", 0), 0u);
+  EXPECT_EQ(FindSecretKeyword("x \xc5\xbf"
+                              "ecret",
+                              0),
+            2u);
+  EXPECT_EQ(FindSecretKeyword("API_\xe2\x84\xaa"
+                              "EY",
+                              0),
+            0u);
+  EXPECT_EQ(FindSecretKeyword("tO\xe2\x84\xaa"
+                              "en Secret",
+                              0),
+            0u);
   EXPECT_EQ(FindSecretKeyword("nothing here at all, not even once", 0), std::string::npos);
   EXPECT_EQ(FindSecretKeyword("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaAuThx", 3), 39u);
 }
 
 TEST(SecretsTest, KeywordSearchEqualsRe2OnRandomText) {
   const std::vector<std::string> pieces = {
-      "private key", "PRIVATE KEY", "private_key", "Privatekey", "akia", "ASIA", "AgPa", "aida",
-      "aroa", "ghp_", "GHO_", "ghu_", "ghs_", "ghr_", "ghx_", "github_pat_", "glpat-", "glpat_",
-      "secret", "SeCrEt", "token", "passw", "pwd", "api_key", "APIKEY", "access_key",
-      "accessKey", "auth", "AUTH", "\xc5\xbf", "\xe2\x84\xaa", "\xe2\x84", "\xc5",
-      "\xe2", "pa", "to", "se", "as", "gi", "au", "pr", "priv", "acc", "api", "\n", " ", "_",
-      "-", "x", "Z", "0", "\xc3\xa9", "\xff", "\x80",
+      "private key",
+      "PRIVATE KEY",
+      "private_key",
+      "Privatekey",
+      "akia",
+      "ASIA",
+      "AgPa",
+      "aida",
+      "aroa",
+      "ghp_",
+      "GHO_",
+      "ghu_",
+      "ghs_",
+      "ghr_",
+      "ghx_",
+      "github_pat_",
+      "glpat-",
+      "glpat_",
+      "secret",
+      "SeCrEt",
+      "token",
+      "passw",
+      "pwd",
+      "api_key",
+      "APIKEY",
+      "access_key",
+      "accessKey",
+      "auth",
+      "AUTH",
+      "\xc5\xbf",
+      "\xe2\x84\xaa",
+      "\xe2\x84",
+      "\xc5",
+      "\xe2",
+      "pa",
+      "to",
+      "se",
+      "as",
+      "gi",
+      "au",
+      "pr",
+      "priv",
+      "acc",
+      "api",
+      "\n",
+      " ",
+      "_",
+      "-",
+      "x",
+      "Z",
+      "0",
+      "\xc3\xa9",
+      "\xff",
+      "\x80",
   };
   std::mt19937 rng(11);
   for (int round = 0; round < 20000; ++round) {
@@ -189,9 +245,10 @@ TEST(SecretsTest, KeywordSearchEqualsRe2OnRandomText) {
 
 TEST(SecretsTest, KeywordSearchFindsEveryKeywordAtEveryOffset) {
   const std::vector<std::string> keywords = {
-      "PRIVATE KEY", "private_key", "privatekey", "AKIA", "asia", "agpa", "aida", "aroa",
-      "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "secret", "token",
-      "passw", "pwd", "api_key", "apikey", "access_key", "accesskey", "auth"};
+      "PRIVATE KEY", "private_key", "privatekey", "AKIA",       "asia",      "agpa",
+      "aida",        "aroa",        "ghp_",       "gho_",       "ghu_",      "ghs_",
+      "ghr_",        "github_pat_", "glpat-",     "secret",     "token",     "passw",
+      "pwd",         "api_key",     "apikey",     "access_key", "accesskey", "auth"};
   for (const std::string& k : keywords) {
     for (size_t offset = 0; offset < 40; ++offset) {
       for (size_t tail = 0; tail < 20; tail += 19) {

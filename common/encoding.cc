@@ -2,7 +2,10 @@
 
 #include <iconv.h>
 
+#include <bit>
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -13,6 +16,20 @@ bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* end = p + s.size();
   while (p < end) {
+    if (end - p >= 8) {
+      // ASCII eight bytes at a time (source text is mostly ASCII after its first non-ASCII
+      // byte too); on a word with a high bit, go straight to its first such byte.
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      uint64_t high = w & 0x8080808080808080ull;
+      if (high == 0) {
+        p += 8;
+        continue;
+      }
+      if constexpr (std::endian::native == std::endian::little) {
+        p += std::countr_zero(high) / 8;
+      }
+    }
     unsigned char c = *p;
     if (c < 0x80) {
       ++p;

@@ -8,6 +8,10 @@
 #include <map>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/json.h"
 #include "fmt/format.h"
 #include "google/protobuf/descriptor.h"
@@ -28,53 +32,6 @@ constexpr std::array<bool, 256> kNeedsLook = [] {
   }
   return t;
 }();
-
-// Marks (0x80 in the byte) the bytes of `w` that kNeedsLook flags. A marked lowest byte is always
-// a real hit; marks above a hit may be false, so callers only trust the lowest one.
-inline uint64_t NeedsLookMask(uint64_t w) {
-  constexpr uint64_t k01 = 0x0101010101010101ull, k80 = 0x8080808080808080ull;
-  auto eq = [w](unsigned char c) {
-    uint64_t x = w ^ (k01 * c);
-    return (x - k01) & ~x & k80;
-  };
-  uint64_t below_20 = (w - k01 * 0x20) & ~w & k80;
-  return below_20 | (w & k80) | eq(0x7f) | eq('"') | eq('\\') | eq('<') | eq('>');
-}
-
-void AppendU16(uint32_t unit, std::string* out) {
-  char buf[6] = {'\\', 'u', kHex[(unit >> 12) & 0xf], kHex[(unit >> 8) & 0xf],
-                 kHex[(unit >> 4) & 0xf], kHex[unit & 0xf]};
-  out->append(buf, 6);
-}
-
-// Escapes one code point below 0x80 that kNeedsLook flagged.
-void AppendAsciiEscape(unsigned char c, std::string* out) {
-  switch (c) {
-    case '"':
-      out->append("\\\"");
-      return;
-    case '\\':
-      out->append("\\\\");
-      return;
-    case '\b':
-      out->append("\\b");
-      return;
-    case '\t':
-      out->append("\\t");
-      return;
-    case '\n':
-      out->append("\\n");
-      return;
-    case '\f':
-      out->append("\\f");
-      return;
-    case '\r':
-      out->append("\\r");
-      return;
-    default:
-      AppendU16(c, out);  // other C0 controls, '<', '>', DEL
-  }
-}
 
 // True for the code points >= 0x80 that protobuf 3.21's JsonEscaping writes as \u escapes.
 bool EscapedAbove7f(uint32_t cp) {
@@ -280,57 +237,165 @@ bool AppendMessage(const google::protobuf::Message& m, const Plan& plan, std::st
   return true;
 }
 
+// Writes the escape of the flagged code point at `p` (kNeedsLook is true for *p) to `d`, at most
+// 12 bytes. Returns the bytes of `p` consumed, 0 when they are not well-formed UTF-8.
+inline size_t WriteEscape(const unsigned char* p, const unsigned char* end, char** d) {
+  char* o = *d;
+  auto u16 = [&o](uint32_t unit) {
+    o[0] = '\\';
+    o[1] = 'u';
+    o[2] = kHex[(unit >> 12) & 0xf];
+    o[3] = kHex[(unit >> 8) & 0xf];
+    o[4] = kHex[(unit >> 4) & 0xf];
+    o[5] = kHex[unit & 0xf];
+    o += 6;
+  };
+  auto two = [&o](char c) {
+    o[0] = '\\';
+    o[1] = c;
+    o += 2;
+  };
+  size_t n = 1;
+  switch (*p) {
+    case '"':
+      two('"');
+      break;
+    case '\\':
+      two('\\');
+      break;
+    case '\b':
+      two('b');
+      break;
+    case '\t':
+      two('t');
+      break;
+    case '\n':
+      two('n');
+      break;
+    case '\f':
+      two('f');
+      break;
+    case '\r':
+      two('r');
+      break;
+    default:
+      if (*p < 0x80) {
+        u16(*p);  // other C0 controls, '<', '>', DEL
+        break;
+      }
+      uint32_t cp = 0;
+      n = DecodeUtf8(p, end, &cp);
+      if (n == 0) return 0;
+      if (!EscapedAbove7f(cp)) {
+        std::memcpy(o, p, n);
+        o += n;
+      } else if (cp < 0x10000) {
+        u16(cp);
+      } else {
+        uint32_t v = cp - 0x10000;
+        u16(0xd800 + (v >> 10));
+        u16(0xdc00 + (v & 0x3ff));
+      }
+  }
+  *d = o;
+  return n;
+}
+
+// True when one of the 16 bytes at `p` needs a look (kNeedsLook); `*first` is the first such.
+#if defined(__SSE2__)
+inline bool BlockNeedsLook(const unsigned char* p, unsigned* first) {
+  __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  // Signed compare: below 0x20 or at/above 0x80 (negative).
+  __m128i m = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+  m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8('>')));
+  auto bits = static_cast<unsigned>(_mm_movemask_epi8(m));
+  if (bits == 0) return false;
+  *first = static_cast<unsigned>(__builtin_ctz(bits));
+  return true;
+}
+#else
+inline bool BlockNeedsLook(const unsigned char* p, unsigned* first) {
+  for (unsigned i = 0; i < 16; ++i) {
+    if (kNeedsLook[p[i]]) {
+      *first = i;
+      return true;
+    }
+  }
+  return false;
+}
+#endif
+
 }  // namespace
 
+// The output is written through a raw pointer into `out` grown ahead of it: plain bytes are
+// copied 16 at a time (a block is stored whole, then the pointer advances past its plain
+// prefix), so the room kept ahead is at least 16 bytes for a block plus 12 for one escape.
 bool AppendJsonString(std::string_view text, std::string* out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
-  out->reserve(out->size() + text.size() + 2);
-  out->push_back('"');
+  constexpr size_t kSlack = 32;
+  size_t used = out->size();
+  out->resize(used + text.size() + 2 + kSlack);
+  char* d = out->data() + used;
+  char* limit = out->data() + out->size();
+  *d++ = '"';
+  bool ok = true;
   while (p < end) {
-    const unsigned char* run = p;
-    if constexpr (std::endian::native == std::endian::little) {
-      while (end - p >= 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        uint64_t m = NeedsLookMask(w);
-        if (m != 0) {
-          p += __builtin_ctzll(m) / 8;
-          break;
-        }
-        p += 8;
-      }
+    if (limit - d < static_cast<ptrdiff_t>(kSlack)) {
+      // Escapes have used the room: grow by what is left to copy plus slack (amortised by
+      // std::string's doubling).
+      used = static_cast<size_t>(d - out->data());
+      out->resize(out->size() + static_cast<size_t>(end - p) + 2 + kSlack);
+      d = out->data() + used;
+      limit = out->data() + out->size();
+      continue;
     }
-    while (p < end && !kNeedsLook[*p]) ++p;
-    if (p > run) out->append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
-    if (p == end) break;
-    if (*p < 0x80) {
-      AppendAsciiEscape(*p, out);
+    unsigned first = 16;
+    if (end - p >= 16) {
+      bool hit = BlockNeedsLook(p, &first);
+      std::memcpy(d, p, 16);
+      if (!hit) {
+        p += 16;
+        d += 16;
+        continue;
+      }
+      p += first;
+      d += first;
+    } else {
+      while (p < end && !kNeedsLook[*p]) *d++ = static_cast<char>(*p++);
+      if (p == end) break;
+    }
+    if (*p == '\n') {  // by far the most common escape in source text
+      d[0] = '\\';
+      d[1] = 'n';
+      d += 2;
       ++p;
       continue;
     }
-    uint32_t cp = 0;
-    size_t n = DecodeUtf8(p, end, &cp);
-    if (n == 0) return false;
-    if (!EscapedAbove7f(cp)) {
-      out->append(reinterpret_cast<const char*>(p), n);
-    } else if (cp < 0x10000) {
-      AppendU16(cp, out);
-    } else {
-      uint32_t v = cp - 0x10000;
-      AppendU16(0xd800 + (v >> 10), out);
-      AppendU16(0xdc00 + (v & 0x3ff), out);
+    size_t n = WriteEscape(p, end, &d);
+    if (n == 0) {
+      ok = false;
+      break;
     }
     p += n;
   }
-  out->push_back('"');
-  return true;
+  if (ok) *d++ = '"';
+  out->resize(static_cast<size_t>(d - out->data()));
+  return ok;
 }
 
 bool AppendRecordJson(const Record& r, std::string* out) {
   const Plan& plan = RecordPlan();
   if (!plan.supported) return false;
   size_t start = out->size();
+  // The JSON is about the size of the wire form plus escapes; one allocation instead of the
+  // string doubling (and copying) its way up through a record's pre-images.
+  size_t wire = r.ByteSizeLong();
+  out->reserve(start + wire + wire / 8 + 256);
   if (!AppendMessage(r, plan, out)) {
     out->resize(start);
     return false;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <limits>
 #include <string_view>
 
@@ -16,15 +17,45 @@ namespace {
 using fixmine::v1::FileChange;
 using fixmine::v1::Record;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+// ' ', '\t', '\n', '\v', '\f' or '\r' (9 to 13).
+bool IsSpace(char c) { return c == ' ' || static_cast<unsigned char>(c - '\t') <= '\r' - '\t'; }
+
+// Appends `line` without its white space. Every byte is stored and the end moves past the
+// ones that stay: no branch per byte (changed lines are hundreds of MB over a history).
+void AppendStripped(std::string_view line, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + line.size());
+  char* d = out->data() + start;
+  for (char c : line) {
+    *d = c;
+    d += !IsSpace(c);
+  }
+  out->resize(static_cast<size_t>(d - out->data()));
 }
 
-// Appends `line` without its white space.
-void AppendStripped(std::string_view line, std::string* out) {
-  for (char c : line) {
-    if (!IsSpace(c)) out->push_back(c);
+// Appends, for each added or deleted line of the hunk text `text`, its marker, the line
+// without the marker and without white space, and a newline: ForEachChangedLine with
+// AppendStripped, in one pass over the text (the output is at most one byte longer).
+void AppendChangedLinesStripped(std::string_view text, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + text.size() + 1);
+  char* d = out->data() + start;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    const auto* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    const char* line_end = nl != nullptr ? nl : end;
+    if (*p == '+' || *p == '-') {
+      *d++ = *p;
+      for (const char* q = p + 1; q < line_end; ++q) {
+        *d = *q;
+        d += !IsSpace(*q);
+      }
+      *d++ = '\n';
+    }
+    p = nl != nullptr ? nl + 1 : end;
   }
+  out->resize(static_cast<size_t>(d - out->data()));
 }
 
 // Calls `fn(marker, line)` for each added or deleted line of `file`'s hunks, marker '+' or
@@ -80,17 +111,17 @@ std::string PatchFingerprint(const Record& record) {
   std::string text;
   bool any = false;
   for (const FileChange* f : files) {
-    std::string lines;
-    ForEachChangedLine(*f, [&lines](char marker, std::string_view line) {
-      lines.push_back(marker);
-      AppendStripped(line, &lines);
-      lines.push_back('\n');
-    });
-    if (lines.empty()) continue;
-    any = true;
-    // The path is length-prefixed so no path/line combination can imitate another.
+    // The path is length-prefixed so no path/line combination can imitate another. A file
+    // without changed lines contributes nothing: its header is taken back.
+    size_t mark = text.size();
     text += fmt::format("file {} {}\n", f->path().size(), f->path());
-    text += lines;
+    size_t body = text.size();
+    for (const auto& hunk : f->hunks()) AppendChangedLinesStripped(hunk.text(), &text);
+    if (text.size() == body) {
+      text.resize(mark);
+      continue;
+    }
+    any = true;
   }
   if (!any) return "";
   unsigned char digest[SHA256_DIGEST_LENGTH];

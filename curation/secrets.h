@@ -14,6 +14,17 @@ namespace fixmine::curation {
 // characters). Returns true when anything was found. Thread-safe.
 bool ScanSecrets(std::string* text, bool redact, std::set<std::string>* kinds);
 
+// Returns where the leftmost match of SecretKeywordPattern() in `text` at or after `from` starts,
+// or std::string_view::npos: exactly what RE2 reports for that pattern, found by a literal
+// search that looks at 16 bytes at a time (the RE2 DFA costs about 16 instructions per byte).
+// Text with the two non-ASCII characters that RE2's case folding maps onto the keywords' letters
+// (U+017F for s, U+212A for k) near a candidate is handed to RE2. Thread-safe.
+size_t FindSecretKeyword(std::string_view text, size_t from);
+
+// The keyword expression ScanSecrets uses to find candidate lines: every rule needs one of these
+// case-folded substrings on the line it matches.
+const char* SecretKeywordPattern();
+
 // Shannon entropy of `s` in bits per byte.
 double ShannonEntropy(std::string_view s);
 

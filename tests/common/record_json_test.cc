@@ -1,8 +1,11 @@
 #include "common/record_json.h"
 
+#include <optional>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "common/encoding.h"
 #include "common/json.h"
 #include "gtest/gtest.h"
 
@@ -128,6 +131,121 @@ TEST(RecordJsonTest, InvalidUtf8IsRefusedAndLeavesOutputAlone) {
                           std::string("\xf4\x90\x80\x80"), std::string("\xe2\x82")}) {
     std::string s;
     EXPECT_FALSE(AppendJsonString(bad, &s)) << bad;
+  }
+}
+
+// AppendJsonString's literal for `text` after a prefix, or nullopt when it refuses the text.
+std::optional<std::string> Literal(const std::string& text) {
+  std::string out = "prefix";
+  if (!AppendJsonString(text, &out)) {
+    EXPECT_EQ(out.substr(0, 6), "prefix");
+    return std::nullopt;
+  }
+  EXPECT_EQ(out.substr(0, 6), "prefix");
+  return out.substr(6);
+}
+
+// Protobuf's literal for valid UTF-8 `text`, cut out of a one-field record's JSON.
+std::string ProtobufLiteral(const std::string& text) {
+  v1::Record r;
+  r.set_message(text);
+  std::string line = ViaProtobuf(r);
+  if (text.empty()) return "\"\"";
+  const std::string head = "{\"message\":";
+  EXPECT_EQ(line.substr(0, head.size()), head);
+  return line.substr(head.size(), line.size() - head.size() - 1);
+}
+
+void ExpectSameAsProtobuf(const std::string& text) {
+  std::optional<std::string> lit = Literal(text);
+  if (!IsValidUtf8(text)) {
+    EXPECT_FALSE(lit.has_value()) << "accepted invalid UTF-8 of " << text.size() << " bytes";
+    return;
+  }
+  ASSERT_TRUE(lit.has_value()) << "refused valid UTF-8 of " << text.size() << " bytes";
+  EXPECT_EQ(*lit, ProtobufLiteral(text));
+}
+
+TEST(RecordJsonTest, StringEscapeEveryByteAndBytePair) {
+  for (int a = 0; a < 256; ++a) {
+    std::string one(1, static_cast<char>(a));
+    ExpectSameAsProtobuf(one);
+    // In the 16-byte block path, at every position of a block, and in the tail.
+    for (size_t at : {0u, 7u, 15u, 16u, 31u, 33u}) {
+      std::string text(40, 'x');
+      text[at] = static_cast<char>(a);
+      ExpectSameAsProtobuf(text);
+    }
+    for (int b = 0; b < 256; ++b) {
+      std::string two = {static_cast<char>(a), static_cast<char>(b)};
+      ExpectSameAsProtobuf(two);
+      ExpectSameAsProtobuf(std::string(15, 'y') + two + std::string(20, 'y'));
+    }
+  }
+}
+
+TEST(RecordJsonTest, StringEscapeInvalidUtf8Forms) {
+  const std::vector<std::string> bad = {
+      "\x80",
+      "\xbf",  // lone continuation bytes
+      "\xc0\x80",
+      "\xc1\xbf",  // overlong two-byte forms
+      "\xe0\x80\x80",
+      "\xe0\x9f\xbf",  // overlong three-byte forms
+      "\xed\xa0\x80",
+      "\xed\xbf\xbf",  // surrogates
+      "\xf0\x80\x80\x80",
+      "\xf0\x8f\xbf\xbf",  // overlong four-byte forms
+      "\xf4\x90\x80\x80",
+      "\xf5\x80\x80\x80",
+      "\xff",
+      "\xfe",  // past U+10FFFF
+      "\xc3",
+      "\xe2\x82",
+      "\xf0\x9f\x98",  // truncated
+      "\xc3\x28",
+      "\xe2\x28\xa1",
+      "\xf0\x9f\x28\x80",  // bad continuation
+  };
+  for (const std::string& b : bad) {
+    for (size_t before : {0u, 5u, 15u, 16u, 17u, 40u}) {
+      for (size_t after : {0u, 1u, 20u}) {
+        std::string text = std::string(before, 'a') + b + std::string(after, '\n');
+        ASSERT_FALSE(IsValidUtf8(text));
+        EXPECT_FALSE(Literal(text).has_value()) << before << " " << after;
+      }
+    }
+  }
+}
+
+TEST(RecordJsonTest, StringEscapeRandomLongTextMatchesProtobuf) {
+  std::mt19937 rng(5);
+  for (int iter = 0; iter < 400; ++iter) {
+    std::string text;
+    int parts = std::uniform_int_distribution<int>(0, 300)(rng);
+    for (int i = 0; i < parts; ++i) {
+      switch (rng() % 5) {
+        case 0:
+          text.append(rng() % 40, static_cast<char>('a' + rng() % 26));
+          break;
+        case 1:
+          text.append("    if (a < b && c > \"d\\\") {\n\t}\r\n");
+          break;
+        case 2:  // runs of controls: the output grows to six times the input
+          text.append(rng() % 64, static_cast<char>(rng() % 0x20));
+          break;
+        case 3:
+          AppendUtf8(kInteresting[rng() % std::size(kInteresting)], &text);
+          break;
+        default:
+          if (rng() % 50 == 0) {
+            text.push_back(static_cast<char>(rng() % 256));  // occasionally invalid
+          } else {
+            AppendUtf8(0x4e00 + rng() % 0x100, &text);
+          }
+      }
+    }
+    ExpectSameAsProtobuf(text);
   }
 }
 

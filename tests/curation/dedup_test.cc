@@ -1,6 +1,8 @@
 // Patch fingerprints and MinHash signatures (curation/dedup.cc).
 #include "curation/dedup.h"
 
+#include <openssl/sha.h>
+
 #include <string>
 
 #include "fmt/format.h"
@@ -43,6 +45,24 @@ TEST(PatchFingerprint, IgnoresWhiteSpaceLineNumbersContextAndFileOrder) {
   Record none;
   AddFile(&none, "x", " context only\n");
   EXPECT_EQ(PatchFingerprint(none), "");
+}
+
+// The fingerprint is stored, so its input is pinned: per file in path order, "file LEN PATH\n"
+// then each changed line's marker and its text without white space; files without changed
+// lines contribute nothing; the first 16 bytes of the SHA-256, in hex.
+TEST(PatchFingerprint, HashesTheDocumentedText) {
+  Record r;
+  AddFile(&r, "src/b.c", "+int  y ;\t\v\f\r\n context\n");
+  AddFile(&r, "only/context.c", " nothing changed\n");
+  AddFile(&r, "src/a.c", " int x;\n-  return 0;\n+  return x + 1;\n\\ No newline at end of file\n");
+  const std::string text =
+      "file 7 src/a.c\n-return0;\n+returnx+1;\n"
+      "file 7 src/b.c\n+inty;\n";
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  std::string want;
+  for (int i = 0; i < 16; ++i) want += fmt::format("{:02x}", digest[i]);
+  EXPECT_EQ(PatchFingerprint(r), want);
 }
 
 std::string Lines(int n, int changed = -1) {

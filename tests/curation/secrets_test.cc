@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "re2/re2.h"
+
 namespace fixmine::curation {
 namespace {
 
@@ -136,6 +138,129 @@ TEST(SecretsTest, PrivateKeyNameWithoutOtherKeywordsIsScanned) {
   Scan s = ScanText(" x = 1\n+private_key = \"Zq8Xw7Cv6Bn5Mm4Ll3\"\n");
   EXPECT_THAT(s.kinds, ElementsAre("generic_secret"));
   EXPECT_EQ(s.text, " x = 1\n+private_key = \"<REDACTED:generic_secret>\"\n");
+}
+
+// Where RE2 finds the leftmost keyword at or after `from`: the reference FindSecretKeyword
+// must reproduce.
+size_t Re2Find(const std::string& text, size_t from) {
+  static const RE2 re(SecretKeywordPattern());
+  re2::StringPiece hit;
+  if (from >= text.size() || !re.Match(text, from, text.size(), RE2::UNANCHORED, &hit, 1)) {
+    return std::string::npos;
+  }
+  return static_cast<size_t>(hit.data() - text.data());
+}
+
+TEST(SecretsTest, KeywordSearchFoldsLikeRe2) {
+  // RE2's (?i) maps U+017F (long s) onto s and U+212A (Kelvin sign) onto k.
+  EXPECT_EQ(FindSecretKeyword("x \xc5\xbf"
+                              "ecret",
+                              0),
+            2u);
+  EXPECT_EQ(FindSecretKeyword("API_\xe2\x84\xaa"
+                              "EY",
+                              0),
+            0u);
+  EXPECT_EQ(FindSecretKeyword("tO\xe2\x84\xaa"
+                              "en Secret",
+                              0),
+            0u);
+  EXPECT_EQ(FindSecretKeyword("nothing here at all, not even once", 0), std::string::npos);
+  EXPECT_EQ(FindSecretKeyword("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaAuThx", 3), 39u);
+}
+
+TEST(SecretsTest, KeywordSearchEqualsRe2OnRandomText) {
+  const std::vector<std::string> pieces = {
+      "private key",
+      "PRIVATE KEY",
+      "private_key",
+      "Privatekey",
+      "akia",
+      "ASIA",
+      "AgPa",
+      "aida",
+      "aroa",
+      "ghp_",
+      "GHO_",
+      "ghu_",
+      "ghs_",
+      "ghr_",
+      "ghx_",
+      "github_pat_",
+      "glpat-",
+      "glpat_",
+      "secret",
+      "SeCrEt",
+      "token",
+      "passw",
+      "pwd",
+      "api_key",
+      "APIKEY",
+      "access_key",
+      "accessKey",
+      "auth",
+      "AUTH",
+      "\xc5\xbf",
+      "\xe2\x84\xaa",
+      "\xe2\x84",
+      "\xc5",
+      "\xe2",
+      "pa",
+      "to",
+      "se",
+      "as",
+      "gi",
+      "au",
+      "pr",
+      "priv",
+      "acc",
+      "api",
+      "\n",
+      " ",
+      "_",
+      "-",
+      "x",
+      "Z",
+      "0",
+      "\xc3\xa9",
+      "\xff",
+      "\x80",
+  };
+  std::mt19937 rng(11);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    size_t n = rng() % 24;
+    for (size_t i = 0; i < n; ++i) {
+      if (rng() % 4 == 0) {
+        text.push_back(static_cast<char>(rng() % 256));  // every byte value
+      } else {
+        text += pieces[rng() % pieces.size()];
+      }
+    }
+    size_t from = text.empty() ? 0 : rng() % (text.size() + 1);
+    ASSERT_EQ(FindSecretKeyword(text, from), Re2Find(text, from))
+        << "text \"" << text << "\" from " << from;
+  }
+}
+
+TEST(SecretsTest, KeywordSearchFindsEveryKeywordAtEveryOffset) {
+  const std::vector<std::string> keywords = {
+      "PRIVATE KEY", "private_key", "privatekey", "AKIA",       "asia",      "agpa",
+      "aida",        "aroa",        "ghp_",       "gho_",       "ghu_",      "ghs_",
+      "ghr_",        "github_pat_", "glpat-",     "secret",     "token",     "passw",
+      "pwd",         "api_key",     "apikey",     "access_key", "accesskey", "auth"};
+  for (const std::string& k : keywords) {
+    for (size_t offset = 0; offset < 40; ++offset) {
+      for (size_t tail = 0; tail < 20; tail += 19) {
+        std::string text = std::string(offset, 'q') + k + std::string(tail, 'q');
+        ASSERT_EQ(FindSecretKeyword(text, 0), offset) << k << " at " << offset;
+        ASSERT_EQ(FindSecretKeyword(text, offset + 1), std::string::npos) << k;
+        // One letter short is no keyword.
+        std::string cut = std::string(offset, 'q') + k.substr(0, k.size() - 1);
+        ASSERT_EQ(FindSecretKeyword(cut, 0), Re2Find(cut, 0)) << cut;
+      }
+    }
+  }
 }
 
 TEST(SecretsTest, Entropy) {

@@ -306,7 +306,9 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   // Trajectories first (a graph pass and one diff per branch, no records): the walk then fills
   // each step record's trajectory fields. Found again identically when a job resumes.
   miner::TrajectorySet trajectories;
-  if (trajectories_ != nullptr) {
+  // --trajectories off: no pass, no trajectory fields; the store keeps serving earlier ones.
+  const bool find_trajectories = trajectories_ != nullptr && config_.trajectories;
+  if (find_trajectories) {
     miner::TrajectoryStats tstats;
     // Without files: the combined diffs are rendered after the walk, a few at a time.
     absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/false,
@@ -374,7 +376,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   Job final_job = snapshot(stats);
   final_job.set_finished_at(Now());
   bool persisted = true;
-  if (st.ok() && trajectories_ != nullptr && !trajectories.trajectories.empty()) {
+  if (st.ok() && find_trajectories && !trajectories.trajectories.empty()) {
     // any_fix from the stored step records (steps stored by an earlier attempt included). The
     // puts are idempotent (keyed by id), so a crash before the final batch below only means
     // the resumed job writes the same trajectories again. Combined diffs are rendered and

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   std::string email_policy = "hash";
   std::string secrets_policy = "redact";
   std::string szz = "fixes";
+  std::string trajectories = "on";
   app.add_option("--bot", config.curation.extra_bots,
                  "authors whose name or e-mail contains this are bots (repeatable; besides "
                  "[bot], dependabot, renovate, github-actions)");
@@ -61,6 +62,11 @@ int main(int argc, char** argv) {
                  "bug-introducing commits (SZZ blame) for: fixes, all or off "
                  "(docs/trajectories.md)")
       ->check(CLI::IsMember({"fixes", "all", "off"}))
+      ->capture_default_str();
+  app.add_option("--trajectories", trajectories,
+                 "find pull-request trajectories while mining and fill the step records' "
+                 "trajectory fields: on or off (docs/trajectories.md)")
+      ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   // Security and limits: docs/security.md.
   app.add_option("--token-file", config.token_file,
@@ -119,6 +125,7 @@ int main(int argc, char** argv) {
   config.curation.email = *fixmine::curation::ParseEmailPolicy(email_policy);
   config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
   config.szz = *fixmine::miner::ParseSzzMode(szz);
+  config.trajectories = trajectories == "on";
 
   // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
   sigset_t set;

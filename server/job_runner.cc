@@ -31,9 +31,10 @@ int64_t Now() { return absl::ToUnixSeconds(absl::Now()); }
 
 // A mining job's write batch holds at most this many bytes of records (besides --batch-records):
 // the batch, the store's copies and the serialized batch each hold about this much at once.
-// 16 MiB until session 3; 4 MiB took about 50 MiB off the server's peak RSS on libgit2, for
-// one fsync per 4 MiB (docs/performance.md).
-constexpr size_t kBatchBytes = size_t{4} << 20;
+// 4 MiB would take about 50 MiB off the server's peak RSS on libgit2, but the batch boundaries
+// decide which of several equally similar records a near-duplicate points at (the store's
+// Dedup looks at the batch's own records first), so a smaller batch changes stored records.
+constexpr size_t kBatchBytes = size_t{16} << 20;
 
 // After every this many bytes of records or trajectories written, the job hands the heap's
 // free pages back to the system (malloc_trim): records are built on the walk's worker threads

@@ -10,6 +10,7 @@
 #include "common/encoding.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "miner/binary_probe.h"
 #include "miner/git_handles.h"
 #include "miner/language.h"
 
@@ -18,13 +19,6 @@ namespace {
 
 using fixmine::v1::FileChange;
 using fixmine::v1::Record;
-
-// git calls content binary when a NUL byte is in its first 8000 bytes.
-constexpr size_t kBinaryProbeBytes = 8000;
-
-bool LooksBinary(std::string_view data) {
-  return std::memchr(data.data(), 0, std::min(data.size(), kBinaryProbeBytes)) != nullptr;
-}
 
 // A line deleted from one or more parents, shown before the result line it hangs on.
 struct Lost {

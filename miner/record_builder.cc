@@ -13,6 +13,7 @@
 #include "common/encoding.h"
 #include "common/status.h"
 #include "fmt/format.h"
+#include "miner/binary_probe.h"
 #include "miner/file_diff.h"
 #include "miner/git_handles.h"
 #include "miner/language.h"
@@ -26,14 +27,8 @@ using fixmine::v1::ChangeType;
 using fixmine::v1::FileChange;
 using fixmine::v1::Record;
 
-// git looks for a NUL byte in the first 8000 bytes to call content binary (buffer_is_binary).
-constexpr size_t kBinaryProbeBytes = 8000;
 // git treats blobs over core.bigFileThreshold (512 MiB) as binary without reading them.
 constexpr size_t kBigFileThreshold = size_t{512} << 20;
-
-bool LooksBinary(std::string_view data) {
-  return std::memchr(data.data(), 0, std::min(data.size(), kBinaryProbeBytes)) != nullptr;
-}
 
 // IsValidUtf8 with the ASCII prefix skipped eight bytes at a time (source code is mostly ASCII).
 bool IsUtf8(std::string_view data) {

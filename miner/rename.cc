@@ -9,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "miner/binary_probe.h"
+
 namespace fixmine::miner {
 namespace {
 
@@ -17,7 +19,6 @@ constexpr int kChunkMax = 64;
 constexpr size_t kCandidatesPerDestination = 4;
 // How many identical sources one destination looks at, at most.
 constexpr int kExactAlternatives = 100;
-constexpr size_t kBinaryProbeBytes = 8000;
 constexpr size_t kBigFileThreshold = size_t{512} << 20;
 
 bool IsRegular(uint32_t mode) { return (mode & 0170000) == 0100000; }
@@ -32,7 +33,7 @@ int BasenameSame(std::string_view a, std::string_view b) { return Basename(a) ==
 
 bool IsBinary(std::string_view data) {
   if (data.size() > kBigFileThreshold) return true;
-  return std::memchr(data.data(), 0, std::min(data.size(), kBinaryProbeBytes)) != nullptr;
+  return LooksBinary(data);
 }
 
 using Hashes = std::vector<std::pair<uint32_t, uint32_t>>;

@@ -231,7 +231,11 @@ class RocksRecordStore final : public RecordStore {
   };
 
   // For companion stores (rocks_access.h).
-  internal::RocksAccess Access() { return {db_.get(), cf_.trajectories}; }
+  internal::RocksAccess Access() {
+    return {db_.get(), cf_.trajectories, [this](std::string_view what, rocksdb::WriteBatch* batch) {
+              return Write(what, [&] { return db_->Write(SyncWrite(), batch); });
+            }};
+  }
 
   RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
                    std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf,

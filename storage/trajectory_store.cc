@@ -418,9 +418,7 @@ class RocksTrajectoryStore final : public TrajectoryStore {
       FIXMINE_RETURN_IF_ERROR(
           FromRocksStatus(batch.Put(rocks_.trajectories, IdKey(t.id()), primary), what));
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocksStatus(rocks_.db->Write(wo, &batch), what);
+    return rocks_.write(what, &batch);
   }
 
   absl::StatusOr<Trajectory> Get(std::string_view id) override {
@@ -498,9 +496,7 @@ class RocksTrajectoryStore final : public TrajectoryStore {
       ++n;
     }
     FIXMINE_RETURN_IF_ERROR(FromRocksStatus(it->status(), what));
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    FIXMINE_RETURN_IF_ERROR(FromRocksStatus(rocks_.db->Write(wo, &batch), what));
+    FIXMINE_RETURN_IF_ERROR(rocks_.write(what, &batch));
     return n;
   }
 

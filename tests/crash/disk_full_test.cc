@@ -11,7 +11,10 @@
 
 #include <filesystem>
 
+#include "storage/record_store.h"
+#include "storage/trajectory_store.h"
 #include "tests/crash/crash_util.h"
+#include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
@@ -130,6 +133,60 @@ TEST(DiskFull, MiningIntoAFullDiskGivesResourceExhaustedAndReadsKeepWorking) {
   ASSERT_TRUE(ok);
   EXPECT_EQ(all.size(), static_cast<size_t>(kCommits));
   EXPECT_EQ(*c2.CountRecords(""), kCommits);
+}
+
+// Trajectories are written through the same guard as records: on a nearly full disk storing
+// them is refused with RESOURCE_EXHAUSTED (and never reaches RocksDB), what is stored stays
+// readable, and once space is freed the write goes through.
+TEST(DiskFull, TrajectoryWritesAreRefusedOnANearlyFullDiskAndResumeAfter) {
+  ASSERT_EQ(geteuid(), 0u) << "this test mounts a tmpfs as the data folder and needs root";
+  testutil::TempDir dir;
+  const std::string mnt = dir.path() + "/mnt";
+  std::filesystem::create_directories(mnt);
+  auto m = testutil::RunShell("mount -t tmpfs -o size=256m tmpfs " + testutil::ShellQuote(mnt));
+  ASSERT_EQ(m.exit_code, 0) << "mount failed: " << m.err;
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { testutil::RunShell("umount " + testutil::ShellQuote(dir)); }
+  } unmount{mnt};
+  {
+    auto store = storage::RecordStore::Open(mnt + "/store");
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto trajectories = storage::TrajectoryStore::Of(store->get());
+    ASSERT_TRUE(trajectories.ok()) << trajectories.status();
+    auto make = [](const std::string& id) {
+      fixmine::v1::Trajectory t;
+      t.set_id(id);
+      t.set_repo("r");
+      t.set_merge_commit(std::string(40, 'a'));
+      t.mutable_merged_by()->set_time(1700000000);
+      return t;
+    };
+    absl::Status first = (*trajectories)->Put({make("first")});
+    ASSERT_TRUE(first.ok()) << first;
+
+    struct statvfs vfs {};
+    ASSERT_EQ(statvfs(mnt.c_str(), &vfs), 0);
+    const long long filler = static_cast<long long>(vfs.f_bavail) * vfs.f_frsize - (63ll << 20);
+    ASSERT_GT(filler, 0);
+    const std::string filler_path = mnt + "/filler";
+    auto f = testutil::RunShell("fallocate -l " + std::to_string(filler) + " " +
+                                testutil::ShellQuote(filler_path));
+    ASSERT_EQ(f.exit_code, 0) << f.err;
+
+    absl::Status refused = (*trajectories)->Put({make("second")});
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted) << refused;
+    EXPECT_NE(refused.message().find("storing trajectories"), std::string_view::npos) << refused;
+    EXPECT_TRUE((*trajectories)->Get("first").ok());
+    EXPECT_EQ((*trajectories)->Get("second").status().code(), absl::StatusCode::kNotFound);
+
+    std::filesystem::remove(filler_path);
+    absl::Status second = (*trajectories)->Put({make("second")});
+    ASSERT_TRUE(second.ok()) << second;
+    auto got = (*trajectories)->Get("second");
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->merge_commit(), std::string(40, 'a'));
+  }
 }
 
 }  // namespace

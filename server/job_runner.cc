@@ -39,7 +39,8 @@ constexpr size_t kBatchBytes = size_t{16} << 20;
 // After every this many bytes of records or trajectories written, the job hands the heap's
 // free pages back to the system (malloc_trim): records are built on the walk's worker threads
 // and freed on the job's, and the freed pages otherwise stay with the arenas and add to the
-// RSS. Once per batch took the system time from 3.7 to 9.5 s on libgit2; once per 64 MiB: ~20 calls.
+// RSS. Once per batch took the system time from 3.7 to 9.5 s on libgit2; once per 64 MiB is
+// about 20 calls.
 constexpr size_t kTrimBytes = size_t{64} << 20;
 
 // A failed job's error text: the status code's name first, so a client tells a full disk

@@ -18,13 +18,15 @@
 #   extract-first   extract --max-commits 1000 (100 with --short): per-commit CPU against the
 #                   whole history's (linearity; printed as a note)
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
-#                   (cpu_s: the server's CPU for the mine, from /proc)
+#                   (fixmined --szz off --trajectories off: extract's work; cpu_s: the
+#                   server's CPU for the mine, from /proc)
+#   mine-traj       the same with the trajectory pass (fixmined's default), run once
 #   store-scan      bench/store_scan: every stored record parsed in one process (no gRPC)
 #   records-stream  fixmine records stream > FILE (loopback gRPC)        vs store-scan
 #                   (cpu_s: the client's)
 #   slow-stream     growth of the server's RSS (MiB, in the rss column) while a reader takes
 #                   about 1 MB/s of a stream for 6 s (2 s with --short)
-#   re-mine 1%      mine --wait (every ref: the incremental path, hiding the last mine's tips)
+#   re-mine 1%      mine --wait, trajectories off (every ref: the incremental path, hiding the last mine's tips)
 #                   after the only branch of a shared clone moves from about 1% of the commits
 #                   back to the tip                                        vs the full mine
 #   pydriller       only when `import pydriller` works (it is not installed here: no PyPI)
@@ -131,6 +133,19 @@ proc_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' \
     "/proc/$1/stat" 2>/dev/null || echo nan
 }
+# settle_server: waits (at most 120 s) until the server's CPU time stops growing, so that the
+# background flushes and compactions a mine leaves behind count for that mine and not for the
+# next figure (they were 2 s of CPU after a mine of libgit2, half of the old re-mine figure).
+settle_server() {
+  local a b i
+  a=$(proc_cpu "$SERVER_PID")
+  for ((i = 0; i < 120; i++)); do
+    sleep 1
+    b=$(proc_cpu "$SERVER_PID")
+    [ "$b" = "$a" ] && return 0
+    a=$b
+  done
+}
 # proc_rss_kb PID: resident set size now.
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -140,10 +155,11 @@ start_server() {
   local data="${2:-$WORK/data}"
   rm -rf "$data" "$WORK/port"
   mkdir -p "$data"
-  # --szz off: the same work as extract's default (blame is measured in docs/trajectories.md).
+  # --szz off and --trajectories off (unless TRAJECTORIES=on): the same work as extract's
+  # default (blame is measured in docs/trajectories.md; trajectories in the mine-traj row).
   "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$data" \
     --allowed-root "$1" ${3:+--allowed-root "$3"} --port-file "$WORK/port" --szz off \
-    >"$WORK/server.log" 2>&1 &
+    --trajectories "${TRAJECTORIES:-off}" >"$WORK/server.log" 2>&1 &
   TIME_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
   SERVER_PID=$(pgrep -P "$TIME_PID" 2>/dev/null | head -1 || true)
@@ -222,12 +238,14 @@ remine_figure() {
   start_server "$WORK/remine" "$WORK/data-remine" "$repo" || return 0
   "$FIXMINE" repo add "$clone" --name "$name" >/dev/null
   "$FIXMINE" mine "$name" --wait >/dev/null 2>&1 || true
+  settle_server
   git -C "$clone" update-ref "$branch" "$(git -C "$repo" rev-parse HEAD)"
   new=$(git -C "$clone" rev-list --count --no-merges "$old..HEAD")
   local RUNS_SAVED=$RUNS
   RUNS=1
   cpu0=$(proc_cpu "$SERVER_PID")
   measure remine "$FIXMINE" mine "$name" --wait || true
+  settle_server
   RUNS=$RUNS_SAVED
   local cpu
   cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
@@ -313,6 +331,7 @@ for repo in "${REPOS[@]}"; do
       cpu0=$(proc_cpu "$SERVER_PID")
       measure mine "$FIXMINE" mine "$name" --wait --rev HEAD || true
       mine_times+=("$MEDIAN")
+      settle_server  # the mine's own flushes and compactions count for it
       mine_cpus+=("$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')")
       measure stream "$FIXMINE" records stream || true
       stream_s=$MEDIAN stream_rss=$RSS stream_mb=$OUTMB stream_cpu=$CPU
@@ -345,6 +364,23 @@ for repo in "${REPOS[@]}"; do
       NOTES+=("$name: records stream: $(awk -v n="$records" -v t="$stream_s" -v mb="${stream_mb:-0}" \
         'BEGIN { if (t > 0) printf "%.0f records/s, %.1f MB/s of JSON", n / t, mb * 1.048576 / t }')")
       NOTES+=("$name: slow-stream: the server's RSS grew by ${slow_growth} MiB while a 1 MB/s reader lagged")
+      # The same mine with the trajectory pass (fixmined's default), once: what a server
+      # mining with its defaults (SZZ aside) costs.
+      if TRAJECTORIES=on start_server "$(dirname "$repo")"; then
+        "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
+        RUNS_SAVED=$RUNS RUNS=1
+        cpu0=$(proc_cpu "$SERVER_PID")
+        measure mine_traj "$FIXMINE" mine "$name" --wait --rev HEAD || true
+        settle_server
+        traj_cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
+        RUNS=$RUNS_SAVED
+        traj_s=$MEDIAN
+        stop_server
+        srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
+        row "$name" "$commits" "mine-traj" "$traj_s" "extract" "$extract_s" "(info)" \
+          "$((${srv_kb:-0} / 1024))" "-" "$traj_cpu"
+        NOTES+=("$name: mine --wait with trajectories (fixmined's default): server CPU $traj_cpu s against $mine_cpu s without")
+      fi
       remine_figure "$repo" "$name" "$mine_s" "$mine_cpu"
     fi
   else

@@ -42,6 +42,10 @@ struct ServerConfig {
   std::string metrics_listen;
   // Which mined records get bug-introducing commits by blame (--szz; docs/trajectories.md).
   miner::SzzMode szz = miner::SzzMode::kFixes;
+  // Whether mining jobs find pull-request trajectories and fill the step records' trajectory
+  // fields (--trajectories on|off). Off saves the trajectory pass (about as much CPU as the
+  // records themselves on a merge-heavy history); trajectories stored earlier are still served.
+  bool trajectories = true;
 
   // Security and limits (docs/security.md lists every one with its reason).
   // Token file (--token-file): lines "admin TOKEN" / "read TOKEN"; when set, every

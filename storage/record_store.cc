@@ -488,7 +488,11 @@ class RocksRecordStore final : public RecordStore {
     if (repo != nullptr && repo->name().empty()) {
       return absl::InvalidArgumentError(what + ": the repository has no name");
     }
-    rocksdb::WriteBatch batch;
+    // The batch's buffer sized once for the records (and their index entries): grown by
+    // doubling it would copy every record again and hold up to twice its size.
+    size_t reserve = 1024;
+    for (const Record& record : records) reserve += record.ByteSizeLong() + 256;
+    rocksdb::WriteBatch batch(reserve);
     std::unordered_set<std::string> seen_ids;
     std::unordered_set<std::string> seen_keys;
     std::map<std::string, int64_t> per_repo;
@@ -539,9 +543,15 @@ class RocksRecordStore final : public RecordStore {
       ++per_repo[record.repo()];
       ++added;
     }
-    for (const auto& [key, rec] : to_put) {
-      FIXMINE_RETURN_IF_ERROR(
-          FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
+    std::string value;  // one buffer for every record's bytes
+    for (auto& [key, rec] : to_put) {
+      value.clear();
+      if (!rec.AppendToString(&value)) {
+        return absl::InternalError(fmt::format("{}: record \"{}\" does not serialize", what,
+                                               rec.id()));
+      }
+      rec.Clear();  // copied into the batch; freed now rather than with the whole vector
+      FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.records, key, value), what));
     }
     for (const auto& [key, rec] : relinked) {
       FIXMINE_RETURN_IF_ERROR(
@@ -1158,6 +1168,14 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   db_options.create_missing_column_families = true;
   db_options.keep_log_file_num = 5;
   db_options.max_log_file_size = size_t{16} << 20;
+  // Memory and disk bounds for long mines (docs/performance.md, "Server mine (session 3)").
+  // All memtables together stay under 128 MiB (the records family alone would hold 64 MiB
+  // active plus 64 MiB being flushed, and the trajectories family as much again).
+  db_options.db_write_buffer_size = size_t{128} << 20;
+  // The small families (ids, indexes, jobs, counters) rarely fill a memtable, so without a cap
+  // their unflushed entries kept every write-ahead log file: 1.2 GB of logs after a mine of
+  // libgit2. Past 256 MiB of logs the families holding the oldest one are flushed.
+  db_options.max_total_wal_size = uint64_t{256} << 20;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   rocksdb::ColumnFamilyOptions base = BaseFamilyOptions(cache);

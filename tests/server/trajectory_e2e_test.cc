@@ -2,6 +2,7 @@
 // (`trajectories stream|get`), with filters, resume tokens and the chat format.
 #include <gtest/gtest.h>
 
+#include <regex>
 #include <set>
 
 #include "absl/strings/str_split.h"
@@ -205,6 +206,39 @@ TEST_F(TrajectoryEndToEnd, ChatIsOneTurnPairPerStep) {
       Cli("trajectories stream --format chat --filter " + ShellQuote("pr_number = 11"));
   ASSERT_EQ(streamed.exit_code, 0) << streamed.err;
   EXPECT_EQ(streamed.out, chat.out);
+}
+
+// `fixmined --trajectories off`: the same repository mined by a second server stores no
+// trajectory, and its records are the first server's with the trajectory fields left out.
+TEST_F(TrajectoryEndToEnd, TrajectoriesOffStoresNoneAndTheSameRecords) {
+  CommandResult with = Cli("records stream");
+  ASSERT_EQ(with.exit_code, 0) << with.err;
+  ASSERT_EQ(Count(with.out, "\"trajectory_id\""), 4u) << with.out;  // w1, w2, w3, d1
+
+  TestServer off(repo_.path(), {"--trajectories", "off"});
+  ASSERT_TRUE(off.Start());
+  CommandResult add = off.Cli(fmt::format("repo add {} --name demo", ShellQuote(repo_.path())));
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  CommandResult mine = off.Cli("mine demo --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+  CommandResult none = off.Cli("trajectories stream");
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out, "");
+  CommandResult without = off.Cli("records stream");
+  ASSERT_EQ(without.exit_code, 0) << without.err;
+  EXPECT_EQ(Count(without.out, "trajectory_"), 0u) << without.out;
+
+  static const std::regex kTrajectoryFields(R"(,?"trajectory_(id":"[^"]*"|step":[0-9]+))");
+  std::string expected = std::regex_replace(with.out, kTrajectoryFields, "");
+  ASSERT_NE(expected, with.out);
+  EXPECT_EQ(Lines(without.out).size(), Lines(with.out).size());
+  EXPECT_EQ(without.out, expected);
+
+  // Anything but on|off is a usage error.
+  CommandResult bad = testutil::RunShell(testutil::FixmindPath() +
+                                         " --data-dir /nonexistent --trajectories maybe");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--trajectories"), std::string::npos) << bad.err;
 }
 
 }  // namespace

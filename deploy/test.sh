@@ -4,9 +4,8 @@
 # and restarts servers and fills a tmpfs, as root). Then each fuzz target for FUZZ_SECONDS
 # (default 20; FUZZ=0 skips), and the container image is built and checked with podman
 # (deploy/test-image.sh; FIXMINE_SKIP_IMAGE_TEST=1 leaves it out of a quick local run; CI runs
-# it). SANITIZERS=1 adds every test under ASan+UBSan and the server tests under TSan
-# (deploy/test-sanitizers.sh); off by default until its CI time is measured
-# (docs/reliability.md).
+# it). Last, every test again under ASan+UBSan and the server tests under TSan
+# (deploy/test-sanitizers.sh; SANITIZERS=0 leaves them out of a quick local run; CI runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/build.sh
@@ -20,6 +19,6 @@ fi
 if [[ "${FIXMINE_SKIP_IMAGE_TEST:-0}" != 1 ]]; then
   bash deploy/test-image.sh
 fi
-if [[ "${SANITIZERS:-0}" != 0 ]]; then
+if [[ "${SANITIZERS:-1}" != 0 ]]; then
   bash deploy/test-sanitizers.sh all
 fi

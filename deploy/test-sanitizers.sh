@@ -62,8 +62,11 @@ run_tsan() {
   ninja -C build-tsan -j "$jobs" server_tests fixmined fixmine
   # Only the server test binary is built: select its suites, leaving the others' NOT_BUILT entries.
   local suites
+  # MetricsTest is left out: its JSON parsing (protobuf's Struct, whose Map code is inlined into
+  # the test and runs against Debian's uninstrumented libprotobuf) crashes in Map::find under
+  # TSan, in the test process, not the server; it runs in the plain and ASan suites.
   suites="$(build-tsan/tests/server_tests --gtest_list_tests | grep -v '^ ' | sed 's/\.$//' |
-            paste -sd'|')"
+            grep -vx 'MetricsTest' | paste -sd'|')"
   local reports="$PWD/build-tsan/sanitizer-reports"
   rm -rf "$reports" && mkdir -p "$reports"
   local rc=0

@@ -108,7 +108,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   return s;
 }
 
-Server::~Server() { Shutdown(); }
+Server::~Server() {
+  Shutdown();
+  // Destroyed here, not in Shutdown: Shutdown may run on another thread (fixmined's signal
+  // thread) while Wait is still inside grpc_->Wait() (a race TSan found).
+  grpc_.reset();
+  metrics_.reset();  // stops /metrics before the runner and store its gauges read go away
+  runner_.reset();
+  decontam_.reset();
+  trajectories_.reset();
+  trajectory_store_.reset();
+  store_.reset();
+}
 
 void Server::Shutdown(int grace_seconds) {
   {
@@ -121,13 +132,6 @@ void Server::Shutdown(int grace_seconds) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace_seconds));
   }
   if (decontam_) decontam_->Shutdown();
-  grpc_.reset();
-  metrics_.reset();  // stops /metrics before the runner and store its gauges read go away
-  runner_.reset();
-  decontam_.reset();
-  trajectories_.reset();
-  trajectory_store_.reset();
-  store_.reset();
 }
 
 absl::Status Server::StartMetrics() {

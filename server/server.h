@@ -28,8 +28,9 @@ class Server {
   // The port /metrics is served on; 0 when --metrics-listen is not set.
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
-  // Stops accepting calls, lets calls in flight finish (up to `grace_seconds`), interrupts jobs
-  // so they resume at the next start, and closes the store. Idempotent.
+  // Stops accepting calls, lets calls in flight finish (up to `grace_seconds`) and interrupts
+  // jobs so they resume at the next start. Idempotent; may run on another thread than Wait. The
+  // store closes when the Server is destroyed (after Wait has returned).
   void Shutdown(int grace_seconds = 5);
 
   // Blocks until Shutdown.

@@ -3,6 +3,7 @@
 // cancels and short deadlines mid-stream and mid-job, the stream and job caps, and 200
 // concurrent streams with jobs running.
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,26 +193,36 @@ TEST_F(Clients, ClientThatDisappearsFreesItsStream) {
   Boot(/*idle_timeout=*/0, /*big=*/true, kHoldRecords);  // idle deadline off
   if (HasFatalFailure()) return;
   // The CLI streams into a pipe nobody reads, so it blocks holding one stream; a second
-  // stream is held here, so the cap is reached.
+  // stream is held here, so the cap is reached. That the CLI holds its stream is seen from the
+  // pipe filling, not with a probe stream, which could take the CLI's slot as it connects.
   grpc::ClientContext held;
   fixmine::v1::StreamRecordsRequest req;
   auto r = stub_->StreamRecords(&held, req);
   fixmine::v1::StreamRecordsResponse resp;
   ASSERT_TRUE(r->Read(&resp));
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  const std::string cli = testutil::CliPath();
+  const std::string address = server_->address();
   pid_t pid = fork();
   if (pid == 0) {
-    setpgid(0, 0);
-    std::string cmd = fmt::format("{} --server {} records stream | sleep 600",
-                                  ShellQuote(testutil::CliPath()), server_->address());
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    dup2(out[1], 1);
+    close(out[0]);
+    close(out[1]);
+    execl(cli.c_str(), cli.c_str(), "--server", address.c_str(), "records", "stream",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   ASSERT_GT(pid, 0);
-  setpgid(pid, pid);
-  EXPECT_TRUE(Eventually([&] { return !SlotFree(); })) << "the CLI never held its stream";
-  kill(-pid, SIGKILL);
+  close(out[1]);
+  EXPECT_TRUE(Eventually([&] {
+    int queued = 0;
+    return ioctl(out[0], FIONREAD, &queued) == 0 && queued > 0;
+  })) << "the CLI never received records";
+  kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
+  close(out[0]);
   // `held` still takes one slot: a probe gets the other only once the CLI's stream is freed.
   EXPECT_TRUE(Eventually([&] { return SlotFree(); }))
       << "the vanished client's stream was never freed";

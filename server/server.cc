@@ -139,8 +139,8 @@ absl::Status Server::StartMetrics() {
   storage::RecordStore* store = store_.get();
   JobRunner* runner = runner_.get();
   metrics_->AddGaugeCallback("fixmine_store_size_bytes",
-                             "Approximate bytes of the record store on disk (SST files and "
-                             "memtables).",
+                             "Approximate bytes of the record store on disk (SST files, blob "
+                             "files and memtables).",
                              [store] { return static_cast<double>(store->ApproximateSize()); });
   metrics_->AddGaugeCallback("fixmine_store_records", "Records in the store.", [store] {
     auto n = store->TotalRecords();

@@ -714,6 +714,8 @@ class RocksRecordStore final : public RecordStore {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       uint64_t v = 0;
       if (db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &v)) total += v;
+      // The records family keeps its large values in blob files (RecordsFamilyOptions).
+      if (db_->GetIntProperty(h, "rocksdb.total-blob-file-size", &v)) total += v;
       if (db_->GetIntProperty(h, "rocksdb.size-all-mem-tables", &v)) total += v;
     }
     return static_cast<int64_t>(total);
@@ -722,6 +724,10 @@ class RocksRecordStore final : public RecordStore {
   absl::Status Compact() override {
     rocksdb::CompactRangeOptions options;
     options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+    // Rewrite the live values of every blob file, so that the space of removed or replaced
+    // records comes back now (ordinary compactions only relocate the oldest quarter's).
+    options.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
+    options.blob_garbage_collection_age_cutoff = 1.0;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       FIXMINE_RETURN_IF_ERROR(Write(fmt::format("compacting \"{}\"", h->GetName()), [&] {
         return db_->CompactRange(options, h, nullptr, nullptr);
@@ -1147,6 +1153,28 @@ rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Ca
   return options;
 }
 
+// The records family: values are whole records, most tens of KB (pre-images of files), written
+// nearly in key order. With RocksDB's integrated BlobDB, values of 4 KiB or more are
+// written once, compressed, into blob files when a memtable is flushed; compactions then move
+// only keys and small blob references instead of rewriting and recompressing every record at
+// each level (docs/performance.md, "Server mine (session 3)"; docs/storage.md).
+rocksdb::ColumnFamilyOptions RecordsFamilyOptions(const rocksdb::ColumnFamilyOptions& base) {
+  rocksdb::ColumnFamilyOptions options = base;
+  options.enable_blob_files = true;
+  options.min_blob_size = 4096;
+  // One blob file per 64 MiB memtable flush at most; smaller files let garbage collection
+  // free the space of removed records in smaller steps.
+  options.blob_file_size = uint64_t{64} << 20;
+  options.blob_compression_type = base.bottommost_compression != rocksdb::kDisableCompressionOption
+                                      ? base.bottommost_compression
+                                      : base.compression;
+  // Compactions relocate the live values of the oldest quarter of blob files (RocksDB's
+  // default cutoff), so the space of removed or replaced records comes back over time;
+  // Compact() forces it for every file.
+  options.enable_blob_garbage_collection = true;
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string& dir) {
@@ -1181,6 +1209,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   rocksdb::ColumnFamilyOptions base = BaseFamilyOptions(cache);
   rocksdb::ColumnFamilyOptions counters = base;
   counters.merge_operator = std::make_shared<CounterAddOperator>();
+  rocksdb::ColumnFamilyOptions records = RecordsFamilyOptions(base);
 
   const std::vector<std::string> known = {
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
@@ -1188,7 +1217,9 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
       keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
-    descriptors.emplace_back(name, name == keys::kCountersCf ? counters : base);
+    descriptors.emplace_back(name, name == keys::kCountersCf  ? counters
+                                   : name == keys::kRecordsCf ? records
+                                                              : base);
   }
   // RocksDB refuses to open a store without naming every family it has; open any we do not
   // know of (a newer schema adds them, and the version check below then refuses the store).

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "fmt/format.h"
 #include "rocksdb/db.h"
@@ -189,6 +190,104 @@ TEST_F(MaintenanceTest, CheckpointOpensAsAStoreAndRestoreReplacesOnlyWithForce) 
   auto fresh = RestoreStore(backup, tmp_.path() + "/fresh/store", false);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
   EXPECT_EQ(*fresh, 20);
+}
+
+// Sum of the sizes of the store folder's blob files (RocksDB's integrated BlobDB).
+int64_t BlobFileBytes(const std::string& dir, int* files) {
+  int64_t bytes = 0;
+  *files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".blob") continue;
+    ++*files;
+    bytes += static_cast<int64_t>(entry.file_size());
+  }
+  return bytes;
+}
+
+// A record whose pre-image is 16 KiB of pseudo-random hex: above the records family's blob
+// threshold (4 KiB), and compressible only to about half.
+fixmine::v1::Record MakeLargeRecord(const std::string& repo, int i, std::mt19937* rng) {
+  fixmine::v1::Record r = MakeRecord(repo, i);
+  std::string content(16 << 10, ' ');
+  for (char& c : content) c = "0123456789abcdef"[(*rng)() & 15];
+  r.mutable_files(0)->set_old_content(content);
+  return r;
+}
+
+TEST_F(MaintenanceTest, LargeRecordsLiveInBlobFilesThatBackupRestoreAndRemovalHandle) {
+  std::mt19937 rng(7);
+  std::vector<fixmine::v1::Record> big, keep;
+  // Eight rounds, each flushed by Compact into blob files of its own, each file holding both
+  // repositories' values: removing one leaves every file half garbage.
+  for (int round = 0; round < 8; ++round) {
+    for (const std::string name : {"big", "keep"}) {
+      std::vector<fixmine::v1::Record> batch;
+      for (int i = round * 4; i < round * 4 + 4; ++i) {
+        batch.push_back(MakeLargeRecord(name, i, &rng));
+      }
+      fixmine::v1::Job job;
+      job.set_id(fmt::format("job-{}-{}", name, round));
+      job.set_repo(name);
+      fixmine::v1::Repository repo;
+      repo.set_name(name);
+      auto n = store_->WriteBatch(batch, job, &repo);
+      ASSERT_TRUE(n.ok()) << n.status();
+      ASSERT_EQ(*n, 4);
+      (name == "big" ? big : keep).insert((name == "big" ? big : keep).end(), batch.begin(),
+                                           batch.end());
+    }
+    ASSERT_TRUE(store_->Compact().ok());
+  }
+  int files = 0;
+  int64_t blob_bytes = BlobFileBytes(dir_, &files);
+  EXPECT_GT(files, 0);
+  EXPECT_GT(blob_bytes, 64 * (6 << 10)) << "the large values are not in blob files";
+
+  std::string backup = tmp_.path() + "/backup";
+  auto info = CheckpointStore(store_.get(), backup);
+  ASSERT_TRUE(info.ok()) << info.status();
+  int backup_files = 0;
+  EXPECT_EQ(BlobFileBytes(backup, &backup_files), blob_bytes);
+  EXPECT_EQ(backup_files, files);
+  store_.reset();
+
+  std::string restored_dir = tmp_.path() + "/restored/store";
+  auto restored = RestoreStore(backup, restored_dir, /*force=*/false);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(*restored, 84);  // the fixture's 20 small records and the 64 large ones
+  auto opened = RecordStore::Open(restored_dir);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  RecordStore& store = **opened;
+  for (const auto* batch : {&big, &keep}) {
+    for (const auto& want : *batch) {
+      auto got = store.GetRecord(want.id());
+      ASSERT_TRUE(got.ok()) << want.id() << ": " << got.status();
+      EXPECT_EQ(got->files(0).old_content(), want.files(0).old_content()) << want.id();
+      EXPECT_EQ(got->commit(), want.commit());
+    }
+  }
+  auto report = VerifyStore(&store);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->problems.empty()) << report->problems[0];
+  EXPECT_EQ(report->records, 84);
+
+  // Removing one repository and compacting gives its values' space back, although they share
+  // blob files with the kept repository's (Compact forces blob garbage collection).
+  int64_t before = store.ApproximateSize();
+  EXPECT_GE(before, blob_bytes);  // the size counts blob files
+  auto removed = store.RemoveRepository("big");
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 32);
+  ASSERT_TRUE(store.Compact().ok());
+  int64_t after = store.ApproximateSize();
+  EXPECT_LT(after, before * 6 / 10) << "before " << before << " after " << after;
+  for (const auto& want : keep) {
+    auto got = store.GetRecord(want.id());
+    ASSERT_TRUE(got.ok()) << want.id() << ": " << got.status();
+    EXPECT_EQ(got->files(0).old_content(), want.files(0).old_content()) << want.id();
+  }
+  EXPECT_FALSE(*store.HasRecord(big[0].id()));
+  EXPECT_EQ(*store.TotalRecords(), 52);
 }
 
 }  // namespace

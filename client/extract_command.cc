@@ -39,6 +39,7 @@ struct ExtractArgs {
   std::string out_path;
   int workers = 0;
   size_t content_cap = 1 << 20;
+  size_t max_record_bytes = size_t{32} << 20;
   bool new_content = false;
   bool quiet = false;
   bool proto_json = false;
@@ -98,6 +99,7 @@ miner::RecordOptions RecordOptionsFor(const ExtractArgs& a, const std::string& n
   miner::RecordOptions rec;
   rec.repo_name = name;
   rec.content_cap = a.content_cap;
+  rec.max_record_bytes = a.max_record_bytes;
   rec.include_new_content = a.new_content;
   rec.szz.mode = *miner::ParseSzzMode(a.szz);  // checked by CLI11
   return rec;
@@ -486,6 +488,10 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "bytes of each file's pre-image to keep (default 1 MiB)")
       ->capture_default_str();
   cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
+  cmd->add_option("--max-record-bytes", args->max_record_bytes,
+                  "records larger than this shed file contents, then patches, largest first "
+                  "(0: no budget)")
+      ->capture_default_str();
   cmd->add_option("--szz", args->szz,
                   "bug-introducing commits (SZZ blame) for: fixes, all or off "
                   "(docs/trajectories.md)")

@@ -656,8 +656,57 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   return r;
 }
 
+namespace {
+
+// RecordOptions::max_record_bytes: sheds contents, then patches, of the largest files first.
+void FitRecordBudget(size_t max_bytes, Record* r) {
+  if (max_bytes == 0) return;
+  size_t total = r->ByteSizeLong();
+  if (total <= max_bytes) return;
+  const int n = r->files_size();
+  std::vector<int> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  auto shrink = [&](auto key, auto drop) {
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return key(r->files(a)) > key(r->files(b));
+    });
+    for (int i : order) {
+      if (total <= max_bytes) return;
+      FileChange* f = r->mutable_files(i);
+      if (key(*f) == 0) continue;
+      size_t before = f->ByteSizeLong();
+      drop(f);
+      total -= before - std::min(before, f->ByteSizeLong());
+    }
+  };
+  shrink([](const FileChange& f) { return f.old_content().size() + f.new_content().size(); },
+         [](FileChange* f) {
+           if (!f->old_content().empty()) {
+             f->clear_old_content();
+             f->set_old_content_truncated(true);
+           }
+           if (!f->new_content().empty()) {
+             f->clear_new_content();
+             f->set_new_content_truncated(true);
+           }
+         });
+  const std::string reason = absl::StrCat("the record is over its ", max_bytes,
+                                          "-byte budget: the patch was left out");
+  shrink([](const FileChange& f) { return f.patch().size() + f.hunks_size(); },
+         [&](FileChange* f) {
+           f->clear_patch();
+           f->clear_hunks();
+           if (!f->unavailable()) r->set_unavailable_files(r->unavailable_files() + 1);
+           f->set_unavailable(true);
+           f->set_unavailable_reason(reason);
+         });
+}
+
+}  // namespace
+
 void FinishRecord(const RecordOptions& opt, Record* out) {
   Record& r = *out;
+  FitRecordBudget(opt.max_record_bytes, &r);
   int files = r.files_size(), added = 0, deleted = 0;
   for (const FileChange& fc : r.files()) {
     added += fc.added();

@@ -24,6 +24,10 @@ struct RecordOptions {
   size_t max_blob_bytes = size_t{512} << 20;
   // Commit messages longer than this are cut at a UTF-8 character boundary (0: no cap).
   size_t max_message_bytes = 0;
+  // A record larger than this (serialized) sheds, largest first, its files' pre- and
+  // post-images (marked truncated), then their patches (the file marked unavailable), until it
+  // fits; 0: no budget. The default keeps every record inside one gRPC message (64 MiB).
+  size_t max_record_bytes = size_t{32} << 20;
   // Also fill `new_content`.
   bool include_new_content = false;
   // Rename detection as `git log -M`: similarity threshold in percent and the most files on

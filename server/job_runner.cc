@@ -310,6 +310,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   rec.szz.mode = config_.szz;
   rec.max_blob_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_blob_bytes));
   rec.max_message_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_message_bytes));
+  rec.max_record_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_record_bytes));
   // The license as of the tip being walked (the first revision, or HEAD); stored on the
   // repository and on each record.
   std::string tip = "HEAD";

@@ -106,6 +106,10 @@ int main(int argc, char** argv) {
                  "commit messages are cut to this many bytes in records")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1024}, int64_t{32} << 20));
+  app.add_option("--max-record-bytes", config.max_record_bytes,
+                 "records larger than this shed file contents, then patches, largest first")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1} << 20, int64_t{48} << 20));
   app.add_option("--max-clone-bytes", config.max_clone_bytes,
                  "a clone or fetch receiving more bytes fails")
       ->capture_default_str()

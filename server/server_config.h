@@ -69,6 +69,10 @@ struct ServerConfig {
   // Commit messages longer than this are cut (at a UTF-8 boundary) in the record
   // (--max-message-bytes).
   int64_t max_message_bytes = int64_t{1} << 20;
+  // Records larger than this shed file contents, then patches, largest first
+  // (--max-record-bytes; RecordOptions::max_record_bytes). At most 48 MiB, so that a record
+  // always fits in one streamed response (64 MiB).
+  int64_t max_record_bytes = int64_t{32} << 20;
   // A clone or fetch that receives more than this many bytes, or runs longer than this many
   // seconds, is stopped and its job fails (--max-clone-bytes, --clone-timeout).
   int64_t max_clone_bytes = int64_t{4} << 30;

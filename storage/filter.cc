@@ -32,8 +32,12 @@ constexpr size_t kMaxFilterBytes = 4096;
 // RE2's own default tops out far higher; this keeps one filter's regexes small enough that a
 // scan over millions of records stays cheap and a request cannot pin megabytes of automata.
 constexpr int kMaxRegexProgramSize = 10000;
-// Parentheses and NOT nest by recursion; this bounds the stack.
+// How deep NOT, AND and OR may nest in a parsed filter. It is checked on the parsed tree, so the
+// canonical text (which parenthesises every AND and OR) parses within it too.
 constexpr int kMaxDepth = 64;
+// Parentheses and NOT nest by recursion; this bounds the parser's stack. The canonical text of a
+// tree within kMaxDepth nests at most one parenthesis or NOT per level, plus one.
+constexpr int kMaxParseDepth = 2 * kMaxDepth + 2;
 
 enum class Op { kEq, kNe, kLt, kLe, kGt, kGe, kHas };
 
@@ -643,12 +647,23 @@ class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text) {}
 
+  // NOT, AND and OR nodes on the longest path from `n` down.
+  static int TreeDepth(const Node& n) {
+    int deepest = 0;
+    for (const auto& c : n.children) deepest = std::max(deepest, TreeDepth(*c));
+    return deepest + (n.children.empty() ? 0 : 1);
+  }
+
   // Null for an empty filter.
   absl::StatusOr<std::unique_ptr<Node>> ParseAll() {
     SkipSpace();
     if (AtEnd()) return nullptr;
     auto root = ParseOr();
     if (!root.ok()) return root.status();
+    if (TreeDepth(**root) > kMaxDepth) {
+      return Error(0, fmt::format("expression nested deeper than {} levels", kMaxDepth),
+                   "expected fewer parentheses or NOTs");
+    }
     SkipSpace();
     if (!AtEnd()) {
       if (Peek() == ')') {
@@ -722,7 +737,7 @@ class Parser {
 
   absl::StatusOr<std::unique_ptr<Node>> ParseUnary() {
     SkipSpace();
-    if (++depth_ > kMaxDepth) {
+    if (++depth_ > kMaxParseDepth) {
       return Error(pos_, fmt::format("expression nested deeper than {} levels", kMaxDepth),
                    "expected fewer parentheses or NOTs");
     }

@@ -572,6 +572,26 @@ TEST(FilterTest, ErrorTooLongOrTooDeep) {
   EXPECT_TRUE(Match(shallow));
 }
 
+// Found by filter_fuzz: 63 NOTs under a juxtaposed AND parsed, but its canonical text (which
+// wraps the AND in parentheses) was one level too deep to parse again. Depth is now counted on
+// the parsed tree, so a filter and its canonical text are accepted or refused alike.
+TEST(FilterTest, DepthLimitHoldsForTheCanonicalTextToo) {
+  auto nots = [](int n) {
+    std::string t;
+    for (int i = 0; i < n; ++i) t += "-";
+    return t;
+  };
+  std::string text = nots(5) + "binary " + nots(63) + "binary " + nots(3) + "path:\"*\"";
+  auto f = Filter::Parse(text);
+  ASSERT_TRUE(f.ok()) << f.status();
+  auto again = Filter::Parse((*f)->canonical());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->canonical(), (*f)->canonical());
+  // One more NOT under the AND is 65 levels: refused, as its canonical text would be.
+  EXPECT_TRUE(Contains(Error(nots(5) + "binary " + nots(64) + "binary"),
+                       "nested deeper than 64 levels"));
+}
+
 TEST(FilterTest, MatchesIsThreadSafe) {
   auto f = Filter::Parse(R"(path = "src/**/*.cc" regex(message, "#\d+") author:ada is_fix)");
   ASSERT_TRUE(f.ok()) << f.status();

@@ -11,14 +11,7 @@ which="${1:-all}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 supp="$PWD/deploy/sanitizer-suppressions"
 # Same ccache settings as deploy/build.sh, so a rerun (and CI on this machine) recompiles little.
-launcher=()
-if command -v ccache >/dev/null; then
-  export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true CCACHE_COMPILERCHECK=content
-  export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-include_file_mtime,include_file_ctime}"
-  export LANG=C.UTF-8
-  unset LC_ALL LC_CTYPE LC_MESSAGES
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-fi
+source deploy/ccache-env.sh
 
 # Fails when a sanitizer wrote a report (the servers' own reports do not fail a test by themselves:
 # a TSan report does not stop the process, and a server's exit code is not always checked).

@@ -20,10 +20,27 @@ struct Transfer {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool too_big = false;
   bool too_slow = false;
+  bool cancelled = false;
 };
+
+// Shared by the transfer and sideband callbacks: true when the transfer must stop.
+bool Stop(Transfer* t) {
+  if (t->limits.cancel != nullptr && t->limits.cancel->load(std::memory_order_relaxed)) {
+    t->cancelled = true;
+    return true;
+  }
+  return false;
+}
+
+// The remote's own messages ("Counting objects...") arrive before any pack data: checking
+// here lets a cancel stop a clone whose server is still preparing the pack.
+int OnSideband(const char*, int, void* payload) {
+  return Stop(static_cast<Transfer*>(payload)) ? -1 : 0;
+}
 
 int OnProgress(const git_indexer_progress* stats, void* payload) {
   auto* t = static_cast<Transfer*>(payload);
+  if (Stop(t)) return -1;
   if (t->limits.max_bytes > 0 && static_cast<int64_t>(stats->received_bytes) > t->limits.max_bytes) {
     t->too_big = true;
     return -1;
@@ -49,8 +66,11 @@ absl::Status FetchAll(git_repository* repo, const std::string& what, const Clone
   Transfer t;
   t.limits = limits;
   fo.callbacks.transfer_progress = OnProgress;
+  fo.callbacks.sideband_progress = OnSideband;
   fo.callbacks.payload = &t;
+  if (Stop(&t)) return absl::CancelledError(absl::StrCat(what, ": cancelled"));
   rc = git_remote_fetch(remote.get(), nullptr, &fo, "fixmine fetch");
+  if (t.cancelled) return absl::CancelledError(absl::StrCat(what, ": cancelled"));
   if (t.too_big) {
     return absl::ResourceExhaustedError(absl::StrCat(
         what, ": the transfer passed the limit of ", limits.max_bytes, " bytes (--max-clone-bytes)"));
@@ -106,6 +126,27 @@ absl::Status CloneMirror(const std::string& url, const std::string& dest,
     return absl::InternalError(absl::StrCat("cloning \"", url, "\": moving into place: ", ec.message()));
   }
   return absl::OkStatus();
+}
+
+int RemoveInterruptedClones(const std::string& mirrors_dir, int* failed) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  int removed = 0;
+  fs::directory_iterator it(mirrors_dir, ec);
+  if (ec) return 0;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    const std::string name = it->path().filename().string();
+    if (name.find(".git.tmp-") == std::string::npos) continue;
+    std::error_code rm;
+    fs::remove_all(it->path(), rm);
+    if (rm) {
+      if (failed != nullptr) ++*failed;
+    } else {
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 absl::Status FetchMirror(const std::string& path, const CloneLimits& limits) {

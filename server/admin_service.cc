@@ -279,24 +279,27 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
     fixmine::v1::RemoveRepositoryResponse* resp) {
   if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
-  if (runner_->RepoBusy(req->name())) {
-    return Done(ctx, absl::FailedPreconditionError(absl::StrCat(
-                         "repository \"", req->name(), "\" has a job running; cancel it first")));
-  }
-  auto repo = store_->GetRepository(req->name());
-  if (!repo.ok()) return Done(ctx, repo.status());
-  auto n = store_->RemoveRepository(req->name());
-  if (!n.ok()) return Done(ctx, n.status());
-  if (runner_->trajectory_store() != nullptr) {
-    auto t = runner_->trajectory_store()->RemoveRepository(req->name());
-    if (!t.ok()) return Done(ctx, t.status());
-  }
-  if (repo->remote()) {
-    std::error_code ec;
-    std::filesystem::remove_all(repo->local_path(), ec);
-  }
-  resp->set_records_removed(*n);
-  return Done(ctx, absl::OkStatus());
+  // Reserved for the whole removal: a StartMining of the same repository meanwhile is refused
+  // (otherwise its job could write the old watermark back after the removal).
+  if (absl::Status st = runner_->BeginRemoval(req->name()); !st.ok()) return Done(ctx, st);
+  absl::Status st = [&]() -> absl::Status {
+    auto repo = store_->GetRepository(req->name());
+    if (!repo.ok()) return repo.status();
+    auto n = store_->RemoveRepository(req->name());
+    if (!n.ok()) return n.status();
+    if (runner_->trajectory_store() != nullptr) {
+      auto t = runner_->trajectory_store()->RemoveRepository(req->name());
+      if (!t.ok()) return t.status();
+    }
+    if (repo->remote()) {
+      std::error_code ec;
+      std::filesystem::remove_all(repo->local_path(), ec);
+    }
+    resp->set_records_removed(*n);
+    return absl::OkStatus();
+  }();
+  runner_->EndRemoval(req->name());
+  return Done(ctx, st);
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(

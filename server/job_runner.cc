@@ -65,6 +65,22 @@ absl::Status JobRunner::Start() {
     for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
       // Decontamination re-checks are not mining jobs; the Decontaminator restarts its own.
       if (Ended(it->state()) || !it->kind().empty()) continue;
+      if (it->stuck_stops() >= kStuckStopLimit) {
+        // The job kept the last server stops waiting past their bound (stuck in libgit2 on
+        // this repository) twice in a row: resuming would get stuck again.
+        Job failed = *it;
+        failed.set_state(fixmine::v1::FAILED);
+        failed.set_finished_at(Now());
+        failed.set_error(absl::StrCat(
+            "ABORTED: the job was still busy when the server's last ", it->stuck_stops(),
+            " stops ran out of time (--shutdown-timeout), so it is not resumed automatically: "
+            "the repository may be damaged; check it (git fsck) and run `fixmine mine ",
+            it->repo(), "` to retry"));
+        if (absl::Status st = store_->PutJob(failed); !st.ok()) return st;
+        Log(LogLevel::kWarn, "interrupted job not resumed: " + failed.error(),
+            {.job = failed.id(), .repository = failed.repo()});
+        continue;
+      }
       auto a = std::make_shared<Active>();
       a->job = *it;
       a->job.set_state(fixmine::v1::QUEUED);
@@ -78,15 +94,22 @@ absl::Status JobRunner::Start() {
   return absl::OkStatus();
 }
 
-void JobRunner::Shutdown() {
+void JobRunner::RequestStop() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (stopping_ && workers_.empty()) return;
     stopping_ = true;
     shutdown_ = true;
     for (auto& [id, a] : active_) a->cancel = true;
   }
   cv_.notify_all();
+}
+
+void JobRunner::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_ && workers_.empty()) return;
+  }
+  RequestStop();
   for (auto& t : workers_) {
     if (t.joinable()) t.join();
   }
@@ -100,10 +123,16 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   if (req.max_commits() < 0) {
     return absl::InvalidArgumentError("max_commits is negative; use 0 for no limit");
   }
-  auto repo = store_->GetRepository(req.repo());
-  if (!repo.ok()) return repo.status();
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
+  if (removing_.count(req.repo()) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "repository \"", req.repo(), "\" is being removed; add it again once the removal ends"));
+  }
+  // Read under mu_: a removal reserves the repository under mu_ too, so the repository either
+  // still exists with no removal started, or this job is refused.
+  auto repo = store_->GetRepository(req.repo());
+  if (!repo.ok()) return repo.status();
   if (config_.max_jobs > 0 && static_cast<int>(active_.size()) >= config_.max_jobs) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the server has ", active_.size(), " jobs queued or running, its limit (--max-jobs ",
@@ -207,6 +236,51 @@ absl::StatusOr<std::vector<Job>> JobRunner::ListJobs(const std::string& repo) {
   return out;
 }
 
+void JobRunner::MarkStuck() {
+  std::vector<Job> stuck;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [id, a] : active_) {
+      std::lock_guard<std::mutex> al(a->mu);
+      if (a->job.state() != fixmine::v1::RUNNING) continue;
+      Job j = a->job;
+      j.set_stuck_stops(j.stuck_stops() + 1);
+      stuck.push_back(std::move(j));
+    }
+  }
+  for (const Job& j : stuck) {
+    Log(LogLevel::kWarn,
+        fmt::format("job did not stop within the shutdown bound ({} time(s) in a row)",
+                    j.stuck_stops()),
+        {.job = j.id(), .repository = j.repo()});
+    (void)store_->PutJob(j);
+  }
+}
+
+absl::Status JobRunner::BeginRemoval(const std::string& repo) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (removing_.count(repo) > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("repository \"", repo, "\" is already being removed"));
+  }
+  for (auto& [id, a] : active_) {
+    std::lock_guard<std::mutex> al(a->mu);
+    if (a->job.repo() == repo) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "repository \"", repo, "\" has job ", id, " ",
+          fixmine::v1::JobState_Name(a->job.state()), "; cancel it first (fixmine job cancel ", id,
+          ")"));
+    }
+  }
+  removing_.insert(repo);
+  return absl::OkStatus();
+}
+
+void JobRunner::EndRemoval(const std::string& repo) {
+  std::lock_guard<std::mutex> l(mu_);
+  removing_.erase(repo);
+}
+
 bool JobRunner::RepoBusy(const std::string& repo) {
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [id, a] : active_) {
@@ -257,6 +331,20 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   }
   auto fail = [&](const absl::Status& st) {
     std::lock_guard<std::mutex> al(a->mu);
+    if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
+      // A clone or fetch stopped by the shutdown: resumes at the next start, a clean stop.
+      a->job.set_stuck_stops(0);
+      (void)store_->PutJob(a->job);
+      LogJobEnd(a->job, "INTERRUPTED", run_start);
+      return;
+    }
+    if (st.code() == absl::StatusCode::kCancelled) {
+      a->job.set_state(fixmine::v1::CANCELLED);
+      a->job.set_finished_at(Now());
+      a->final_persisted = store_->PutJob(a->job).ok();
+      LogJobEnd(a->job, "CANCELLED", run_start);
+      return;
+    }
     a->job.set_state(fixmine::v1::FAILED);
     a->job.set_error(JobError(st));
     a->job.set_finished_at(Now());
@@ -271,7 +359,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   if (!repo.ok()) return fail(repo.status());
   std::error_code ec;
   miner::CloneLimits clone_limits{.max_bytes = config_.max_clone_bytes,
-                                  .timeout_seconds = config_.clone_timeout_seconds};
+                                  .timeout_seconds = config_.clone_timeout_seconds,
+                                  .cancel = &a->cancel};
   if (!repo->remote()) {
     // Checked again at each job: the repository may have changed since it was registered.
     if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots);
@@ -462,9 +551,11 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       persisted = store_->PutJob(final_job).ok();
     }
   } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
-    // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start.
+    // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start. It
+    // stopped in time, so it is not stuck (MarkStuck).
     final_job.set_state(fixmine::v1::RUNNING);
     final_job.set_finished_at(0);
+    final_job.set_stuck_stops(0);
     (void)store_->PutJob(final_job);
   } else if (st.code() == absl::StatusCode::kCancelled) {
     final_job.set_state(fixmine::v1::CANCELLED);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,16 +46,37 @@ class JobRunner {
   // Start.
   void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
 
-  // Starts the worker threads and re-queues interrupted jobs.
+  // Starts the worker threads and re-queues interrupted jobs, except a job that the last
+  // kStuckStopLimit server stops found stuck (Job.stuck_stops, MarkStuck): it is marked FAILED,
+  // so a repository that hangs the miner is not resumed at every start.
   absl::Status Start();
+
+  // Consecutive stuck stops after which an interrupted job is not resumed at start.
+  static constexpr int kStuckStopLimit = 2;
+
+  // Counts a stop on every running job (Job.stuck_stops, persisted): called when the shutdown
+  // bound ran out and the process exits without waiting for them. Thread-safe.
+  void MarkStuck();
+
+  // Stops taking jobs and asks running ones to stop, without waiting. Idempotent; Shutdown
+  // does this first.
+  void RequestStop();
 
   // Stops taking jobs and interrupts running ones, leaving them RUNNING in the store so the next
   // start resumes them; joins the workers. Idempotent.
   void Shutdown();
 
+  // Reserves `repo` for removal: FAILED_PRECONDITION when a job of it is queued or running (or
+  // another removal holds it); otherwise StartJob refuses it until EndRemoval. Serialises
+  // RemoveRepository with StartMining, so a job cannot start on a repository being removed
+  // (and write its watermark back after the removal).
+  absl::Status BeginRemoval(const std::string& repo);
+  // Ends a reservation made by BeginRemoval.
+  void EndRemoval(const std::string& repo);
+
   // Creates a job for `request.repo` and queues it. NOT_FOUND for an unknown repository,
-  // FAILED_PRECONDITION when a job of that repository is queued or running, UNAVAILABLE while
-  // shutting down.
+  // FAILED_PRECONDITION when a job of that repository is queued or running or the repository is
+  // being removed, UNAVAILABLE while shutting down.
   absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request);
 
   // The job's current state (live for active jobs). NOT_FOUND when unknown.
@@ -103,6 +125,8 @@ class JobRunner {
   // The store's RUNNING copy makes the next server start resume them.
   std::map<std::string, fixmine::v1::Job> unpersisted_;
   std::vector<std::thread> workers_;
+  // Repositories reserved by BeginRemoval.
+  std::set<std::string> removing_;
   bool stopping_ = false;
   std::atomic<bool> shutdown_{false};
   uint64_t counter_ = 0;

@@ -2,7 +2,12 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <grpc/support/log.h>
@@ -36,7 +41,19 @@ int main(int argc, char** argv) {
                  "records per atomic write batch of a mining job (with the job's progress)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  app.add_option("--port-file", config.port_file, "write the bound port here once listening");
+  app.add_option("--port-file", config.port_file,
+                 "write the bound port here once listening (an old file is removed at start)");
+  app.add_flag("--accept-damaged-store", config.accept_damaged_store,
+               "open a store whose MANIFEST is shorter than recorded (it lost files) instead of "
+               "refusing to start; then check it with `fixmine db verify` (docs/reliability.md)");
+  double shutdown_timeout = 2;
+  app.add_option("--shutdown-timeout", shutdown_timeout,
+                 "seconds SIGTERM/SIGINT may take: calls drain for half of it, jobs are asked "
+                 "to stop; a job still busy then (stuck in a damaged repository) does not hold "
+                 "the process, which exits anyway (the store is crash-safe) and the job "
+                 "resumes at the next start (docs/reliability.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 3600.0));
   std::string email_policy = "hash";
   std::string secrets_policy = "redact";
   std::string szz = "fixes";
@@ -145,6 +162,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // A port file left by an earlier run must not be read as this run's port.
+  if (!config.port_file.empty()) std::remove(config.port_file.c_str());
+
   auto server = fixmine::server::Server::Start(config);
   if (!server.ok()) {
     fixmine::Log(fixmine::LogLevel::kError,
@@ -154,16 +174,49 @@ int main(int argc, char** argv) {
   fixmine::Log(fixmine::LogLevel::kInfo,
                "fixmined: listening on port " + std::to_string((*server)->port()) +
                    ", data in " + config.data_dir);
+  std::atomic<bool> stopped{false};
+  // Set (under close_mu) once the main thread is about to destroy the server.
+  std::mutex close_mu;
+  bool closing = false;
   std::thread signals([&] {
     int sig = 0;
     sigwait(&set, &sig);
     fixmine::Log(fixmine::LogLevel::kInfo,
                  "fixmined: signal " + std::to_string(sig) + ", draining");
-    (*server)->Shutdown();
+    // The bound on the whole stop: a job stuck inside libgit2 (a damaged object it cannot
+    // leave) or a long RocksDB close must not keep the process. Every write is an atomic,
+    // synced batch, so exiting here loses no committed work; the jobs resume at the next start
+    // (and one that keeps getting stuck is not resumed: JobRunner::kUncleanStopLimit).
+    std::thread([&stopped, &close_mu, &closing, &server, shutdown_timeout] {
+      auto end = std::chrono::steady_clock::now() +
+                 std::chrono::milliseconds(static_cast<int64_t>(shutdown_timeout * 1000));
+      while (std::chrono::steady_clock::now() < end) {
+        if (stopped.load()) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      if (stopped.load()) return;
+      fixmine::Log(fixmine::LogLevel::kWarn,
+                   "fixmined: not stopped within --shutdown-timeout; exiting without waiting "
+                   "for the jobs still running (they resume at the next start)");
+      // While the main thread is still joining the signal thread, the server is whole: the
+      // stuck jobs are what holds the stop.
+      {
+        std::lock_guard<std::mutex> l(close_mu);
+        if (!closing) (*server)->MarkStuckJobs();
+      }
+      std::fflush(nullptr);
+      std::_Exit(0);
+    }).detach();
+    (*server)->Shutdown(static_cast<int>(shutdown_timeout * 1000 / 2));
   });
   (*server)->Wait();
   signals.join();
+  {
+    std::lock_guard<std::mutex> l(close_mu);
+    closing = true;
+  }
   server->reset();
+  stopped = true;
   fixmine::Log(fixmine::LogLevel::kInfo, "fixmined: stopped");
   return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "miner/clone.h"
 
 namespace fixmine::server {
 
@@ -37,8 +38,21 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     }
     root = buf;
   }
+  // A clone killed mid-way (SIGKILL, a crash) leaves its private temporary folder behind; no
+  // clone runs yet, so every such folder is a leftover.
+  {
+    int failed = 0;
+    const std::string mirrors = (std::filesystem::path(config.data_dir) / "mirrors").string();
+    int removed = miner::RemoveInterruptedClones(mirrors, &failed);
+    if (removed > 0 || failed > 0) {
+      Log(failed > 0 ? LogLevel::kWarn : LogLevel::kInfo,
+          absl::StrCat("removed ", removed, " interrupted clone folder(s) from \"", mirrors, "\"",
+                       failed > 0 ? absl::StrCat("; ", failed, " could not be removed") : ""));
+    }
+  }
   storage::StoreOptions store_options;
   store_options.near_dup_threshold = config.near_dup_threshold;
+  store_options.accept_damaged_manifest = config.accept_damaged_store;
   auto store = storage::RecordStore::Open(
       (std::filesystem::path(config.data_dir) / "store").string(), store_options);
   if (!store.ok()) return store.status();
@@ -121,16 +135,18 @@ Server::~Server() {
   store_.reset();
 }
 
-void Server::Shutdown(int grace_seconds) {
+void Server::Shutdown(int grace_ms) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (shut_down_) return;
     shut_down_ = true;
   }
-  if (runner_) runner_->Shutdown();
+  // Jobs are asked to stop first, so they stop while gRPC drains its calls; then joined.
+  if (runner_) runner_->RequestStop();
   if (grpc_) {
-    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(grace_seconds));
+    grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
   }
+  if (runner_) runner_->Shutdown();
   if (decontam_) decontam_->Shutdown();
 }
 
@@ -151,8 +167,12 @@ absl::Status Server::StartMetrics() {
   runner_->SetMetrics(metrics_.get());
   if (config_.metrics_listen.empty()) return absl::OkStatus();
   if (absl::Status st = metrics_->Serve(config_.metrics_listen); !st.ok()) return st;
-  Log(LogLevel::kInfo, absl::StrCat("serving metrics at http://", config_.metrics_listen,
-                                    "/metrics, port ", metrics_->port()));
+  // The bound port, not the requested one (":0" picks one).
+  const std::string& listen = config_.metrics_listen;
+  const size_t colon = listen.rfind(':');
+  const std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  Log(LogLevel::kInfo,
+      absl::StrCat("serving metrics at http://", host, ":", metrics_->port(), "/metrics"));
   return absl::OkStatus();
 }
 

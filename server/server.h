@@ -28,13 +28,22 @@ class Server {
   // The port /metrics is served on; 0 when --metrics-listen is not set.
   int metrics_port() const { return metrics_ ? metrics_->port() : 0; }
 
-  // Stops accepting calls, lets calls in flight finish (up to `grace_seconds`) and interrupts
-  // jobs so they resume at the next start. Idempotent; may run on another thread than Wait. The
-  // store closes when the Server is destroyed (after Wait has returned).
-  void Shutdown(int grace_seconds = 5);
+  // Asks running jobs to stop, stops accepting calls, lets calls in flight finish (up to
+  // `grace_ms`, then cancels them) and waits for the jobs, which stay RUNNING in the store and
+  // resume at the next start. Idempotent; may run on another thread than Wait. The store closes
+  // when the Server is destroyed (after Wait has returned). fixmined bounds the whole stop
+  // (--shutdown-timeout).
+  void Shutdown(int grace_ms = 1000);
 
   // Blocks until Shutdown.
   void Wait();
+
+  // Records on every job still running that it did not stop in time (JobRunner::MarkStuck):
+  // fixmined calls it when the shutdown bound ran out, just before exiting without waiting.
+  // Must not race the Server's destruction.
+  void MarkStuckJobs() {
+    if (runner_) runner_->MarkStuck();
+  }
 
  private:
   Server() = default;

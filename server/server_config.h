@@ -37,6 +37,9 @@ struct ServerConfig {
   // Near-duplicate threshold: the estimated Jaccard similarity of added lines at which a record
   // is marked near_duplicate_of an earlier one (--near-dup-threshold); 0 turns the check off.
   double near_dup_threshold = 0.8;
+  // Open a store whose MANIFEST is shorter than recorded instead of refusing to start
+  // (--accept-damaged-store; storage/manifest_guard.h).
+  bool accept_damaged_store = false;
   // HOST:PORT where Prometheus metrics are served at /metrics (--metrics-listen); empty: not
   // served (they are still counted). Port 0 picks one.
   std::string metrics_listen;

@@ -27,6 +27,7 @@
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 #include "storage/keys.h"
+#include "storage/manifest_guard.h"
 #include "storage/rocks_access.h"
 #include "storage/trajectory_store.h"
 #include "storage/maintenance.h"
@@ -249,6 +250,7 @@ class RocksRecordStore final : public RecordStore {
   ~RocksRecordStore() override {
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
+    RecordManifestState(dir_);
   }
 
   // Writes the schema version into a new store; FAILED_PRECONDITION for another version.
@@ -1191,7 +1193,10 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
         fmt::format("{}: creating the folder: {}", what, ec.message()));
   }
 
+  if (!options.accept_damaged_manifest) FIXMINE_RETURN_IF_ERROR(CheckManifestState(dir));
+
   rocksdb::DBOptions db_options;
+  db_options.listeners.push_back(NewManifestStateListener(dir));
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.keep_log_file_num = 5;
@@ -1260,6 +1265,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   auto store =
       std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
+  RecordManifestState(dir);  // the open wrote a new MANIFEST
   return std::unique_ptr<RecordStore>(std::move(store));
 }
 

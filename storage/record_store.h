@@ -27,6 +27,9 @@ struct StoreOptions {
   // Estimated Jaccard similarity (0 to 1) at which WriteBatch marks a record near_duplicate_of
   // an earlier one; 0 turns the near-duplicate check off (signatures are still indexed).
   double near_dup_threshold = 0.8;
+  // Opens a store whose MANIFEST is shorter or older than recorded (manifest_guard.h) instead
+  // of refusing it with DATA_LOSS; fixmined --accept-damaged-store.
+  bool accept_damaged_manifest = false;
 };
 
 // The record store: RocksDB with column families for records, secondary indexes, repositories,
@@ -38,7 +41,8 @@ class RecordStore {
   virtual ~RecordStore() = default;
 
   // Opens (creating when absent) the store in `dir`. FAILED_PRECONDITION when the folder holds
-  // a store of another schema version; UNAVAILABLE when another process holds it open.
+  // a store of another schema version; UNAVAILABLE when another process holds it open;
+  // DATA_LOSS when its MANIFEST lost part of its length (manifest_guard.h).
   static absl::StatusOr<std::unique_ptr<RecordStore>> Open(const std::string& dir);
   // The same with explicit options.
   static absl::StatusOr<std::unique_ptr<RecordStore>> Open(const std::string& dir,

@@ -141,9 +141,10 @@ class MetricsTest : public ::testing::Test {
     return lines;
   }
 
-  // The metrics port, from the server's "serving metrics" log line.
+  // The metrics port, from the server's "serving metrics at http://HOST:PORT/metrics" log line
+  // (the bound port, though --metrics-listen asked for port 0).
   static int MetricsPort() {
-    static const std::regex kPort(R"(serving metrics at \S+, port (\d+))");
+    static const std::regex kPort(R"(serving metrics at http://[^/]+:(\d+)/metrics)");
     for (const std::string& line : LogLines()) {
       std::smatch m;
       std::string message = Str(Json(line), "message");

@@ -1,10 +1,10 @@
 #include "miner/record_builder.h"
 
-#include <cctype>
 #include <algorithm>
+#include <cctype>
 #include <cstring>
-#include <memory>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -656,50 +656,67 @@ absl::StatusOr<Record> BuildRecord(git_repository* repo, git_commit* commit,
   return r;
 }
 
+BudgetShed FitFilesBudget(size_t max_bytes, const std::string& unavailable_reason,
+                          size_t* total_bytes,
+                          google::protobuf::RepeatedPtrField<FileChange>* files) {
+  BudgetShed shed;
+  size_t& total = *total_bytes;
+  if (max_bytes == 0 || total <= max_bytes) return shed;
+  const int n = files->size();
+  std::vector<int> order(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  // Drops `drop` from the files with the largest `key` first until the total fits; returns how
+  // many files it changed.
+  auto shrink = [&](auto key, auto drop) {
+    int changed = 0;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return key(files->Get(a)) > key(files->Get(b)); });
+    for (int i : order) {
+      if (total <= max_bytes) break;
+      FileChange* f = files->Mutable(i);
+      if (key(*f) == 0) continue;
+      size_t before = f->ByteSizeLong();
+      drop(f);
+      ++changed;
+      total -= before - std::min(before, f->ByteSizeLong());
+    }
+    return changed;
+  };
+  shed.contents =
+      shrink([](const FileChange& f) { return f.old_content().size() + f.new_content().size(); },
+             [](FileChange* f) {
+               if (!f->old_content().empty()) {
+                 f->clear_old_content();
+                 f->set_old_content_truncated(true);
+               }
+               if (!f->new_content().empty()) {
+                 f->clear_new_content();
+                 f->set_new_content_truncated(true);
+               }
+             });
+  shed.patches = shrink([](const FileChange& f) { return f.patch().size() + f.hunks_size(); },
+                        [&](FileChange* f) {
+                          f->clear_patch();
+                          f->clear_hunks();
+                          if (!f->unavailable()) ++shed.newly_unavailable;
+                          f->set_unavailable(true);
+                          f->set_unavailable_reason(unavailable_reason);
+                        });
+  return shed;
+}
+
 namespace {
 
-// RecordOptions::max_record_bytes: sheds contents, then patches, of the largest files first.
+// RecordOptions::max_record_bytes for a record.
 void FitRecordBudget(size_t max_bytes, Record* r) {
   if (max_bytes == 0) return;
   size_t total = r->ByteSizeLong();
   if (total <= max_bytes) return;
-  const int n = r->files_size();
-  std::vector<int> order(static_cast<size_t>(n));
-  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
-  auto shrink = [&](auto key, auto drop) {
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-      return key(r->files(a)) > key(r->files(b));
-    });
-    for (int i : order) {
-      if (total <= max_bytes) return;
-      FileChange* f = r->mutable_files(i);
-      if (key(*f) == 0) continue;
-      size_t before = f->ByteSizeLong();
-      drop(f);
-      total -= before - std::min(before, f->ByteSizeLong());
-    }
-  };
-  shrink([](const FileChange& f) { return f.old_content().size() + f.new_content().size(); },
-         [](FileChange* f) {
-           if (!f->old_content().empty()) {
-             f->clear_old_content();
-             f->set_old_content_truncated(true);
-           }
-           if (!f->new_content().empty()) {
-             f->clear_new_content();
-             f->set_new_content_truncated(true);
-           }
-         });
-  const std::string reason = absl::StrCat("the record is over its ", max_bytes,
-                                          "-byte budget: the patch was left out");
-  shrink([](const FileChange& f) { return f.patch().size() + f.hunks_size(); },
-         [&](FileChange* f) {
-           f->clear_patch();
-           f->clear_hunks();
-           if (!f->unavailable()) r->set_unavailable_files(r->unavailable_files() + 1);
-           f->set_unavailable(true);
-           f->set_unavailable_reason(reason);
-         });
+  BudgetShed shed = FitFilesBudget(
+      max_bytes,
+      absl::StrCat("the record is over its ", max_bytes, "-byte budget: the patch was left out"),
+      &total, r->mutable_files());
+  r->set_unavailable_files(r->unavailable_files() + shed.newly_unavailable);
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ std::string RecordId(const std::string& repo_name, const std::string& commit_hex
 // is an error (the caller skips the commit). `repo` and `commit` are borrowed; the caller must
 // not use `repo` from another thread meanwhile.
 absl::StatusOr<fixmine::v1::Record> BuildRecord(git_repository* repo, git_commit* commit,
-                                               const RecordOptions& options);
+                                                const RecordOptions& options);
 
 // Fills the commit's own fields of a record: id, repo, commit, parents, author, committer,
 // subject, message and its encoding. `commit` is borrowed.
@@ -63,6 +63,24 @@ void FillCommitFields(git_commit* commit, const RecordOptions& options,
 // Finishes a record whose `files` are filled: quality counts (from the files' added and
 // deleted) and curation (labels, secrets, e-mail policy).
 void FinishRecord(const RecordOptions& options, fixmine::v1::Record* record);
+
+// What FitFilesBudget left out: counts of files.
+struct BudgetShed {
+  int contents = 0;           // files whose pre- and/or post-image was dropped
+  int patches = 0;            // files whose patch and hunks were dropped
+  int newly_unavailable = 0;  // of those, files that were not marked `unavailable` before
+};
+
+// The byte budget of a message that holds `files` (RecordOptions::max_record_bytes), one rule for
+// records and trajectories: while `*total_bytes` (the serialized size of the whole message; kept
+// up to date, never under the true size) is over `max_bytes`, drops the pre- and post-images of
+// the files with the most content first (marked `*_content_truncated`), then the patches and
+// hunks of the files with the longest patch first (marked `unavailable` with
+// `unavailable_reason`). May still leave `*total_bytes` over `max_bytes` when the rest of the
+// message is that large. 0: no budget, nothing changes. Thread-compatible.
+BudgetShed FitFilesBudget(size_t max_bytes, const std::string& unavailable_reason,
+                          size_t* total_bytes,
+                          google::protobuf::RepeatedPtrField<fixmine::v1::FileChange>* files);
 
 // Returns git's `%s` for a message: its first paragraph, lines joined by single spaces, each
 // line's trailing white space removed, leading blank lines skipped.

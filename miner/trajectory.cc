@@ -19,6 +19,8 @@ using fixmine::v1::Record;
 using fixmine::v1::Trajectory;
 
 constexpr size_t kMaxErrorsKept = 20;
+// Bytes of a trajectory's budget kept free for its `shed` mark (a few counts and reason lines).
+constexpr size_t kShedMarkBytes = 1024;
 
 // Lines of `text`, without their line ends.
 std::vector<std::string_view> Lines(std::string_view text) {
@@ -90,9 +92,14 @@ absl::Status TreeOf(git_repository* repo, const git_oid* oid, TreePtr* out) {
 
 class Finder {
  public:
-  Finder(git_repository* repo, const RecordOptions& record, bool with_files, TrajectorySet* out,
-         TrajectoryStats* stats)
-      : repo_(repo), record_(record), with_files_(with_files), out_(out), stats_(stats) {
+  Finder(git_repository* repo, const RecordOptions& record, const TrajectoryOptions& options,
+         bool with_files, TrajectorySet* out, TrajectoryStats* stats)
+      : repo_(repo),
+        record_(record),
+        options_(options),
+        with_files_(with_files),
+        out_(out),
+        stats_(stats) {
     curation_ = record.curation;
     curation_.minhash = false;
   }
@@ -110,8 +117,9 @@ class Finder {
     }
   }
 
-  // One branch of a merge: parent `k` (0-based, k >= 1).
-  void Branch(git_commit* merge, unsigned k, const MergeMessage& msg) {
+  // One branch of a merge: parent `k` (0-based, k >= 1). `parents_shed`: the merge's parents
+  // past the parent limit, marked on the trajectory.
+  void Branch(git_commit* merge, unsigned k, const MergeMessage& msg, int64_t parents_shed) {
     const std::string merge_hex = OidHex(*git_commit_id(merge));
     const git_oid* first = git_commit_parent_id(merge, 0);
     const git_oid* tip = git_commit_parent_id(merge, k);
@@ -133,8 +141,24 @@ class Finder {
       return;
     }
     Trajectory t;
+    const unsigned parents = git_commit_parentcount(merge);
+    if (parents_shed > 0) {
+      t.mutable_shed()->set_parents(static_cast<int32_t>(parents_shed));
+      t.mutable_shed()->add_reasons(absl::StrCat(
+          "merge has ", parents, " parents: the first ", parents - 1 - parents_shed,
+          " branches kept, ", parents_shed, " shed (parent limit ", options_.max_parents, ")"));
+    }
+    if (options_.max_steps > 0 && steps.size() > static_cast<size_t>(options_.max_steps)) {
+      const size_t shed = steps.size() - static_cast<size_t>(options_.max_steps);
+      stats_->steps_shed += static_cast<int64_t>(shed);
+      t.mutable_shed()->set_steps(static_cast<int32_t>(shed));
+      t.mutable_shed()->add_reasons(absl::StrCat("branch has ", steps.size(), " steps: the oldest ",
+                                                 options_.max_steps, " kept, ", shed,
+                                                 " shed (step limit ", options_.max_steps, ")"));
+      steps.resize(static_cast<size_t>(options_.max_steps));
+    }
     t.set_id(TrajectoryId(record_.repo_name, merge_hex, static_cast<int>(k) + 1));
-    t.set_kind(git_commit_parentcount(merge) > 2 ? "octopus" : "merge");
+    t.set_kind(parents > 2 ? "octopus" : "merge");
     t.set_parent_index(static_cast<int32_t>(k) + 1);
     t.set_pr_number(msg.pr_number);
     t.set_title(msg.title);
@@ -249,11 +273,13 @@ class Finder {
       ++index;
     }
     t->set_step_count(static_cast<int32_t>(steps.size()));
+    if (with_files_) FitTrajectoryBudget(record_.max_record_bytes, t);
     out_->trajectories.push_back(std::move(*t));
   }
 
   git_repository* repo_;
   const RecordOptions& record_;
+  const TrajectoryOptions& options_;
   curation::Options curation_;
   bool with_files_;
   TrajectorySet* out_;
@@ -353,8 +379,7 @@ void TrajectorySet::Annotate(fixmine::v1::Record* record) const {
   record->set_trajectory_step(it->second.step);
 }
 
-absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& record,
-                                 Trajectory* t) {
+absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& record, Trajectory* t) {
   git_oid base_oid, tip_oid;
   const git_oid* base = nullptr;
   if (!t->base_commit().empty()) {
@@ -382,12 +407,38 @@ absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& reco
   curation.minhash = false;
   curation::Curate(curation, &r);
   t->mutable_files()->Swap(r.mutable_files());
+  FitTrajectoryBudget(record.max_record_bytes, t);
   return absl::OkStatus();
+}
+
+void FitTrajectoryBudget(size_t max_bytes, Trajectory* t) {
+  if (max_bytes == 0) return;
+  size_t total = t->ByteSizeLong();
+  if (total <= max_bytes) return;
+  const size_t room = max_bytes - std::min(max_bytes, kShedMarkBytes);
+  BudgetShed shed = FitFilesBudget(room,
+                                   absl::StrCat("the trajectory is over its ", max_bytes,
+                                                "-byte budget: the patch was left out"),
+                                   &total, t->mutable_files());
+  int files = 0;
+  if (total > room) {
+    // Paths and blob ids alone over the budget (a combined diff of a huge tree).
+    files = t->files_size();
+    t->clear_files();
+  }
+  fixmine::v1::TrajectoryShed* mark = t->mutable_shed();
+  mark->set_contents(shed.contents);
+  mark->set_patches(shed.patches);
+  mark->set_files(files);
+  mark->add_reasons(absl::StrCat("combined diff over the ", max_bytes,
+                                 "-byte budget (--max-record-bytes): contents of ", shed.contents,
+                                 " files, patches of ", shed.patches, " files and ", files,
+                                 " whole file entries shed"));
 }
 
 absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_opts,
                               const RecordOptions& record, bool with_files, TrajectorySet* out,
-                              TrajectoryStats* stats_out) {
+                              TrajectoryStats* stats_out, const TrajectoryOptions& options) {
   TrajectoryStats local;
   TrajectoryStats& stats = stats_out ? *stats_out : local;
   RepoPtr repo;
@@ -402,7 +453,11 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
   FIXMINE_RETURN_IF_ERROR(PushWalkStarts(repo.get(), walk.get(), walk_opts, &tips, &empty));
   if (empty) return absl::OkStatus();
 
-  Finder finder(repo.get(), record, with_files, out, &stats);
+  Finder finder(repo.get(), record, options, with_files, out, &stats);
+  auto cancelled = [&] {
+    return (walk_opts.cancel && walk_opts.cancel->load()) ||
+           (options.cancelled && options.cancelled());
+  };
   // The mainline: HEAD's first-parent chain, or the first revision's.
   git_oid main_tip;
   bool have_main = false;
@@ -416,9 +471,7 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
   std::vector<git_oid> squash_candidates;
   git_oid oid;
   while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
-    if (walk_opts.cancel && walk_opts.cancel->load()) {
-      return absl::CancelledError("mining cancelled");
-    }
+    if (cancelled()) return absl::CancelledError("mining cancelled");
     git_commit* c = nullptr;
     if ((rc = git_commit_lookup(&c, repo.get(), &oid)) != 0) {
       KeepError(&stats,
@@ -436,7 +489,18 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
       ++stats.merges;
       if (n > 2) ++stats.octopus_merges;
       MergeMessage msg = ParseMergeMessage(DecodeToUtf8(raw ? raw : "").text);
-      for (unsigned k = 1; k < n; ++k) finder.Branch(commit.get(), k, msg);
+      // A merge with thousands of parents would otherwise take minutes here (one range walk
+      // and one merge base per branch): the first max_parents branches only.
+      unsigned last = n;
+      if (options.max_parents > 0 && n - 1 > static_cast<unsigned>(options.max_parents)) {
+        last = static_cast<unsigned>(options.max_parents) + 1;
+      }
+      const int64_t parents_shed = n - last;
+      stats.parents_shed += parents_shed;
+      for (unsigned k = 1; k < last; ++k) {
+        if (cancelled()) return absl::CancelledError("mining cancelled");
+        finder.Branch(commit.get(), k, msg, parents_shed);
+      }
     } else if (ParseSquashSubject(SubjectOf(raw ? raw : "")).pr_number > 0) {
       squash_candidates.push_back(oid);
     }

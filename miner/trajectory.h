@@ -3,6 +3,7 @@
 #include <git2.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -53,7 +54,9 @@ struct TrajectoryStats {
   int64_t squashes = 0;                // squash-merge trajectories
   int64_t nested_steps = 0;            // steps listed by a trajectory but owned by an earlier one
   int64_t skipped = 0;                 // merges that could not be read (counted, not fatal)
-  std::vector<std::string> errors;     // the first few reasons
+  int64_t parents_shed = 0;  // non-first parents past TrajectoryOptions::max_parents, all merges
+  int64_t steps_shed = 0;    // steps past TrajectoryOptions::max_steps, all trajectories
+  std::vector<std::string> errors;  // the first few reasons
 };
 
 // The trajectories of a walk and each step commit's place.
@@ -68,6 +71,22 @@ struct TrajectorySet {
   void Annotate(fixmine::v1::Record* record) const;
 };
 
+// Bounds of the trajectory pass (docs/trajectories.md, "Limits"). The byte budget of a
+// trajectory is the records' one, RecordOptions::max_record_bytes (FitFilesBudget). What a limit
+// leaves out is counted in TrajectoryStats and marked in `Trajectory.shed`.
+struct TrajectoryOptions {
+  // Non-first parents of one merge that become trajectories (the first ones, in parent order);
+  // the rest are shed. Bounds the work one octopus merge can cause. 0: no limit.
+  int max_parents = 64;
+  // Steps kept per trajectory (the oldest ones); the newer ones are shed and claim no record.
+  // 0: no limit.
+  int max_steps = 1000;
+  // Asked on the calling thread before each merge and each of its branches: true stops the pass
+  // with CANCELLED. WalkOptions::cancel is checked at the same points, so a caller that sets it
+  // needs nothing here.
+  std::function<bool()> cancelled;
+};
+
 // Finds the trajectories of the commits `walk` selects (its revs/all/hide/since/until; not
 // max_commits) in the repository at `path` (docs/trajectories.md):
 // - every merge commit's non-first parent k is a branch: its steps are the non-merge commits
@@ -80,17 +99,27 @@ struct TrajectorySet {
 //   into a feature branch) is counted in `branches_all_nested` and not kept;
 // - a non-merge commit owned by no merge whose subject ends in "(#N)" is a one-step squash.
 // With `with_files`, each trajectory's `files` hold the diff base..tip rendered by `record`'s
-// settings. A merge that cannot be read is skipped and counted. Errors: NOT_FOUND when `path`
-// is not a repository, INVALID_ARGUMENT for a revision that does not resolve.
+// settings, within `record.max_record_bytes` (FitTrajectoryBudget). `options` bound the parents
+// and steps per merge. A merge that cannot be read is skipped and counted. Errors: NOT_FOUND
+// when `path` is not a repository, INVALID_ARGUMENT for a revision that does not resolve,
+// CANCELLED when `walk.cancel` or `options.cancelled` said so (then `out` holds the merges met
+// before).
 absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk,
                               const RecordOptions& record, bool with_files, TrajectorySet* out,
-                              TrajectoryStats* stats);
+                              TrajectoryStats* stats, const TrajectoryOptions& options = {});
+
+// Fits `t` into `max_bytes` serialized (RecordOptions::max_record_bytes; 0: no budget): sheds
+// file contents, then patches, as records do (FitFilesBudget), then, if still over, every file
+// entry; marks what it shed in `t->shed`. Leaves room for that mark, so the result is at most
+// `max_bytes` unless the steps and message alone are larger. Thread-compatible.
+void FitTrajectoryBudget(size_t max_bytes, fixmine::v1::Trajectory* t);
 
 // Fills `t->files` with the diff base_commit..tip_commit rendered and curated by `record`'s
 // settings, exactly as FindTrajectories' `with_files` does, for trajectories found without
 // files: callers render and write a few at a time, so a walk's combined diffs are never all in
-// memory at once. `repo` is an open repository used by this thread only. Errors: a commit or
-// tree that cannot be read (then `t->files` stays empty).
+// memory at once. The result is fitted into `record.max_record_bytes` (FitTrajectoryBudget). `repo`
+// is an open repository used by this thread only. Errors: a commit or tree that cannot be read
+// (then `t->files` stays empty).
 absl::Status FillTrajectoryFiles(git_repository* repo, const RecordOptions& record,
                                  fixmine::v1::Trajectory* t);
 

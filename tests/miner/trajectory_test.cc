@@ -5,12 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
+#include "miner/git_handles.h"
 #include "miner/walk.h"
 #include "tests/testutil/git_repo.h"
 
@@ -353,6 +357,265 @@ TEST(Trajectory, BackMergeOfTheMainlineIsNotAPullRequest) {
   EXPECT_EQ(set.steps.at(f1).trajectory_id, set.trajectories[1].id());
   EXPECT_EQ(stats.merges, 3);
   EXPECT_EQ(stats.branches_all_nested, 1);
+}
+
+// Writes a `git fast-import` stream: a base commit on main, `branches` one-commit branches
+// b1..bN forked from it, and one octopus merge of all of them into main. Returns the merge's
+// id. One git process instead of several per branch keeps the test fast.
+std::string MakeOctopus(GitRepo& repo, int branches) {
+  std::string s;
+  auto commit = [&](const std::string& ref, int mark, const std::string& msg) {
+    s += fmt::format("commit {}\nmark :{}\ncommitter Cy Committer <cy@example.com> {} +0000\n", ref,
+                     mark, 1700000000 + mark);
+    s += fmt::format("data {}\n{}\n", msg.size(), msg);
+  };
+  commit("refs/heads/main", 1, "base\n");
+  s += "M 100644 inline base.txt\ndata 2\nb\n\n";
+  for (int i = 1; i <= branches; ++i) {
+    commit(fmt::format("refs/heads/b{}", i), i + 1, fmt::format("branch {} work\n", i));
+    s += "from :1\n";
+    std::string body = fmt::format("line of branch {}\n", i);
+    s += fmt::format("M 100644 inline b{}.txt\ndata {}\n{}\n", i, body.size(), body);
+  }
+  commit("refs/heads/main", branches + 2, fmt::format("Merge {} branches\n", branches));
+  s += "from :1\n";
+  for (int i = 1; i <= branches; ++i) s += fmt::format("merge :{}\n", i + 1);
+  testutil::TempDir tmp;
+  const std::string stream = tmp.path() + "/stream";
+  {
+    std::ofstream f(stream, std::ios::binary);
+    f << s;
+  }
+  repo.Git("fast-import --quiet < " + testutil::ShellQuote(stream));
+  return Trim(repo.Git("rev-parse main"));
+}
+
+// A merge with 200 parents: only the first 64 branches (parents 2..65) become trajectories;
+// the other 136 are counted and marked on each trajectory of the merge, and the pass ends
+// within a bound that does not grow with the parents past the limit.
+TEST(TrajectoryLimits, OctopusMergeOfManyParentsConsidersOnlyTheFirst64) {
+  GitRepo repo;
+  const std::string o = MakeOctopus(repo, 200);
+  ASSERT_EQ(Lines(repo.Git("rev-list --parents -n1 " + o))[0].size(), 202u * 41 - 1);
+
+  TrajectoryStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  TrajectorySet set = Find(repo, &stats);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(set.trajectories.size(), 64u);
+  EXPECT_EQ(stats.merges, 1);
+  EXPECT_EQ(stats.octopus_merges, 1);
+  EXPECT_EQ(stats.parents_shed, 136);
+  for (size_t i = 0; i < set.trajectories.size(); ++i) {
+    const Trajectory& t = set.trajectories[i];
+    EXPECT_EQ(t.parent_index(), static_cast<int>(i) + 2);
+    ASSERT_TRUE(t.has_shed()) << i;
+    EXPECT_EQ(t.shed().parents(), 136);
+    EXPECT_EQ(t.shed().steps(), 0);
+    ASSERT_EQ(t.shed().reasons_size(), 1);
+    EXPECT_EQ(t.shed().reasons(0),
+              "merge has 201 parents: the first 64 branches kept, 136 shed (parent limit 64)");
+  }
+  // Spot checks against git: the first and the last branch kept.
+  ExpectMatchesGit(repo, set.trajectories[0], o, 2);
+  ExpectMatchesGit(repo, set.trajectories[63], o, 65);
+  // Branch 65's commit (parent 66) belongs to no trajectory.
+  const std::string shed_tip = Trim(repo.Git(fmt::format("rev-parse {}^66", o)));
+  EXPECT_EQ(set.steps.count(shed_tip), 0u);
+  // 64 range walks and diffs take well under a second here; the bound only catches a pass that
+  // walks every parent again (2,000 parents took 54 s before the limit).
+  EXPECT_LT(seconds, 60.0);
+
+  // The limit is an option: 0 lifts it.
+  TrajectoryOptions unlimited;
+  unlimited.max_parents = 0;
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  TrajectorySet all;
+  TrajectoryStats all_stats;
+  ASSERT_TRUE(
+      FindTrajectories(repo.path(), {}, ro, /*with_files=*/false, &all, &all_stats, unlimited)
+          .ok());
+  EXPECT_EQ(all.trajectories.size(), 200u);
+  EXPECT_EQ(all_stats.parents_shed, 0);
+  EXPECT_FALSE(all.trajectories[0].has_shed());
+}
+
+// A branch longer than the step limit keeps its oldest steps; the rest are counted, marked,
+// and claim no record.
+TEST(TrajectoryLimits, LongBranchKeepsTheOldestStepsAndMarksTheRest) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b long");
+  for (int i = 0; i < 12; ++i) {
+    repo.Write("l.txt", fmt::format("{}\n", i));
+    repo.CommitAll(fmt::format("step {}\n", i));
+  }
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff long -m 'Merge pull request #9 from ada/long'");
+  const std::string m = Trim(repo.Git("rev-parse HEAD"));
+  const std::vector<std::string> git_steps = GitSteps(repo, m, 2);
+  ASSERT_EQ(git_steps.size(), 12u);
+
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  TrajectoryOptions options;
+  options.max_steps = 5;
+  TrajectorySet set;
+  TrajectoryStats stats;
+  ASSERT_TRUE(
+      FindTrajectories(repo.path(), {}, ro, /*with_files=*/true, &set, &stats, options).ok());
+  ASSERT_EQ(set.trajectories.size(), 1u);
+  const Trajectory& t = set.trajectories[0];
+  EXPECT_EQ(std::vector<std::string>(t.step_commits().begin(), t.step_commits().end()),
+            std::vector<std::string>(git_steps.begin(), git_steps.begin() + 5));
+  EXPECT_EQ(t.step_count(), 5);
+  EXPECT_EQ(t.step_record_ids_size(), 5);
+  ASSERT_TRUE(t.has_shed());
+  EXPECT_EQ(t.shed().steps(), 7);
+  EXPECT_EQ(t.shed().parents(), 0);
+  ASSERT_EQ(t.shed().reasons_size(), 1);
+  EXPECT_EQ(t.shed().reasons(0), "branch has 12 steps: the oldest 5 kept, 7 shed (step limit 5)");
+  EXPECT_EQ(stats.steps_shed, 7);
+  EXPECT_EQ(set.steps.at(git_steps[4]).step, 4);
+  EXPECT_EQ(set.steps.count(git_steps[5]), 0u);
+  // The combined diff is still the whole branch's.
+  EXPECT_EQ(Patches(t), repo.Git(fmt::format("diff --full-index -M {}^1 {}", m, m)));
+}
+
+// Text of `lines` distinct lines of about 64 bytes.
+std::string BigText(const std::string& tag, int lines) {
+  std::string t;
+  for (int i = 0; i < lines; ++i)
+    t += fmt::format("{} line {:06} {}\n", tag, i, std::string(40, 'x'));
+  return t;
+}
+
+// A combined diff over the byte budget (RecordOptions::max_record_bytes, the records' budget)
+// sheds patches, largest first, marks the files and the trajectory, and fits; FindTrajectories
+// with files and FillTrajectoryFiles shed the same.
+TEST(TrajectoryLimits, CombinedDiffOverTheBudgetShedsPatchesAndFits) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b big");
+  for (int c = 0; c < 3; ++c) {
+    for (int f = 0; f < 4; ++f) {
+      repo.Write(fmt::format("f{}_{}.txt", c, f), BigText(fmt::format("c{}f{}", c, f), 500));
+    }
+    repo.CommitAll(fmt::format("add batch {}\n", c));
+  }
+  repo.Write("small.txt", "small\n");
+  repo.CommitAll("add a small file\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff big -m 'Merge pull request #5 from ada/big'");
+  const std::string m = Trim(repo.Git("rev-parse HEAD"));
+
+  constexpr size_t kBudget = 64 << 10;
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  ro.max_record_bytes = kBudget;
+  TrajectorySet set;
+  ASSERT_TRUE(FindTrajectories(repo.path(), {}, ro, /*with_files=*/true, &set, nullptr).ok());
+  ASSERT_EQ(set.trajectories.size(), 1u);
+  const Trajectory& t = set.trajectories[0];
+  EXPECT_LE(t.ByteSizeLong(), kBudget);
+  // Every file is still listed (12 big and the small one); the big ones lost their patches.
+  ASSERT_EQ(t.files_size(), 13);
+  int unavailable = 0;
+  for (const auto& f : t.files()) {
+    if (f.path() == "small.txt") {
+      EXPECT_FALSE(f.unavailable());
+      EXPECT_EQ(f.patch(), repo.Git(fmt::format("diff --full-index {}^1 {} -- small.txt", m, m)));
+      continue;
+    }
+    if (!f.unavailable()) continue;
+    ++unavailable;
+    EXPECT_TRUE(f.patch().empty());
+    EXPECT_EQ(f.hunks_size(), 0);
+    EXPECT_EQ(f.unavailable_reason(),
+              "the trajectory is over its 65536-byte budget: the patch was left out");
+  }
+  ASSERT_TRUE(t.has_shed());
+  EXPECT_EQ(t.shed().patches(), unavailable);
+  EXPECT_GE(unavailable, 11);  // patch and hunks of a big file: about 64 KB; at most one fits
+  EXPECT_EQ(t.shed().files(), 0);
+  ASSERT_EQ(t.shed().reasons_size(), 1);
+  EXPECT_NE(t.shed().reasons(0).find("over the 65536-byte budget (--max-record-bytes)"),
+            std::string::npos)
+      << t.shed().reasons(0);
+
+  // Found without files, then filled (the server's and extract's way): the same trajectory.
+  TrajectorySet bare;
+  ASSERT_TRUE(FindTrajectories(repo.path(), {}, ro, /*with_files=*/false, &bare, nullptr).ok());
+  ASSERT_EQ(bare.trajectories.size(), 1u);
+  RepoPtr git;
+  ASSERT_TRUE(OpenRepository(repo.path(), &git).ok());
+  Trajectory filled = bare.trajectories[0];
+  ASSERT_TRUE(FillTrajectoryFiles(git.get(), ro, &filled).ok());
+  EXPECT_EQ(filled.SerializeAsString(), t.SerializeAsString());
+
+  // Without a budget nothing is shed.
+  ro.max_record_bytes = 0;
+  TrajectorySet whole;
+  ASSERT_TRUE(FindTrajectories(repo.path(), {}, ro, /*with_files=*/true, &whole, nullptr).ok());
+  ASSERT_EQ(whole.trajectories.size(), 1u);
+  EXPECT_FALSE(whole.trajectories[0].has_shed());
+  EXPECT_GT(whole.trajectories[0].ByteSizeLong(), 12u * 30000);
+  EXPECT_EQ(Patches(whole.trajectories[0]),
+            repo.Git(fmt::format("diff --full-index -M {}^1 {}", m, m)));
+}
+
+// The cancel callback is asked between merges and between an octopus merge's branches: the
+// pass stops there with CANCELLED, keeping what it found before.
+TEST(TrajectoryLimits, CancelStopsThePassBetweenMerges) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  for (int i = 0; i < 4; ++i) {
+    repo.Git(fmt::format("checkout -q -b topic{}", i));
+    repo.Write(fmt::format("t{}.txt", i), "t\n");
+    repo.CommitAll(fmt::format("topic {}\n", i));
+    repo.Git("checkout -q main");
+    repo.Git(fmt::format("merge -q --no-ff topic{} -m 'Merge pull request #{} from ada/t'", i, i));
+  }
+  RecordOptions ro;
+  ro.repo_name = "traj";
+  TrajectorySet set;
+  TrajectoryOptions options;
+  int asked = 0;
+  options.cancelled = [&] {
+    ++asked;
+    return set.trajectories.size() >= 2;
+  };
+  absl::Status st =
+      FindTrajectories(repo.path(), {}, ro, /*with_files=*/false, &set, nullptr, options);
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled) << st;
+  EXPECT_EQ(set.trajectories.size(), 2u);
+  EXPECT_GT(asked, 2);
+  EXPECT_EQ(set.trajectories[0].pr_number(), 0);
+  EXPECT_EQ(set.trajectories[1].pr_number(), 1);
+
+  // Within one merge: an octopus of 40 branches stops after the third.
+  GitRepo octo;
+  MakeOctopus(octo, 40);
+  TrajectorySet part;
+  TrajectoryOptions stop_at_three;
+  stop_at_three.cancelled = [&] { return part.trajectories.size() >= 3; };
+  st = FindTrajectories(octo.path(), {}, ro, /*with_files=*/false, &part, nullptr, stop_at_three);
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled) << st;
+  EXPECT_EQ(part.trajectories.size(), 3u);
+
+  // The walk's own flag (what the server's job runner sets) stops it the same way.
+  std::atomic<bool> cancel{true};
+  WalkOptions walk;
+  walk.cancel = &cancel;
+  TrajectorySet none;
+  st = FindTrajectories(repo.path(), walk, ro, /*with_files=*/false, &none, nullptr);
+  EXPECT_EQ(st.code(), absl::StatusCode::kCancelled) << st;
+  EXPECT_TRUE(none.trajectories.empty());
 }
 
 TEST(MergeMessage, GitHubGitLabAndPlainMerges) {

@@ -235,10 +235,71 @@ TEST_F(TrajectoryEndToEnd, TrajectoriesOffStoresNoneAndTheSameRecords) {
   EXPECT_EQ(without.out, expected);
 
   // Anything but on|off is a usage error.
-  CommandResult bad = testutil::RunShell(testutil::FixmindPath() +
-                                         " --data-dir /nonexistent --trajectories maybe");
+  CommandResult bad =
+      testutil::RunShell(testutil::FixmindPath() + " --data-dir /nonexistent --trajectories maybe");
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--trajectories"), std::string::npos) << bad.err;
+}
+
+// A pull request whose combined diff is over the byte budget (`--max-record-bytes`, here its
+// least, 1 MiB): the job stores it shed (patches left out, largest first, each file marked) and
+// marked, and `trajectories stream` and `get` return it whole to the end. Before the budget, a
+// 232 MB trajectory ended every stream over it ("Sent message larger than max").
+TEST(TrajectoryBudgetEndToEnd, OversizedCombinedDiffStreamsShedAndMarked) {
+  GitRepo repo;
+  repo.Write("a.txt", "a\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b big");
+  // Four steps of six 66 KB files (patch and hunks: about 130 KB a file): each step's record
+  // fits 1 MiB, the combined diff (about 3.2 MB) does not.
+  for (int c = 0; c < 4; ++c) {
+    for (int f = 0; f < 6; ++f) {
+      std::string text;
+      for (int i = 0; i < 1000; ++i) text += fmt::format("c{}f{} line {:06} {:040}\n", c, f, i, i);
+      repo.Write(fmt::format("d{}/f{}.txt", c, f), text);
+    }
+    repo.CommitAll(fmt::format("add part {}\n", c));
+  }
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff big -m 'Merge pull request #77 from ada/big' -m 'A big one'");
+
+  TestServer server(repo.path(), {"--max-record-bytes", "1048576"});
+  ASSERT_TRUE(server.Start());
+  CommandResult add = server.Cli(fmt::format("repo add {} --name big", ShellQuote(repo.path())));
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  CommandResult mine = server.Cli("mine big --wait");
+  ASSERT_EQ(mine.exit_code, 0) << mine.err;
+
+  CommandResult stream = server.Cli("trajectories stream");
+  ASSERT_EQ(stream.exit_code, 0) << stream.err;
+  std::vector<std::string> lines = Lines(stream.out);
+  ASSERT_EQ(lines.size(), 1u) << stream.err;
+  const std::string& t = lines[0];
+  EXPECT_NE(t.find("\"pr_number\":\"77\""), std::string::npos);
+  EXPECT_NE(t.find("\"step_count\":4"), std::string::npos);
+  // Every file is still listed; the patches left out are marked, and the trajectory is marked.
+  EXPECT_EQ(Count(t, "\"path\":\"d"), 24u);
+  const size_t shed_files = Count(
+      t,
+      "\"unavailable_reason\":\"the trajectory is over its 1048576-byte budget: the patch was "
+      "left out\"");
+  EXPECT_GE(shed_files, 16u);  // at most about 8 of the 130 KB files fit in 1 MiB
+  EXPECT_LT(shed_files, 24u);
+  EXPECT_NE(t.find(fmt::format("\"shed\":{{\"patches\":{},", shed_files)), std::string::npos)
+      << t.substr(t.find("\"shed\""));
+  EXPECT_NE(t.find("over the 1048576-byte budget (--max-record-bytes)"), std::string::npos);
+  // 1 MiB serialized; the JSON line is a little larger (escapes, field names), the whole diff
+  // would be over 3 MB.
+  EXPECT_LT(t.size(), size_t{3} << 19);
+
+  CommandResult get = server.Cli("trajectories get " + Field(t, "id"));
+  ASSERT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(Trim(get.out), t);
+  // The step records themselves are within budget and keep their patches.
+  CommandResult records = server.Cli("records stream");
+  ASSERT_EQ(records.exit_code, 0) << records.err;
+  EXPECT_EQ(Lines(records.out).size(), 5u);
+  EXPECT_EQ(Count(records.out, "over its 1048576-byte budget"), 0u);
 }
 
 }  // namespace

@@ -355,6 +355,42 @@ int RunSessionCreate(CliContext* ctx, const SessionCreateArgs& a) {
 
 void RegisterDataCommands(CLI::App* records, CliContext* ctx) {
   {
+    struct CountArgs {
+      std::string filter;
+      std::string preset;
+      bool include_contaminated = false;
+      SampleArgs sample;
+    };
+    auto a = std::make_shared<CountArgs>();
+    CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
+    count->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
+    count->add_option("--preset", a->preset,
+                      "curation preset ANDed with the filter: default, commitpackft "
+                      "(docs/curation.md)");
+    count->add_flag("--include-contaminated", a->include_contaminated,
+                    "also count records labelled contaminated by a benchmark (docs/curation.md)");
+    AddSampleOptions(count, &a->sample);  // counts what `stream --sample --seed` sends
+    count->callback([=] {
+      if (!CheckFormatAndSample(ctx, "records count", "raw", a->sample)) {
+        ctx->exit_code = kExitUsage;
+        return;
+      }
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
+      fixmine::v1::CountRecordsRequest req;
+      req.set_filter(a->filter);
+      req.set_preset(a->preset);
+      req.set_include_contaminated(a->include_contaminated);
+      req.set_sample_rate(a->sample.wire_rate());
+      req.set_sample_seed(a->sample.seed);
+      auto n = c.CountRecords(req);
+      if (!n.ok()) {
+        ctx->exit_code = ReportCallFailure(ctx, "records count", n.status());
+        return;
+      }
+      *ctx->out << n->count() << "\n";
+    });
+  }
+  {
     auto a = std::make_shared<ExportArgs>();
     CLI::App* cmd = records->add_subcommand(
         "export",

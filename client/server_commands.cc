@@ -80,9 +80,10 @@ const char* kRepoHeader = "NAME                       RECORDS KIND    SOURCE";
 std::string RepoTable(const Repository& r) {
   std::string s = fmt::format(
       "name:        {}\nsource:      {}\nlocal_path:  {}\nkind:        {}\nrecords:     {}\n"
-      "created_at:  {}\nlast_job_id: {}\n",
+      "license:     {}\ncreated_at:  {}\nlast_job_id: {}\n",
       r.name(), r.source(), r.local_path(), r.remote() ? "remote" : "local", r.record_count(),
-      Time(r.created_at()), r.last_job_id().empty() ? "-" : r.last_job_id());
+      r.license().empty() ? "-" : r.license(), Time(r.created_at()),
+      r.last_job_id().empty() ? "-" : r.last_job_id());
   for (const auto& w : r.watermarks()) s += fmt::format("watermark:   {}\n", w);
   return s;
 }
@@ -371,31 +372,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   // --- records ---
   CLI::App* records = app->add_subcommand("records", "Read stored records");
   records->require_subcommand(1);
-  {
-    auto filter = std::make_shared<std::string>();
-    auto preset = std::make_shared<std::string>();
-    auto include_contaminated = std::make_shared<bool>(false);
-    CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
-    count->add_flag("--include-contaminated", *include_contaminated,
-                    "also count records labelled contaminated by a benchmark (docs/curation.md)");
-    count->add_option("--filter", *filter, "filter expression (docs/filters.md)");
-    count->add_option("--preset", *preset,
-                      "curation preset ANDed with the filter: default, commitpackft "
-                      "(docs/curation.md)");
-    count->callback([=] {
-      FixmineClient c(ctx->server, ConnectionOf(*ctx));
-      fixmine::v1::CountRecordsRequest req;
-      req.set_filter(*filter);
-      req.set_preset(*preset);
-      req.set_include_contaminated(*include_contaminated);
-      auto n = c.CountRecords(req);
-      if (!n.ok()) {
-        ctx->exit_code = Fail(ctx, "records count", n.status());
-        return;
-      }
-      *ctx->out << n->count() << "\n";
-    });
-  }
+  // `records count` is registered with the other data commands (RegisterDataCommands).
   {
     auto a = std::make_shared<StreamArgs>();
     CLI::App* stream = records->add_subcommand(

@@ -187,6 +187,33 @@ TEST_F(ExportCli, StreamFormatsAndSamples) {
   EXPECT_LT(large.size(), Lines(all.out).size());
 }
 
+// `records count --sample R --seed S` counts exactly what `records stream` with the same sample
+// sends (it was refused before); a bad rate is a usage error.
+TEST_F(ExportCli, CountTakesTheStreamsSample) {
+  for (const char* sample : {"--sample 0.1 --seed 7", "--sample 0.5 --seed 7", "--sample 1"}) {
+    CommandResult n = server_->Cli(std::string("records count ") + sample);
+    ASSERT_EQ(n.exit_code, 0) << sample << ": " << n.err;
+    CommandResult rows = server_->Cli(std::string("records stream ") + sample);
+    ASSERT_EQ(rows.exit_code, 0) << rows.err;
+    EXPECT_EQ(n.out, std::to_string(Lines(rows.out).size()) + "\n") << sample;
+  }
+  CommandResult half = server_->Cli("records count --sample 0.5 --seed 7");
+  CommandResult all = server_->Cli("records count");
+  EXPECT_LT(std::stoi(half.out), std::stoi(all.out));
+  EXPECT_GT(std::stoi(half.out), 0);
+  CommandResult bad = server_->Cli("records count --sample 0");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--sample"), std::string::npos) << bad.err;
+}
+
+// `repo show` prints the repository's license (`-` when none was recognised), not only with
+// --output json.
+TEST_F(ExportCli, RepoShowPrintsTheLicense) {
+  CommandResult show = server_->Cli("repo show r");
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("\nlicense:     -\n"), std::string::npos) << show.out;
+}
+
 TEST_F(ExportCli, SessionStreamsPartitionTheRecords) {
   CommandResult create = server_->Cli("records session create --streams 3");
   ASSERT_EQ(create.exit_code, 0) << create.err;

@@ -424,7 +424,7 @@ void RegisterDataCommands(CLI::App* records, CliContext* ctx) {
                     "curation preset ANDed with the filter: default, commitpackft");
     cmd->add_flag("--include-contaminated", a->include_contaminated,
                   "also read records labelled contaminated by a benchmark (docs/curation.md)");
-    cmd->add_option("--streams", a->streams, "number of streams, 1 to 1024")->capture_default_str();
+    cmd->add_option("--streams", a->streams, "number of streams, 1 to 64")->capture_default_str();
     cmd->add_option("--format", a->format, "template of every stream (docs/formats.md)")
         ->capture_default_str();
     AddSampleOptions(cmd, &a->sample);

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/json.h"
 #include "common/patch_apply.h"
+#include "common/status.h"
 #include "fmt/format.h"
 
 namespace fixmine {
@@ -189,8 +190,8 @@ absl::StatusOr<RecordFormat> ParseRecordFormat(std::string_view name) {
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == name) return static_cast<RecordFormat>(i);
   }
-  return absl::InvalidArgumentError(
-      fmt::format("unknown format \"{}\"; use one of: {}", name, absl::StrJoin(names, ", ")));
+  return absl::InvalidArgumentError(fmt::format("unknown format {}; use one of: {}",
+                                                QuoteInput(name), absl::StrJoin(names, ", ")));
 }
 
 bool IsTestPath(std::string_view path) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/json.h"
+#include "common/status.h"
 #include "fmt/format.h"
 
 namespace fixmine {
@@ -60,7 +61,7 @@ absl::StatusOr<LogFormat> ParseLogFormat(std::string_view text) {
   if (text == "text") return LogFormat::kText;
   if (text == "json") return LogFormat::kJson;
   return absl::InvalidArgumentError(
-      fmt::format("log format \"{}\" is not known; use text or json", text));
+      fmt::format("log format {} is not known; use text or json", QuoteInput(text)));
 }
 
 void SetLogOutput(LogFormat format, std::ostream* out) {

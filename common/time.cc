@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/status.h"
 #include "fmt/format.h"
 
 namespace fixmine {
@@ -21,8 +22,8 @@ absl::StatusOr<int64_t> ParseTime(std::string_view text) {
     return absl::ToUnixSeconds(t);
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("time \"", std::string(text),
-                   "\" is not RFC 3339 (2024-01-31T12:00:00Z), a date (2024-01-31) or @SECONDS"));
+      absl::StrCat("time ", QuoteInput(text),
+                   " is not RFC 3339 (2024-01-31T12:00:00Z), a date (2024-01-31) or @SECONDS"));
 }
 
 std::string FormatRfc3339(int64_t seconds, int offset_minutes) {

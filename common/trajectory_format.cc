@@ -2,6 +2,7 @@
 
 #include "common/encoding.h"
 #include "common/record_json.h"
+#include "common/status.h"
 #include "fmt/format.h"
 
 namespace fixmine {
@@ -65,7 +66,7 @@ absl::StatusOr<bool> ParseTrajectoryFormat(std::string_view name) {
   if (name.empty() || name == "raw") return false;
   if (name == "chat") return true;
   return absl::InvalidArgumentError(
-      fmt::format("unknown trajectory format \"{}\"; use raw or chat", name));
+      fmt::format("unknown trajectory format {}; use raw or chat", QuoteInput(name)));
 }
 
 }  // namespace fixmine

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "common/status.h"
 #include "miner/git_handles.h"
 #include "server/path_policy.h"
 #include "server/services.h"
@@ -35,9 +36,10 @@ absl::Status ValidateName(const std::string& name) {
     ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "name \"", name, "\" is invalid; use 1 to 100 letters, digits, '.', '_' or '-', not "
-      "starting with '.' or '-'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("name ", QuoteInput(name),
+                   " is invalid; use 1 to 100 letters, digits, '.', '_' or '-', not "
+                   "starting with '.' or '-'"));
 }
 
 std::string DefaultName(std::string s) {
@@ -64,15 +66,16 @@ absl::StatusOr<std::string> CheckLocalPath(const std::string& source, const Serv
   }
   char buf[PATH_MAX];
   if (realpath(source.c_str(), buf) == nullptr) {
-    return absl::NotFoundError(absl::StrCat("repository path \"", source, "\" does not exist"));
+    return absl::NotFoundError(
+        absl::StrCat("repository path ", QuoteInput(source, 256), " does not exist"));
   }
   std::string real = buf;
   for (const auto& root : config.allowed_roots) {
     if (UnderRoot(real, root)) return real;
   }
   return absl::PermissionDeniedError(absl::StrCat(
-      "repository path \"", source, "\" (resolved to \"", real,
-      "\") is outside the allowed roots: ", absl::StrJoin(config.allowed_roots, ", ")));
+      "repository path ", QuoteInput(source, 256), " (resolved to ", QuoteInput(real, 256),
+      ") is outside the allowed roots: ", absl::StrJoin(config.allowed_roots, ", ")));
 }
 
 absl::Status CheckUrl(const std::string& url, const ServerConfig& config) {
@@ -81,9 +84,9 @@ absl::Status CheckUrl(const std::string& url, const ServerConfig& config) {
   bool allowed = false;
   for (const auto& s : config.allowed_schemes) allowed = allowed || s == scheme;
   if (!allowed) {
-    return absl::InvalidArgumentError(absl::StrCat("URL scheme \"", scheme,
-                                                   "\" is not allowed; allowed: ",
-                                                   absl::StrJoin(config.allowed_schemes, ", ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("URL scheme ", QuoteInput(scheme),
+                     " is not allowed; allowed: ", absl::StrJoin(config.allowed_schemes, ", ")));
   }
   std::string rest = url.substr(sep + 3);
   std::string authority = rest.substr(0, rest.find('/'));
@@ -92,13 +95,14 @@ absl::Status CheckUrl(const std::string& url, const ServerConfig& config) {
         "URL embeds credentials (user@host); give a URL without them");
   }
   if (scheme != "file" && authority.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("URL \"", url, "\" has no host"));
+    return absl::InvalidArgumentError(absl::StrCat("URL ", QuoteInput(url, 256), " has no host"));
   }
   if (scheme == "file") {
     // A file URL names a local folder: the allowed roots apply to it as to a plain path.
     if (!authority.empty() && authority != "localhost") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("file URL \"", url, "\" names host \"", authority, "\"; use file:///PATH"));
+      return absl::InvalidArgumentError(absl::StrCat("file URL ", QuoteInput(url, 256),
+                                                     " names host ", QuoteInput(authority),
+                                                     "; use file:///PATH"));
     }
     auto real = CheckLocalPath(rest.substr(authority.size()), config);
     if (!real.ok()) return real.status();
@@ -424,7 +428,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddBenchmark(
   if (req->name().empty()) return Done(ctx, absl::InvalidArgumentError("name is empty"));
   if (req->items().empty()) {
     return Done(ctx, absl::InvalidArgumentError(
-                         absl::StrCat("benchmark \"", req->name(), "\" has no items")));
+                         absl::StrCat("benchmark ", QuoteInput(req->name()), " has no items")));
   }
   int n = req->ngram() == 0 ? 13 : req->ngram();
   if (n < 5 || n > 50) {

@@ -12,10 +12,13 @@ bool UnderRoot(const std::string& path, const std::string& root);
 
 // Checks that the repository at `path` (already resolved under an allowed root) keeps its data
 // under `roots`: its git folder (a `.git` file's "gitdir:" target), its common folder (a
-// worktree's "commondir") and every object alternate (objects/info/alternates, followed as
-// libgit2 does, up to 5 levels) must have real paths under one of `roots`. PERMISSION_DENIED
-// naming the escaping path otherwise; NOT_FOUND when `path` is not a repository. Opens the
-// repository without searching parent folders. Thread-safe.
+// worktree's "commondir"), its object folder, every symbolic link libgit2 may follow inside an
+// object folder (loose objects, packs, info/alternates) and every object alternate must have
+// real paths under one of `roots`. Alternates are read with libgit2 1.5.1's rules (lines split
+// at '\r' and '\n', nested up to depth 5); a line libgit2 would resolve against the process's
+// working directory is refused. PERMISSION_DENIED naming the escaping path otherwise; NOT_FOUND
+// when `path` is not a repository. Opens the repository without searching parent folders.
+// Thread-safe (reads the file system only).
 absl::Status CheckRepositoryContained(const std::string& path,
                                       const std::vector<std::string>& roots);
 

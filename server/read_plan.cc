@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "absl/strings/escaping.h"
 #include "common/sampling.h"
 #include "fmt/format.h"
+#include "server/resume_token.h"
 
 namespace fixmine::server {
 namespace {
@@ -39,15 +39,6 @@ class ScopedFilter final : public storage::Filter {
 constexpr size_t kMaxFilterBytes = 4096;  // as ListRecords and CountRecords accept
 constexpr char kStreamVersion = 1;
 constexpr std::string_view kStreamPrefix = "rs1.";
-
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -126,10 +117,7 @@ std::string EncodeStreamName(const StreamSpec& spec) {
   raw.append(spec.format);
   PutU32(&raw, static_cast<uint32_t>(spec.filter.size()));
   raw.append(spec.filter);
-  PutU64(&raw, Fnv1a(raw));
-  std::string out;
-  absl::WebSafeBase64Escape(raw, &out);
-  return std::string(kStreamPrefix) + out;
+  return std::string(kStreamPrefix) + SealOpaque(raw);
 }
 
 absl::StatusOr<StreamSpec> DecodeStreamName(std::string_view name) {
@@ -139,12 +127,9 @@ absl::StatusOr<StreamSpec> DecodeStreamName(std::string_view name) {
   };
   if (!name.starts_with(kStreamPrefix)) return bad();
   name.remove_prefix(kStreamPrefix.size());
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(std::string(name), &raw) || raw.size() < 9) return bad();
-  std::string_view body(raw.data(), raw.size() - 8);
-  std::string_view sum(raw.data() + raw.size() - 8, 8);
-  uint64_t want;
-  if (!GetU64(&sum, &want) || want != Fnv1a(body) || body[0] != kStreamVersion) return bad();
+  std::optional<std::string> raw = OpenOpaque(name);
+  if (!raw.has_value() || raw->empty() || (*raw)[0] != kStreamVersion) return bad();
+  std::string_view body(*raw);
   body.remove_prefix(1);
   StreamSpec spec;
   uint64_t rate_bits;

@@ -30,8 +30,8 @@ struct StreamSpec {
   uint32_t buckets = 1;
 };
 
-// Most streams a read session may have.
-inline constexpr uint32_t kMaxReadStreams = 1024;
+// Most streams a read session may have (docs/security.md, "Limits"); more is INVALID_ARGUMENT.
+inline constexpr uint32_t kMaxReadStreams = 64;
 
 // Validates and builds the plan: INVALID_ARGUMENT for a filter over 4096 bytes or that
 // does not parse, an unknown format, a sample rate outside (0, 1] (0 means none), or a bucket

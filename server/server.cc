@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -7,12 +9,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
-
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "miner/clone.h"
+#include "server/status_convert.h"
 
 namespace fixmine::server {
 
@@ -92,8 +92,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->records_.get());
   builder.RegisterService(s->trajectories_.get());
-  {  // counts every call and writes its access log line (server/metrics.h)
+  {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    // First: unparseable requests and long messages (server/status_convert.h), so that the
+    // metrics see the status the client gets.
+    creators.push_back(StatusGuardInterceptorFactory());
+    // Counts every call and writes its access log line (server/metrics.h).
     creators.push_back(s->metrics_->InterceptorFactory());
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }

@@ -297,14 +297,14 @@ class RocksRecordStore final : public RecordStore {
   }
 
   absl::StatusOr<Repository> GetRepository(std::string_view name) override {
-    std::string what = fmt::format("reading repository \"{}\"", name);
+    std::string what = fmt::format("reading repository {}", QuoteInput(name));
     rocksdb::ManagedSnapshot snapshot(db_.get());
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot.snapshot();
     rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(ro, cf_.repos, name, &value);
     if (s.IsNotFound()) {
-      return absl::NotFoundError(fmt::format("repository \"{}\" not found", name));
+      return absl::NotFoundError(fmt::format("repository {} not found", QuoteInput(name)));
     }
     if (!s.ok()) return FromRocks(s, what);
     Repository repo;
@@ -337,7 +337,7 @@ class RocksRecordStore final : public RecordStore {
   }
 
   absl::StatusOr<int64_t> RemoveRepository(std::string_view name) override {
-    std::string what = fmt::format("removing repository \"{}\"", name);
+    std::string what = fmt::format("removing repository {}", QuoteInput(name));
     std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
     rocksdb::ManagedSnapshot snapshot(db_.get());
     rocksdb::ReadOptions ro;
@@ -345,7 +345,7 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(ro, cf_.repos, name, &value);
     if (s.IsNotFound()) {
-      return absl::NotFoundError(fmt::format("repository \"{}\" not found", name));
+      return absl::NotFoundError(fmt::format("repository {} not found", QuoteInput(name)));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
 
@@ -421,11 +421,11 @@ class RocksRecordStore final : public RecordStore {
   }
 
   absl::Status RemoveBenchmark(std::string_view name) override {
-    std::string what = fmt::format("removing benchmark \"{}\"", name);
+    std::string what = fmt::format("removing benchmark {}", QuoteInput(name));
     rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.benchmarks, name, &value);
     if (s.IsNotFound()) {
-      return absl::NotFoundError(fmt::format("benchmark \"{}\" not found", name));
+      return absl::NotFoundError(fmt::format("benchmark {} not found", QuoteInput(name)));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
     return Write(what, [&] { return db_->Delete(SyncWrite(), cf_.benchmarks, name); });
@@ -434,7 +434,7 @@ class RocksRecordStore final : public RecordStore {
   // --- jobs ---
 
   absl::Status PutJob(const Job& job) override {
-    std::string what = fmt::format("storing job \"{}\"", job.id());
+    std::string what = fmt::format("storing job {}", QuoteInput(job.id()));
     if (job.id().empty()) return absl::InvalidArgumentError(what + ": empty id");
     return Write(
         what, [&] { return db_->Put(SyncWrite(), cf_.jobs, job.id(), job.SerializeAsString()); });
@@ -443,8 +443,8 @@ class RocksRecordStore final : public RecordStore {
   absl::StatusOr<Job> GetJob(std::string_view id) override {
     rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.jobs, id, &value);
-    if (s.IsNotFound()) return absl::NotFoundError(fmt::format("job \"{}\" not found", id));
-    std::string what = fmt::format("reading job \"{}\"", id);
+    if (s.IsNotFound()) return absl::NotFoundError(fmt::format("job {} not found", QuoteInput(id)));
+    std::string what = fmt::format("reading job {}", QuoteInput(id));
     FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
     Job job;
     if (!job.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -478,7 +478,7 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids, id, &value);
     if (s.IsNotFound()) return false;
-    FIXMINE_RETURN_IF_ERROR(FromRocks(s, fmt::format("looking up record \"{}\"", id)));
+    FIXMINE_RETURN_IF_ERROR(FromRocks(s, fmt::format("looking up record {}", QuoteInput(id))));
     return true;
   }
 
@@ -599,13 +599,14 @@ class RocksRecordStore final : public RecordStore {
   }
 
   absl::StatusOr<Record> GetRecord(std::string_view id) override {
-    std::string what = fmt::format("reading record \"{}\"", id);
+    std::string what = fmt::format("reading record {}", QuoteInput(id));
     rocksdb::ManagedSnapshot snapshot(db_.get());
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot.snapshot();
     std::string key;
     rocksdb::Status s = db_->Get(ro, cf_.ids, id, &key);
-    if (s.IsNotFound()) return absl::NotFoundError(fmt::format("record \"{}\" not found", id));
+    if (s.IsNotFound())
+      return absl::NotFoundError(fmt::format("record {} not found", QuoteInput(id)));
     FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
     rocksdb::PinnableSlice value;
     s = db_->Get(ro, cf_.records, key, &value);

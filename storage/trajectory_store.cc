@@ -422,20 +422,20 @@ class RocksTrajectoryStore final : public TrajectoryStore {
   }
 
   absl::StatusOr<Trajectory> Get(std::string_view id) override {
-    const std::string what = fmt::format("reading trajectory \"{}\"", id);
+    const std::string what = fmt::format("reading trajectory {}", QuoteInput(id));
     rocksdb::ManagedSnapshot snapshot(rocks_.db);
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot.snapshot();
     std::string primary;
     rocksdb::Status s = rocks_.db->Get(ro, rocks_.trajectories, IdKey(id), &primary);
     if (s.IsNotFound()) {
-      return absl::NotFoundError(fmt::format("trajectory \"{}\" not found", id));
+      return absl::NotFoundError(fmt::format("trajectory {} not found", QuoteInput(id)));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocksStatus(s, what));
     std::string value;
     s = rocks_.db->Get(ro, rocks_.trajectories, primary, &value);
     if (s.IsNotFound()) {
-      return absl::NotFoundError(fmt::format("trajectory \"{}\" not found", id));
+      return absl::NotFoundError(fmt::format("trajectory {} not found", QuoteInput(id)));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocksStatus(s, what));
     Trajectory t;
@@ -478,7 +478,7 @@ class RocksTrajectoryStore final : public TrajectoryStore {
   }
 
   absl::StatusOr<int64_t> RemoveRepository(std::string_view repo) override {
-    const std::string what = fmt::format("removing the trajectories of \"{}\"", repo);
+    const std::string what = fmt::format("removing the trajectories of {}", QuoteInput(repo));
     std::string lower = RepoPrefix(repo), upper = keys::PrefixSuccessor(lower);
     rocksdb::ReadOptions ro;
     rocksdb::Slice upper_slice(upper);

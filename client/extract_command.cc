@@ -710,6 +710,11 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
   auto args = std::make_shared<ExtractArgs>();
   CLI::App* cmd = app->add_subcommand(
       "extract", "Mine a local repository into JSON Lines records, offline (no server)");
+  cmd->footer(
+      "Curation defaults: on one repository, git fidelity (--email-policy keep, --secrets flag, "
+      "--szz off, no trajectory pass unless --trajectories-out); with --repo-list, fixmined's "
+      "(--email-policy hash, --secrets redact, --szz fixes, --trajectories on), so the shards "
+      "hold the records the server would stream. docs/operations.md \"Scale out\".");
   cmd->add_option("repo", args->repo,
                   "path to the repository (bare or with a work tree); or use --repo-list");
   cmd->add_option("--repo-list", args->repo_list,
@@ -732,8 +737,8 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
   cmd->add_option("--out", args->out_path,
                   "write JSON Lines here instead of stdout (with --repo-list: the folder)");
   cmd->add_option("--name", args->name,
-                  "repository name stored in records (default: folder name; for a URL its host "
-                  "and path)");
+                  "repository name stored in records (default: folder name; with --repo-list "
+                  "a line's NAME)");
   cmd->add_option("--workers", args->workers, "threads building records (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--content-cap", args->content_cap,

@@ -88,13 +88,14 @@ std::string DefaultRepositoryName(std::string_view source) {
 absl::Status ValidateRepositoryName(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 255;
   for (std::string_view segment : Segments(name)) {
-    ok = ok && !segment.empty() && segment[0] != '.' && segment[0] != '-';
+    ok = ok && !segment.empty() && segment.size() <= 100 && segment[0] != '.' && segment[0] != '-';
     for (char c : segment) ok = ok && NameByte(c);
   }
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      fmt::format("name \"{}\" is invalid; use 1 to 255 letters, digits, '.', '_' or '-', in "
-                  "segments separated by single '/', none starting with '.' or '-'",
+      fmt::format("name \"{}\" is invalid; use up to 255 bytes: segments of 1 to 100 letters, "
+                  "digits, '.', '_' or '-', separated by single '/', none starting with '.' or "
+                  "'-'",
                   name));
 }
 

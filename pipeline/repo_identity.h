@@ -24,9 +24,9 @@ bool IsRemoteSource(std::string_view source);
 // result passes ValidateRepositoryName whenever it is not empty. "" when nothing is left.
 std::string DefaultRepositoryName(std::string_view source);
 
-// OK when `name` is a valid repository name: 1 to 255 bytes of segments separated by single
-// '/', each of letters, digits, '.', '_' or '-' and not starting with '.' or '-'. Otherwise
-// INVALID_ARGUMENT saying what to fix.
+// OK when `name` is a valid repository name: at most 255 bytes of segments separated by single
+// '/', each 1 to 100 letters, digits, '.', '_' or '-', not starting with '.' or '-' (a GitHub
+// "github.com/OWNER/REPO" fits). Otherwise INVALID_ARGUMENT saying what to fix.
 absl::Status ValidateRepositoryName(std::string_view name);
 
 }  // namespace fixmine::pipeline

@@ -3,7 +3,6 @@
 // field, for the same repositories and policies (the server's defaults on both sides, the same
 // benchmark registered with `fixmine bench add` and passed as --bench).
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -156,9 +155,9 @@ class PipelineParity : public ::testing::Test {
       std::string diff;
       google::protobuf::util::MessageDifferencer d;
       d.ReportDifferencesToString(&diff);
-      EXPECT_TRUE(d.Compare(a, b)) << "record " << id << " (" << r.repo() << " " << r.commit()
-                                   << ") differs:\n"
-                                   << diff;
+      EXPECT_TRUE(d.Compare(a, b))
+          << "record " << id << " (" << r.repo() << " " << r.commit() << ") differs:\n"
+          << diff;
     }
   }
 
@@ -188,8 +187,8 @@ TEST_F(PipelineParity, ServerAndShardedRunGiveTheSameRecords) {
   CommandResult list = server.Cli("repo list --output jsonl");
   EXPECT_TRUE(Has(list.out, "\"name\":\"keyrepo\"")) << list.out;
   EXPECT_TRUE(Has(list.out, "\"name\":\"" + url_name + "\"")) << list.out;
-  for (const std::string& name : {std::string("keyrepo"), url_name, std::string("a/lib"),
-                                  std::string("b/lib")}) {
+  for (const std::string& name :
+       {std::string("keyrepo"), url_name, std::string("a/lib"), std::string("b/lib")}) {
     CommandResult mine = server.Cli("mine " + ShellQuote(name) + " --wait");
     ASSERT_EQ(mine.exit_code, 0) << name << ": " << mine.err;
   }

@@ -206,7 +206,8 @@ TEST_F(ShardExtract, WithStrictAMissingRepositoryFailsTheShardWithoutAMarker) {
 TEST_F(ShardExtract, FailedRepositoriesAreNamedInTheMarkersAndEveryShardCompletes) {
   const std::string missing = "missing/gone";
   const std::string unreachable = "http://127.0.0.1:1/x.git";
-  std::ofstream(work_.path() + "/list.txt", std::ios::app) << missing << "\n" << unreachable << "\n";
+  std::ofstream(work_.path() + "/list.txt", std::ios::app) << missing << "\n"
+                                                           << unreachable << "\n";
   std::string failed_names;
   for (int shard = 0; shard < kShards; ++shard) {
     CommandResult r = testutil::RunShell(fmt::format(
@@ -235,8 +236,8 @@ TEST_F(ShardExtract, FailedRepositoriesAreNamedInTheMarkersAndEveryShardComplete
               static_cast<int>(done.fields().at("repos").number_value()));
     for (const auto& e : per_repo) {
       const auto& o = e.struct_value().fields();
-      bool bad = o.at("source").string_value() == missing ||
-                 o.at("source").string_value() == unreachable;
+      bool bad =
+          o.at("source").string_value() == missing || o.at("source").string_value() == unreachable;
       EXPECT_EQ(o.at("ok").bool_value(), !bad) << o.at("source").string_value();
       if (o.at("source").string_value() == unreachable) {
         EXPECT_EQ(o.at("attempts").number_value(), 2) << "one retry of a network failure";
@@ -256,8 +257,8 @@ TEST_F(ShardExtract, FailedRepositoriesAreNamedInTheMarkersAndEveryShardComplete
 }
 
 TEST(ResolveRepoList, NamesUrlsByHostAndPathAndRejectsCollidingNames) {
-  auto ok = client::ResolveRepoList({"https://github.com/a/x.git", "https://github.com/b/x",
-                                     "srv/x.git", "other/x  x2"});
+  auto ok = client::ResolveRepoList(
+      {"https://github.com/a/x.git", "https://github.com/b/x", "srv/x.git", "other/x  x2"});
   ASSERT_TRUE(ok.ok()) << ok.status();
   ASSERT_EQ(ok->size(), 4u);
   EXPECT_EQ((*ok)[0].name, "github.com/a/x");

@@ -38,7 +38,11 @@ TEST(ValidateRepositoryName, SegmentsOfNameBytes) {
     absl::Status st = ValidateRepositoryName(bad);
     EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
   }
-  EXPECT_FALSE(ValidateRepositoryName(std::string(256, 'a')).ok());
+  EXPECT_FALSE(ValidateRepositoryName(std::string(101, 'a')).ok());
+  EXPECT_TRUE(ValidateRepositoryName(std::string(100, 'a') + "/" + std::string(100, 'b')).ok());
+  std::string long_name =
+      std::string(100, 'a') + "/" + std::string(100, 'b') + "/" + std::string(60, 'c');
+  EXPECT_FALSE(ValidateRepositoryName(long_name).ok());
   // Every default name that is not empty is valid.
   for (const char* source : {"https://h:1/-a/.git/x", "we!rd", "https://h/a b/c"}) {
     std::string name = DefaultRepositoryName(source);

@@ -15,6 +15,9 @@
 #   extract         fixmine extract REPO --out FILE            vs git log -p -M --no-merges
 #                   (cpu_s, user + sys, shows the work done when other load skews wall times)
 #   extract-nocap   the same with --content-cap 0 (no pre-images), for reference
+#   sharded         extract --repo-list (one shard of this one repository)   vs extract
+#                   (the server's pipeline and curation: e-mails hashed, secrets redacted, SZZ
+#                   for fixes, the trajectory pass; the cost of what the sharded run adds)
 #   extract-first   extract --max-commits 1000 (100 with --short): per-commit CPU against the
 #                   whole history's (linearity; printed as a note)
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
@@ -288,6 +291,17 @@ for repo in "${REPOS[@]}"; do
   row "$name" "$commits" "extract-nocap" "$MEDIAN" "git-log-p" "$git_s" "(info)" "$RSS" \
     "$(du -m "$extract_file" 2>/dev/null | cut -f1)" "$CPU"
   rm -f "$extract_file"
+
+  # The sharded run over this repository alone: a fresh --out each run (a .done marker would
+  # make the next run skip).
+  shard_dir="$WORK/shard"
+  printf '%s %s\n' "$repo" "$name" >"$WORK/shard-list.txt"
+  measure sharded bash -c 'rm -rf "$1" && exec "$2" extract --repo-list "$3" --shard-index 0 \
+    --shard-count 1 --out "$1" -q --strict' _ "$shard_dir" "$FIXMINE" "$WORK/shard-list.txt" ||
+    true
+  row "$name" "$commits" "sharded" "$MEDIAN" "extract" "$extract_s" "(info)" "$RSS" \
+    "$(du -m "$shard_dir" 2>/dev/null | cut -f1)" "$CPU"
+  rm -rf "$shard_dir"
 
   # Linearity: the first N commits of the walk against the whole history, per commit.
   first=1000

@@ -1,4 +1,6 @@
-// `fixmine extract`: mines a repository into JSON Lines with no server.
+// `fixmine extract`: mines a repository, or this shard's share of a repository list, into JSON
+// Lines with no server. The mining sequence is pipeline::MineRepository's; this file holds the
+// command's spec (flags and their defaults) and its sinks (files).
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -9,7 +11,8 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <unordered_set>
+#include <thread>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
@@ -20,11 +23,14 @@
 #include "common/record_json.h"
 #include "common/status.h"
 #include "common/time.h"
+#include "curation/curate.h"
+#include "curation/decontam.h"
+#include "curation/quality.h"
 #include "fmt/format.h"
-#include "miner/clone.h"
-#include "miner/git_handles.h"
-#include "miner/trajectory.h"
 #include "miner/walk.h"
+#include "pipeline/benchmarks.h"
+#include "pipeline/mine_repository.h"
+#include "pipeline/repo_identity.h"
 
 namespace fixmine::client {
 namespace {
@@ -43,38 +49,99 @@ struct ExtractArgs {
   bool new_content = false;
   bool quiet = false;
   bool proto_json = false;
-  std::string format = "raw";  // export template (docs/formats.md)
+  std::string format = "raw";    // export template (docs/formats.md)
   std::string trajectories_out;  // pull-request trajectories as JSON Lines (docs/trajectories.md)
+  // Curation policies (docs/curation.md); empty: the mode's default (pipeline::kFidelityPolicies
+  // for one repository, pipeline::kServerPolicies for --repo-list).
+  std::string email_policy;
+  std::string secrets;
   // Which records get bug-introducing commits by blame (docs/trajectories.md). Off by default
-  // here: blame costs about 20x the rest of a record, and extract is the fast path.
-  std::string szz = "off";
+  // for one repository: blame costs about 20x the rest of a record, and extract is the fast
+  // path.
+  std::string szz;
+  std::string trajectories;
+  std::vector<std::string> bots;
+  // Only records the preset keeps are written (docs/curation.md "Presets"); empty: all.
+  std::string preset;
+  // Benchmarks, "NAME=FILE" (repeatable), read as `fixmine bench add` reads its files.
+  std::vector<std::string> bench;
+  std::string bench_field = "canonical_solution";
+  int bench_ngram = curation::kDefaultNgram;
+  bool include_contaminated = false;
   // Sharded mode (--repo-list): docs/operations.md "Scaling out".
   std::string repo_list;
   int64_t shard_index = -1;  // -1: from JOB_COMPLETION_INDEX
   int64_t shard_count = 0;
+  bool strict = false;  // a repository that fails fails the shard
+  int retries = 2;      // further clone attempts of a remote after a transient failure
 };
 
-// A repository line that names a remote (cloned as a temporary bare mirror) rather than a
-// local path.
-bool IsRemote(const std::string& source) { return source.find("://") != std::string::npos; }
+// The policies of one run, resolved from the flags and the mode's defaults.
+struct Policies {
+  miner::RecordOptions record;  // without repo_name
+  bool trajectories = false;
+  std::string preset;
+  bool include_contaminated = false;
+  std::shared_ptr<const curation::NgramIndex> bench;  // null: no benchmark
+};
 
-std::string DefaultRepoName(const std::string& path) {
-  std::string p = path;
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  size_t slash = p.rfind('/');
-  std::string base = slash == std::string::npos ? p : p.substr(slash + 1);
-  if (base == ".git") {  // "repo/.git" names "repo"
-    std::string parent = slash == std::string::npos ? "" : p.substr(0, slash);
-    size_t s2 = parent.rfind('/');
-    base = s2 == std::string::npos ? parent : parent.substr(s2 + 1);
+// Resolves the policy flags of `a` over `defaults`; false (after a message) on a bad value.
+bool ResolvePolicies(const ExtractArgs& a, const pipeline::PolicyDefaults& defaults, Policies* p,
+                     std::ostream& err) {
+  auto pick = [](const std::string& flag, std::string_view def) {
+    return flag.empty() ? std::string(def) : flag;
+  };
+  miner::RecordOptions& rec = p->record;
+  rec.content_cap = a.content_cap;
+  rec.max_record_bytes = a.max_record_bytes;
+  rec.include_new_content = a.new_content;
+  rec.szz.mode = *miner::ParseSzzMode(pick(a.szz, defaults.szz));  // checked by CLI11
+  rec.curation.email = *curation::ParseEmailPolicy(pick(a.email_policy, defaults.email_policy));
+  rec.curation.secrets = *curation::ParseSecretsPolicy(pick(a.secrets, defaults.secrets));
+  rec.curation.extra_bots = a.bots;
+  p->trajectories = pick(a.trajectories, defaults.trajectories) == "on";
+  p->preset = a.preset;
+  p->include_contaminated = a.include_contaminated;
+  if (!a.preset.empty() && !curation::IsPreset(a.preset)) {
+    err << fmt::format("fixmine extract: preset \"{}\" is unknown; known presets: {}, {}\n",
+                       a.preset, curation::kPresetDefault, curation::kPresetCommitPackFt);
+    return false;
   }
-  if (base.size() > 4 && base.ends_with(".git")) base.resize(base.size() - 4);
-  if (base.empty() || base == ".") base = "repo";
-  return base;
+  if (a.bench.empty()) return true;
+  if (a.bench_ngram < 5 || a.bench_ngram > 50) {
+    err << fmt::format("fixmine extract: --bench-ngram {} is out of range; use 5 to 50\n",
+                       a.bench_ngram);
+    return false;
+  }
+  std::map<std::string, std::vector<std::string>> files;  // benchmark -> its files
+  for (const std::string& spec : a.bench) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      err << fmt::format("fixmine extract: --bench \"{}\" is not NAME=FILE\n", spec);
+      return false;
+    }
+    files[spec.substr(0, eq)].push_back(spec.substr(eq + 1));
+  }
+  auto index = std::make_shared<curation::NgramIndex>();
+  for (const auto& [name, paths] : files) {
+    auto items = pipeline::ReadBenchmarkItems(paths, a.bench_field);
+    if (!items.ok()) {
+      err << "fixmine extract: --bench " << name << ": " << items.status().message() << "\n";
+      return false;
+    }
+    if (items->empty()) {
+      err << fmt::format("fixmine extract: benchmark \"{}\" has no items\n", name);
+      return false;
+    }
+    fixmine::v1::Benchmark b;
+    b.set_name(name);
+    b.set_ngram(a.bench_ngram);
+    for (auto& item : *items) *b.add_items() = std::move(item);
+    pipeline::IndexBenchmark(b, index.get());
+  }
+  p->bench = std::move(index);
+  return true;
 }
-
-// Receives encoded record bytes in walk order.
-using Writer = std::function<absl::Status(std::string_view)>;
 
 // Parses --since/--until into `walk`; false (after a message) on a bad time.
 bool ParseWalkTimes(const ExtractArgs& a, miner::WalkOptions* walk, std::ostream& err) {
@@ -94,41 +161,55 @@ bool ParseWalkTimes(const ExtractArgs& a, miner::WalkOptions* walk, std::ostream
   return true;
 }
 
-// The record settings --content-cap and --new-content ask for, for the repository `name`.
-miner::RecordOptions RecordOptionsFor(const ExtractArgs& a, const std::string& name) {
-  miner::RecordOptions rec;
-  rec.repo_name = name;
-  rec.content_cap = a.content_cap;
-  rec.max_record_bytes = a.max_record_bytes;
-  rec.include_new_content = a.new_content;
-  rec.szz.mode = *miner::ParseSzzMode(a.szz);  // checked by CLI11
-  return rec;
+// The pipeline spec of one repository at `path` named `name`.
+pipeline::MiningSpec SpecFor(const miner::WalkOptions& walk, const Policies& p,
+                             const std::string& path, const std::string& name) {
+  pipeline::MiningSpec spec;
+  spec.path = path;
+  spec.walk = walk;
+  spec.record = p.record;
+  spec.record.repo_name = name;
+  spec.trajectories = p.trajectories;
+  spec.fixed_by_from_walk = true;  // no store to link fixes to their bugs
+  if (p.bench != nullptr) {
+    spec.decontaminate = [index = p.bench](fixmine::v1::Record* r) { index->Check(r); };
+  }
+  return spec;
 }
 
-// Called with each record in walk order, before it is written.
-using RecordHook = std::function<void(const fixmine::v1::Record&)>;
+// Receives encoded bytes in order.
+using Writer = std::function<absl::Status(std::string_view)>;
 
-// Mines the repository at `path` as `name` into `write`, encoded as --format asks. Progress
-// goes to ctx->err unless --quiet. `on_record` (may be empty) sees each record first.
-absl::Status MineTo(const ExtractArgs& a, const miner::WalkOptions& walk, RecordFormat fmt_kind,
-                    const std::string& path, const std::string& name, const Writer& write,
-                    CliContext* ctx, miner::WalkStats* stats, const RecordHook& on_record = {}) {
-  std::ostream& err = *ctx->err;
-  miner::RecordOptions rec = RecordOptionsFor(a, name);
+// Counters of what a FileSink wrote and left out.
+struct FileCounts {
+  int64_t records = 0;         // records written
+  int64_t contaminated = 0;    // left out: contaminated by a benchmark
+  int64_t preset_dropped = 0;  // left out: dropped by --preset
+  int64_t trajectories = 0;
+};
 
-  auto start = std::chrono::steady_clock::now();
-  auto last_progress = start;
-  auto seconds = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  // Records are encoded on the worker threads; this thread only concatenates and writes.
-  bool proto_json = a.proto_json;
-  auto encode = [proto_json, fmt_kind](const fixmine::v1::Record& r,
-                                       std::string* line) -> absl::Status {
-    if (fmt_kind != RecordFormat::kRaw) {  // rows of the template, one per line (maybe none)
+// extract's sink: records encoded on the worker threads as --format asks, those the preset
+// drops or a benchmark contaminates left out (and counted), the rest written in walk order;
+// trajectories as JSON Lines to `trajectories` (may be empty: then not written).
+class FileSink : public pipeline::MiningSink {
+ public:
+  FileSink(const ExtractArgs& a, const Policies& p, RecordFormat format, std::string name,
+           Writer records, Writer trajectories, std::ostream* err)
+      : a_(a),
+        p_(p),
+        format_(format),
+        name_(std::move(name)),
+        write_(std::move(records)),
+        write_trajectories_(std::move(trajectories)),
+        err_(*err) {}
+
+  bool Encodes() const override { return true; }
+
+  absl::Status Encode(const fixmine::v1::Record& r, std::string* line) override {
+    if (!Keep(r)) return absl::OkStatus();
+    if (format_ != RecordFormat::kRaw) {  // rows of the template, one per line (maybe none)
       std::vector<std::string> rows;
-      absl::Status st = RenderRecord(r, fmt_kind, &rows);
-      if (!st.ok()) return st;
+      FIXMINE_RETURN_IF_ERROR(RenderRecord(r, format_, &rows));
       line->clear();
       for (const auto& row : rows) {
         line->append(row);
@@ -136,51 +217,136 @@ absl::Status MineTo(const ExtractArgs& a, const miner::WalkOptions& walk, Record
       }
       return absl::OkStatus();
     }
-    if (proto_json || !AppendRecordJson(r, line)) {  // not UTF-8: protobuf's own printer
+    if (a_.proto_json || !AppendRecordJson(r, line)) {  // not UTF-8: protobuf's own printer
       auto text = ToJsonLine(r);
       if (!text.ok()) return text.status();
       *line = std::move(*text);
     }
     line->push_back('\n');
     return absl::OkStatus();
-  };
-  std::string buf;
-  auto sink = [&](fixmine::v1::Record&& r, std::string&& line) -> absl::Status {
-    if (on_record) on_record(r);
-    if (line.size() >= (64 << 10)) {  // large lines go out as they are, without a copy
-      if (!buf.empty()) FIXMINE_RETURN_IF_ERROR(write(buf));
-      buf.clear();
-      return write(line);
+  }
+
+  absl::Status Put(fixmine::v1::Record&& r, std::string&& line, const miner::WalkStats&) override {
+    if (!Keep(r)) {
+      ++(r.contamination_size() > 0 && !p_.include_contaminated ? counts_.contaminated
+                                                                : counts_.preset_dropped);
+      return absl::OkStatus();
     }
-    buf.append(line);
-    if (buf.size() > (1 << 20)) {
-      FIXMINE_RETURN_IF_ERROR(write(buf));
-      buf.clear();
+    ++counts_.records;
+    if (line.size() >= (64 << 10)) {  // large lines go out as they are, without a copy
+      if (!buf_.empty()) FIXMINE_RETURN_IF_ERROR(Write(buf_));
+      buf_.clear();
+      return Write(line);
+    }
+    buf_.append(line);
+    if (buf_.size() > (1 << 20)) {
+      FIXMINE_RETURN_IF_ERROR(Write(buf_));
+      buf_.clear();
     }
     return absl::OkStatus();
-  };
-  auto progress = [&](const miner::WalkStats& s) {
+  }
+
+  void Progress(const miner::WalkStats& s) override {
     auto now = std::chrono::steady_clock::now();
-    if (a.quiet || now - last_progress < std::chrono::seconds(2)) return;
-    last_progress = now;
-    err << fmt::format("extract: {}: {} records, {} commits walked, {:.1f} s\n", name, s.records,
-                       s.commits_walked, seconds());
-  };
-  absl::Status st = miner::MineEncoded(path, walk, rec, encode, sink, stats, progress);
-  if (!buf.empty()) {
-    absl::Status wst = write(buf);
-    if (st.ok()) st = wst;
+    if (a_.quiet || now - last_progress_ < std::chrono::seconds(2)) return;
+    last_progress_ = now;
+    err_ << fmt::format("extract: {}: {} records, {} commits walked, {:.1f} s\n", name_, s.records,
+                        s.commits_walked, Seconds());
   }
-  if (!st.ok()) return st;
-  for (const auto& e : stats->errors) err << "fixmine extract: " << name << ": skipped: " << e << "\n";
-  if (!a.quiet) {
+
+  absl::Status FlushRecords(const miner::WalkStats&) override {
+    if (buf_.empty()) return absl::OkStatus();
+    absl::Status st = Write(buf_);
+    buf_.clear();
+    return st;
+  }
+
+  absl::Status PutTrajectories(std::vector<fixmine::v1::Trajectory>* group) override {
+    if (!write_trajectories_) return absl::OkStatus();
+    std::string text;
+    for (fixmine::v1::Trajectory& t : *group) {
+      auto line = ToJsonLine(t);
+      if (!line.ok()) return line.status();
+      text.append(*line);
+      text.push_back('\n');
+      ++counts_.trajectories;
+    }
+    absl::Status st = write_trajectories_(text);
+    if (!st.ok()) write_failed_ = true;
+    return st;
+  }
+
+  void Warn(const std::string& message) override {
+    err_ << "fixmine extract: " << name_ << ": " << message << "\n";
+  }
+
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  const FileCounts& counts() const { return counts_; }
+  // True when writing an output file failed (not the repository's fault).
+  bool write_failed() const { return write_failed_; }
+
+ private:
+  bool Keep(const fixmine::v1::Record& r) const {
+    if (r.contamination_size() > 0 && !p_.include_contaminated) return false;
+    return p_.preset.empty() || curation::PassesPreset(r, p_.preset);
+  }
+  absl::Status Write(std::string_view data) {
+    absl::Status st = write_(data);
+    if (!st.ok()) write_failed_ = true;
+    return st;
+  }
+
+  const ExtractArgs& a_;
+  const Policies& p_;
+  RecordFormat format_;
+  std::string name_;
+  Writer write_;
+  Writer write_trajectories_;
+  std::ostream& err_;
+  std::string buf_;
+  FileCounts counts_;
+  bool write_failed_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress_ = start_;
+};
+
+// The summary lines of one mined repository on stderr (unless --quiet); skipped commits always.
+void Report(const ExtractArgs& a, const std::string& name, const pipeline::MiningResult& r,
+            const FileSink& sink, std::ostream& err) {
+  const miner::WalkStats& s = r.stats;
+  for (const auto& e : s.errors) err << "fixmine extract: " << name << ": skipped: " << e << "\n";
+  for (const auto& e : r.trajectory_stats.errors) {
+    err << "fixmine extract: " << name << ": trajectory skipped: " << e << "\n";
+  }
+  if (a.quiet) return;
+  const FileCounts& c = sink.counts();
+  std::string left_out;
+  if (c.contaminated > 0) left_out += fmt::format("; {} contaminated left out", c.contaminated);
+  if (c.preset_dropped > 0) {
+    left_out += fmt::format("; {} dropped by preset {}", c.preset_dropped, a.preset);
+  }
+  err << fmt::format(
+      "extract: {}: {} records ({} files, {} unavailable) from {} commits walked; {} merges, "
+      "{} skipped{}; {:.2f} s\n",
+      name, c.records, s.files, s.unavailable_files, s.commits_walked,
+      s.merges_skipped + s.merge_resolutions, s.commits_skipped, left_out, sink.Seconds());
+  if (r.trajectories > 0 || r.trajectory_stats.merges > 0) {
+    const miner::TrajectoryStats& t = r.trajectory_stats;
+    std::string dist;
+    for (auto [steps, n] : r.trajectories_by_steps) dist += fmt::format(" {}:{}", steps, n);
     err << fmt::format(
-        "extract: {}: {} records ({} files, {} unavailable) from {} commits walked; {} merges, "
-        "{} skipped; {:.2f} s\n",
-        name, stats->records, stats->files, stats->unavailable_files, stats->commits_walked,
-        stats->merges_skipped + stats->merge_resolutions, stats->commits_skipped, seconds());
+        "extract: {}: {} trajectories ({} squash) from {} merges ({} octopus); {} branches "
+        "without steps, {} only nested, {} nested steps, {} skipped; steps:count{}\n",
+        name, r.trajectories, t.squashes, t.merges, t.octopus_merges, t.branches_without_steps,
+        t.branches_all_nested, t.nested_steps, t.skipped, dist);
   }
-  return absl::OkStatus();
+}
+
+bool IsUsageError(const absl::Status& st) {
+  return st.code() == absl::StatusCode::kNotFound ||
+         st.code() == absl::StatusCode::kInvalidArgument;
 }
 
 int RunExtract(const ExtractArgs& a, CliContext* ctx) {
@@ -191,6 +357,16 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
   if (!format.ok()) {
     err << "fixmine extract: " << format.status().message() << "\n";
     return kExitUsage;
+  }
+  Policies policies;
+  if (!ResolvePolicies(a, pipeline::kFidelityPolicies, &policies, err)) return kExitUsage;
+  if (!a.trajectories_out.empty()) {
+    if (a.trajectories == "off") {
+      err << "fixmine extract: --trajectories-out needs the trajectory pass; drop "
+             "--trajectories off\n";
+      return kExitUsage;
+    }
+    policies.trajectories = true;
   }
 
   std::unique_ptr<std::ofstream> file;
@@ -208,93 +384,48 @@ int RunExtract(const ExtractArgs& a, CliContext* ctx) {
     if (!*out) return absl::DataLossError("writing records failed (disk full?)");
     return absl::OkStatus();
   };
-  // Trajectories first: the walk then fills each step record's trajectory fields.
-  std::string name = a.name.empty() ? DefaultRepoName(a.repo) : a.name;
-  miner::RecordOptions rec = RecordOptionsFor(a, name);
-  miner::TrajectorySet trajectories;
-  miner::TrajectoryStats tstats;
   std::unique_ptr<std::ofstream> traj_file;
-  std::unordered_set<std::string> fix_commits;  // step commits labelled is_fix
+  Writer write_trajectories;
   if (!a.trajectories_out.empty()) {
-    traj_file = std::make_unique<std::ofstream>(a.trajectories_out, std::ios::binary | std::ios::trunc);
+    traj_file =
+        std::make_unique<std::ofstream>(a.trajectories_out, std::ios::binary | std::ios::trunc);
     if (!*traj_file) {
       err << fmt::format("fixmine extract: cannot write \"{}\"\n", a.trajectories_out);
       return kExitFailed;
     }
-    absl::Status tst =
-        miner::FindTrajectories(a.repo, walk, rec, /*with_files=*/false, &trajectories, &tstats);
-    if (!tst.ok()) {
-      err << "fixmine extract: " << tst.message() << "\n";
-      bool usage = tst.code() == absl::StatusCode::kNotFound ||
-                   tst.code() == absl::StatusCode::kInvalidArgument;
-      return usage ? kExitUsage : kExitFailed;
-    }
-    walk.annotate = [&trajectories](fixmine::v1::Record* r) { trajectories.Annotate(r); };
-  }
-  RecordHook on_record;
-  if (traj_file) {
-    on_record = [&fix_commits](const fixmine::v1::Record& r) {
-      if (!r.trajectory_id().empty() && r.labels().is_fix()) fix_commits.insert(r.commit());
+    write_trajectories = [f = traj_file.get()](std::string_view data) -> absl::Status {
+      f->write(data.data(), static_cast<std::streamsize>(data.size()));
+      if (!*f) return absl::DataLossError("writing trajectories failed (disk full?)");
+      return absl::OkStatus();
     };
   }
-  miner::WalkStats stats;
-  absl::Status st = MineTo(a, walk, *format, a.repo, name, write, ctx, &stats, on_record);
+  std::string name = a.name;
+  if (name.empty()) name = pipeline::DefaultRepositoryName(a.repo);
+  if (name.empty()) name = "repo";
+  FileSink sink(a, policies, *format, name, write, write_trajectories, &err);
+  pipeline::MiningResult result;
+  absl::Status st = pipeline::MineRepository(SpecFor(walk, policies, a.repo, name), &sink, &result);
   out->flush();
   if (!st.ok()) {
     err << "fixmine extract: " << st.message() << "\n";
-    bool usage = st.code() == absl::StatusCode::kNotFound ||
-                 st.code() == absl::StatusCode::kInvalidArgument;
-    return usage ? kExitUsage : kExitFailed;
+    return IsUsageError(st) && !sink.write_failed() ? kExitUsage : kExitFailed;
   }
   if (!*out) {
     err << "fixmine extract: writing records failed\n";
     return kExitFailed;
   }
   if (traj_file) {
-    std::map<int64_t, int64_t> by_steps;
-    // Combined diffs are rendered one trajectory at a time and dropped once written.
-    miner::RepoPtr git_repo;
-    if (absl::Status os = miner::OpenRepository(a.repo, &git_repo); !os.ok()) {
-      err << "fixmine extract: " << os.message() << "\n";
-      return kExitFailed;
-    }
-    for (fixmine::v1::Trajectory& t : trajectories.trajectories) {
-      for (const std::string& c : t.step_commits()) {
-        if (fix_commits.count(c)) t.set_any_fix(true);
-      }
-      if (absl::Status fs = miner::FillTrajectoryFiles(git_repo.get(), rec, &t); !fs.ok()) {
-        err << "fixmine extract: trajectory " << t.id() << " written without its diff: "
-            << fs.message() << "\n";
-      }
-      ++by_steps[t.step_count()];
-      auto text = ToJsonLine(t);
-      if (!text.ok()) {
-        err << "fixmine extract: " << text.status().message() << "\n";
-        return kExitFailed;
-      }
-      *traj_file << *text << "\n";
-      t.clear_files();
-    }
     traj_file->flush();
     if (!*traj_file) {
       err << "fixmine extract: writing trajectories failed\n";
       return kExitFailed;
     }
-    for (const auto& e : tstats.errors) err << "fixmine extract: trajectory skipped: " << e << "\n";
-    if (!a.quiet) {
-      std::string dist;
-      for (auto [steps, n] : by_steps) dist += fmt::format(" {}:{}", steps, n);
-      err << fmt::format(
-          "extract: {} trajectories ({} squash) from {} merges ({} octopus); {} branches "
-          "without steps, {} only nested, {} nested steps, {} skipped; steps:count{}\n",
-          trajectories.trajectories.size(), tstats.squashes, tstats.merges,
-          tstats.octopus_merges, tstats.branches_without_steps, tstats.branches_all_nested,
-          tstats.nested_steps,
-          tstats.skipped, dist);
-    }
   }
-  if (!stats.walk_error.empty()) err << "fixmine extract: walk stopped early: " << stats.walk_error << "\n";
-  return stats.walk_error.empty() ? kExitOk : kExitFailed;
+  Report(a, name, result, sink, err);
+  if (!result.stats.walk_error.empty()) {
+    err << "fixmine extract: walk stopped early: " << result.stats.walk_error << "\n";
+  }
+  return result.stats.walk_error.empty() ? kExitOk : kExitFailed;
 }
 
 // Writes `text` to `path` through a temporary sibling and a rename, so readers never see a
@@ -313,6 +444,28 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   return absl::OkStatus();
 }
 
+// A clone failure worth another try: libgit2's network and transport errors come as INTERNAL
+// (or UNKNOWN); a missing repository, the size and time limits and bad URLs do not.
+bool Transient(const absl::Status& st) {
+  return st.code() == absl::StatusCode::kInternal || st.code() == absl::StatusCode::kUnknown ||
+         st.code() == absl::StatusCode::kUnavailable;
+}
+
+// What one repository of a shard gave.
+struct RepoOutcome {
+  RepoEntry entry;
+  std::string error;  // empty: mined whole
+  int64_t records = 0, commits = 0, commits_skipped = 0, contaminated = 0, preset_dropped = 0,
+          trajectories = 0;
+  int attempts = 0;
+};
+
+std::string Quote(std::string_view s) {
+  std::string out;
+  AppendValidJsonString(s, &out);
+  return out;
+}
+
 int RunShard(const ExtractArgs& a, CliContext* ctx) {
   std::ostream& err = *ctx->err;
   if (!a.repo.empty()) {
@@ -320,8 +473,13 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
     return kExitUsage;
   }
   if (!a.name.empty()) {
-    err << "fixmine extract: --name does not apply to --repo-list (each repository is named "
-           "after its folder)\n";
+    err << "fixmine extract: --name does not apply to --repo-list (write \"SOURCE NAME\" on a "
+           "line to name a repository)\n";
+    return kExitUsage;
+  }
+  if (!a.trajectories_out.empty()) {
+    err << "fixmine extract: --trajectories-out does not apply to --repo-list (each shard writes "
+           "train-I-of-N.trajectories.jsonl.zst; --trajectories off turns it off)\n";
     return kExitUsage;
   }
   if (a.out_path.empty() || a.out_path == "-") {
@@ -351,8 +509,8 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
     index = v;
   }
   if (index >= a.shard_count) {
-    err << fmt::format("fixmine extract: shard index {} must be below the shard count {}\n",
-                       index, a.shard_count);
+    err << fmt::format("fixmine extract: shard index {} must be below the shard count {}\n", index,
+                       a.shard_count);
     return kExitUsage;
   }
   miner::WalkOptions walk;
@@ -362,9 +520,16 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
     err << "fixmine extract: " << format.status().message() << "\n";
     return kExitUsage;
   }
-  auto list = ReadRepoList(a.repo_list);
+  Policies policies;
+  if (!ResolvePolicies(a, pipeline::kServerPolicies, &policies, err)) return kExitUsage;
+  auto lines = ReadRepoList(a.repo_list);
+  if (!lines.ok()) {
+    err << "fixmine extract: " << lines.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto list = ResolveRepoList(*lines);
   if (!list.ok()) {
-    err << "fixmine extract: " << list.status().message() << "\n";
+    err << "fixmine extract: " << a.repo_list << ": " << list.status().message() << "\n";
     return kExitUsage;
   }
 
@@ -378,80 +543,164 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
   std::string stem = fmt::format("train-{}-of-{}", index, a.shard_count);
   fs::path dir(a.out_path);
   fs::path data_path = dir / (stem + ".jsonl.zst");
+  fs::path traj_path = dir / (stem + ".trajectories.jsonl.zst");
   fs::path done_path = dir / (stem + ".done");
   if (fs::exists(done_path, ec)) {
-    err << fmt::format("fixmine extract: shard {} of {} is complete ({} exists); skipping\n",
-                       index, a.shard_count, done_path.string());
+    err << fmt::format("fixmine extract: shard {} of {} is complete ({} exists); skipping\n", index,
+                       a.shard_count, done_path.string());
     return kExitOk;
   }
 
-  std::vector<std::string> mine;
-  for (const std::string& r : *list) {
-    if (static_cast<int64_t>(ShardOf(r, static_cast<uint64_t>(a.shard_count))) == index) {
+  std::vector<RepoEntry> mine;
+  for (const RepoEntry& r : *list) {
+    if (static_cast<int64_t>(ShardOf(r.source, static_cast<uint64_t>(a.shard_count))) == index) {
       mine.push_back(r);
     }
   }
   std::string tmp_path = (dir / ("." + stem + ".jsonl.zst.tmp")).string();
+  std::string traj_tmp_path = (dir / ("." + stem + ".trajectories.jsonl.zst.tmp")).string();
   fs::path mirrors = dir / ("." + stem + ".mirrors");
   ZstdFileWriter zst;
+  ZstdFileWriter traj_zst;
+  auto discard = [&] {
+    (void)zst.Close();
+    (void)traj_zst.Close();
+    fs::remove(tmp_path, ec);
+    fs::remove(traj_tmp_path, ec);
+    fs::remove_all(mirrors, ec);
+  };
   if (absl::Status st = zst.Open(tmp_path); !st.ok()) {
     err << "fixmine extract: " << st.message() << "\n";
     return kExitFailed;
   }
+  if (policies.trajectories) {
+    if (absl::Status st = traj_zst.Open(traj_tmp_path); !st.ok()) {
+      err << "fixmine extract: " << st.message() << "\n";
+      discard();
+      return kExitFailed;
+    }
+  }
   Writer write = [&zst](std::string_view data) { return zst.Write(data); };
-  int64_t records = 0, commits = 0, skipped = 0;
-  auto fail = [&](const std::string& repo, const std::string& why) {
-    err << fmt::format(
-        "fixmine extract: shard {} of {}: repository \"{}\": {}; the shard is not marked "
-        "complete, so a rerun mines it again\n",
-        index, a.shard_count, repo, why);
-    (void)zst.Close();
-    fs::remove(tmp_path, ec);
-    fs::remove_all(mirrors, ec);
-    return kExitFailed;
-  };
+  Writer write_trajectories;
+  if (policies.trajectories) {
+    write_trajectories = [&traj_zst](std::string_view data) { return traj_zst.Write(data); };
+  }
+  std::vector<RepoOutcome> outcomes;
   for (size_t i = 0; i < mine.size(); ++i) {
-    const std::string& source = mine[i];
-    std::string name = DefaultRepoName(source);
-    std::string path = source;
-    if (IsRemote(source)) {  // a bare mirror for the walk, removed after it
-      path = (mirrors / fmt::format("{}-{}.git", i, name)).string();
-      fs::create_directories(mirrors, ec);
-      if (absl::Status st = miner::CloneMirror(source, path); !st.ok()) {
-        return fail(source, std::string(st.message()));
+    RepoOutcome& o = outcomes.emplace_back();
+    o.entry = mine[i];
+    const std::string& source = o.entry.source;
+    const std::string& name = o.entry.name;
+    pipeline::MiningSpec spec = SpecFor(walk, policies, source, name);
+    bool remote = pipeline::IsRemoteSource(source);
+    if (remote) {  // a bare mirror for the walk, removed after it
+      spec.url = source;
+      spec.path = (mirrors / fmt::format("{}.git", i)).string();
+    }
+    FileSink sink(a, policies, *format, name, write, write_trajectories, &err);
+    pipeline::MiningResult result;
+    absl::Status st;
+    for (int attempt = 0;; ++attempt) {
+      ++o.attempts;
+      st = pipeline::MineRepository(spec, &sink, &result);
+      // Only a failure before the walk is retried: nothing of the repository was written yet.
+      if (st.ok() || result.walked || !remote || !Transient(st) || attempt >= a.retries) break;
+      int delay = 1 << attempt;  // 1, 2, 4, ... seconds
+      err << fmt::format("fixmine extract: {}: {}; retrying in {} s ({} of {})\n", source,
+                         std::string(st.message()), delay, attempt + 1, a.retries);
+      std::this_thread::sleep_for(std::chrono::seconds(delay));
+    }
+    if (remote) fs::remove_all(spec.path, ec);
+    if (sink.write_failed()) {
+      err << fmt::format(
+          "fixmine extract: shard {} of {}: writing the shard's files failed: {}; the shard is "
+          "not marked complete, so a rerun mines it again\n",
+          index, a.shard_count, std::string(st.message()));
+      discard();
+      return kExitFailed;
+    }
+    if (st.ok()) Report(a, name, result, sink, err);
+    if (!st.ok()) {
+      o.error = std::string(st.message());
+    } else if (!result.stats.walk_error.empty()) {
+      o.error = "walk stopped early: " + result.stats.walk_error;
+    }
+    const FileCounts& c = sink.counts();
+    o.records = c.records;
+    o.contaminated = c.contaminated;
+    o.preset_dropped = c.preset_dropped;
+    o.trajectories = c.trajectories;
+    o.commits = result.stats.commits_walked;
+    o.commits_skipped = result.stats.commits_skipped;
+    if (!o.error.empty()) {
+      err << fmt::format("fixmine extract: shard {} of {}: repository \"{}\": {}\n", index,
+                         a.shard_count, source, o.error);
+      if (a.strict) {
+        err << "fixmine extract: --strict: the shard is not marked complete, so a rerun mines "
+               "it again\n";
+        discard();
+        return kExitFailed;
       }
     }
-    miner::WalkStats stats;
-    absl::Status st = MineTo(a, walk, *format, path, name, write, ctx, &stats);
-    if (IsRemote(source)) fs::remove_all(path, ec);
-    if (!st.ok()) return fail(source, std::string(st.message()));
-    if (!stats.walk_error.empty()) return fail(source, "walk stopped early: " + stats.walk_error);
-    records += stats.records;
-    commits += stats.commits_walked;
-    skipped += stats.commits_skipped;
   }
   fs::remove_all(mirrors, ec);
-  if (absl::Status st = zst.Close(); !st.ok()) {
-    err << "fixmine extract: " << st.message() << "\n";
-    fs::remove(tmp_path, ec);
-    return kExitFailed;
+  for (auto [w, tmp, final_path] : {std::tuple{&zst, &tmp_path, &data_path},
+                                    std::tuple{&traj_zst, &traj_tmp_path, &traj_path}}) {
+    if (w == &traj_zst && !policies.trajectories) continue;
+    if (absl::Status st = w->Close(); !st.ok()) {
+      err << "fixmine extract: " << st.message() << "\n";
+      discard();
+      return kExitFailed;
+    }
+    fs::rename(*tmp, *final_path, ec);
+    if (ec) {
+      err << fmt::format("fixmine extract: renaming \"{}\": {}\n", *tmp, ec.message());
+      return kExitFailed;
+    }
   }
-  fs::rename(tmp_path, data_path, ec);
-  if (ec) {
-    err << fmt::format("fixmine extract: renaming \"{}\": {}\n", tmp_path, ec.message());
-    return kExitFailed;
+  int64_t records = 0, commits = 0, skipped = 0, contaminated = 0, dropped = 0, trajectories = 0;
+  std::string repos_json, failed_json;
+  for (const RepoOutcome& o : outcomes) {
+    records += o.records;
+    commits += o.commits;
+    skipped += o.commits_skipped;
+    contaminated += o.contaminated;
+    dropped += o.preset_dropped;
+    trajectories += o.trajectories;
+    if (!repos_json.empty()) repos_json += ",";
+    repos_json += fmt::format(
+        "{{\"repo\":{},\"source\":{},\"records\":{},\"commits\":{},\"commits_skipped\":{},"
+        "\"contaminated\":{},\"dropped_by_preset\":{},\"trajectories\":{},\"attempts\":{},"
+        "\"ok\":{}}}",
+        Quote(o.entry.name), Quote(o.entry.source), o.records, o.commits, o.commits_skipped,
+        o.contaminated, o.preset_dropped, o.trajectories, o.attempts,
+        o.error.empty() ? "true" : "false");
+    if (o.error.empty()) continue;
+    if (!failed_json.empty()) failed_json += ",";
+    failed_json += fmt::format("{{\"repo\":{},\"source\":{},\"error\":{}}}", Quote(o.entry.name),
+                               Quote(o.entry.source), Quote(o.error));
   }
+  std::string traj_file_json =
+      policies.trajectories ? Quote(traj_path.filename().string()) : std::string("null");
   std::string done = fmt::format(
       "{{\"shard_index\":{},\"shard_count\":{},\"repos\":{},\"records\":{},\"commits\":{},"
-      "\"commits_skipped\":{},\"file\":\"{}\",\"finished_at\":\"{}\"}}\n",
-      index, a.shard_count, mine.size(), records, commits, skipped,
-      data_path.filename().string(), FormatRfc3339(std::time(nullptr)));
+      "\"commits_skipped\":{},\"contaminated\":{},\"dropped_by_preset\":{},\"trajectories\":{},"
+      "\"file\":{},\"trajectories_file\":{},\"failed\":[{}],\"per_repo\":[{}],"
+      "\"finished_at\":\"{}\"}}\n",
+      index, a.shard_count, mine.size(), records, commits, skipped, contaminated, dropped,
+      trajectories, Quote(data_path.filename().string()), traj_file_json, failed_json, repos_json,
+      FormatRfc3339(std::time(nullptr)));
   if (absl::Status st = WriteFileAtomically(done_path.string(), done); !st.ok()) {
     err << "fixmine extract: " << st.message() << "\n";
     return kExitFailed;
   }
-  err << fmt::format("extract: shard {} of {}: {} repositories, {} records from {} commits -> {}\n",
-                     index, a.shard_count, mine.size(), records, commits, data_path.string());
+  size_t failures = 0;
+  for (const RepoOutcome& o : outcomes) failures += !o.error.empty();
+  err << fmt::format(
+      "extract: shard {} of {}: {} repositories ({} failed), {} records from {} commits, {} "
+      "contaminated left out -> {}\n",
+      index, a.shard_count, mine.size(), failures, records, commits, contaminated,
+      data_path.string());
   return kExitOk;
 }
 
@@ -461,11 +710,17 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
   auto args = std::make_shared<ExtractArgs>();
   CLI::App* cmd = app->add_subcommand(
       "extract", "Mine a local repository into JSON Lines records, offline (no server)");
+  cmd->footer(
+      "Curation defaults: on one repository, git fidelity (--email-policy keep, --secrets flag, "
+      "--szz off, no trajectory pass unless --trajectories-out); with --repo-list, fixmined's "
+      "(--email-policy hash, --secrets redact, --szz fixes, --trajectories on), so the shards "
+      "hold the records the server would stream. docs/operations.md \"Scale out\".");
   cmd->add_option("repo", args->repo,
                   "path to the repository (bare or with a work tree); or use --repo-list");
   cmd->add_option("--repo-list", args->repo_list,
-                  "file of repositories (paths or URLs), one a line: mine this shard's share "
-                  "into --out DIR/train-I-of-N.jsonl.zst (docs/operations.md)");
+                  "file of repositories, one a line (PATH or URL, optionally followed by a NAME): "
+                  "mine this shard's share into --out DIR/train-I-of-N.jsonl.zst with fixmined's "
+                  "curation (docs/operations.md)");
   cmd->add_option("--shard-index", args->shard_index,
                   "this shard, 0 to N-1 (default: $JOB_COMPLETION_INDEX)")
       ->check(CLI::NonNegativeNumber);
@@ -481,7 +736,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", args->out_path,
                   "write JSON Lines here instead of stdout (with --repo-list: the folder)");
-  cmd->add_option("--name", args->name, "repository name stored in records (default: folder name)");
+  cmd->add_option("--name", args->name,
+                  "repository name stored in records (default: folder name; with --repo-list "
+                  "a line's NAME)");
   cmd->add_option("--workers", args->workers, "threads building records (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--content-cap", args->content_cap,
@@ -492,11 +749,60 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "records larger than this shed file contents, then patches, largest first "
                   "(0: no budget)")
       ->capture_default_str();
+  // Curation: the same flags as fixmined; defaults by mode (docs/operations.md "Scaling out").
+  const std::string policies =
+      "Curation (defaults: one repository keeps git fidelity; "
+      "--repo-list uses fixmined's)";
+  cmd->add_option("--email-policy", args->email_policy,
+                  "author and committer e-mails: keep, hash or drop (default: keep; with "
+                  "--repo-list hash, as fixmined)")
+      ->check(CLI::IsMember({"keep", "hash", "drop"}))
+      ->group(policies);
+  cmd->add_option("--secrets", args->secrets,
+                  "secrets found in added lines and pre-images: redact or flag (default: flag; "
+                  "with --repo-list redact, as fixmined)")
+      ->check(CLI::IsMember({"redact", "flag"}))
+      ->group(policies);
   cmd->add_option("--szz", args->szz,
-                  "bug-introducing commits (SZZ blame) for: fixes, all or off "
-                  "(docs/trajectories.md)")
+                  "bug-introducing commits (SZZ blame) for: fixes, all or off (default: off; "
+                  "with --repo-list fixes, as fixmined; docs/trajectories.md)")
       ->check(CLI::IsMember({"fixes", "all", "off"}))
-      ->capture_default_str();
+      ->group(policies);
+  cmd->add_option("--trajectories", args->trajectories,
+                  "find pull-request trajectories and fill the step records' trajectory fields: "
+                  "on or off (default: on with --trajectories-out; with --repo-list on, as "
+                  "fixmined, written to train-I-of-N.trajectories.jsonl.zst)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->group(policies);
+  cmd->add_option("--bot", args->bots,
+                  "authors whose name or e-mail contains this are bots (repeatable)")
+      ->group(policies);
+  cmd->add_option("--preset", args->preset,
+                  "write only the records this curation preset keeps: default or commitpackft "
+                  "(docs/curation.md)")
+      ->group(policies);
+  cmd->add_option("--bench", args->bench,
+                  "benchmark NAME=FILE (repeatable): records whose code shares an n-gram with "
+                  "an item are contaminated and left out; FILE as in `fixmine bench add`")
+      ->group(policies);
+  cmd->add_option("--bench-field", args->bench_field,
+                  "field holding the text in .jsonl benchmark lines")
+      ->capture_default_str()
+      ->group(policies);
+  cmd->add_option("--bench-ngram", args->bench_ngram, "benchmark n-gram size in tokens, 5 to 50")
+      ->capture_default_str()
+      ->group(policies);
+  cmd->add_flag("--include-contaminated", args->include_contaminated,
+                "also write records a --bench benchmark contaminates (labelled)")
+      ->group(policies);
+  cmd->add_flag("--strict", args->strict,
+                "with --repo-list: a repository that cannot be cloned, opened or walked fails "
+                "the shard (default: it is named in the .done marker's \"failed\")");
+  cmd->add_option("--retries", args->retries,
+                  "with --repo-list: further attempts at a remote whose clone failed on the "
+                  "network, 1 s, 2 s, 4 s ... apart")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 10));
   cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
   cmd->add_option("--format", args->format,
                   "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")

@@ -17,6 +17,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "client/cli.h"
+#include "pipeline/benchmarks.h"
 #include "client/fixmine_client.h"
 #include "common/formats.h"
 #include "common/json.h"
@@ -238,7 +239,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     CLI::App* add = repo->add_subcommand("add", "Register a local path or a remote URL");
     add->add_option("source", *source, "local repository path (under an allowed root) or URL")
         ->required();
-    add->add_option("--name", *name, "name to register it under (default: folder name)");
+    add->add_option("--name", *name,
+                    "name to register it under (default: folder name; for a URL its host and "
+                    "path, as extract --repo-list names it)");
     add->callback([=] {
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.AddRepository(*source, *name);
@@ -444,55 +447,14 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       fixmine::v1::AddBenchmarkRequest req;
       req.set_name(a->name);
       req.set_ngram(a->ngram);
-      for (const std::string& path : a->files) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) {
-          *ctx->err << fmt::format("fixmine bench add: cannot read \"{}\"\n", path);
-          ctx->exit_code = kExitUsage;
-          return;
-        }
-        std::string base = std::filesystem::path(path).filename().string();
-        if (!absl::EndsWith(path, ".jsonl")) {
-          std::stringstream ss;
-          ss << in.rdbuf();
-          auto* item = req.add_items();
-          item->set_id(base);
-          item->set_text(ss.str());
-          continue;
-        }
-        std::string line;
-        int64_t line_no = 0;
-        while (std::getline(in, line)) {
-          ++line_no;
-          if (absl::StripAsciiWhitespace(line).empty()) continue;
-          google::protobuf::Struct obj;
-          if (!google::protobuf::util::JsonStringToMessage(line, &obj).ok()) {
-            *ctx->err << fmt::format("fixmine bench add: {}:{}: not a JSON object\n", path,
-                                     line_no);
-            ctx->exit_code = kExitUsage;
-            return;
-          }
-          const auto& f = obj.fields();
-          auto text = f.find(a->field);
-          if (text == f.end() || !text->second.has_string_value()) {
-            *ctx->err << fmt::format("fixmine bench add: {}:{}: no string field \"{}\"\n", path,
-                                     line_no, a->field);
-            ctx->exit_code = kExitUsage;
-            return;
-          }
-          std::string id = fmt::format("{}:{}", base, line_no);
-          for (const char* key : {"task_id", "instance_id"}) {
-            auto k = f.find(key);
-            if (k != f.end() && k->second.has_string_value()) {
-              id = k->second.string_value();
-              break;
-            }
-          }
-          auto* item = req.add_items();
-          item->set_id(id);
-          item->set_text(text->second.string_value());
-        }
+      // The same reading as `fixmine extract --bench` (pipeline/benchmarks.h).
+      auto items = pipeline::ReadBenchmarkItems(a->files, a->field);
+      if (!items.ok()) {
+        *ctx->err << "fixmine bench add: " << items.status().message() << "\n";
+        ctx->exit_code = kExitUsage;
+        return;
       }
+      for (auto& item : *items) *req.add_items() = std::move(item);
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto n = c.AddBenchmark(req);
       if (!n.ok()) {

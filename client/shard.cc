@@ -1,8 +1,10 @@
 #include "client/shard.h"
 
 #include <fstream>
+#include <map>
 
 #include "fmt/format.h"
+#include "pipeline/repo_identity.h"
 
 namespace fixmine::client {
 
@@ -37,6 +39,41 @@ absl::StatusOr<std::vector<std::string>> ReadRepoList(const std::string& path) {
         fmt::format("reading the repository list \"{}\" failed", path));
   }
   return repos;
+}
+
+absl::StatusOr<std::vector<RepoEntry>> ResolveRepoList(const std::vector<std::string>& lines) {
+  std::vector<RepoEntry> out;
+  std::map<std::string, std::string> source_of;  // name -> source
+  for (const std::string& line : lines) {
+    RepoEntry e;
+    size_t gap_end = line.find_last_of(" \t");
+    if (gap_end == std::string::npos) {
+      e.source = line;
+      e.name = pipeline::DefaultRepositoryName(line);
+    } else {
+      size_t gap = line.find_last_not_of(" \t", gap_end);
+      e.source = line.substr(0, gap + 1);
+      e.name = line.substr(gap_end + 1);
+    }
+    if (e.name.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "repository list line \"{}\": no name can be derived; write \"SOURCE NAME\"", line));
+    }
+    if (absl::Status st = pipeline::ValidateRepositoryName(e.name); !st.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("repository list line \"{}\": {}", line, std::string(st.message())));
+    }
+    auto [it, added] = source_of.emplace(e.name, e.source);
+    if (!added) {
+      if (it->second == e.source) continue;  // listed twice
+      return absl::InvalidArgumentError(fmt::format(
+          "repositories \"{}\" and \"{}\" both get the name \"{}\", so their record ids would "
+          "collide; give one of them a name on its line (\"SOURCE NAME\")",
+          it->second, e.source, e.name));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
 }
 
 }  // namespace fixmine::client

@@ -126,4 +126,19 @@ void SetDropReasons(Record* r) {
   }
 }
 
+bool PassesPreset(const fixmine::v1::Record& record, std::string_view name) {
+  if (name == kPresetDefault && !record.duplicate_of().empty()) return false;
+  for (const std::string& reason : record.quality().drop_reasons()) {
+    if (reason.size() > name.size() && reason[name.size()] == ':' &&
+        std::string_view(reason).substr(0, name.size()) == name) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsPreset(std::string_view name) {
+  return name == kPresetDefault || name == kPresetCommitPackFt;
+}
+
 }  // namespace fixmine::curation

@@ -24,6 +24,14 @@ std::vector<std::string> CommitPackFtFailures(const fixmine::v1::Record& record)
 // vendored_only. Reads labels, so call it after labelling.
 std::vector<std::string> DefaultFailures(const fixmine::v1::Record& record);
 
+// True when `record` has no drop reason of preset `name` ("NAME:RULE") and, for `default`, is
+// not an exact duplicate (duplicate_of, set by a store). The same test as the filter field
+// `preset = NAME` (storage/filter.cc). Thread-safe.
+bool PassesPreset(const fixmine::v1::Record& record, std::string_view name);
+
+// True when `name` is a known preset (kPresetDefault or kPresetCommitPackFt).
+bool IsPreset(std::string_view name);
+
 // Replaces `record`'s drop reasons with those of both presets.
 void SetDropReasons(fixmine::v1::Record* record);
 

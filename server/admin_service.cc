@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/status.h"
 #include "miner/git_handles.h"
+#include "pipeline/repo_identity.h"
 #include "server/path_policy.h"
 #include "server/services.h"
 #include "storage/filter.h"
@@ -28,27 +29,6 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
   auto* r = ctx->DefaultReactor();
   r->Finish(ToGrpcStatus(st));
   return r;
-}
-
-absl::Status ValidateName(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 100 && name[0] != '.' && name[0] != '-';
-  for (char c : name) {
-    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
-  }
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("name ", QuoteInput(name),
-                   " is invalid; use 1 to 100 letters, digits, '.', '_' or '-', not "
-                   "starting with '.' or '-'"));
-}
-
-std::string DefaultName(std::string s) {
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  size_t slash = s.find_last_of("/:");
-  std::string base = slash == std::string::npos ? s : s.substr(slash + 1);
-  if (base == ".git" && slash != std::string::npos) return DefaultName(s.substr(0, slash));
-  if (absl::EndsWith(base, ".git")) base.resize(base.size() - 4);
-  return base;
 }
 
 // The token check of every AdminService call. Without an authorizer nothing is allowed (fail
@@ -227,8 +207,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
   if (source.size() > 4096 || source.find('\0') != std::string::npos) {
     return Done(ctx, absl::InvalidArgumentError("source is longer than 4096 bytes or holds NUL"));
   }
-  std::string name = req->name().empty() ? DefaultName(source) : req->name();
-  if (absl::Status st = ValidateName(name); !st.ok()) return Done(ctx, st);
+  // The same name `fixmine extract --repo-list` gives it (host and path for a URL).
+  std::string name = req->name().empty() ? pipeline::DefaultRepositoryName(source) : req->name();
+  if (absl::Status st = pipeline::ValidateRepositoryName(name); !st.ok()) return Done(ctx, st);
   fixmine::v1::Repository repo;
   repo.set_name(name);
   repo.set_source(source);

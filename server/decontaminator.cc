@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
+#include "pipeline/benchmarks.h"
 
 namespace fixmine::server {
 
@@ -53,12 +54,7 @@ absl::Status Decontaminator::Rebuild() {
   auto benchmarks = store_->ListBenchmarks();
   if (!benchmarks.ok()) return benchmarks.status();
   auto index = std::make_shared<curation::NgramIndex>();
-  for (const fixmine::v1::Benchmark& b : *benchmarks) {
-    int n = b.ngram() > 0 ? b.ngram() : curation::kDefaultNgram;
-    for (const fixmine::v1::BenchmarkItem& item : b.items()) {
-      for (uint64_t h : curation::NgramHashes(item.text(), n)) index->Add(n, h, b.name(), item.id());
-    }
-  }
+  for (const fixmine::v1::Benchmark& b : *benchmarks) pipeline::IndexBenchmark(b, index.get());
   std::lock_guard<std::mutex> l(mu_);
   index_ = std::move(index);
   return absl::OkStatus();

@@ -3,19 +3,14 @@
 #include <malloc.h>
 
 #include <chrono>
-#include <filesystem>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "fmt/format.h"
-#include "miner/clone.h"
 #include "miner/record_builder.h"
-#include "miner/license_file.h"
-#include "miner/git_handles.h"
-#include "miner/trajectory.h"
 #include "miner/walk.h"
+#include "pipeline/mine_repository.h"
 #include "server/path_policy.h"
 
 namespace fixmine::server {
@@ -47,6 +42,19 @@ constexpr size_t kTrimBytes = size_t{64} << 20;
 // (RESOURCE_EXHAUSTED) from a bad repository (NOT_FOUND) without parsing prose.
 std::string JobError(const absl::Status& st) {
   return absl::StrCat(absl::StatusCodeToString(st.code()), ": ", st.message());
+}
+
+// The record settings of `config` for the repository `name`: the server's curation policies
+// and limits. The license is the pipeline's to fill.
+miner::RecordOptions MiningRecordOptions(const ServerConfig& config, const std::string& name) {
+  miner::RecordOptions rec;
+  rec.repo_name = name;
+  rec.curation = config.curation;
+  rec.szz.mode = config.szz;
+  rec.max_blob_bytes = static_cast<size_t>(std::max<int64_t>(0, config.max_blob_bytes));
+  rec.max_message_bytes = static_cast<size_t>(std::max<int64_t>(0, config.max_message_bytes));
+  rec.max_record_bytes = static_cast<size_t>(std::max<int64_t>(0, config.max_record_bytes));
+  return rec;
 }
 
 }  // namespace
@@ -141,9 +149,9 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   for (auto& [id, a] : active_) {
     std::lock_guard<std::mutex> al(a->mu);
     if (a->job.repo() == req.repo()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "repository \"", req.repo(), "\" already has job ", id, " ",
-          fixmine::v1::JobState_Name(a->job.state()), "; wait for it or cancel it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("repository \"", req.repo(), "\" already has job ", id, " ",
+                       fixmine::v1::JobState_Name(a->job.state()), "; wait for it or cancel it"));
     }
   }
   auto a = std::make_shared<Active>();
@@ -319,6 +327,92 @@ void JobRunner::Finish(const std::shared_ptr<Active>& a) {
   }
 }
 
+// The job's side of the mining pipeline: records go to the store in atomic batches together
+// with the job's progress, trajectories to the trajectory store.
+class JobRunner::JobSink : public pipeline::MiningSink {
+ public:
+  JobSink(JobRunner* runner, const std::shared_ptr<Active>& a, const Job& job)
+      : runner_(runner), a_(a), job_id_(job.id()), written_(job.records_written()) {}
+
+  // The job with the walk's counters `s` and the records written so far.
+  Job Snapshot(const miner::WalkStats& s) {
+    std::lock_guard<std::mutex> al(a_->mu);
+    a_->job.set_commits_walked(s.commits_walked);
+    a_->job.set_merges_skipped(s.merges_skipped);
+    a_->job.set_commits_skipped(s.commits_skipped);
+    a_->job.set_already_present(s.already_present);
+    a_->job.set_unavailable_files(s.unavailable_files);
+    a_->job.clear_skipped_errors();
+    for (const auto& e : s.errors) a_->job.add_skipped_errors(e);
+    a_->job.set_records_written(written_);
+    return a_->job;
+  }
+
+  absl::Status Put(fixmine::v1::Record&& r, std::string&&, const miner::WalkStats& stats) override {
+    batch_bytes_ += r.ByteSizeLong();
+    batch_.push_back(std::move(r));
+    if (batch_.size() >= static_cast<size_t>(std::max(1, runner_->config_.batch_records)) ||
+        batch_bytes_ > kBatchBytes) {
+      return FlushRecords(stats);
+    }
+    return absl::OkStatus();
+  }
+
+  void Progress(const miner::WalkStats& stats) override { Snapshot(stats); }
+
+  absl::Status FlushRecords(const miner::WalkStats& stats) override {
+    if (batch_.empty()) return absl::OkStatus();
+    Job progress = Snapshot(stats);
+    auto n = runner_->store_->WriteBatch(batch_, progress, nullptr);
+    if (!n.ok()) return n.status();
+    written_ += *n;
+    if (runner_->metrics_ != nullptr) runner_->metrics_->AddCommitsMined(*n);
+    {
+      std::lock_guard<std::mutex> al(a_->mu);
+      a_->job.set_records_written(written_);
+    }
+    batch_.clear();
+    MaybeTrim(batch_bytes_);
+    batch_bytes_ = 0;
+    return absl::OkStatus();
+  }
+
+  bool EarlierRecordIsFix(const std::string& id) override {
+    auto r = runner_->store_->GetRecord(id);  // stored by an earlier job or attempt
+    return r.ok() && r->labels().is_fix();
+  }
+
+  // The puts are idempotent (keyed by id), so a crash before the job's final state only means
+  // the resumed job writes the same trajectories again.
+  absl::Status PutTrajectories(std::vector<fixmine::v1::Trajectory>* group) override {
+    size_t bytes = 0;
+    for (const auto& t : *group) bytes += t.ByteSizeLong();
+    absl::Status st = runner_->trajectories_->Put(*group);
+    MaybeTrim(bytes);
+    return st;
+  }
+
+  void Warn(const std::string& message) override {
+    Log(LogLevel::kWarn, absl::StrCat("job ", job_id_, ": ", message));
+  }
+
+ private:
+  void MaybeTrim(size_t written_bytes) {
+    untrimmed_bytes_ += written_bytes;
+    if (untrimmed_bytes_ < kTrimBytes) return;
+    malloc_trim(0);
+    untrimmed_bytes_ = 0;
+  }
+
+  JobRunner* runner_;
+  std::shared_ptr<Active> a_;
+  const std::string job_id_;
+  int64_t written_;
+  std::vector<fixmine::v1::Record> batch_;
+  size_t batch_bytes_ = 0;
+  size_t untrimmed_bytes_ = 0;
+};
+
 void JobRunner::Run(const std::shared_ptr<Active>& a) {
   auto run_start = std::chrono::steady_clock::now();
   Job job;
@@ -355,12 +449,9 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   Log(LogLevel::kInfo, fmt::format("mining job started (attempt {})", job.attempts()),
       {.job = job.id(), .repository = job.repo()});
 
+  // Load: the repository and the job's spec.
   auto repo = store_->GetRepository(job.repo());
   if (!repo.ok()) return fail(repo.status());
-  std::error_code ec;
-  miner::CloneLimits clone_limits{.max_bytes = config_.max_clone_bytes,
-                                  .timeout_seconds = config_.clone_timeout_seconds,
-                                  .cancel = &a->cancel};
   if (!repo->remote()) {
     // Checked again at each job: the repository may have changed since it was registered.
     if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots);
@@ -368,20 +459,14 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       return fail(st);
     }
   }
-  if (repo->remote()) {
-    if (!std::filesystem::exists(repo->local_path(), ec)) {
-      if (absl::Status st = miner::CloneMirror(repo->source(), repo->local_path(), clone_limits);
-          !st.ok()) {
-        return fail(st);
-      }
-    } else if (job.fetch()) {
-      if (absl::Status st = miner::FetchMirror(repo->local_path(), clone_limits); !st.ok()) {
-        return fail(st);
-      }
-    }
-  }
-
-  miner::WalkOptions walk;
+  pipeline::MiningSpec spec;
+  spec.path = repo->local_path();
+  if (repo->remote()) spec.url = repo->source();
+  spec.fetch = job.fetch();
+  spec.clone_limits = {.max_bytes = config_.max_clone_bytes,
+                       .timeout_seconds = config_.clone_timeout_seconds,
+                       .cancel = &a->cancel};
+  miner::WalkOptions& walk = spec.walk;
   for (const auto& r : job.revs()) walk.revs.push_back(r);
   walk.all = walk.revs.empty();
   for (const auto& w : repo->watermarks()) walk.hide.push_back(w);
@@ -393,146 +478,25 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     auto has = store_->HasRecord(miner::RecordId(repo_name, std::string(hex)));
     return has.ok() && *has;
   };
-  miner::RecordOptions rec;
-  rec.repo_name = repo_name;
-  rec.curation = config_.curation;
-  rec.szz.mode = config_.szz;
-  rec.max_blob_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_blob_bytes));
-  rec.max_message_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_message_bytes));
-  rec.max_record_bytes = static_cast<size_t>(std::max<int64_t>(0, config_.max_record_bytes));
-  // The license as of the tip being walked (the first revision, or HEAD); stored on the
-  // repository and on each record.
-  std::string tip = "HEAD";
-  if (walk.revs.size() == 1 && walk.revs[0].find("..") == std::string::npos &&
-      walk.revs[0].find('^') == std::string::npos) {
-    tip = walk.revs[0];
-  }
-  auto license = miner::DetectRepositoryLicense(repo->local_path(), tip);
-  rec.curation.license = license.ok() ? *license : repo->license();
-
-  // Trajectories first (a graph pass and one diff per branch, no records): the walk then fills
-  // each step record's trajectory fields. Found again identically when a job resumes.
-  miner::TrajectorySet trajectories;
+  spec.record = MiningRecordOptions(config_, repo_name);
+  spec.fallback_license = repo->license();
   // --trajectories off: no pass, no trajectory fields; the store keeps serving earlier ones.
-  const bool find_trajectories = trajectories_ != nullptr && config_.trajectories;
-  if (find_trajectories) {
-    miner::TrajectoryStats tstats;
-    // Without files: the combined diffs are rendered after the walk, a few at a time.
-    absl::Status tst = miner::FindTrajectories(repo->local_path(), walk, rec, /*with_files=*/false,
-                                               &trajectories, &tstats);
-    // A cancel during this pass reaches the walk below, which ends the job CANCELLED.
-    if (!tst.ok() && tst.code() != absl::StatusCode::kCancelled) {
-      // The graph could not be walked whole (a shallow or damaged history): mine the records
-      // without trajectories; the walk below reports what stopped it.
-      Log(LogLevel::kWarn, absl::StrCat("job ", job.id(), ": no trajectories: ", tst.message()));
-      trajectories = miner::TrajectorySet();
-    }
-    walk.annotate = [&trajectories](fixmine::v1::Record* r) { trajectories.Annotate(r); };
+  spec.trajectories = trajectories_ != nullptr && config_.trajectories;
+  if (decontam_ != nullptr) {
+    spec.decontaminate = [d = decontam_](fixmine::v1::Record* r) { d->Check(r); };
   }
 
-  std::vector<fixmine::v1::Record> batch;
-  size_t batch_bytes = 0;
-  size_t untrimmed_bytes = 0;
-  auto maybe_trim = [&untrimmed_bytes](size_t written_bytes) {
-    untrimmed_bytes += written_bytes;
-    if (untrimmed_bytes < kTrimBytes) return;
-    malloc_trim(0);
-    untrimmed_bytes = 0;
-  };
-  int64_t written = job.records_written();
-  miner::WalkStats last_stats;
-  auto snapshot = [&](const miner::WalkStats& s) {
-    std::lock_guard<std::mutex> al(a->mu);
-    a->job.set_commits_walked(s.commits_walked);
-    a->job.set_merges_skipped(s.merges_skipped);
-    a->job.set_commits_skipped(s.commits_skipped);
-    a->job.set_already_present(s.already_present);
-    a->job.set_unavailable_files(s.unavailable_files);
-    a->job.clear_skipped_errors();
-    for (const auto& e : s.errors) a->job.add_skipped_errors(e);
-    a->job.set_records_written(written);
-    return a->job;
-  };
-  miner::WalkStats stats;
-  auto flush = [&]() -> absl::Status {
-    Job progress = snapshot(stats);
-    if (decontam_ != nullptr) {
-      for (fixmine::v1::Record& r : batch) decontam_->Check(&r);
-    }
-    auto n = store_->WriteBatch(batch, progress, nullptr);
-    if (!n.ok()) return n.status();
-    written += *n;
-    if (metrics_ != nullptr) metrics_->AddCommitsMined(*n);
-    {
-      std::lock_guard<std::mutex> al(a->mu);
-      a->job.set_records_written(written);
-    }
-    batch.clear();
-    maybe_trim(batch_bytes);
-    batch_bytes = 0;
-    return absl::OkStatus();
-  };
-  // Whether each record this job mined is a fix, by id: the trajectory pass below sets
-  // any_fix from it instead of reading the step records back from the store.
-  std::unordered_map<std::string, bool> mined_fix;
-  auto sink = [&](fixmine::v1::Record&& r) -> absl::Status {
-    if (find_trajectories && !r.trajectory_id().empty()) mined_fix[r.id()] = r.labels().is_fix();
-    batch_bytes += r.ByteSizeLong();
-    batch.push_back(std::move(r));
-    if (batch.size() >= static_cast<size_t>(std::max(1, config_.batch_records)) ||
-        batch_bytes > kBatchBytes) {
-      return flush();
-    }
-    return absl::OkStatus();
-  };
-  auto progress = [&](const miner::WalkStats& s) { snapshot(s); };
-  absl::Status st = miner::Mine(repo->local_path(), walk, rec, sink, &stats, progress);
-  // Whatever happened, records built so far are kept (they are complete and correct).
-  if (!batch.empty()) {
-    absl::Status fst = flush();
-    if (st.ok()) st = fst;
-  }
-  Job final_job = snapshot(stats);
+  // Run.
+  JobSink sink(this, a, job);
+  pipeline::MiningResult result;
+  absl::Status st = pipeline::MineRepository(spec, &sink, &result);
+  if (!result.walked) return fail(st);
+  const miner::WalkStats& stats = result.stats;
+
+  // Persist the final state.
+  Job final_job = sink.Snapshot(stats);
   final_job.set_finished_at(Now());
   bool persisted = true;
-  if (st.ok() && find_trajectories && !trajectories.trajectories.empty()) {
-    // any_fix from the stored step records (steps stored by an earlier attempt included). The
-    // puts are idempotent (keyed by id), so a crash before the final batch below only means
-    // the resumed job writes the same trajectories again. Combined diffs are rendered and
-    // written in small groups and dropped after each, so memory stays bounded by a group.
-    miner::RepoPtr git_repo;
-    st = miner::OpenRepository(repo->local_path(), &git_repo);
-    std::vector<fixmine::v1::Trajectory> group;
-    size_t group_bytes = 0;
-    for (size_t i = 0; st.ok() && i < trajectories.trajectories.size(); ++i) {
-      fixmine::v1::Trajectory& t = trajectories.trajectories[i];
-      for (const std::string& id : t.step_record_ids()) {
-        if (auto m = mined_fix.find(id); m != mined_fix.end()) {
-          if (!m->second) continue;
-          t.set_any_fix(true);
-          break;
-        }
-        auto r = store_->GetRecord(id);  // stored by an earlier job or attempt
-        if (r.ok() && r->labels().is_fix()) {
-          t.set_any_fix(true);
-          break;
-        }
-      }
-      absl::Status fs = miner::FillTrajectoryFiles(git_repo.get(), rec, &t);
-      if (!fs.ok()) t.clear_files();  // kept without its diff; the steps still stand
-      group_bytes += t.ByteSizeLong();
-      group.push_back(std::move(t));
-      t.Clear();
-      if (group.size() >= 64 || group_bytes > (size_t{16} << 20) ||
-          i + 1 == trajectories.trajectories.size()) {
-        st = trajectories_->Put(group);
-        group.clear();
-        maybe_trim(group_bytes);
-        group_bytes = 0;
-      }
-    }
-    if (!st.ok()) final_job.set_error(std::string(st.message()));
-  }
   if (st.ok()) {
     final_job.set_state(fixmine::v1::SUCCEEDED);
     if (!stats.walk_error.empty()) final_job.set_error(stats.walk_error);
@@ -543,7 +507,7 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       for (const auto& t : stats.tips) updated.add_watermarks(t);
     }
     updated.set_last_job_id(job.id());
-    updated.set_license(rec.curation.license);
+    updated.set_license(result.license);
     auto w = store_->WriteBatch({}, final_job, &updated);
     if (!w.ok()) {
       final_job.set_state(fixmine::v1::FAILED);

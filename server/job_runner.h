@@ -105,7 +105,11 @@ class JobRunner {
     bool final_persisted = true;
   };
 
+  class JobSink;  // the job's pipeline::MiningSink (job_runner.cc)
+
   void Work();
+  // Loads the job's repository and spec, runs the mining pipeline with a JobSink, persists the
+  // final state.
   void Run(const std::shared_ptr<Active>& active);
   void Finish(const std::shared_ptr<Active>& active);
   // Logs the end of a job run and counts it in the metrics; `state` as in Metrics::ObserveJob.

@@ -14,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "common/log.h"
+#include "pipeline/mine_repository.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
@@ -54,10 +55,11 @@ int main(int argc, char** argv) {
                  "resumes at the next start (docs/reliability.md)")
       ->capture_default_str()
       ->check(CLI::Range(0.5, 3600.0));
-  std::string email_policy = "hash";
-  std::string secrets_policy = "redact";
-  std::string szz = "fixes";
-  std::string trajectories = "on";
+  // Defaults shared with `fixmine extract --repo-list` (pipeline/mine_repository.h).
+  std::string email_policy(fixmine::pipeline::kServerPolicies.email_policy);
+  std::string secrets_policy(fixmine::pipeline::kServerPolicies.secrets);
+  std::string szz(fixmine::pipeline::kServerPolicies.szz);
+  std::string trajectories(fixmine::pipeline::kServerPolicies.trajectories);
   app.add_option("--bot", config.curation.extra_bots,
                  "authors whose name or e-mail contains this are bots (repeatable; besides "
                  "[bot], dependabot, renovate, github-actions)");

@@ -180,7 +180,7 @@ TEST_F(ShardExtract, BadShardArgumentsAreUsageErrors) {
   EXPECT_NE(missing.err.find("nope.txt"), std::string::npos) << missing.err;
 }
 
-TEST_F(ShardExtract, AMissingRepositoryFailsTheShardWithoutAMarker) {
+TEST_F(ShardExtract, WithStrictAMissingRepositoryFailsTheShardWithoutAMarker) {
   {
     std::ofstream list(work_.path() + "/list.txt", std::ios::app);
     // Find a missing repository name that falls in shard 0.
@@ -194,12 +194,86 @@ TEST_F(ShardExtract, AMissingRepositoryFailsTheShardWithoutAMarker) {
     }
   }
   CommandResult r = testutil::RunShell(fmt::format(
-      "cd {} && {} extract --repo-list list.txt --shard-index 0 --shard-count {} --out out -q",
+      "cd {} && {} extract --repo-list list.txt --shard-index 0 --shard-count {} --out out -q "
+      "--strict",
       ShellQuote(work_.path()), ShellQuote(testutil::CliPath()), kShards));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("missing/m"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(Out("train-0-of-3.done")));
   EXPECT_FALSE(fs::exists(Out("train-0-of-3.jsonl.zst")));
+}
+
+TEST_F(ShardExtract, FailedRepositoriesAreNamedInTheMarkersAndEveryShardCompletes) {
+  const std::string missing = "missing/gone";
+  const std::string unreachable = "http://127.0.0.1:1/x.git";
+  std::ofstream(work_.path() + "/list.txt", std::ios::app) << missing << "\n"
+                                                           << unreachable << "\n";
+  std::string failed_names;
+  for (int shard = 0; shard < kShards; ++shard) {
+    CommandResult r = testutil::RunShell(fmt::format(
+        "cd {} && {} extract --repo-list list.txt --shard-index {} --shard-count {} --out out -q "
+        "--retries 1",
+        ShellQuote(work_.path()), ShellQuote(testutil::CliPath()), shard, kShards));
+    ASSERT_EQ(r.exit_code, 0) << shard << ": " << r.err;
+    std::string stem = fmt::format("train-{}-of-{}", shard, kShards);
+    ASSERT_TRUE(fs::exists(Out(stem + ".done"))) << stem;
+    ASSERT_TRUE(fs::exists(Out(stem + ".jsonl.zst"))) << stem;
+    ASSERT_TRUE(fs::exists(Out(stem + ".trajectories.jsonl.zst"))) << stem;
+    google::protobuf::Struct done;
+    ASSERT_TRUE(
+        google::protobuf::util::JsonStringToMessage(ReadFile(Out(stem + ".done")), &done).ok());
+    const auto& failed = done.fields().at("failed").list_value().values();
+    for (const auto& f : failed) {
+      const auto& o = f.struct_value().fields();
+      std::string source = o.at("source").string_value();
+      EXPECT_EQ(client::ShardOf(source, kShards), static_cast<uint64_t>(shard)) << source;
+      EXPECT_FALSE(o.at("error").string_value().empty()) << source;
+      failed_names += o.at("repo").string_value() + ";";
+    }
+    // Every repository of the shard has its counts; the failed ones are marked.
+    const auto& per_repo = done.fields().at("per_repo").list_value().values();
+    EXPECT_EQ(static_cast<int>(per_repo.size()),
+              static_cast<int>(done.fields().at("repos").number_value()));
+    for (const auto& e : per_repo) {
+      const auto& o = e.struct_value().fields();
+      bool bad =
+          o.at("source").string_value() == missing || o.at("source").string_value() == unreachable;
+      EXPECT_EQ(o.at("ok").bool_value(), !bad) << o.at("source").string_value();
+      if (o.at("source").string_value() == unreachable) {
+        EXPECT_EQ(o.at("attempts").number_value(), 2) << "one retry of a network failure";
+      }
+    }
+  }
+  EXPECT_NE(failed_names.find("gone;"), std::string::npos) << failed_names;
+  EXPECT_NE(failed_names.find("127.0.0.1_1/x;"), std::string::npos) << failed_names;
+  // A rerun skips every complete shard.
+  for (int shard = 0; shard < kShards; ++shard) {
+    CommandResult again = testutil::RunShell(fmt::format(
+        "cd {} && {} extract --repo-list list.txt --shard-index {} --shard-count {} --out out -q",
+        ShellQuote(work_.path()), ShellQuote(testutil::CliPath()), shard, kShards));
+    EXPECT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_NE(again.err.find("skipping"), std::string::npos) << again.err;
+  }
+}
+
+TEST(ResolveRepoList, NamesUrlsByHostAndPathAndRejectsCollidingNames) {
+  auto ok = client::ResolveRepoList(
+      {"https://github.com/a/x.git", "https://github.com/b/x", "srv/x.git", "other/x  x2"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->size(), 4u);
+  EXPECT_EQ((*ok)[0].name, "github.com/a/x");
+  EXPECT_EQ((*ok)[1].name, "github.com/b/x");
+  EXPECT_EQ((*ok)[2].name, "x");
+  EXPECT_EQ((*ok)[3].source, "other/x");
+  EXPECT_EQ((*ok)[3].name, "x2");
+  auto clash = client::ResolveRepoList({"a/lib", "b/lib"});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(clash.status().message().find("SOURCE NAME"), std::string::npos);
+  EXPECT_FALSE(client::ResolveRepoList({"a/lib bad..name/"}).ok());
+  auto twice = client::ResolveRepoList({"a/lib", "a/lib"});
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->size(), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <vector>
 
+#include "common/status.h"
 #include "fmt/format.h"
 
 namespace fixmine::pipeline {
@@ -93,10 +94,10 @@ absl::Status ValidateRepositoryName(std::string_view name) {
   }
   if (ok) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      fmt::format("name \"{}\" is invalid; use up to 255 bytes: segments of 1 to 100 letters, "
+      fmt::format("name {} is invalid; use up to 255 bytes: segments of 1 to 100 letters, "
                   "digits, '.', '_' or '-', separated by single '/', none starting with '.' or "
                   "'-'",
-                  name));
+                  QuoteInput(name)));
 }
 
 }  // namespace fixmine::pipeline

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "fmt/format.h"
 #include "miner/record_builder.h"
 #include "miner/walk.h"
@@ -135,7 +136,7 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (removing_.count(req.repo()) > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "repository \"", req.repo(), "\" is being removed; add it again once the removal ends"));
+        "repository ", QuoteInput(req.repo()), " is being removed; add it again once the removal ends"));
   }
   // Read under mu_: a removal reserves the repository under mu_ too, so the repository either
   // still exists with no removal started, or this job is refused.
@@ -150,7 +151,7 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
     std::lock_guard<std::mutex> al(a->mu);
     if (a->job.repo() == req.repo()) {
       return absl::FailedPreconditionError(
-          absl::StrCat("repository \"", req.repo(), "\" already has job ", id, " ",
+          absl::StrCat("repository ", QuoteInput(req.repo()), " already has job ", id, " ",
                        fixmine::v1::JobState_Name(a->job.state()), "; wait for it or cancel it"));
     }
   }
@@ -269,13 +270,13 @@ absl::Status JobRunner::BeginRemoval(const std::string& repo) {
   std::lock_guard<std::mutex> l(mu_);
   if (removing_.count(repo) > 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("repository \"", repo, "\" is already being removed"));
+        absl::StrCat("repository ", QuoteInput(repo), " is already being removed"));
   }
   for (auto& [id, a] : active_) {
     std::lock_guard<std::mutex> al(a->mu);
     if (a->job.repo() == repo) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "repository \"", repo, "\" has job ", id, " ",
+          "repository ", QuoteInput(repo), " has job ", id, " ",
           fixmine::v1::JobState_Name(a->job.state()), "; cancel it first (fixmine job cancel ", id,
           ")"));
     }

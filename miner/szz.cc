@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
+#include <queue>
 #include <set>
 #include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "miner/git_handles.h"
 
 namespace fixmine::miner {
@@ -122,6 +126,331 @@ bool Blameable(const FileChange& f) {
          f.old_mode() != GIT_FILEMODE_COMMIT && f.hunks_size() > 0;
 }
 
+// Drops the identical 1 KiB blocks at the end of both buffers, then gives back the part of the
+// last dropped block after its first newline, so that the cut falls after a whole line. git
+// blame and libgit2's blame do this before every diff; doing it too keeps the diff's choices
+// (where an ambiguous change is placed) the same as theirs.
+void TrimCommonTail(std::string_view* a, std::string_view* b) {
+  constexpr size_t kBlock = 1024;
+  size_t smaller = std::min(a->size(), b->size());
+  size_t trimmed = 0;
+  while (trimmed + kBlock <= smaller && a->substr(a->size() - trimmed - kBlock, kBlock) ==
+                                            b->substr(b->size() - trimmed - kBlock, kBlock)) {
+    trimmed += kBlock;
+  }
+  size_t recovered = 0;
+  const char* tail = a->data() + a->size() - trimmed;
+  while (recovered < trimmed) {
+    if (tail[recovered++] == '\n') break;
+  }
+  a->remove_suffix(trimmed - recovered);
+  b->remove_suffix(trimmed - recovered);
+}
+
+struct OidLess {
+  bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
+};
+
+using BlobHandle = std::shared_ptr<git_blob>;
+
+// A file at one commit that some blamed lines are traced through (git blame's "origin"): the
+// lines are 1-based line numbers in `blob`.
+struct Suspect {
+  git_oid commit;
+  std::string path;
+  git_oid blob;
+  BlobHandle content;  // loaded when first diffed
+  std::vector<int> lines;
+};
+
+// Where a file of a commit is in one of its parents.
+struct ParentFile {
+  std::string path;
+  git_oid blob;
+};
+
+using RenameMap = std::map<std::string, ParentFile>;  // new path -> the file it was renamed from
+
+// Renames found between pairs of commits by rename detection, shared by the threads of the
+// process (each walk worker blames with its own repository handle). Keyed by the two commit ids,
+// which name the trees' content in any repository, so an entry is right for every repository
+// mined (rename detection reads no setting that differs between repositories here but
+// diff.renameLimit, which only matters for commits with over 1,000 added or deleted files).
+class RenameCache {
+ public:
+  std::shared_ptr<const RenameMap> Find(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    auto it = renames_.find(key);
+    return it == renames_.end() ? nullptr : it->second;
+  }
+  void Put(std::string key, std::shared_ptr<const RenameMap> renames) {
+    absl::MutexLock l(&mu_);
+    if (renames_.size() >= kMaxPairs) renames_.clear();  // then it starts over
+    renames_.emplace(std::move(key), std::move(renames));
+  }
+
+ private:
+  static constexpr size_t kMaxPairs = 256;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<const RenameMap>> renames_ ABSL_GUARDED_BY(mu_);
+};
+RenameCache& SharedRenames() {
+  static RenameCache* cache = new RenameCache();
+  return *cache;
+}
+std::string CommitPairKey(const git_oid& parent, const git_oid& child) {
+  std::string key(reinterpret_cast<const char*>(parent.id), GIT_OID_RAWSZ);
+  key.append(reinterpret_cast<const char*>(child.id), GIT_OID_RAWSZ);
+  return key;
+}
+
+// Traces lines of a file back through history the way `git blame -w` does (no copy or move
+// detection): from the start commit, commits are taken newest first by committer time; at each
+// one, a parent holding the file's identical blob (under its path, else under the path a rename
+// detection finds) takes every line; otherwise each parent in order takes the lines its diff
+// (white space ignored) leaves unchanged, and the lines no parent takes were written by the
+// commit. Unlike libgit2's git_blame_file, it follows only the requested lines, looks the file up
+// in each parent by path (a few tree reads) instead of diffing whole trees, and detects renames
+// only where the file is absent from a parent.
+class LineBlamer {
+ public:
+  explicit LineBlamer(git_repository* repo) : repo_(repo) {}
+
+  // Adds to `found` the commits that wrote `lines` (1-based, ascending) of `path` as of commit
+  // `start`. Does nothing when the file cannot be read there; lines past a lookup failure further
+  // back are credited to the last commit reached.
+  void Blame(const git_oid& start, const std::string& path, const std::vector<int>& lines,
+             std::set<std::string>* found) {
+    pending_.clear();
+    queue_ = {};
+    seq_ = 0;
+    std::optional<ParentFile> at = FileAt(start, path);
+    if (!at) return;
+    Add(start, at->path, at->blob, nullptr, lines);
+    while (!queue_.empty()) {
+      Key key = queue_.top().key;
+      queue_.pop();
+      auto it = pending_.find(key);
+      if (it == pending_.end()) continue;
+      Suspect s = std::move(it->second);
+      pending_.erase(it);
+      if (!Pass(&s)) found->insert(OidHex(s.commit));
+    }
+  }
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // raw commit id, path
+  struct Queued {
+    int64_t time;
+    uint64_t seq;
+    Key key;
+    bool operator<(const Queued& o) const {  // the newest first; equal times in arrival order
+      return time != o.time ? time < o.time : seq > o.seq;
+    }
+  };
+
+  static Key KeyOf(const git_oid& commit, const std::string& path) {
+    return {std::string(reinterpret_cast<const char*>(commit.id), GIT_OID_RAWSZ), path};
+  }
+
+  CommitPtr Commit(const git_oid& id) {
+    git_commit* c = nullptr;
+    if (git_commit_lookup(&c, repo_, &id) != 0) return nullptr;
+    return CommitPtr(c);
+  }
+
+  // The blob at `path` in `commit`'s tree.
+  std::optional<ParentFile> FileAt(const git_oid& commit, const std::string& path) {
+    CommitPtr c = Commit(commit);
+    if (!c) return std::nullopt;
+    return FileIn(c.get(), path);
+  }
+  std::optional<ParentFile> FileIn(git_commit* c, const std::string& path) {
+    git_tree* raw_tree = nullptr;
+    if (git_commit_tree(&raw_tree, c) != 0) return std::nullopt;
+    TreePtr tree(raw_tree);
+    git_tree_entry* e = nullptr;
+    if (git_tree_entry_bypath(&e, tree.get(), path.c_str()) != 0) return std::nullopt;
+    std::optional<ParentFile> out;
+    if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) out = ParentFile{path, *git_tree_entry_id(e)};
+    git_tree_entry_free(e);
+    return out;
+  }
+
+  // The file that `path` (holding `blob`) of `child` was renamed from in `parent`: a file the
+  // commit deleted with the same blob, else what libgit2's rename detection over the two trees
+  // pairs it with (git's default similarity threshold). Rename detection compares every added
+  // file with every deleted one (a second on libgit2's commits that move hundreds of files), so
+  // its result for a pair of commits is kept (SharedRenames) for the next blame that crosses it.
+  std::optional<ParentFile> RenamedFrom(git_commit* parent, git_commit* child,
+                                        const std::string& path, const git_oid& blob) {
+    std::string key = CommitPairKey(*git_commit_id(parent), *git_commit_id(child));
+    std::shared_ptr<const RenameMap> renames = SharedRenames().Find(key);
+    if (!renames) {
+      git_tree *pt = nullptr, *ct = nullptr;
+      if (git_commit_tree(&pt, parent) != 0) return std::nullopt;
+      TreePtr ptree(pt);
+      if (git_commit_tree(&ct, child) != 0) return std::nullopt;
+      TreePtr ctree(ct);
+      git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+      opts.flags = GIT_DIFF_SKIP_BINARY_CHECK;
+      git_diff* raw = nullptr;
+      if (git_diff_tree_to_tree(&raw, repo_, ptree.get(), ctree.get(), &opts) != 0) {
+        return std::nullopt;
+      }
+      DiffPtr diff(raw);
+      bool deleted = false;
+      for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+        if (d->status != GIT_DELTA_DELETED) continue;
+        deleted = true;
+        if (git_oid_equal(&d->old_file.id, &blob)) return ParentFile{d->old_file.path, blob};
+      }
+      if (!deleted) return std::nullopt;  // nothing to be renamed from
+      git_diff_find_options fo = GIT_DIFF_FIND_OPTIONS_INIT;
+      fo.flags = GIT_DIFF_FIND_RENAMES;
+      if (git_diff_find_similar(diff.get(), &fo) != 0) return std::nullopt;
+      auto computed = std::make_shared<RenameMap>();
+      for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+        if (d->status == GIT_DELTA_RENAMED) {
+          computed->emplace(d->new_file.path, ParentFile{d->old_file.path, d->old_file.id});
+        }
+      }
+      renames = computed;
+      SharedRenames().Put(std::move(key), std::move(computed));
+    }
+    auto it = renames->find(path);
+    if (it == renames->end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Add(const git_oid& commit, const std::string& path, const git_oid& blob, BlobHandle content,
+           std::vector<int> lines) {
+    if (lines.empty()) return;
+    Key key = KeyOf(commit, path);
+    auto it = pending_.find(key);
+    if (it != pending_.end()) {  // reached again through another parent: one set of lines
+      std::vector<int>& l = it->second.lines;
+      l.insert(l.end(), lines.begin(), lines.end());
+      std::sort(l.begin(), l.end());
+      l.erase(std::unique(l.begin(), l.end()), l.end());
+      return;
+    }
+    CommitPtr c = Commit(commit);
+    int64_t time = c ? git_commit_time(c.get()) : 0;
+    pending_.emplace(key, Suspect{commit, path, blob, std::move(content), std::move(lines)});
+    queue_.push({time, seq_++, key});
+  }
+
+  BlobHandle Load(const git_oid& id) {
+    git_blob* b = nullptr;
+    if (git_blob_lookup(&b, repo_, &id) != 0) return nullptr;
+    return BlobHandle(b, git_blob_free);
+  }
+
+  struct Hunk {
+    int new_start, new_lines, old_lines;
+  };
+  static int OnHunk(const git_diff_delta*, const git_diff_hunk* h, void* payload) {
+    static_cast<std::vector<Hunk>*>(payload)->push_back({h->new_start, h->new_lines, h->old_lines});
+    return 0;
+  }
+
+  // Moves the lines of `s` that the diff from `parent_content` leaves unchanged to the parent's
+  // line numbers in `passed`; the others stay in s->lines. False when the diff failed.
+  bool Split(Suspect* s, git_blob* parent_content, std::vector<int>* passed) {
+    std::string_view a(static_cast<const char*>(git_blob_rawcontent(parent_content)),
+                       static_cast<size_t>(git_blob_rawsize(parent_content)));
+    std::string_view b(static_cast<const char*>(git_blob_rawcontent(s->content.get())),
+                       static_cast<size_t>(git_blob_rawsize(s->content.get())));
+    TrimCommonTail(&a, &b);
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    opts.context_lines = 0;
+    opts.interhunk_lines = 0;
+    opts.flags = GIT_DIFF_IGNORE_WHITESPACE | GIT_DIFF_FORCE_TEXT;
+    std::vector<Hunk> hunks;
+    if (git_diff_buffers(a.data(), a.size(), nullptr, b.data(), b.size(), nullptr, &opts, nullptr,
+                         nullptr, &LineBlamer::OnHunk, nullptr, &hunks) != 0) {
+      return false;
+    }
+    std::vector<int> kept;
+    size_t h = 0;
+    int offset = 0;  // parent line minus this line, before hunk h
+    for (int line : s->lines) {
+      bool changed = false;
+      while (h < hunks.size()) {
+        // The first line of this side at or after the hunk (a hunk that only deletes is placed
+        // after its new_start).
+        int begin = hunks[h].new_lines > 0 ? hunks[h].new_start : hunks[h].new_start + 1;
+        if (line < begin) break;
+        if (line < begin + hunks[h].new_lines) {
+          changed = true;
+          break;
+        }
+        offset += hunks[h].old_lines - hunks[h].new_lines;
+        ++h;
+      }
+      if (changed) {
+        kept.push_back(line);
+      } else {
+        passed->push_back(line + offset);
+      }
+    }
+    s->lines = std::move(kept);
+    return true;
+  }
+
+  // Passes the lines of `s` on to its parents; returns false when some are left, written by
+  // s->commit.
+  bool Pass(Suspect* s) {
+    CommitPtr c = Commit(s->commit);
+    if (!c) return false;
+    unsigned n = git_commit_parentcount(c.get());
+    std::vector<CommitPtr> parents(n);
+    std::vector<std::optional<ParentFile>> files(n);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (unsigned i = 0; i < n; ++i) {
+        if (files[i] || (pass == 1 && !parents[i])) continue;
+        if (pass == 0) {
+          git_commit* p = nullptr;
+          if (git_commit_parent(&p, c.get(), i) != 0) continue;
+          parents[i].reset(p);
+        }
+        std::optional<ParentFile> f =
+            pass == 0 ? FileIn(parents[i].get(), s->path)
+                      : RenamedFrom(parents[i].get(), c.get(), s->path, s->blob);
+        if (!f) continue;
+        if (git_oid_equal(&f->blob, &s->blob)) {  // unchanged against this parent
+          Add(*git_commit_id(parents[i].get()), f->path, f->blob, s->content, std::move(s->lines));
+          return true;
+        }
+        bool same = false;  // a parent before this one has the same version
+        for (unsigned j = 0; j < i && !same; ++j) {
+          same = files[j] && git_oid_equal(&files[j]->blob, &f->blob);
+        }
+        if (!same) files[i] = std::move(f);
+      }
+    }
+    for (unsigned i = 0; i < n && !s->lines.empty(); ++i) {
+      if (!files[i]) continue;
+      if (!s->content) s->content = Load(s->blob);
+      BlobHandle pc = Load(files[i]->blob);
+      if (!s->content || !pc) continue;
+      std::vector<int> passed;
+      if (!Split(s, pc.get(), &passed)) continue;
+      Add(*git_commit_id(parents[i].get()), files[i]->path, files[i]->blob, std::move(pc),
+          std::move(passed));
+    }
+    return s->lines.empty();
+  }
+
+  git_repository* repo_;
+  std::map<Key, Suspect> pending_;
+  std::priority_queue<Queued> queue_;
+  uint64_t seq_ = 0;
+};
+
 }  // namespace
 
 absl::StatusOr<SzzMode> ParseSzzMode(std::string_view text) {
@@ -185,6 +514,7 @@ void AddBugIntroducingCommits(git_repository* repo, const SzzOptions& options, R
   git_oid parent;
   if (git_oid_fromstr(&parent, record->parents(0).c_str()) != 0) return;
   std::set<std::string> found;
+  LineBlamer blamer(repo);
   int files = 0, lines = 0;
   for (const FileChange& f : record->files()) {
     if (files >= options.max_files || lines >= options.max_lines) break;
@@ -197,20 +527,10 @@ void AddBugIntroducingCommits(git_repository* repo, const SzzOptions& options, R
     }
     ++files;
     lines += static_cast<int>(todo.size());
-    git_blame_options bo = GIT_BLAME_OPTIONS_INIT;
-    bo.newest_commit = parent;
-    bo.min_line = static_cast<size_t>(todo.front().line);
-    bo.max_line = static_cast<size_t>(todo.back().line);
-    // Reindenting commits are looked through, so a line is traced to the commit that wrote
-    // its content.
-    bo.flags = GIT_BLAME_IGNORE_WHITESPACE;
-    git_blame* raw = nullptr;
-    if (git_blame_file(&raw, repo, f.old_path().c_str(), &bo) != 0) continue;
-    std::unique_ptr<git_blame, GitDeleter<git_blame, git_blame_free>> blame(raw);
-    for (const SzzLine& l : todo) {
-      const git_blame_hunk* h = git_blame_get_hunk_byline(blame.get(), static_cast<size_t>(l.line));
-      if (h && !git_oid_is_zero(&h->final_commit_id)) found.insert(OidHex(h->final_commit_id));
-    }
+    std::vector<int> numbers;
+    numbers.reserve(todo.size());
+    for (const SzzLine& l : todo) numbers.push_back(l.line);
+    blamer.Blame(parent, f.old_path(), numbers, &found);
   }
   auto* labels = record->mutable_labels();
   labels->clear_bug_introducing_commits();

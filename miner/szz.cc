@@ -1,5 +1,7 @@
 #include "miner/szz.h"
 
+#include <git2/sys/hashsig.h>
+
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -169,39 +171,38 @@ struct ParentFile {
   git_oid blob;
 };
 
-using RenameMap = std::map<std::string, ParentFile>;  // new path -> the file it was renamed from
+// libgit2's similarity signature of a blob (sys/hashsig.h), and its size.
+struct Signature {
+  std::shared_ptr<git_hashsig> sig;  // null when the blob cannot be compared
+  size_t size = 0;
+};
+constexpr int kRenameThreshold = 50;  // percent similar, git's and libgit2's default
 
-// Renames found between pairs of commits by rename detection, shared by the threads of the
-// process (each walk worker blames with its own repository handle). Keyed by the two commit ids,
-// which name the trees' content in any repository, so an entry is right for every repository
-// mined (rename detection reads no setting that differs between repositories here but
-// diff.renameLimit, which only matters for commits with over 1,000 added or deleted files).
-class RenameCache {
+// Signatures of the blobs rename detection compared, shared by the threads of the process (each
+// walk worker blames with its own repository handle); blob ids name the content in any
+// repository, so an entry is right whichever repository is mined.
+class SignatureCache {
  public:
-  std::shared_ptr<const RenameMap> Find(const std::string& key) {
+  std::optional<Signature> Find(const std::string& key) {
     absl::MutexLock l(&mu_);
-    auto it = renames_.find(key);
-    return it == renames_.end() ? nullptr : it->second;
+    auto it = sigs_.find(key);
+    if (it == sigs_.end()) return std::nullopt;
+    return it->second;
   }
-  void Put(std::string key, std::shared_ptr<const RenameMap> renames) {
+  void Put(std::string key, Signature sig) {
     absl::MutexLock l(&mu_);
-    if (renames_.size() >= kMaxPairs) renames_.clear();  // then it starts over
-    renames_.emplace(std::move(key), std::move(renames));
+    if (sigs_.size() >= kMaxBlobs) sigs_.clear();  // then it starts over
+    sigs_.emplace(std::move(key), std::move(sig));
   }
 
  private:
-  static constexpr size_t kMaxPairs = 256;
+  static constexpr size_t kMaxBlobs = 4096;  // a signature is about 1 KiB
   absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<const RenameMap>> renames_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Signature> sigs_ ABSL_GUARDED_BY(mu_);
 };
-RenameCache& SharedRenames() {
-  static RenameCache* cache = new RenameCache();
+SignatureCache& SharedSignatures() {
+  static SignatureCache* cache = new SignatureCache();
   return *cache;
-}
-std::string CommitPairKey(const git_oid& parent, const git_oid& child) {
-  std::string key(reinterpret_cast<const char*>(parent.id), GIT_OID_RAWSZ);
-  key.append(reinterpret_cast<const char*>(child.id), GIT_OID_RAWSZ);
-  return key;
 }
 
 // Traces lines of a file back through history the way `git blame -w` does (no copy or move
@@ -277,52 +278,72 @@ class LineBlamer {
     return out;
   }
 
-  // The file that `path` (holding `blob`) of `child` was renamed from in `parent`: a file the
-  // commit deleted with the same blob, else what libgit2's rename detection over the two trees
-  // pairs it with (git's default similarity threshold). Rename detection compares every added
-  // file with every deleted one (a second on libgit2's commits that move hundreds of files), so
-  // its result for a pair of commits is kept (SharedRenames) for the next blame that crosses it.
+  // The file that `path` (holding `blob`) of `child` was renamed from in `parent`, found the
+  // way git blame does (rename detection for that one file): a file the commit deleted with the
+  // same blob, else the deleted file most similar to it, when at least 50% similar (git's and
+  // libgit2's default threshold; libgit2's similarity signatures, as its rename detection uses,
+  // kept per blob in SharedSignatures). Rename detection over the whole trees compared every
+  // added file with every deleted one: seconds on the merges of libgit2 whose second parent
+  // predates its move of src/ to src/libgit2/.
   std::optional<ParentFile> RenamedFrom(git_commit* parent, git_commit* child,
                                         const std::string& path, const git_oid& blob) {
-    std::string key = CommitPairKey(*git_commit_id(parent), *git_commit_id(child));
-    std::shared_ptr<const RenameMap> renames = SharedRenames().Find(key);
-    if (!renames) {
-      git_tree *pt = nullptr, *ct = nullptr;
-      if (git_commit_tree(&pt, parent) != 0) return std::nullopt;
-      TreePtr ptree(pt);
-      if (git_commit_tree(&ct, child) != 0) return std::nullopt;
-      TreePtr ctree(ct);
-      git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-      opts.flags = GIT_DIFF_SKIP_BINARY_CHECK;
-      git_diff* raw = nullptr;
-      if (git_diff_tree_to_tree(&raw, repo_, ptree.get(), ctree.get(), &opts) != 0) {
-        return std::nullopt;
-      }
-      DiffPtr diff(raw);
-      bool deleted = false;
-      for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-        if (d->status != GIT_DELTA_DELETED) continue;
-        deleted = true;
-        if (git_oid_equal(&d->old_file.id, &blob)) return ParentFile{d->old_file.path, blob};
-      }
-      if (!deleted) return std::nullopt;  // nothing to be renamed from
-      git_diff_find_options fo = GIT_DIFF_FIND_OPTIONS_INIT;
-      fo.flags = GIT_DIFF_FIND_RENAMES;
-      if (git_diff_find_similar(diff.get(), &fo) != 0) return std::nullopt;
-      auto computed = std::make_shared<RenameMap>();
-      for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-        if (d->status == GIT_DELTA_RENAMED) {
-          computed->emplace(d->new_file.path, ParentFile{d->old_file.path, d->old_file.id});
-        }
-      }
-      renames = computed;
-      SharedRenames().Put(std::move(key), std::move(computed));
+    git_tree *pt = nullptr, *ct = nullptr;
+    if (git_commit_tree(&pt, parent) != 0) return std::nullopt;
+    TreePtr ptree(pt);
+    if (git_commit_tree(&ct, child) != 0) return std::nullopt;
+    TreePtr ctree(ct);
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    opts.flags = GIT_DIFF_SKIP_BINARY_CHECK;
+    git_diff* raw = nullptr;
+    if (git_diff_tree_to_tree(&raw, repo_, ptree.get(), ctree.get(), &opts) != 0) {
+      return std::nullopt;
     }
-    auto it = renames->find(path);
-    if (it == renames->end()) return std::nullopt;
-    return it->second;
+    DiffPtr diff(raw);
+    std::vector<const git_diff_delta*> deleted;
+    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+      if (d->status != GIT_DELTA_DELETED || d->old_file.mode == GIT_FILEMODE_COMMIT) continue;
+      if (git_oid_equal(&d->old_file.id, &blob)) return ParentFile{d->old_file.path, blob};
+      deleted.push_back(d);
+    }
+    if (deleted.empty()) return std::nullopt;
+    Signature target = SignatureOf(blob);
+    if (!target.sig) return std::nullopt;
+    int best = -1;
+    const git_diff_delta* from = nullptr;
+    for (const git_diff_delta* d : deleted) {
+      Signature s = SignatureOf(d->old_file.id);
+      if (!s.sig) continue;
+      // Files of very different sizes are not compared (as libgit2's rename detection does).
+      size_t big = std::max(s.size, target.size), small = std::min(s.size, target.size);
+      if (small > 127 && big > small * 8) continue;
+      int score = git_hashsig_compare(target.sig.get(), s.sig.get());
+      if (score > best) {
+        best = score;
+        from = d;
+      }
+    }
+    if (!from || best < kRenameThreshold) return std::nullopt;
+    return ParentFile{from->old_file.path, from->old_file.id};
+  }
+
+  Signature SignatureOf(const git_oid& id) {
+    std::string key(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
+    std::optional<Signature> hit = SharedSignatures().Find(key);
+    if (hit) return *hit;
+    Signature out;
+    if (BlobHandle b = Load(id)) {
+      out.size = static_cast<size_t>(git_blob_rawsize(b.get()));
+      git_hashsig* sig = nullptr;
+      if (git_hashsig_create(&sig, static_cast<const char*>(git_blob_rawcontent(b.get())), out.size,
+                             GIT_HASHSIG_SMART_WHITESPACE) == 0) {
+        out.sig.reset(sig, git_hashsig_free);
+      } else {
+        git_error_clear();  // too small or too uniform to be compared: never a rename source
+      }
+    }
+    SharedSignatures().Put(std::move(key), out);
+    return out;
   }
 
   void Add(const git_oid& commit, const std::string& path, const git_oid& blob, BlobHandle content,

@@ -9,6 +9,7 @@
 #include <queue>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -161,7 +162,6 @@ struct Suspect {
   git_oid commit;
   std::string path;
   git_oid blob;
-  BlobHandle content;  // loaded when first diffed
   std::vector<int> lines;
 };
 
@@ -205,6 +205,23 @@ SignatureCache& SharedSignatures() {
   return *cache;
 }
 
+struct Hunk {
+  int new_start, new_lines, old_lines;
+};
+
+// What one thread's blames keep for the next ones, keyed by object ids (which name content in
+// any repository, so an entry stays right whichever repository the thread mines next).
+struct Caches {
+  static constexpr size_t kMaxPaths = 100000;  // about 10 MB; then it starts over
+  static constexpr size_t kMaxDiffs = 20000;
+  std::unordered_map<std::string, std::optional<git_oid>> paths;  // tree id + path -> blob id
+  std::unordered_map<std::string, std::vector<Hunk>> hunks;       // blob id + blob id -> hunks
+};
+Caches& ThreadCaches() {
+  thread_local Caches caches;
+  return caches;
+}
+
 // Traces lines of a file back through history the way `git blame -w` does (no copy or move
 // detection): from the start commit, commits are taken newest first by committer time; at each
 // one, a parent holding the file's identical blob (under its path, else under the path a rename
@@ -227,7 +244,7 @@ class LineBlamer {
     seq_ = 0;
     std::optional<ParentFile> at = FileAt(start, path);
     if (!at) return;
-    Add(start, at->path, at->blob, nullptr, lines);
+    Add(start, at->path, at->blob, lines);
     while (!queue_.empty()) {
       Key key = queue_.top().key;
       queue_.pop();
@@ -267,14 +284,37 @@ class LineBlamer {
     return FileIn(c.get(), path);
   }
   std::optional<ParentFile> FileIn(git_commit* c, const std::string& path) {
-    git_tree* raw_tree = nullptr;
-    if (git_commit_tree(&raw_tree, c) != 0) return std::nullopt;
-    TreePtr tree(raw_tree);
-    git_tree_entry* e = nullptr;
-    if (git_tree_entry_bypath(&e, tree.get(), path.c_str()) != 0) return std::nullopt;
-    std::optional<ParentFile> out;
-    if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) out = ParentFile{path, *git_tree_entry_id(e)};
-    git_tree_entry_free(e);
+    std::optional<git_oid> blob = BlobAt(*git_commit_tree_id(c), path);
+    if (!blob) return std::nullopt;
+    return ParentFile{path, *blob};
+  }
+
+  // The blob at `path` under tree `tree`, one tree read per folder level unless this thread
+  // resolved the same (tree, rest of path) before: a blame walks the same subtrees commit after
+  // commit, and the blames of one file's fixes walk the same commits.
+  std::optional<git_oid> BlobAt(const git_oid& tree, std::string_view path) {
+    Caches& caches = ThreadCaches();
+    std::string key(reinterpret_cast<const char*>(tree.id), GIT_OID_RAWSZ);
+    key.append(path);
+    auto hit = caches.paths.find(key);
+    if (hit != caches.paths.end()) return hit->second;
+    std::optional<git_oid> out;
+    git_tree* raw = nullptr;
+    if (git_tree_lookup(&raw, repo_, &tree) == 0) {
+      TreePtr t(raw);
+      size_t slash = path.find('/');
+      std::string name(path.substr(0, slash));
+      const git_tree_entry* e = git_tree_entry_byname(t.get(), name.c_str());
+      if (e && slash == std::string_view::npos) {
+        if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) out = *git_tree_entry_id(e);
+      } else if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        git_oid sub = *git_tree_entry_id(e);
+        t.reset();
+        out = BlobAt(sub, path.substr(slash + 1));
+      }
+    }
+    if (caches.paths.size() >= Caches::kMaxPaths) caches.paths.clear();  // then it starts over
+    caches.paths.emplace(std::move(key), out);
     return out;
   }
 
@@ -346,7 +386,7 @@ class LineBlamer {
     return out;
   }
 
-  void Add(const git_oid& commit, const std::string& path, const git_oid& blob, BlobHandle content,
+  void Add(const git_oid& commit, const std::string& path, const git_oid& blob,
            std::vector<int> lines) {
     if (lines.empty()) return;
     Key key = KeyOf(commit, path);
@@ -360,7 +400,7 @@ class LineBlamer {
     }
     CommitPtr c = Commit(commit);
     int64_t time = c ? git_commit_time(c.get()) : 0;
-    pending_.emplace(key, Suspect{commit, path, blob, std::move(content), std::move(lines)});
+    pending_.emplace(key, Suspect{commit, path, blob, std::move(lines)});
     queue_.push({time, seq_++, key});
   }
 
@@ -370,21 +410,25 @@ class LineBlamer {
     return BlobHandle(b, git_blob_free);
   }
 
-  struct Hunk {
-    int new_start, new_lines, old_lines;
-  };
   static int OnHunk(const git_diff_delta*, const git_diff_hunk* h, void* payload) {
     static_cast<std::vector<Hunk>*>(payload)->push_back({h->new_start, h->new_lines, h->old_lines});
     return 0;
   }
 
-  // Moves the lines of `s` that the diff from `parent_content` leaves unchanged to the parent's
-  // line numbers in `passed`; the others stay in s->lines. False when the diff failed.
-  bool Split(Suspect* s, git_blob* parent_content, std::vector<int>* passed) {
-    std::string_view a(static_cast<const char*>(git_blob_rawcontent(parent_content)),
-                       static_cast<size_t>(git_blob_rawsize(parent_content)));
-    std::string_view b(static_cast<const char*>(git_blob_rawcontent(s->content.get())),
-                       static_cast<size_t>(git_blob_rawsize(s->content.get())));
+  // The hunks of the diff (no context, white space ignored) from blob `from` to blob `to`, kept
+  // per thread for the next blame that crosses the same change. Null when it failed.
+  const std::vector<Hunk>* Hunks(const git_oid& from, const git_oid& to) {
+    Caches& caches = ThreadCaches();
+    std::string key(reinterpret_cast<const char*>(from.id), GIT_OID_RAWSZ);
+    key.append(reinterpret_cast<const char*>(to.id), GIT_OID_RAWSZ);
+    auto hit = caches.hunks.find(key);
+    if (hit != caches.hunks.end()) return &hit->second;
+    BlobHandle a_blob = Load(from), b_blob = Load(to);
+    if (!a_blob || !b_blob) return nullptr;
+    std::string_view a(static_cast<const char*>(git_blob_rawcontent(a_blob.get())),
+                       static_cast<size_t>(git_blob_rawsize(a_blob.get())));
+    std::string_view b(static_cast<const char*>(git_blob_rawcontent(b_blob.get())),
+                       static_cast<size_t>(git_blob_rawsize(b_blob.get())));
     TrimCommonTail(&a, &b);
     git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
     opts.context_lines = 0;
@@ -393,8 +437,18 @@ class LineBlamer {
     std::vector<Hunk> hunks;
     if (git_diff_buffers(a.data(), a.size(), nullptr, b.data(), b.size(), nullptr, &opts, nullptr,
                          nullptr, &LineBlamer::OnHunk, nullptr, &hunks) != 0) {
-      return false;
+      return nullptr;
     }
+    if (caches.hunks.size() >= Caches::kMaxDiffs) caches.hunks.clear();  // then it starts over
+    return &caches.hunks.emplace(std::move(key), std::move(hunks)).first->second;
+  }
+
+  // Moves the lines of `s` that the diff from `parent_blob` leaves unchanged to the parent's
+  // line numbers in `passed`; the others stay in s->lines. False when the diff failed.
+  bool Split(Suspect* s, const git_oid& parent_blob, std::vector<int>* passed) {
+    const std::vector<Hunk>* found = Hunks(parent_blob, s->blob);
+    if (!found) return false;
+    const std::vector<Hunk>& hunks = *found;
     std::vector<int> kept;
     size_t h = 0;
     int offset = 0;  // parent line minus this line, before hunk h
@@ -443,7 +497,7 @@ class LineBlamer {
                       : RenamedFrom(parents[i].get(), c.get(), s->path, s->blob);
         if (!f) continue;
         if (git_oid_equal(&f->blob, &s->blob)) {  // unchanged against this parent
-          Add(*git_commit_id(parents[i].get()), f->path, f->blob, s->content, std::move(s->lines));
+          Add(*git_commit_id(parents[i].get()), f->path, f->blob, std::move(s->lines));
           return true;
         }
         bool same = false;  // a parent before this one has the same version
@@ -455,13 +509,9 @@ class LineBlamer {
     }
     for (unsigned i = 0; i < n && !s->lines.empty(); ++i) {
       if (!files[i]) continue;
-      if (!s->content) s->content = Load(s->blob);
-      BlobHandle pc = Load(files[i]->blob);
-      if (!s->content || !pc) continue;
       std::vector<int> passed;
-      if (!Split(s, pc.get(), &passed)) continue;
-      Add(*git_commit_id(parents[i].get()), files[i]->path, files[i]->blob, std::move(pc),
-          std::move(passed));
+      if (!Split(s, files[i]->blob, &passed)) continue;
+      Add(*git_commit_id(parents[i].get()), files[i]->path, files[i]->blob, std::move(passed));
     }
     return s->lines.empty();
   }

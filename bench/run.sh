@@ -18,12 +18,15 @@
 #   sharded         extract --repo-list (one shard of this one repository)   vs extract
 #                   (the server's pipeline and curation: e-mails hashed, secrets redacted, SZZ
 #                   for fixes, the trajectory pass; the cost of what the sharded run adds)
+#   extract-szz     the same with --szz fixes (bug-introducing links, the server's default)
 #   extract-first   extract --max-commits 1000 (100 with --short): per-commit CPU against the
 #                   whole history's (linearity; printed as a note)
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
 #                   (fixmined --szz off --trajectories off: extract's work; cpu_s: the
 #                   server's CPU for the mine, from /proc)
 #   mine-traj       the same with the trajectory pass (fixmined's default), run once
+#   mine-defaults   the same with fixmined's defaults (--szz fixes, trajectories on), run once,
+#                   vs mine --wait (target <= 1.5)
 #   store-scan      bench/store_scan: every stored record parsed in one process (no gRPC)
 #   records-stream  fixmine records stream > FILE (loopback gRPC)        vs store-scan
 #                   (cpu_s: the client's)
@@ -52,7 +55,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --bin-dir) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) REPOS+=("$(cd "$1" && pwd)"); shift ;;
   esac
@@ -158,10 +161,10 @@ start_server() {
   local data="${2:-$WORK/data}"
   rm -rf "$data" "$WORK/port"
   mkdir -p "$data"
-  # --szz off and --trajectories off (unless TRAJECTORIES=on): the same work as extract's
-  # default (blame is measured in docs/trajectories.md; trajectories in the mine-traj row).
+  # --szz off and --trajectories off (unless SZZ=fixes, TRAJECTORIES=on): the same work as
+  # extract's default (SZZ and trajectories are measured in the mine-traj and mine-defaults rows).
   "$TIME" -v -o "$WORK/server.time" "$FIXMINED" --listen 127.0.0.1:0 --data-dir "$data" \
-    --allowed-root "$1" ${3:+--allowed-root "$3"} --port-file "$WORK/port" --szz off \
+    --allowed-root "$1" ${3:+--allowed-root "$3"} --port-file "$WORK/port" --szz "${SZZ:-off}" \
     --trajectories "${TRAJECTORIES:-off}" >"$WORK/server.log" 2>&1 &
   TIME_PID=$!
   for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.1; done
@@ -302,6 +305,13 @@ for repo in "${REPOS[@]}"; do
   row "$name" "$commits" "sharded" "$MEDIAN" "extract" "$extract_s" "(info)" "$RSS" \
     "$(du -m "$shard_dir" 2>/dev/null | cut -f1)" "$CPU"
   rm -rf "$shard_dir"
+  # SZZ alone: extract with bug-introducing links for fixes (the server's default) against the
+  # plain extract.
+  measure extract_szz "$FIXMINE" extract "$repo" --name "$name" --szz fixes \
+    --out "$extract_file" -q || true
+  row "$name" "$commits" "extract-szz" "$MEDIAN" "extract" "$extract_s" "(info)" "$RSS" \
+    "$(du -m "$extract_file" 2>/dev/null | cut -f1)" "$CPU"
+  rm -f "$extract_file"
 
   # Linearity: the first N commits of the walk against the whole history, per commit.
   first=1000
@@ -394,6 +404,23 @@ for repo in "${REPOS[@]}"; do
         row "$name" "$commits" "mine-traj" "$traj_s" "extract" "$extract_s" "(info)" \
           "$((${srv_kb:-0} / 1024))" "-" "$traj_cpu"
         NOTES+=("$name: mine --wait with trajectories (fixmined's default): server CPU $traj_cpu s against $mine_cpu s without")
+      fi
+      # The server's defaults (--szz fixes, --trajectories on), once, against the same mine with
+      # both off (the mine --wait row): the target is <= 1.5x its wall time.
+      if SZZ=fixes TRAJECTORIES=on start_server "$(dirname "$repo")"; then
+        "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
+        RUNS_SAVED=$RUNS RUNS=1
+        cpu0=$(proc_cpu "$SERVER_PID")
+        measure mine_defaults "$FIXMINE" mine "$name" --wait --rev HEAD || true
+        settle_server
+        def_cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
+        RUNS=$RUNS_SAVED
+        def_s=$MEDIAN
+        stop_server
+        srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
+        row "$name" "$commits" "mine-defaults" "$def_s" "mine --wait" "$mine_s" "<=1.5" \
+          "$((${srv_kb:-0} / 1024))" "-" "$def_cpu"
+        NOTES+=("$name: mine --wait with the server's defaults (--szz fixes, trajectories on): server CPU $def_cpu s against $mine_cpu s with both off")
       fi
       remine_figure "$repo" "$name" "$mine_s" "$mine_cpu"
     fi

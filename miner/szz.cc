@@ -1,12 +1,19 @@
 #include "miner/szz.h"
 
+#include <git2/sys/hashsig.h>
+
 #include <algorithm>
 #include <map>
+#include <memory>
+#include <optional>
+#include <queue>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "miner/git_handles.h"
 
 namespace fixmine::miner {
@@ -122,6 +129,399 @@ bool Blameable(const FileChange& f) {
          f.old_mode() != GIT_FILEMODE_COMMIT && f.hunks_size() > 0;
 }
 
+// Drops the identical 1 KiB blocks at the end of both buffers, then gives back the part of the
+// last dropped block after its first newline, so that the cut falls after a whole line. git
+// blame and libgit2's blame do this before every diff; doing it too keeps the diff's choices
+// (where an ambiguous change is placed) the same as theirs.
+void TrimCommonTail(std::string_view* a, std::string_view* b) {
+  constexpr size_t kBlock = 1024;
+  size_t smaller = std::min(a->size(), b->size());
+  size_t trimmed = 0;
+  while (trimmed + kBlock <= smaller && a->substr(a->size() - trimmed - kBlock, kBlock) ==
+                                            b->substr(b->size() - trimmed - kBlock, kBlock)) {
+    trimmed += kBlock;
+  }
+  size_t recovered = 0;
+  const char* tail = a->data() + a->size() - trimmed;
+  while (recovered < trimmed) {
+    if (tail[recovered++] == '\n') break;
+  }
+  a->remove_suffix(trimmed - recovered);
+  b->remove_suffix(trimmed - recovered);
+}
+
+struct OidLess {
+  bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) < 0; }
+};
+
+using BlobHandle = std::shared_ptr<git_blob>;
+
+// A file at one commit that some blamed lines are traced through (git blame's "origin"): the
+// lines are 1-based line numbers in `blob`.
+struct Suspect {
+  git_oid commit;
+  std::string path;
+  git_oid blob;
+  std::vector<int> lines;
+};
+
+// Where a file of a commit is in one of its parents.
+struct ParentFile {
+  std::string path;
+  git_oid blob;
+};
+
+// libgit2's similarity signature of a blob (sys/hashsig.h), and its size.
+struct Signature {
+  std::shared_ptr<git_hashsig> sig;  // null when the blob cannot be compared
+  size_t size = 0;
+};
+constexpr int kRenameThreshold = 50;  // percent similar, git's and libgit2's default
+
+// Signatures of the blobs rename detection compared, shared by the threads of the process (each
+// walk worker blames with its own repository handle); blob ids name the content in any
+// repository, so an entry is right whichever repository is mined.
+class SignatureCache {
+ public:
+  std::optional<Signature> Find(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    auto it = sigs_.find(key);
+    if (it == sigs_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(std::string key, Signature sig) {
+    absl::MutexLock l(&mu_);
+    if (sigs_.size() >= kMaxBlobs) sigs_.clear();  // then it starts over
+    sigs_.emplace(std::move(key), std::move(sig));
+  }
+
+ private:
+  static constexpr size_t kMaxBlobs = 4096;  // a signature is about 1 KiB
+  absl::Mutex mu_;
+  std::map<std::string, Signature> sigs_ ABSL_GUARDED_BY(mu_);
+};
+SignatureCache& SharedSignatures() {
+  static SignatureCache* cache = new SignatureCache();
+  return *cache;
+}
+
+struct Hunk {
+  int new_start, new_lines, old_lines;
+};
+
+// What one thread's blames keep for the next ones, keyed by object ids (which name content in
+// any repository, so an entry stays right whichever repository the thread mines next).
+struct Caches {
+  static constexpr size_t kMaxPaths = 100000;  // about 10 MB; then it starts over
+  static constexpr size_t kMaxDiffs = 20000;
+  std::unordered_map<std::string, std::optional<git_oid>> paths;  // tree id + path -> blob id
+  std::unordered_map<std::string, std::vector<Hunk>> hunks;       // blob id + blob id -> hunks
+};
+Caches& ThreadCaches() {
+  thread_local Caches caches;
+  return caches;
+}
+
+// Traces lines of a file back through history the way `git blame -w` does (no copy or move
+// detection): from the start commit, commits are taken newest first by committer time; at each
+// one, a parent holding the file's identical blob (under its path, else under the path a rename
+// detection finds) takes every line; otherwise each parent in order takes the lines its diff
+// (white space ignored) leaves unchanged, and the lines no parent takes were written by the
+// commit. Unlike libgit2's git_blame_file, it follows only the requested lines, looks the file up
+// in each parent by path (a few tree reads) instead of diffing whole trees, and detects renames
+// only where the file is absent from a parent.
+class LineBlamer {
+ public:
+  explicit LineBlamer(git_repository* repo) : repo_(repo) {}
+
+  // Adds to `found` the commits that wrote `lines` (1-based, ascending) of `path` as of commit
+  // `start`. Does nothing when the file cannot be read there; lines past a lookup failure further
+  // back are credited to the last commit reached.
+  void Blame(const git_oid& start, const std::string& path, const std::vector<int>& lines,
+             std::set<std::string>* found) {
+    pending_.clear();
+    queue_ = {};
+    seq_ = 0;
+    std::optional<ParentFile> at = FileAt(start, path);
+    if (!at) return;
+    Add(start, at->path, at->blob, lines);
+    while (!queue_.empty()) {
+      Key key = queue_.top().key;
+      queue_.pop();
+      auto it = pending_.find(key);
+      if (it == pending_.end()) continue;
+      Suspect s = std::move(it->second);
+      pending_.erase(it);
+      if (!Pass(&s)) found->insert(OidHex(s.commit));
+    }
+  }
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // raw commit id, path
+  struct Queued {
+    int64_t time;
+    uint64_t seq;
+    Key key;
+    bool operator<(const Queued& o) const {  // the newest first; equal times in arrival order
+      return time != o.time ? time < o.time : seq > o.seq;
+    }
+  };
+
+  static Key KeyOf(const git_oid& commit, const std::string& path) {
+    return {std::string(reinterpret_cast<const char*>(commit.id), GIT_OID_RAWSZ), path};
+  }
+
+  CommitPtr Commit(const git_oid& id) {
+    git_commit* c = nullptr;
+    if (git_commit_lookup(&c, repo_, &id) != 0) return nullptr;
+    return CommitPtr(c);
+  }
+
+  // The blob at `path` in `commit`'s tree.
+  std::optional<ParentFile> FileAt(const git_oid& commit, const std::string& path) {
+    CommitPtr c = Commit(commit);
+    if (!c) return std::nullopt;
+    return FileIn(c.get(), path);
+  }
+  std::optional<ParentFile> FileIn(git_commit* c, const std::string& path) {
+    std::optional<git_oid> blob = BlobAt(*git_commit_tree_id(c), path);
+    if (!blob) return std::nullopt;
+    return ParentFile{path, *blob};
+  }
+
+  // The blob at `path` under tree `tree`, one tree read per folder level unless this thread
+  // resolved the same (tree, rest of path) before: a blame walks the same subtrees commit after
+  // commit, and the blames of one file's fixes walk the same commits.
+  std::optional<git_oid> BlobAt(const git_oid& tree, std::string_view path) {
+    Caches& caches = ThreadCaches();
+    std::string key(reinterpret_cast<const char*>(tree.id), GIT_OID_RAWSZ);
+    key.append(path);
+    auto hit = caches.paths.find(key);
+    if (hit != caches.paths.end()) return hit->second;
+    std::optional<git_oid> out;
+    git_tree* raw = nullptr;
+    if (git_tree_lookup(&raw, repo_, &tree) == 0) {
+      TreePtr t(raw);
+      size_t slash = path.find('/');
+      std::string name(path.substr(0, slash));
+      const git_tree_entry* e = git_tree_entry_byname(t.get(), name.c_str());
+      if (e && slash == std::string_view::npos) {
+        if (git_tree_entry_type(e) == GIT_OBJECT_BLOB) out = *git_tree_entry_id(e);
+      } else if (e && git_tree_entry_type(e) == GIT_OBJECT_TREE) {
+        git_oid sub = *git_tree_entry_id(e);
+        t.reset();
+        out = BlobAt(sub, path.substr(slash + 1));
+      }
+    }
+    if (caches.paths.size() >= Caches::kMaxPaths) caches.paths.clear();  // then it starts over
+    caches.paths.emplace(std::move(key), out);
+    return out;
+  }
+
+  // The file that `path` (holding `blob`) of `child` was renamed from in `parent`, found the
+  // way git blame does (rename detection for that one file): a file the commit deleted with the
+  // same blob, else the deleted file most similar to it, when at least 50% similar (git's and
+  // libgit2's default threshold; libgit2's similarity signatures, as its rename detection uses,
+  // kept per blob in SharedSignatures). Rename detection over the whole trees compared every
+  // added file with every deleted one: seconds on the merges of libgit2 whose second parent
+  // predates its move of src/ to src/libgit2/.
+  std::optional<ParentFile> RenamedFrom(git_commit* parent, git_commit* child,
+                                        const std::string& path, const git_oid& blob) {
+    git_tree *pt = nullptr, *ct = nullptr;
+    if (git_commit_tree(&pt, parent) != 0) return std::nullopt;
+    TreePtr ptree(pt);
+    if (git_commit_tree(&ct, child) != 0) return std::nullopt;
+    TreePtr ctree(ct);
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    opts.flags = GIT_DIFF_SKIP_BINARY_CHECK;
+    git_diff* raw = nullptr;
+    if (git_diff_tree_to_tree(&raw, repo_, ptree.get(), ctree.get(), &opts) != 0) {
+      return std::nullopt;
+    }
+    DiffPtr diff(raw);
+    std::vector<const git_diff_delta*> deleted;
+    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
+      if (d->status != GIT_DELTA_DELETED || d->old_file.mode == GIT_FILEMODE_COMMIT) continue;
+      if (git_oid_equal(&d->old_file.id, &blob)) return ParentFile{d->old_file.path, blob};
+      deleted.push_back(d);
+    }
+    if (deleted.empty()) return std::nullopt;
+    Signature target = SignatureOf(blob);
+    if (!target.sig) return std::nullopt;
+    int best = -1;
+    const git_diff_delta* from = nullptr;
+    for (const git_diff_delta* d : deleted) {
+      Signature s = SignatureOf(d->old_file.id);
+      if (!s.sig) continue;
+      // Files of very different sizes are not compared (as libgit2's rename detection does).
+      size_t big = std::max(s.size, target.size), small = std::min(s.size, target.size);
+      if (small > 127 && big > small * 8) continue;
+      int score = git_hashsig_compare(target.sig.get(), s.sig.get());
+      if (score > best) {
+        best = score;
+        from = d;
+      }
+    }
+    if (!from || best < kRenameThreshold) return std::nullopt;
+    return ParentFile{from->old_file.path, from->old_file.id};
+  }
+
+  Signature SignatureOf(const git_oid& id) {
+    std::string key(reinterpret_cast<const char*>(id.id), GIT_OID_RAWSZ);
+    std::optional<Signature> hit = SharedSignatures().Find(key);
+    if (hit) return *hit;
+    Signature out;
+    if (BlobHandle b = Load(id)) {
+      out.size = static_cast<size_t>(git_blob_rawsize(b.get()));
+      git_hashsig* sig = nullptr;
+      if (git_hashsig_create(&sig, static_cast<const char*>(git_blob_rawcontent(b.get())), out.size,
+                             GIT_HASHSIG_SMART_WHITESPACE) == 0) {
+        out.sig.reset(sig, git_hashsig_free);
+      } else {
+        git_error_clear();  // too small or too uniform to be compared: never a rename source
+      }
+    }
+    SharedSignatures().Put(std::move(key), out);
+    return out;
+  }
+
+  void Add(const git_oid& commit, const std::string& path, const git_oid& blob,
+           std::vector<int> lines) {
+    if (lines.empty()) return;
+    Key key = KeyOf(commit, path);
+    auto it = pending_.find(key);
+    if (it != pending_.end()) {  // reached again through another parent: one set of lines
+      std::vector<int>& l = it->second.lines;
+      l.insert(l.end(), lines.begin(), lines.end());
+      std::sort(l.begin(), l.end());
+      l.erase(std::unique(l.begin(), l.end()), l.end());
+      return;
+    }
+    CommitPtr c = Commit(commit);
+    int64_t time = c ? git_commit_time(c.get()) : 0;
+    pending_.emplace(key, Suspect{commit, path, blob, std::move(lines)});
+    queue_.push({time, seq_++, key});
+  }
+
+  BlobHandle Load(const git_oid& id) {
+    git_blob* b = nullptr;
+    if (git_blob_lookup(&b, repo_, &id) != 0) return nullptr;
+    return BlobHandle(b, git_blob_free);
+  }
+
+  static int OnHunk(const git_diff_delta*, const git_diff_hunk* h, void* payload) {
+    static_cast<std::vector<Hunk>*>(payload)->push_back({h->new_start, h->new_lines, h->old_lines});
+    return 0;
+  }
+
+  // The hunks of the diff (no context, white space ignored) from blob `from` to blob `to`, kept
+  // per thread for the next blame that crosses the same change. Null when it failed.
+  const std::vector<Hunk>* Hunks(const git_oid& from, const git_oid& to) {
+    Caches& caches = ThreadCaches();
+    std::string key(reinterpret_cast<const char*>(from.id), GIT_OID_RAWSZ);
+    key.append(reinterpret_cast<const char*>(to.id), GIT_OID_RAWSZ);
+    auto hit = caches.hunks.find(key);
+    if (hit != caches.hunks.end()) return &hit->second;
+    BlobHandle a_blob = Load(from), b_blob = Load(to);
+    if (!a_blob || !b_blob) return nullptr;
+    std::string_view a(static_cast<const char*>(git_blob_rawcontent(a_blob.get())),
+                       static_cast<size_t>(git_blob_rawsize(a_blob.get())));
+    std::string_view b(static_cast<const char*>(git_blob_rawcontent(b_blob.get())),
+                       static_cast<size_t>(git_blob_rawsize(b_blob.get())));
+    TrimCommonTail(&a, &b);
+    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
+    opts.context_lines = 0;
+    opts.interhunk_lines = 0;
+    opts.flags = GIT_DIFF_IGNORE_WHITESPACE | GIT_DIFF_FORCE_TEXT;
+    std::vector<Hunk> hunks;
+    if (git_diff_buffers(a.data(), a.size(), nullptr, b.data(), b.size(), nullptr, &opts, nullptr,
+                         nullptr, &LineBlamer::OnHunk, nullptr, &hunks) != 0) {
+      return nullptr;
+    }
+    if (caches.hunks.size() >= Caches::kMaxDiffs) caches.hunks.clear();  // then it starts over
+    return &caches.hunks.emplace(std::move(key), std::move(hunks)).first->second;
+  }
+
+  // Moves the lines of `s` that the diff from `parent_blob` leaves unchanged to the parent's
+  // line numbers in `passed`; the others stay in s->lines. False when the diff failed.
+  bool Split(Suspect* s, const git_oid& parent_blob, std::vector<int>* passed) {
+    const std::vector<Hunk>* found = Hunks(parent_blob, s->blob);
+    if (!found) return false;
+    const std::vector<Hunk>& hunks = *found;
+    std::vector<int> kept;
+    size_t h = 0;
+    int offset = 0;  // parent line minus this line, before hunk h
+    for (int line : s->lines) {
+      bool changed = false;
+      while (h < hunks.size()) {
+        // The first line of this side at or after the hunk (a hunk that only deletes is placed
+        // after its new_start).
+        int begin = hunks[h].new_lines > 0 ? hunks[h].new_start : hunks[h].new_start + 1;
+        if (line < begin) break;
+        if (line < begin + hunks[h].new_lines) {
+          changed = true;
+          break;
+        }
+        offset += hunks[h].old_lines - hunks[h].new_lines;
+        ++h;
+      }
+      if (changed) {
+        kept.push_back(line);
+      } else {
+        passed->push_back(line + offset);
+      }
+    }
+    s->lines = std::move(kept);
+    return true;
+  }
+
+  // Passes the lines of `s` on to its parents; returns false when some are left, written by
+  // s->commit.
+  bool Pass(Suspect* s) {
+    CommitPtr c = Commit(s->commit);
+    if (!c) return false;
+    unsigned n = git_commit_parentcount(c.get());
+    std::vector<CommitPtr> parents(n);
+    std::vector<std::optional<ParentFile>> files(n);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (unsigned i = 0; i < n; ++i) {
+        if (files[i] || (pass == 1 && !parents[i])) continue;
+        if (pass == 0) {
+          git_commit* p = nullptr;
+          if (git_commit_parent(&p, c.get(), i) != 0) continue;
+          parents[i].reset(p);
+        }
+        std::optional<ParentFile> f =
+            pass == 0 ? FileIn(parents[i].get(), s->path)
+                      : RenamedFrom(parents[i].get(), c.get(), s->path, s->blob);
+        if (!f) continue;
+        if (git_oid_equal(&f->blob, &s->blob)) {  // unchanged against this parent
+          Add(*git_commit_id(parents[i].get()), f->path, f->blob, std::move(s->lines));
+          return true;
+        }
+        bool same = false;  // a parent before this one has the same version
+        for (unsigned j = 0; j < i && !same; ++j) {
+          same = files[j] && git_oid_equal(&files[j]->blob, &f->blob);
+        }
+        if (!same) files[i] = std::move(f);
+      }
+    }
+    for (unsigned i = 0; i < n && !s->lines.empty(); ++i) {
+      if (!files[i]) continue;
+      std::vector<int> passed;
+      if (!Split(s, files[i]->blob, &passed)) continue;
+      Add(*git_commit_id(parents[i].get()), files[i]->path, files[i]->blob, std::move(passed));
+    }
+    return s->lines.empty();
+  }
+
+  git_repository* repo_;
+  std::map<Key, Suspect> pending_;
+  std::priority_queue<Queued> queue_;
+  uint64_t seq_ = 0;
+};
+
 }  // namespace
 
 absl::StatusOr<SzzMode> ParseSzzMode(std::string_view text) {
@@ -185,6 +585,7 @@ void AddBugIntroducingCommits(git_repository* repo, const SzzOptions& options, R
   git_oid parent;
   if (git_oid_fromstr(&parent, record->parents(0).c_str()) != 0) return;
   std::set<std::string> found;
+  LineBlamer blamer(repo);
   int files = 0, lines = 0;
   for (const FileChange& f : record->files()) {
     if (files >= options.max_files || lines >= options.max_lines) break;
@@ -197,20 +598,10 @@ void AddBugIntroducingCommits(git_repository* repo, const SzzOptions& options, R
     }
     ++files;
     lines += static_cast<int>(todo.size());
-    git_blame_options bo = GIT_BLAME_OPTIONS_INIT;
-    bo.newest_commit = parent;
-    bo.min_line = static_cast<size_t>(todo.front().line);
-    bo.max_line = static_cast<size_t>(todo.back().line);
-    // Reindenting commits are looked through, so a line is traced to the commit that wrote
-    // its content.
-    bo.flags = GIT_BLAME_IGNORE_WHITESPACE;
-    git_blame* raw = nullptr;
-    if (git_blame_file(&raw, repo, f.old_path().c_str(), &bo) != 0) continue;
-    std::unique_ptr<git_blame, GitDeleter<git_blame, git_blame_free>> blame(raw);
-    for (const SzzLine& l : todo) {
-      const git_blame_hunk* h = git_blame_get_hunk_byline(blame.get(), static_cast<size_t>(l.line));
-      if (h && !git_oid_is_zero(&h->final_commit_id)) found.insert(OidHex(h->final_commit_id));
-    }
+    std::vector<int> numbers;
+    numbers.reserve(todo.size());
+    for (const SzzLine& l : todo) numbers.push_back(l.line);
+    blamer.Blame(parent, f.old_path(), numbers, &found);
   }
   auto* labels = record->mutable_labels();
   labels->clear_bug_introducing_commits();

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,6 +115,112 @@ TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
   auto records = MineAll(repo.path(), SzzMode::kFixes);
   ASSERT_TRUE(records.at(w).labels().is_fix());
   EXPECT_TRUE(Links(records.at(w)).empty());
+}
+
+// The commits `git blame -w` names for lines `lines` (1-based) of `path` at `commit`.
+std::vector<std::string> GitBlameCommits(GitRepo& repo, const std::string& commit,
+                                         const std::string& path, const std::vector<int>& lines) {
+  std::string ranges;
+  for (int n : lines) ranges += " -L " + std::to_string(n) + "," + std::to_string(n);
+  std::string out = repo.Git("blame -w --porcelain" + ranges + " " + commit + " -- " + path);
+  std::set<std::string> ids;
+  size_t pos = 0;
+  while (pos < out.size()) {
+    size_t nl = out.find('\n', pos);
+    std::string line = out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? out.size() : nl + 1;
+    // Header lines: "<40 hex> <original line> <final line>[ <count>]".
+    if (line.size() > 41 && line[40] == ' ' && line.find_first_not_of("0123456789abcdef") == 40) {
+      ids.insert(line.substr(0, 40));
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+// The lines a fix changes were written by different commits, on two branches and before and
+// after a rename; lines outside them (a header above, a footer below) were written by others.
+// The links are the commits `git blame -w` names for the changed lines, and only those.
+//   * X  "Fix the bounds": changes lines l1 to l6 of core.c
+//   * W  re-indents l3 (white space only)
+//   * E  renames lib.c to core.c and changes l6
+//   * H  adds a header line above (not changed by the fix)
+//   * M  merges feature
+//   |\   (its second parent: feature)
+//   | * C  (feature) changes l4
+//   * | D  changes l5
+//   |/
+//   * B  changes l2, adds a footer below (not changed by the fix)
+//   * A  lib.c: l1 to l6, and other.c
+TEST(SzzTest, LinksAreWhatGitBlameNamesForTheChangedLinesOnly) {
+  GitRepo repo;
+  auto body = [](const std::string& l2, const std::string& l3, const std::string& l4,
+                 const std::string& l5, const std::string& l6) {
+    return "int a = 1;\n" + l2 + "\n" + l3 + "\nint pad1 = 0;\n" + l4 + "\nint pad2 = 0;\n" + l5 +
+           "\nint pad3 = 0;\n" + l6 + "\n";
+  };
+  const std::string filler = "int keep_0 = 0;\nint keep_1 = 1;\nint keep_2 = 2;\n";
+  repo.Write("lib.c",
+             filler + body("int b = 1;", "int c = 1;", "int d = 1;", "int e = 1;", "int f = 1;"));
+  repo.Write("other.c", "int other = 1;\n");
+  std::string a = repo.CommitAll("Add lib\n");
+  repo.Write("lib.c",
+             filler + body("int b = 2;", "int c = 1;", "int d = 1;", "int e = 1;", "int f = 1;") +
+                 "int footer = 1;\n");
+  std::string b = repo.CommitAll("Change b\n");
+  repo.Git("checkout -q -b feature");
+  repo.Write("lib.c",
+             filler + body("int b = 2;", "int c = 1;", "int d = 3;", "int e = 1;", "int f = 1;") +
+                 "int footer = 1;\n");
+  std::string c = repo.CommitAll("Change d\n");
+  repo.Git("checkout -q main");
+  repo.Write("lib.c",
+             filler + body("int b = 2;", "int c = 1;", "int d = 1;", "int e = 4;", "int f = 1;") +
+                 "int footer = 1;\n");
+  std::string d = repo.CommitAll("Change e\n");
+  repo.Git("merge -q --no-edit feature");
+  std::string m = Trim(repo.Git("rev-parse HEAD"));
+  repo.Write("lib.c",
+             "int header = 1;\n" + filler +
+                 body("int b = 2;", "int c = 1;", "int d = 3;", "int e = 4;", "int f = 1;") +
+                 "int footer = 1;\n");
+  std::string h = repo.CommitAll("Add a header\n");
+  repo.Git("mv lib.c core.c");
+  repo.Write("core.c",
+             "int header = 1;\n" + filler +
+                 body("int b = 2;", "int c = 1;", "int d = 3;", "int e = 4;", "int f = 5;") +
+                 "int footer = 1;\n");
+  std::string e = repo.CommitAll("Rename lib to core, change f\n");
+  repo.Write("core.c",
+             "int header = 1;\n" + filler +
+                 body("int b = 2;", "\tint  c = 1;", "int d = 3;", "int e = 4;", "int f = 5;") +
+                 "int footer = 1;\n");
+  std::string w = repo.CommitAll("Reindent c\n");
+  repo.Write("core.c",
+             "int header = 1;\n" + filler +
+                 body("int b = 9;", "\tint  c = 9;", "int d = 9;", "int e = 9;", "int f = 9;") +
+                 "int footer = 1;\n");
+  std::string x = repo.CommitAll("Fix the bounds\n");
+
+  auto records = MineAll(repo.path(), SzzMode::kFixes);
+  ASSERT_EQ(records.count(x), 1u);
+  ASSERT_TRUE(records.at(x).labels().is_fix());
+  // core.c in W: header, 3 filler lines, then `int a`, b (6), c (7), pad, d (9), pad, e (11),
+  // pad, f (13), footer.
+  std::vector<std::string> git = GitBlameCommits(repo, w, "core.c", {6, 7, 9, 11, 13});
+  std::vector<std::string> want = {a, b, c, d, e};  // c's line: A wrote it, W only re-indented
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(git, want);  // the history is what this test means
+  EXPECT_EQ(Links(records.at(x)), git);
+  // Neither the header's nor the footer's commit, nor the merge or the re-indent.
+  std::vector<std::string> links = Links(records.at(x));
+  for (const std::string& other : {h, m, w}) {
+    EXPECT_EQ(std::count(links.begin(), links.end(), other), 0) << other;
+  }
 }
 
 TEST(SzzTest, CommentOnlyLinesByLanguage) {

@@ -155,6 +155,12 @@ TEST(TrajectoryFilter, OneLengthLimitWithTheRecordFiltersMessage) {
 
 TEST(TrajectoryFilter, CanonicalTextRoundTrips) {
   EXPECT_EQ(Canonical(""), "");
+  // A single term renders as the earlier trajectory parser rendered it, so resume tokens issued
+  // for such filters stay valid (docs/filters.md, "Trajectory filters").
+  EXPECT_EQ(Canonical(R"(repo = "demo")"), R"(repo = "demo")");
+  EXPECT_EQ(Canonical("step_count>=3"), "step_count >= 3");
+  EXPECT_EQ(Canonical("-any_fix"), "NOT any_fix = true");
+  EXPECT_EQ(Canonical("kind != squash"), R"(kind != "squash")");
   EXPECT_EQ(Canonical("any_fix"), "any_fix = true");
   EXPECT_EQ(Canonical(R"(repo="acme/widgets"   step_count>=3 any_fix)"),
             R"((repo = "acme/widgets" AND step_count >= 3 AND any_fix = true))");

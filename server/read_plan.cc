@@ -5,6 +5,7 @@
 #include "common/sampling.h"
 #include "fmt/format.h"
 #include "server/resume_token.h"
+#include "storage/filter.h"
 
 namespace fixmine::server {
 namespace {
@@ -36,7 +37,6 @@ class ScopedFilter final : public storage::Filter {
   uint32_t buckets_;
 };
 
-constexpr size_t kMaxFilterBytes = 4096;  // as ListRecords and CountRecords accept
 constexpr char kStreamVersion = 1;
 constexpr std::string_view kStreamPrefix = "rs1.";
 
@@ -71,10 +71,8 @@ bool GetString(std::string_view* in, std::string* s) {
 }  // namespace
 
 absl::StatusOr<ReadPlan> MakeReadPlan(const StreamSpec& spec) {
-  if (spec.filter.size() > kMaxFilterBytes) {
-    return absl::InvalidArgumentError(fmt::format("filter is {} bytes; at most {} are accepted",
-                                                  spec.filter.size(), kMaxFilterBytes));
-  }
+  // The one filter size limit and message (storage/filter.h).
+  if (absl::Status st = storage::CheckFilterSize(spec.filter); !st.ok()) return st;
   if (spec.buckets < 1 || spec.buckets > kMaxReadStreams || spec.bucket >= spec.buckets) {
     return absl::InvalidArgumentError(
         fmt::format("stream {} of {} is out of range; streams are 0 to N-1 with N from 1 to {}",

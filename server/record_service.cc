@@ -17,7 +17,6 @@ using fixmine::v1::Record;
 constexpr size_t kMaxBatchBytes = size_t{1} << 20;  // about 1 MiB per streamed response
 constexpr int kMaxPageSize = 1000;
 constexpr int kDefaultPageSize = 100;
-constexpr size_t kMaxFilterBytes = 4096;
 constexpr int kDefaultReadStreams = 1;
 
 // The token check of every RecordService call (read tokens suffice). Without an authorizer
@@ -33,11 +32,8 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Sta
   return r;
 }
 
+// Filter::Parse refuses a text over storage::kMaxFilterBytes itself.
 absl::StatusOr<std::unique_ptr<storage::Filter>> ParseFilter(const std::string& text) {
-  if (text.size() > kMaxFilterBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("filter is ", text.size(), " bytes; at most ",
-                                                   kMaxFilterBytes, " are accepted"));
-  }
   return storage::Filter::Parse(text);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -7,10 +8,19 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "fixmine/v1/records.pb.h"
 
 namespace fixmine::storage {
+
+// The longest filter text any filter language accepts (records, trajectories; docs/filters.md).
+inline constexpr size_t kMaxFilterBytes = 4096;
+
+// OK, or the one INVALID_ARGUMENT every filter over kMaxFilterBytes gets:
+// "filter: column 4097: filter is N bytes long; expected at most 4096 bytes". The parsers check
+// it themselves; callers that look at a filter before parsing it use this for the same message.
+absl::Status CheckFilterSize(std::string_view text);
 
 // What a filter requires of every record it matches, so a scan can use an index instead of
 // reading everything. Only constraints implied by the top-level AND chain are reported.

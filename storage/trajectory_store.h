@@ -1,7 +1,7 @@
 #pragma once
 
-// Pull-request trajectories in the record store's RocksDB (docs/storage.md, docs/trajectories.md)
-// and the trajectory filter language (docs/filters.md, "Trajectory filters").
+// Pull-request trajectories in the record store's RocksDB (docs/storage.md, docs/trajectories.md).
+// Their filter language is storage/trajectory_filter.h.
 //
 // Column family `trajectories`, two key spaces:
 //   't' repo '\0' be64(UINT64_MAX - BiasedTime(merge committer time)) id -> Trajectory
@@ -20,39 +20,12 @@
 #include "absl/status/statusor.h"
 #include "fixmine/v1/trajectories.pb.h"
 #include "storage/record_store.h"
+#include "storage/trajectory_filter.h"
 
 namespace fixmine::storage {
 
 // Column family name (opened by RecordStore::Open with the others).
 inline constexpr char kTrajectoriesCf[] = "trajectories";
-
-// A parsed trajectory filter: terms joined by AND (or white space), each optionally negated
-// with NOT or '-'. Fields: repo, kind, merge_commit (= !=), title, source_branch (= exact, ':'
-// case-insensitive substring), step_count, pr_number (= != < <= > >=), merged_at (the same
-// operators, times as in record filters), any_fix / is_fix (bare, or = true|false).
-// Immutable after Parse; Matches is thread-safe.
-class TrajectoryFilter {
- public:
-  // Parses `text` (empty or blank matches everything). INVALID_ARGUMENT with
-  // "filter: column N: what is wrong, what was expected" for a bad expression.
-  static absl::StatusOr<std::unique_ptr<TrajectoryFilter>> Parse(std::string_view text);
-
-  // True when `t` satisfies every term.
-  bool Matches(const fixmine::v1::Trajectory& t) const;
-  // The repository every match has (from a top-level `repo = X` term), if any.
-  const std::optional<std::string>& repo() const { return repo_; }
-  // Canonical text: equal for filters that differ only in spacing; resume tokens hash it.
-  const std::string& canonical() const { return canonical_; }
-
-  struct Term;
-  ~TrajectoryFilter();
-
- private:
-  TrajectoryFilter() = default;
-  std::vector<Term> terms_;
-  std::optional<std::string> repo_;
-  std::string canonical_;
-};
 
 // Reads and writes the trajectories of a RecordStore opened by RecordStore::Open. Borrows the
 // store, which must outlive it. Thread-safe.

@@ -10,7 +10,7 @@ secs="${1:-20}"
 shift || true
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}"
-targets=(filter resume_token message record_render)
+targets=(filter trajectory_filter resume_token message record_render)
 
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \

@@ -274,7 +274,8 @@ absl::Status JobRunner::BeginRemoval(const std::string& repo) {
   }
   for (auto& [id, a] : active_) {
     std::lock_guard<std::mutex> al(a->mu);
-    if (a->job.repo() == repo) {
+    // An ended job stays in active_ until its worker's Finish; it holds nothing any more.
+    if (a->job.repo() == repo && !Ended(a->job.state())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "repository ", QuoteInput(repo), " has job ", id, " ",
           fixmine::v1::JobState_Name(a->job.state()), "; cancel it first (fixmine job cancel ", id,

@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
     // The bound on the whole stop: a job stuck inside libgit2 (a damaged object it cannot
     // leave) or a long RocksDB close must not keep the process. Every write is an atomic,
     // synced batch, so exiting here loses no committed work; the jobs resume at the next start
-    // (and one that keeps getting stuck is not resumed: JobRunner::kUncleanStopLimit).
+    // (and one that keeps getting stuck is not resumed: JobRunner::kStuckStopLimit).
     std::thread([&stopped, &close_mu, &closing, &server, shutdown_timeout] {
       auto end = std::chrono::steady_clock::now() +
                  std::chrono::milliseconds(static_cast<int64_t>(shutdown_timeout * 1000));

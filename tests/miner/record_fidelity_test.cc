@@ -586,14 +586,26 @@ TEST(RecordFidelity, RenameLimitMatchesGit) {
     repo.Write(fmt::format("new{}.txt", i), Lines(1, 10, fmt::format("f{}", i)) + "more\n");
   }
   Sh(repo, "git mv exact.txt exact2.txt");
-  repo.CommitAll("Rename all\n");
+  const std::string c = repo.CommitAll("Rename all\n");
   RecordOptions ro;
   ro.rename_limit = 2;
   auto records = MineAll(repo.path(), nullptr, ro);
+  ASSERT_EQ(records.size(), 2u);
   for (const auto& [id, r] : records) ExpectMatchesGit(repo, r, "-c diff.renameLimit=2");
+  // Past the limit (3 x 3 inexact pairs > 2^2) only the exact rename is found, as git finds.
+  ASSERT_EQ(records.count(c), 1u);
+  EXPECT_EQ(Summary(records.at(c)),
+            (std::vector<std::string>{"R exact.txt -> exact2.txt", "A new0.txt", "A new1.txt",
+                                      "A new2.txt", "D old0.txt", "D old1.txt", "D old2.txt"}));
   ro.rename_limit = 1000;
   records = MineAll(repo.path(), nullptr, ro);
+  ASSERT_EQ(records.size(), 2u);
   for (const auto& [id, r] : records) ExpectMatchesGit(repo, r);
+  // Within the limit the edited files are renames too.
+  ASSERT_EQ(records.count(c), 1u);
+  EXPECT_EQ(Summary(records.at(c)),
+            (std::vector<std::string>{"R exact.txt -> exact2.txt", "R old0.txt -> new0.txt",
+                                      "R old1.txt -> new1.txt", "R old2.txt -> new2.txt"}));
 }
 
 std::string LooseObjectPath(GitRepo& repo, const std::string& spec) {

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The house style checks that CI runs (../shared/STYLE.md: "CI fails on unformatted files" and
+"a small, agreed clang-tidy check set").
+
+  deploy/check-style.py [--build-dir build] [--format-only] [--fix-format] [-j N]
+
+1. clang-format: every tracked C++ file (*.cc, *.h) must be what `clang-format` (.clang-format:
+   Google base, 100 columns) makes of it. --fix-format rewrites them instead of failing.
+2. clang-tidy: every tracked *.cc that the build's compile_commands.json compiles is checked with
+   the repository's .clang-tidy; any warning fails the run. A file's result is cached under
+   $FIXMINE_TIDY_CACHE (default ~/.cache/fixmine-tidy) by a hash of the check set, the
+   clang-tidy version, the compile command and the file as the compiler preprocesses it (so any
+   change to it or to a header it includes, the project's or Debian's, checks it again).
+
+Exit status: 0 clean, 1 a finding (each printed), 2 a usage or tool error.
+"""
+import argparse
+import concurrent.futures
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tracked(patterns):
+    out = subprocess.run(["git", "ls-files", "--", *patterns], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    return [p for p in out.splitlines() if p]
+
+
+def check_format(fix):
+    bad = []
+    for path in tracked(["*.cc", "*.h"]):
+        full = os.path.join(ROOT, path)
+        with open(full, "rb") as f:
+            before = f.read()
+        after = subprocess.run(["clang-format", "--style=file", full], capture_output=True,
+                               check=True).stdout
+        if after != before:
+            if fix:
+                with open(full, "wb") as f:
+                    f.write(after)
+            bad.append(path)
+    if bad and not fix:
+        for path in bad:
+            print(f"check-style: {path}: not formatted (run: clang-format -i {path})")
+        print(f"check-style: {len(bad)} file(s) differ from .clang-format; "
+              "`deploy/check-style.py --fix-format` formats them all")
+        return 1
+    if bad:
+        print(f"check-style: formatted {len(bad)} file(s)")
+    return 0
+
+
+def preprocess_key(entry, salt):
+    """Hash of the file as the compiler sees it, with its command and the check set."""
+    args = entry.get("arguments") or shlex.split(entry["command"])
+    pre = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in ("-o", "-MF", "-MT", "-MQ"):
+            skip = True
+            continue
+        if a in ("-c", "-MD", "-MMD") or a.startswith("-o"):
+            continue
+        pre.append(a)
+    pre.append("-E")
+    out = subprocess.run(pre, cwd=entry["directory"], capture_output=True)
+    if out.returncode != 0:
+        return None
+    h = hashlib.sha256(salt)
+    h.update(" ".join(args).encode())
+    h.update(out.stdout)
+    return h.hexdigest()
+
+
+def tidy_one(entry, build_dir, cache, salt):
+    path = entry["file"]
+    key = preprocess_key(entry, salt)
+    marker = os.path.join(cache, key) if key else None
+    if marker and os.path.exists(marker):
+        return path, "", True
+    out = subprocess.run(["clang-tidy", "-p", build_dir, "--quiet", path], cwd=ROOT,
+                         capture_output=True, text=True)
+    findings = "\n".join(line for line in out.stdout.splitlines()
+                         if ": warning: " in line or ": error: " in line)
+    if out.returncode != 0 and not findings:
+        findings = f"{path}: clang-tidy exited {out.returncode}: {out.stderr.strip()[-2000:]}"
+    if not findings and marker:
+        with open(marker, "w") as f:
+            f.write("clean\n")
+    return path, findings, False
+
+
+def check_tidy(build_dir, jobs):
+    db_path = os.path.join(build_dir, "compile_commands.json")
+    if not os.path.exists(db_path):
+        print(f"check-style: {db_path} is missing: build first (deploy/build.sh)")
+        return 2
+    with open(db_path) as f:
+        db = json.load(f)
+    mine = {os.path.join(ROOT, p) for p in tracked(["*.cc"])}
+    entries, seen = [], set()
+    for e in db:
+        full = os.path.normpath(os.path.join(e["directory"], e["file"]))
+        if full in mine and full not in seen:
+            seen.add(full)
+            entries.append(dict(e, file=full))
+    with open(os.path.join(ROOT, ".clang-tidy"), "rb") as f:
+        config = f.read()
+    version = subprocess.run(["clang-tidy", "--version"], capture_output=True).stdout
+    salt = hashlib.sha256(config + version).digest()
+    cache = os.environ.get("FIXMINE_TIDY_CACHE",
+                           os.path.join(os.path.expanduser("~"), ".cache", "fixmine-tidy"))
+    os.makedirs(cache, exist_ok=True)
+    failed = 0
+    cached = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(tidy_one, e, build_dir, cache, salt) for e in entries]
+        for fut in concurrent.futures.as_completed(futures):
+            path, findings, hit = fut.result()
+            cached += hit
+            if findings:
+                failed += 1
+                print(findings)
+    print(f"check-style: clang-tidy checked {len(entries)} files ({cached} unchanged since a clean "
+          f"check), {failed} with findings")
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--format-only", action="store_true")
+    ap.add_argument("--fix-format", action="store_true")
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    a = ap.parse_args()
+    rc = check_format(a.fix_format)
+    if a.format_only or a.fix_format:
+        return rc
+    return max(rc, check_tidy(os.path.abspath(a.build_dir), a.j))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

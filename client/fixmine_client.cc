@@ -277,12 +277,33 @@ absl::Status FixmineClient::StreamRecords(
   return st;
 }
 
-absl::Status FixmineClient::Health() {
+absl::Status FixmineClient::Health() { return HealthOf(""); }
+
+absl::Status FixmineClient::StoreWritesHealth() {
+  absl::Status st = HealthOf(storage::kStoreWritesHealthService);
+  // A server of an earlier release does not know the name: it has no fence to report.
+  if (st.code() == absl::StatusCode::kNotFound) return absl::OkStatus();
+  if (st.code() != absl::StatusCode::kUnavailable) return st;
+  return absl::FailedPreconditionError(
+      "writes refused: a write to the store failed with an I/O error or on a full disk, and the "
+      "store takes no more writes until fixmined is restarted (reads go on; the server log and "
+      "the failed job name the error); fix the disk or free space, restart fixmined, then run "
+      "`fixmine db verify`");
+}
+
+absl::Status FixmineClient::HealthOf(const std::string& service) {
   grpc::GenericStub stub(channel_);
   grpc::ClientContext ctx;
   Prepare(&ctx, true);
-  grpc::Slice empty("", 0);  // HealthCheckRequest{service: ""} encodes to zero bytes
-  grpc::ByteBuffer request(&empty, 1);
+  // HealthCheckRequest{service = 1: string}; the empty name encodes to zero bytes.
+  std::string encoded;
+  if (!service.empty()) {
+    encoded.push_back(0x0a);
+    encoded.push_back(static_cast<char>(service.size()));  // names shorter than 128 bytes
+    encoded += service;
+  }
+  grpc::Slice body(encoded.data(), encoded.size());
+  grpc::ByteBuffer request(&body, 1);
   grpc::ByteBuffer response;
   std::mutex mu;
   std::condition_variable cv;

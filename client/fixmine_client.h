@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.grpc.pb.h"
 #include "fixmine/v1/records_service.grpc.pb.h"
+#include "storage/record_store.h"
 
 namespace fixmine::client {
 
@@ -85,6 +86,11 @@ class FixmineClient {
 
   // grpc.health.v1 Check of the whole server: OK when SERVING.
   absl::Status Health();
+  // The health of the store's writes (service kStoreWritesHealthService): OK while the store
+  // takes writes (or the server does not report it); FAILED_PRECONDITION with what to do when
+  // the store refuses writes after an I/O error or a full disk (docs/reliability.md); the
+  // call's own error otherwise.
+  absl::Status StoreWritesHealth();
 
   void set_deadline_seconds(int s) { deadline_seconds_ = s; }
 
@@ -93,6 +99,9 @@ class FixmineClient {
 
  private:
   void Prepare(grpc::ClientContext* ctx, bool deadline) const;
+  // grpc.health.v1 Check of `service`: OK for SERVING, UNAVAILABLE for NOT_SERVING, the call's
+  // status otherwise (NOT_FOUND for a name the server does not know).
+  absl::Status HealthOf(const std::string& service);
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<fixmine::v1::AdminService::Stub> admin_;

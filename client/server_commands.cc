@@ -528,13 +528,29 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       return t;
     });
   });
-  app->add_subcommand("health", "Check that the server is serving (exit 0) or not (exit 3)")
+  app->add_subcommand("health",
+                      "Check that the server is serving (exit 0), serving reads only because "
+                      "its store refuses writes after a disk error (exit 1), or not (exit 3)")
       ->callback([=] {
         FixmineClient c(ctx->server, ConnectionOf(*ctx));
         c.set_deadline_seconds(5);
         absl::Status st = c.Health();
         if (!st.ok()) {
           *ctx->err << "fixmine health: " << ctx->server << ": " << st.message() << "\n";
+          ctx->exit_code = kExitUnreachable;
+          return;
+        }
+        // Serving, but the store may be fenced after a disk error (docs/reliability.md):
+        // reads go on, writes are refused until an operator acts.
+        absl::Status writes = c.StoreWritesHealth();
+        if (writes.code() == absl::StatusCode::kFailedPrecondition) {
+          *ctx->out << "SERVING (read-only)\n";
+          *ctx->err << "fixmine health: " << ctx->server << ": " << writes.message() << "\n";
+          ctx->exit_code = 1;
+          return;
+        }
+        if (!writes.ok()) {
+          *ctx->err << "fixmine health: " << ctx->server << ": " << writes.message() << "\n";
           ctx->exit_code = kExitUnreachable;
           return;
         }

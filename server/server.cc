@@ -114,6 +114,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!s->grpc_ || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on \"", config.listen, "\""));
   }
+  // The store's writes as a health service of their own (docs/reliability.md): NOT_SERVING once
+  // a disk error fences the store, while the server ("") stays SERVING for reads.
+  if (grpc::HealthCheckServiceInterface* health = s->grpc_->GetHealthCheckService()) {
+    health->SetServingStatus(storage::kStoreWritesHealthService, true);
+    s->store_->SetFenceCallback([health](const absl::Status& fence) {
+      health->SetServingStatus(storage::kStoreWritesHealthService, false);
+      Log(LogLevel::kError, absl::StrCat("the store refuses writes from now on: ", fence.message()));
+    });
+  }
   if (absl::Status st = s->runner_->Start(); !st.ok()) return st;
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
@@ -130,6 +139,7 @@ Server::~Server() {
   Shutdown();
   // Destroyed here, not in Shutdown: Shutdown may run on another thread (fixmined's signal
   // thread) while Wait is still inside grpc_->Wait() (a race TSan found).
+  if (store_ != nullptr) store_->SetFenceCallback(nullptr);  // it names grpc_'s health service
   grpc_.reset();
   metrics_.reset();  // stops /metrics before the runner and store its gauges read go away
   runner_.reset();

@@ -1,8 +1,15 @@
 #include "storage/fault_injection.h"
 
+#include <sys/time.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <mutex>
 #include <utility>
 
 #include "rocksdb/file_system.h"
@@ -136,6 +143,16 @@ class EioFileSystem : public rocksdb::FileSystemWrapper {
     if (switch_.on()) return switch_.Fail(t.c_str());
     return target()->LinkFile(s, t, o, d);
   }
+  // RocksDB's own logger over this file system (the default file system's NewLogger writes
+  // through its own files, which would not fail).
+  IOStatus NewLogger(const std::string& f, const IOOptions& /*o*/,
+                     std::shared_ptr<rocksdb::Logger>* r, IODebugContext* /*d*/) override {
+    if (env_ == nullptr) return IOStatus::NotSupported("no Env for the logger");
+    rocksdb::Status s = rocksdb::NewEnvLogger(f, env_, r);
+    return s.ok() ? IOStatus::OK() : IOStatus::IOError(s.ToString());
+  }
+  // The Env whose file system this is (for NewLogger); not owned.
+  void set_env(rocksdb::Env* env) { env_ = env; }
 
  private:
   IOStatus Wrap(IOStatus s, std::unique_ptr<FSWritableFile>* r) {
@@ -144,19 +161,91 @@ class EioFileSystem : public rocksdb::FileSystemWrapper {
   }
 
   const Switch switch_;
+  rocksdb::Env* env_ = nullptr;
+};
+
+// RocksDB's info log, written best-effort: the first failed write stops it (and is dropped).
+class BestEffortLogger : public rocksdb::Logger {
+ public:
+  explicit BestEffortLogger(std::unique_ptr<FSWritableFile> file) : file_(std::move(file)) {}
+  ~BestEffortLogger() override { CloseImpl().PermitUncheckedError(); }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char message[1024];
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(message, sizeof(message), format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    struct timeval now {};
+    gettimeofday(&now, nullptr);
+    struct tm t {};
+    localtime_r(&now.tv_sec, &t);
+    char line[1100];
+    int len = snprintf(line, sizeof(line), "%04d/%02d/%02d-%02d:%02d:%02d.%06ld %s\n",
+                       t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                       static_cast<long>(now.tv_usec), message);
+    if (len <= 0) return;
+    len = std::min(len, static_cast<int>(sizeof(line)) - 1);
+    std::lock_guard<std::mutex> l(mu_);
+    if (file_ == nullptr || failed_) return;
+    IOStatus s = file_->Append(Slice(line, static_cast<size_t>(len)), IOOptions(), nullptr);
+    if (s.ok()) s = file_->Flush(IOOptions(), nullptr);
+    if (!s.ok()) {
+      failed_ = true;  // the disk fails; the store's own writes report it
+      return;
+    }
+    size_ += static_cast<size_t>(len);
+  }
+  size_t GetLogFileSize() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return size_;
+  }
+
+ protected:
+  rocksdb::Status CloseImpl() override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (file_ != nullptr) file_->Close(IOOptions(), nullptr).PermitUncheckedError();
+    file_.reset();
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unique_ptr<FSWritableFile> file_;
+  bool failed_ = false;
+  size_t size_ = 0;
+};
+
+// Passes everything to its target but writes the info log with BestEffortLogger.
+class BestEffortLogFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit BestEffortLogFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target)
+      : FileSystemWrapper(target) {}
+  const char* Name() const override { return "FixmineBestEffortLog"; }
+
+  IOStatus NewLogger(const std::string& f, const IOOptions& /*o*/,
+                     std::shared_ptr<rocksdb::Logger>* r, IODebugContext* d) override {
+    std::unique_ptr<FSWritableFile> file;
+    IOStatus s = target()->NewWritableFile(f, FileOptions(), &file, d);
+    if (!s.ok()) return s;
+    *r = std::make_shared<BestEffortLogger>(std::move(file));
+    return IOStatus::OK();
+  }
 };
 
 }  // namespace
 
-std::unique_ptr<rocksdb::Env> NewEioSwitchEnv(const std::string& switch_path) {
-  return rocksdb::NewCompositeEnv(
-      std::make_shared<EioFileSystem>(rocksdb::FileSystem::Default(), switch_path));
-}
-
-std::unique_ptr<rocksdb::Env> EioSwitchEnvFromEnvironment() {
+std::unique_ptr<rocksdb::Env> NewStoreEnv() {
+  std::shared_ptr<rocksdb::FileSystem> base = rocksdb::FileSystem::Default();
+  std::shared_ptr<EioFileSystem> eio;
   const char* path = std::getenv(kEioSwitchVariable);
-  if (path == nullptr || *path == '\0') return nullptr;
-  return NewEioSwitchEnv(path);
+  if (path != nullptr && *path != '\0') base = eio = std::make_shared<EioFileSystem>(base, path);
+  std::unique_ptr<rocksdb::Env> env =
+      rocksdb::NewCompositeEnv(std::make_shared<BestEffortLogFileSystem>(base));
+  if (eio != nullptr) eio->set_env(env.get());
+  return env;
 }
 
 }  // namespace fixmine::storage::internal

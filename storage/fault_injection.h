@@ -1,7 +1,7 @@
 #pragma once
 
-// Test-only fault injection for the store's files (docs/reliability.md, "Disk I/O errors").
-// Internal to storage/.
+// The store's RocksDB Env: a best-effort info log, and the test-only fault injection for the
+// store's files (docs/reliability.md, "Disk I/O errors"). Internal to storage/.
 
 #include <memory>
 #include <string>
@@ -22,8 +22,11 @@ inline constexpr char kEioSwitchVariable[] = "FIXMINE_TEST_EIO_SWITCH";
 // Thread-safe.
 std::unique_ptr<rocksdb::Env> NewEioSwitchEnv(const std::string& switch_path);
 
-// NewEioSwitchEnv(value of kEioSwitchVariable) when that variable is set and not empty, else
-// nullptr.
-std::unique_ptr<rocksdb::Env> EioSwitchEnvFromEnvironment();
+// The Env the store opens RocksDB with: the default file system (or, test-only, the EIO switch's
+// when kEioSwitchVariable is set), except that RocksDB's info log (the LOG file in the store's
+// folder) is written best-effort: a write to it that fails is dropped and the log stops, instead
+// of leaving RocksDB's own log writer in an error state that its next log line turns into an
+// abort (`sync_without_flush_called_`, docs/reliability.md "Disk I/O errors"). Thread-safe.
+std::unique_ptr<rocksdb::Env> NewStoreEnv();
 
 }  // namespace fixmine::storage::internal

@@ -1264,9 +1264,10 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   if (!options.accept_damaged_manifest) FIXMINE_RETURN_IF_ERROR(CheckManifestState(dir));
 
   rocksdb::DBOptions db_options;
-  // Test-only: fails the store's writes like a failing disk (docs/reliability.md).
-  std::unique_ptr<rocksdb::Env> env = internal::EioSwitchEnvFromEnvironment();
-  if (env != nullptr) db_options.env = env.get();
+  // A best-effort info log, so that a failing disk cannot abort RocksDB through its LOG file
+  // (and, test-only, the EIO switch: docs/reliability.md "Disk I/O errors").
+  std::unique_ptr<rocksdb::Env> env = internal::NewStoreEnv();
+  db_options.env = env.get();
   db_options.listeners.push_back(NewManifestStateListener(dir));
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;

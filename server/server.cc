@@ -120,7 +120,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
     health->SetServingStatus(storage::kStoreWritesHealthService, true);
     s->store_->SetFenceCallback([health](const absl::Status& fence) {
       health->SetServingStatus(storage::kStoreWritesHealthService, false);
-      Log(LogLevel::kError, absl::StrCat("the store refuses writes from now on: ", fence.message()));
+      Log(LogLevel::kError,
+          absl::StrCat("the store refuses writes from now on: ", fence.message()));
     });
   }
   if (absl::Status st = s->runner_->Start(); !st.ok()) return st;

@@ -1337,7 +1337,8 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.trajectories = handles[11];
   cf.dedup = handles[12];
   auto store =
-      std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db), std::move(handles), cf, options);
+      std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db), std::move(handles),
+                                         cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
   FIXMINE_RETURN_IF_ERROR(store->CompleteDedupIndex());
   RecordManifestState(dir);  // the open wrote a new MANIFEST

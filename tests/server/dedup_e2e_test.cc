@@ -171,7 +171,10 @@ TEST(DedupE2e, CherryPicksAcrossRepositoriesAndNearDuplicates) {
 std::map<std::string, std::string> Labels(const std::map<std::string, fixmine::v1::Record>& all) {
   std::map<std::string, std::string> by_id;
   for (const auto& [key, r] : all) by_id[r.id()] = key;
-  auto name = [&](const std::string& id) { return id.empty() ? "" : by_id.count(id) ? by_id[id] : "?" + id; };
+  auto name = [&](const std::string& id) -> std::string {
+    if (id.empty()) return "";
+    return by_id.count(id) ? by_id[id] : "?" + id;
+  };
   std::map<std::string, std::string> out;
   for (const auto& [key, r] : all) {
     out[key] = fmt::format("dup={} near={} sim={}", name(r.duplicate_of()),

@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"redact", "flag"}))
       ->capture_default_str();
   app.add_option("--near-dup-threshold", config.near_dup_threshold,
-                 "estimated Jaccard similarity of added lines at which a record is marked a "
-                 "near-duplicate of an earlier one (0 turns the check off)")
+                 "estimated Jaccard similarity of added lines at which two records are near "
+                 "duplicates; each is marked near_duplicate_of its near group's earliest "
+                 "authored record (0 turns the check off; a change relabels the store at start)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--metrics-listen", config.metrics_listen,

@@ -962,6 +962,17 @@ class RocksRecordStore final : public RecordStore {
       problem(fmt::format("the id index has {} entries but there are {} records", report.ids,
                           report.records));
     }
+    {
+      // Every record has its dedup member (docs/storage.md "Dedup groups").
+      int64_t members = 0;
+      FIXMINE_RETURN_IF_ERROR(scan(cf_.dedup, [&](std::string_view key, std::string_view) {
+        if (!key.empty() && key[0] == 'm') ++members;
+      }));
+      if (members != report.records) {
+        problem(fmt::format("the dedup index has {} members but there are {} records", members,
+                            report.records));
+      }
+    }
     if (report.time_entries != report.records) {
       problem(fmt::format("the time index has {} entries but there are {} records",
                           report.time_entries, report.records));

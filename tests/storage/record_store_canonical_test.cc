@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "storage/maintenance.h"
 #include "storage/record_store.h"
 #include "tests/testutil/git_repo.h"
 
@@ -429,6 +430,42 @@ TEST_F(CanonicalStoreTest, AStoreWithoutTheDedupFamilyIsRelabelledAtOpen) {
   std::vector<Record> more = {Make("late", 2, 1, "fp-fix")};
   WriteAll(store.get(), more, 1);
   EXPECT_EQ(Stored(store.get()).at(Make("fork", 2, 0, "").id()).dup, more[0].id());
+}
+
+// `db verify` notices a record without its dedup member.
+TEST_F(CanonicalStoreTest, VerifyReportsARecordMissingFromTheDedupIndex) {
+  auto corpus = Corpus();
+  const std::string path = dir_.path() + "/s";
+  {
+    auto store = Open("s");
+    ASSERT_NE(store, nullptr);
+    WriteAll(store.get(), corpus["up"], 100);
+    auto clean = VerifyStore(store.get());
+    ASSERT_TRUE(clean.ok()) << clean.status();
+    EXPECT_TRUE(clean->problems.empty());
+    ASSERT_TRUE(store->Compact().ok());
+  }
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != "dedup") continue;
+      ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], "m" + corpus["up"][0].id()).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  }
+  auto store = Open("s");
+  ASSERT_NE(store, nullptr);
+  auto report = VerifyStore(store.get());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_EQ(report->problems[0], "the dedup index has 3 members but there are 4 records");
 }
 
 // Near groups made at one threshold are remade when the store is opened with another.

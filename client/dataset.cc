@@ -349,9 +349,9 @@ std::string SplitOf(const DatasetOptions& o, std::string_view repo, int64_t comm
 
 // ---------------------------------------------------------------------------------------------
 // signatures: map shard I -> one row per key of each record, in the key's bucket partition.
-// Row: KEY \t ID \t AUTHOR_TIME \t REPO \t COMMIT_TIME \t SHARD [\t SIGNATURE]
+// Row: KEY \t ID \t AUTHOR_TIME \t REPO \t COMMIT_TIME \t SHARD [\t FINGERPRINT \t SIGNATURE]
 // KEY: "f" + fingerprint, "c" + commit id, or "b" + hex of an LSH band bucket (then the row
-// carries the 64-value signature in hex).
+// carries the record's fingerprint, maybe empty, and its 64-value signature in hex).
 
 absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostream& log) {
   if (absl::Status st = CheckOptions(o); !st.ok()) return st;
@@ -424,7 +424,7 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
     if (buckets.empty()) continue;
     ++with_sig;
     std::string hex = SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
-    for (const std::string& b : buckets) emit("b" + HexOf(b), hex);
+    for (const std::string& b : buckets) emit("b" + HexOf(b), fp + "\t" + hex);
   }
   std::string rows_json;
   for (int64_t j = 0; j < o.partitions; ++j) {
@@ -475,7 +475,7 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
 
   struct Member {
     Node node;
-    std::string sig;  // hex, bucket rows only
+    std::string fp, sig;  // bucket rows only: fingerprint, signature in hex
   };
   std::map<std::string, std::vector<Member>> groups;
   int64_t rows = 0;
@@ -484,9 +484,15 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
     absl::Status st = ForEachTsvLine(path, [&](const std::vector<std::string_view>& f, int64_t n) {
       Member m;
       bool ok = f.size() >= 6 && !f[0].empty() && ParseNode(f, 1, &m.node);
-      if (ok && f[0][0] == 'b')
-        ok = f.size() == 7 && f[6].size() == static_cast<size_t>(curation::kMinHashSize) * 8;
-      if (ok && f.size() == 7) m.sig = std::string(f[6]);
+      if (ok && f[0][0] == 'b') {
+        ok = f.size() == 8 && f[7].size() == static_cast<size_t>(curation::kMinHashSize) * 8;
+      } else {
+        ok = ok && f.size() == 6;
+      }
+      if (ok && f.size() == 8) {
+        m.fp = std::string(f[6]);
+        m.sig = std::string(f[7]);
+      }
       if (absl::Status c = CheckLine(path, n, ok); !c.ok()) return c;
       ++rows;
       groups[std::string(f[0])].push_back(std::move(m));
@@ -526,6 +532,9 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
         const Node& na = members[a].node;
         const Node& nb = members[b].node;
         if (na.id == nb.id || !near_seen.emplace(na.id, nb.id).second) continue;
+        // Exact duplicates of each other: at most one is an exact canonical, so clusters would
+        // drop the pair. Left out here, it costs neither the pairs file nor clusters' memory.
+        if (!members[a].fp.empty() && members[a].fp == members[b].fp) continue;
         ++compared;
         int equal = EqualPositions(decoded[a], decoded[b]);
         if (static_cast<double>(equal) / curation::kMinHashSize < o.near_dup_threshold) continue;
@@ -988,8 +997,9 @@ absl::Status RunCardTask(const DatasetOptions& o, std::ostream& log) {
   card += "---\n\n# fixmine code-fix records\n\n";
   card += fmt::format(
       "Records mined from git histories by fixmine (one JSON object per non-merge commit, the "
-      "proto field names of `fixmine.v1.Record`), deduplicated across the whole corpus and "
-      "split by repository. {} records from {} repositories ({} failed) and {} commits.\n\n",
+      "proto field names of `fixmine.v1.Record`), deduplicated across the whole corpus (one "
+      "canonical record per duplicate group). {} records from {} repositories ({} failed) and "
+      "{} commits.\n\n",
       kept, repos, failed, commits);
   card += "Load it with `datasets.load_dataset(\"json\", data_files={";
   for (size_t k = 0; k < splits.size(); ++k) {

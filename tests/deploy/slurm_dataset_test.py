@@ -438,6 +438,11 @@ class SlurmDatasetTest(unittest.TestCase):
     def test_kept_set_equals_what_fixmined_serves_in_any_order(self):
         if not os.path.exists(FIXMINED):
             self.skipTest("FIXMINED is not set to the built fixmined")
+        if not os.path.exists(os.path.join(FIXMINE_SRC, "curation", "canonical.h")):
+            # Until the store applies the canonical rule (issue 15 item 1), fixmined keeps the
+            # first record written, which depends on the mining order.
+            self.skipTest("the server's canonical dedup rule (curation/canonical.h) is not in "
+                          "this tree yet; the store still keeps the first record written")
         kept = {r["id"] for rs in dataset_records(self.main).values() for r in rs}
         names = list(self.repos)
         self.assertEqual(self.served_ids(names), kept)

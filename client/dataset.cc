@@ -687,6 +687,20 @@ absl::Status RunClustersTask(const DatasetOptions& o, std::ostream& log) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The settings that decide what filter keeps and where, recorded in its markers so that the
+// card describes what was done (and refuses tasks that disagree).
+std::string FilterSettingsJson(const DatasetOptions& o) {
+  return fmt::format(
+      "{{\"preset\":{},\"split\":{},\"train\":{},\"validation\":{},\"test\":{},"
+      "\"fresh_after\":{}}}",
+      Quote(o.preset), Quote(o.split), o.train, o.validation, o.test,
+      Quote(o.fresh_after ? o.fresh_after_text : ""));
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // filter: map shard I and its labels -> the final shards of each split.
 
@@ -826,9 +840,9 @@ absl::Status RunFilterTask(const DatasetOptions& o, int64_t index, std::ostream&
           fmt::format("{{\"stage\":\"filter\",\"shard_index\":{},\"input_records\":{},"
                       "\"kept\":{},\"exact_duplicates_removed\":{},\"cross_split_dropped\":{},"
                       "\"preset_dropped\":{},\"files\":{{{}}},\"languages\":{{{}}},"
-                      "\"labels\":{{{}}}}}\n",
+                      "\"labels\":{{{}}},\"settings\":{}}}\n",
                       index, records, total_kept, removed, cross_split, preset_dropped, files_json,
-                      nested(langs), nested(label_counts)));
+                      nested(langs), nested(label_counts), FilterSettingsJson(o)));
       !d_st.ok()) {
     return d_st;
   }
@@ -896,7 +910,8 @@ std::string NestedTable(std::string_view what, const Nested& m,
 
 }  // namespace
 
-absl::Status RunCardTask(const DatasetOptions& o, std::ostream& log) {
+absl::Status RunCardTask(const DatasetOptions& given, std::ostream& log) {
+  DatasetOptions o = given;  // the filter's settings are taken from its markers
   if (absl::Status st = CheckOptions(o); !st.ok()) return st;
   std::string done = CardDone(o);
   if (Exists(done)) {
@@ -911,6 +926,7 @@ absl::Status RunCardTask(const DatasetOptions& o, std::ostream& log) {
   std::map<std::string, int64_t> split_records;
   Nested langs, labels;
   int64_t input = 0, removed = 0, cross = 0, preset_dropped = 0;
+  std::string filter_settings;
   for (int64_t i = 0; i < o.map_shards; ++i) {
     auto m = ReadMarker(FilterDone(o, i));
     if (!m.ok()) return m.status();
@@ -918,6 +934,43 @@ absl::Status RunCardTask(const DatasetOptions& o, std::ostream& log) {
     removed += Int(*m, "exact_duplicates_removed");
     cross += Int(*m, "cross_split_dropped");
     preset_dropped += Int(*m, "preset_dropped");
+    auto settings = m->fields().find("settings");
+    if (settings == m->fields().end()) {
+      return absl::DataLossError(
+          fmt::format("the marker \"{}\" has no \"settings\"", FilterDone(o, i)));
+    }
+    const auto& sf = settings->second.struct_value().fields();
+    auto text = [&sf](const char* key) {
+      auto it = sf.find(key);
+      return it == sf.end() ? std::string() : it->second.string_value();
+    };
+    auto number = [&sf](const char* key) {
+      auto it = sf.find(key);
+      return it == sf.end() ? 0.0 : it->second.number_value();
+    };
+    std::string these = fmt::format(
+        "--preset {} --split {} --split-fractions {},{},{}{}", text("preset"), text("split"),
+        number("train"), number("validation"), number("test"),
+        text("fresh_after").empty() ? std::string() : " --fresh-after " + text("fresh_after"));
+    if (i == 0) {
+      o.preset = text("preset");
+      o.split = text("split");
+      o.train = number("train");
+      o.validation = number("validation");
+      o.test = number("test");
+      o.fresh_after_text = text("fresh_after");
+      if (o.fresh_after_text.empty()) {
+        o.fresh_after.reset();
+      } else {
+        o.fresh_after = 0;  // only whether there is a cutoff matters here
+      }
+      filter_settings = these;
+    } else if (these != filter_settings) {
+      return absl::FailedPreconditionError(fmt::format(
+          "filter task 0 ran with \"{}\" but task {} with \"{}\"; rerun the filter stage with "
+          "one set of flags (delete DIR/work/filter and DIR/data)",
+          filter_settings, i, these));
+    }
     if (auto it = m->fields().find("files"); it != m->fields().end()) {
       for (const auto& file_kv : it->second.struct_value().fields()) {
         const std::string& path = file_kv.first;
@@ -942,6 +995,14 @@ absl::Status RunCardTask(const DatasetOptions& o, std::ostream& log) {
     if (auto it = m->fields().find("failed"); it != m->fields().end()) {
       failed += it->second.list_value().values_size();
     }
+  }
+  if (o.command.empty()) {
+    o.command = fmt::format(
+        "fixmine extract --repo-list REPOS --shard-count {} --out {}/map\n"
+        "fixmine dataset {{signatures,buckets,clusters,filter,card}} --dir {} --map-shards {} "
+        "--partitions {} --near-dup-threshold {}\n# filter: {}",
+        o.map_shards, o.dir, o.dir, o.map_shards, o.partitions, o.near_dup_threshold,
+        filter_settings);
   }
   auto clusters = ReadMarker(ClustersDone(o));
   if (!clusters.ok()) return clusters.status();

@@ -47,15 +47,6 @@ absl::Status Resolve(DatasetArgs* a) {
     o.fresh_after = *t;
     o.fresh_after_text = a->fresh_after;
   }
-  if (o.command.empty()) {
-    o.command = fmt::format(
-        "fixmine extract --repo-list REPOS --shard-count {} --out {}/map\n"
-        "fixmine dataset {{signatures,buckets,clusters,filter,card}} --dir {} --map-shards {} "
-        "--partitions {} --near-dup-threshold {} --preset {} --split {} --split-fractions {}{}",
-        o.map_shards, o.dir, o.dir, o.map_shards, o.partitions, o.near_dup_threshold, o.preset,
-        o.split, a->fractions,
-        a->fresh_after.empty() ? std::string() : " --fresh-after " + a->fresh_after);
-  }
   return absl::OkStatus();
 }
 
@@ -122,7 +113,7 @@ void RegisterDatasetCommands(CLI::App* app, CliContext* ctx) {
                       "duplicates, as fixmined's flag; 0: none")
           ->capture_default_str();
     }
-    if (name == "filter" || name == "card") {
+    if (name == "filter") {
       cmd->add_option("--preset", a->options.preset,
                       "keep only records this preset keeps: default (as fixmined streams with "
                       "--preset default), commitpackft, or none (every canonical record)")
@@ -142,7 +133,7 @@ void RegisterDatasetCommands(CLI::App* app, CliContext* ctx) {
     if (name == "card") {
       cmd->add_option("--command", a->options.command,
                       "the command line that made the dataset, for the card (default: the "
-                      "stages' own)");
+                      "stages' own); the filter's settings are read from its markers");
     }
     cmd->callback([a, ctx, stage, name] {
       if (absl::Status st = Resolve(a.get()); !st.ok()) {

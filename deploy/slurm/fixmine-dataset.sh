@@ -65,7 +65,7 @@ pick() {  # pick STAGE: prints the stage flags that STAGE takes, NUL-separated
     f="${stage_flags[$i]}"
     case "$f" in
       --near-dup-threshold) [[ "$stage" =~ ^(signatures|buckets|card)$ ]] && printf '%s\0%s\0' "$f" "${stage_flags[$((i+1))]}" ;;
-      --split|--split-fractions|--fresh-after|--preset) [[ "$stage" =~ ^(filter|card)$ ]] && printf '%s\0%s\0' "$f" "${stage_flags[$((i+1))]}" ;;
+      --split|--split-fractions|--fresh-after|--preset) [[ "$stage" == filter ]] && printf '%s\0%s\0' "$f" "${stage_flags[$((i+1))]}" ;;
       *) echo "fixmine-dataset.sh: unknown stage flag \"$f\"" >&2; exit 2 ;;
     esac
     i=$((i+2))

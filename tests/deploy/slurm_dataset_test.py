@@ -221,13 +221,16 @@ class SlurmDatasetTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
-    def submit(cls, name, n, b, extra=(), fixmine=None):
+    def submit(cls, name, n, b, extra=(), fixmine=None, wait=False):
         out = os.path.join(cls.tmp, name)
         cmd = [DRIVER, "--repo-list", cls.repo_list, "--out", out, "--map-shards", str(n),
                "--partitions", str(b), "--fixmine", fixmine or FIXMINE_CLI, "--retries", "2"]
+        if wait:
+            cmd.append("--wait")
         if extra:
             cmd += ["--", *extra]
-        r = subprocess.run(cmd, env=cls.cluster.env, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(cmd, env=cls.cluster.env, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT_S if wait else 60)
         if r.returncode != 0:
             raise AssertionError("driver failed: %s %s" % (r.stdout, r.stderr))
         return out, r.stdout
@@ -288,7 +291,11 @@ class SlurmDatasetTest(unittest.TestCase):
         self.assertNotIn("minhash", near)
 
     def test_one_shard_one_partition_gives_the_same_records(self):
-        one = self.submit_and_wait("one-1x1", 1, 1)
+        # --wait: the driver itself returns when the last stage has left the queue.
+        one, printed = self.submit("one-1x1", 1, 1, wait=True)
+        self.assertEqual([line.split()[0] for line in printed.splitlines()],
+                         ["map", "signatures", "buckets", "clusters", "filter", "card"])
+        self.assertTrue(os.path.exists(os.path.join(one, "work", "card.done")))
         a = {r["id"]: r for rs in dataset_records(self.main).values() for r in rs}
         b = {r["id"]: r for rs in dataset_records(one).values() for r in rs}
         self.assertEqual(set(a), set(b))
@@ -402,6 +409,23 @@ class SlurmDatasetTest(unittest.TestCase):
         self.assertEqual(a, b)
         _, nothing = self.submit("killed", 3, 4, fixmine=wrapper)
         self.assertEqual(nothing.strip(), "all tasks complete")
+
+    def test_driver_refuses_bad_arguments(self):
+        base = [DRIVER, "--repo-list", self.repo_list, "--out", os.path.join(self.tmp, "bad"),
+                "--map-shards", "2", "--partitions", "2"]
+        for extra, message in ((["--", "--split", "repo", "--bogus", "1"], "unknown stage flag"),
+                               (["--retries", "0"], "--retries must be 1 or more")):
+            r = subprocess.run(base + extra, env=self.cluster.env, capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(message, r.stderr)
+        r = subprocess.run([DRIVER, "--out", "x"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--repo-list is required", r.stderr)
+        # Nothing was submitted.
+        q = subprocess.run(["squeue", "-h"], env=self.cluster.env, capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(q.stdout.strip(), "")
 
     def served_ids(self, names):
         """The ids fixmined streams with --preset default after mining `names` in that order."""

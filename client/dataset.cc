@@ -396,7 +396,9 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
     AppendNode(n, &node);
     auto emit = [&](const std::string& key, std::string_view extra) {
       auto j = static_cast<size_t>(Fnv1a64(key) % static_cast<uint64_t>(o.partitions));
-      row = key + "\t" + node;
+      row.assign(key);
+      row += '\t';
+      row += node;
       if (!extra.empty()) {
         row += "\t";
         row += extra;
@@ -423,8 +425,10 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
     std::vector<std::string> buckets = storage::keys::LshBucketPrefixes(sig);
     if (buckets.empty()) continue;
     ++with_sig;
-    std::string hex = SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
-    for (const std::string& b : buckets) emit("b" + HexOf(b), fp + "\t" + hex);
+    std::string extra = fp;  // the band rows' fingerprint and signature
+    extra += '\t';
+    extra += SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
+    for (const std::string& b : buckets) emit("b" + HexOf(b), extra);
   }
   std::string rows_json;
   for (int64_t j = 0; j < o.partitions; ++j) {

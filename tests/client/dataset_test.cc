@@ -287,6 +287,17 @@ TEST_F(DatasetStages, KeepsOneCanonicalPerDuplicateGroupWhateverTheSharding) {
   text << card.rdbuf();
   EXPECT_NE(text.str().find(fmt::format("num_examples: {}", kept.size())), std::string::npos)
       << text.str();
+  // A filter task rerun with other settings: the card refuses to describe a mixed dataset.
+  fs::remove(work_.path() + "/run3x4/work/filter/1-of-3.done");
+  fs::remove(work_.path() + "/run3x4/work/card.done");
+  CommandResult r =
+      Cli("dataset filter --dir run3x4 --map-shards 3 --partitions 4 --shard-index 1 --split repo");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = Cli("dataset card --dir run3x4 --map-shards 3 --partitions 4");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("filter task 0 ran with \"--preset default --split none"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(work_.path() + "/run3x4/work/card.done"));
 }
 
 TEST_F(DatasetStages, DoneTasksAreSkippedAndUnfinishedInputsRefused) {

@@ -229,4 +229,27 @@ std::string BugLinkKey(std::string_view repo, std::string_view bug_commit,
   return out;
 }
 
+std::string DedupMemberKey(std::string_view id) {
+  std::string out = "m";
+  out += id;
+  return out;
+}
+
+namespace {
+std::string DedupPrefix(char family, std::string_view value) {
+  std::string out(1, family);
+  out += value;
+  out.push_back('\0');
+  return out;
+}
+}  // namespace
+
+std::string DedupFingerprintPrefix(std::string_view fingerprint) {
+  return DedupPrefix('f', fingerprint);
+}
+std::string DedupCommitPrefix(std::string_view commit) { return DedupPrefix('c', commit); }
+std::string DedupNearPrefix(std::string_view canonical_id) {
+  return DedupPrefix('n', canonical_id);
+}
+
 }  // namespace fixmine::storage::keys

@@ -12,9 +12,18 @@
 //   repos       name -> Repository (record_count not stored; it comes from counters)
 //   jobs        id -> Job
 //   counters    "total" | "repo\0" name -> le64 count, updated with an add merge operator
-//   fingerprints  Record.patch_fingerprint -> id of the first record stored with it
-//   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets);
-//               's' record id -> the record's MinHash signature (le32 values)
+//   fingerprints  (no longer written; stores of earlier builds may hold fingerprint -> id)
+//   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets), for
+//               exact-canonical records with a signature only (curation/canonical.h);
+//               's' record id -> signature (no longer written; read by the dedup rebuild)
+//   dedup       dedup groups (curation/canonical.h, docs/storage.md "Dedup groups"):
+//               'm' record id -> member: a Record holding only id, commit, author.time,
+//                   patch_fingerprint, minhash and the three dedup labels, for every record
+//               'f' fingerprint '\0' record id -> ""   (members by patch_fingerprint)
+//               'c' commit hex '\0' record id -> ""    (members by commit id)
+//               'n' near canonical id '\0' record id -> "" (near_duplicate_of, reversed)
+//   default also holds "dedup_layout" -> "2" once the dedup family is complete, and
+//               "dedup_threshold" -> the near-duplicate threshold its near groups were made at
 //   benchmarks  name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
 // `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
 // positive ones as unsigned bytes.
@@ -42,6 +51,15 @@ inline constexpr char kCountersCf[] = "counters";
 inline constexpr char kFingerprintsCf[] = "fingerprints";
 inline constexpr char kLshBandsCf[] = "lsh_bands";
 inline constexpr char kBenchmarksCf[] = "benchmarks";
+inline constexpr char kDedupCf[] = "dedup";
+
+// Meta key whose value kDedupLayout says the dedup family covers every record (a store of an
+// earlier build is rebuilt once at open, docs/storage.md).
+inline constexpr char kDedupLayoutKey[] = "dedup_layout";
+inline constexpr char kDedupLayout[] = "2";
+// Meta key holding the near-duplicate threshold (decimal text) the stored near groups were made
+// with; another threshold at open relabels the store.
+inline constexpr char kDedupThresholdKey[] = "dedup_threshold";
 
 // MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
 // agree on every row of one band share that band's bucket.
@@ -123,6 +141,14 @@ std::string LshSignatureKey(std::string_view id);
 // of 4).
 std::string EncodeSignature(const google::protobuf::RepeatedField<uint32_t>& signature);
 std::optional<std::vector<uint32_t>> DecodeSignature(std::string_view in);
+
+// dedup family keys: 'm' + id; and the prefixes 'f' fingerprint '\0', 'c' commit '\0' and
+// 'n' canonical id '\0', each followed by a member's record id. Callers keep '\0' out of the
+// values (a fingerprint or commit holding one is never indexed).
+std::string DedupMemberKey(std::string_view id);
+std::string DedupFingerprintPrefix(std::string_view fingerprint);
+std::string DedupCommitPrefix(std::string_view commit);
+std::string DedupNearPrefix(std::string_view canonical_id);
 
 // Decodes lowercase or uppercase hex; nullopt for odd length or a non-hex character.
 std::optional<std::string> HexToBytes(std::string_view hex);

@@ -26,6 +26,8 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "storage/dedup_index.h"
+#include "storage/fault_injection.h"
 #include "storage/keys.h"
 #include "storage/manifest_guard.h"
 #include "storage/rocks_access.h"
@@ -229,6 +231,7 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* lsh = nullptr;
     rocksdb::ColumnFamilyHandle* benchmarks = nullptr;
     rocksdb::ColumnFamilyHandle* trajectories = nullptr;
+    rocksdb::ColumnFamilyHandle* dedup = nullptr;
   };
 
   // For companion stores (rocks_access.h).
@@ -238,10 +241,12 @@ class RocksRecordStore final : public RecordStore {
             }};
   }
 
-  RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::DB> db,
+  RocksRecordStore(std::string dir, std::unique_ptr<rocksdb::Env> env,
+                   std::unique_ptr<rocksdb::DB> db,
                    std::vector<rocksdb::ColumnFamilyHandle*> handles, Families cf,
                    StoreOptions options)
       : dir_(std::move(dir)),
+        env_(std::move(env)),
         db_(std::move(db)),
         handles_(std::move(handles)),
         cf_(cf),
@@ -284,6 +289,94 @@ class RocksRecordStore final : public RecordStore {
                       what, value, want, advice));
     }
     return absl::OkStatus();
+  }
+
+  // Builds the dedup family for a store written by a build without it, or relabels a store
+  // whose near groups were made at another threshold (docs/storage.md "Dedup groups"): every
+  // record is indexed and relabelled by the canonical rule, in one atomic batch that also marks
+  // the layout complete and records the threshold. A no-op when both marks match.
+  absl::Status CompleteDedupIndex() {
+    std::string what = fmt::format("indexing the dedup groups of store \"{}\"", dir_);
+    const std::string threshold = fmt::format("{}", options_.near_dup_threshold);
+    std::string layout;
+    std::string stored_threshold;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.meta, keys::kDedupLayoutKey, &layout);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, what);
+    s = db_->Get(rocksdb::ReadOptions(), cf_.meta, keys::kDedupThresholdKey, &stored_threshold);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, what);
+    if (layout == keys::kDedupLayout && stored_threshold == threshold) return absl::OkStatus();
+    std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
+    rocksdb::WriteBatch batch;
+    // Earlier layouts' entries go; the rebuilt ones are put after these deletions.
+    const std::string all_end(4, '\xff');
+    for (rocksdb::ColumnFamilyHandle* cf : {cf_.dedup, cf_.lsh, cf_.fingerprints}) {
+      FIXMINE_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(cf, "", all_end), what));
+    }
+    std::vector<Record> members;
+    std::vector<std::string> primary;
+    std::vector<internal::DedupLabels> before;
+    {
+      rocksdb::ReadOptions ro;
+      ro.fill_cache = false;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_.records));
+      Record record;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (!record.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError(fmt::format("{}: the record at key {} does not parse", what,
+                                                 HexKey(it->key().ToStringView())));
+        }
+        Record m;
+        m.set_id(record.id());
+        m.set_commit(record.commit());
+        m.mutable_author()->set_time(record.author().time());
+        m.set_patch_fingerprint(record.patch_fingerprint());
+        // The signature: from the record's dedup member, or (earlier builds, first copies only)
+        // from the LSH family.
+        std::string sig;
+        Record member;
+        s = db_->Get(rocksdb::ReadOptions(), cf_.dedup, keys::DedupMemberKey(record.id()), &sig);
+        if (s.ok() && member.ParseFromString(sig)) {
+          *m.mutable_minhash() = member.minhash();
+        } else if (db_->Get(rocksdb::ReadOptions(), cf_.lsh, keys::LshSignatureKey(record.id()),
+                            &sig)
+                       .ok()) {
+          if (std::optional<std::vector<uint32_t>> v = keys::DecodeSignature(sig)) {
+            for (uint32_t x : *v) m.add_minhash(x);
+          }
+        }
+        members.push_back(std::move(m));
+        primary.emplace_back(it->key().ToStringView());
+        before.push_back({record.duplicate_of(), record.near_duplicate_of(),
+                          record.near_duplicate_similarity()});
+      }
+      FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+    }
+    std::vector<Record*> added;
+    for (Record& m : members) added.push_back(&m);
+    FIXMINE_RETURN_IF_ERROR(DedupIndex().Apply(added, {}, &batch, what).status());
+    for (size_t i = 0; i < members.size(); ++i) {
+      internal::DedupLabels after{members[i].duplicate_of(), members[i].near_duplicate_of(),
+                                  members[i].near_duplicate_similarity()};
+      if (after == before[i]) continue;
+      std::string value;
+      FIXMINE_RETURN_IF_ERROR(FromRocks(
+          db_->Get(rocksdb::ReadOptions(), cf_.records, primary[i], &value), what));
+      Record record;
+      if (!record.ParseFromString(value)) {
+        return absl::DataLossError(fmt::format("{}: the record at key {} does not parse", what,
+                                               HexKey(primary[i])));
+      }
+      record.set_duplicate_of(after.duplicate_of);
+      record.set_near_duplicate_of(after.near_duplicate_of);
+      record.set_near_duplicate_similarity(after.near_duplicate_similarity);
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.Put(cf_.records, primary[i], record.SerializeAsString()), what));
+    }
+    FIXMINE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(cf_.meta, keys::kDedupLayoutKey, keys::kDedupLayout), what));
+    FIXMINE_RETURN_IF_ERROR(
+        FromRocks(batch.Put(cf_.meta, keys::kDedupThresholdKey, threshold), what));
+    return Write(what, [&] { return db_->Write(SyncWrite(), &batch); });
   }
 
   // --- repositories ---
@@ -353,6 +446,7 @@ class RocksRecordStore final : public RecordStore {
     // tombstone), so exactly what is counted here is removed, atomically.
     rocksdb::WriteBatch batch;
     int64_t removed = 0;
+    std::vector<std::string> removed_ids;
     if (!name.empty()) {
       std::string prefix = keys::RepoPrefix(name);
       std::string end = keys::PrefixSuccessor(prefix);
@@ -376,10 +470,19 @@ class RocksRecordStore final : public RecordStore {
         if (std::optional<uint64_t> t = keys::PrimaryBiasedTime(key)) {
           FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.time, keys::TimeKey(*t, key)), what));
         }
-        FIXMINE_RETURN_IF_ERROR(RemoveDedupEntries(ro, record, &batch, what));
+        removed_ids.push_back(record.id());
         ++removed;
       }
       FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
+      // The dedup groups of the removed records are recomputed in the same batch: their
+      // canonicals move to the remaining members (curation/canonical.h).
+      FIXMINE_ASSIGN_OR_RETURN(auto relabel, DedupIndex().Apply({}, removed_ids, &batch, what));
+      std::map<std::string, Record> relabelled;
+      FIXMINE_RETURN_IF_ERROR(Relabel(ro, relabel, &relabelled, what));
+      for (const auto& [key, rec] : relabelled) {
+        FIXMINE_RETURN_IF_ERROR(
+            FromRocks(batch.Put(cf_.records, key, rec.SerializeAsString()), what));
+      }
       std::string links = keys::BugLinkRepoPrefix(name);
       FIXMINE_RETURN_IF_ERROR(
           FromRocks(batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
@@ -503,7 +606,6 @@ class RocksRecordStore final : public RecordStore {
     // The dedup indexes are read here and written by this batch: batches of different
     // repositories must not interleave between the two, or both could claim a fingerprint.
     std::lock_guard<std::mutex> dedup_lock(dedup_mu_);
-    DedupBatch dedup;
     Record stored;
     // New records are put at the end, so that a bug-fix link found later in the batch can
     // still add to a record of this batch.
@@ -528,7 +630,6 @@ class RocksRecordStore final : public RecordStore {
       if (!s.IsNotFound()) return FromRocks(s, what);
 
       stored = record;
-      FIXMINE_RETURN_IF_ERROR(Dedup(&stored, &dedup, &batch, what));
       FIXMINE_RETURN_IF_ERROR(
           LinkBugFix(ro, &stored, to_put, put_by_commit, &relinked, &batch_links, &batch, what));
       put_by_commit[record.repo() + '\0' + record.commit()] = to_put.size();
@@ -544,6 +645,15 @@ class RocksRecordStore final : public RecordStore {
           what));
       ++per_repo[record.repo()];
       ++added;
+    }
+    {
+      // Dedup labels (curation/canonical.h): set on the new records, and moved on stored
+      // ones whose group's canonical changes, all in this batch.
+      std::vector<Record*> added_records;
+      added_records.reserve(to_put.size());
+      for (auto& [key, rec] : to_put) added_records.push_back(&rec);
+      FIXMINE_ASSIGN_OR_RETURN(auto relabel, DedupIndex().Apply(added_records, {}, &batch, what));
+      FIXMINE_RETURN_IF_ERROR(Relabel(ro, relabel, &relinked, what));
     }
     std::string value;  // one buffer for every record's bytes
     for (auto& [key, rec] : to_put) {
@@ -588,8 +698,21 @@ class RocksRecordStore final : public RecordStore {
       rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.ids, record.id(), &key);
       if (s.IsNotFound()) continue;
       FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+      // The dedup labels are the store's: a caller's copy read before they moved must not
+      // move them back.
+      Record copy = record;
+      std::string member;
+      s = db_->Get(rocksdb::ReadOptions(), cf_.dedup, keys::DedupMemberKey(record.id()), &member);
+      Record labels;
+      if (s.ok() && labels.ParseFromString(member)) {
+        copy.set_duplicate_of(labels.duplicate_of());
+        copy.set_near_duplicate_of(labels.near_duplicate_of());
+        copy.set_near_duplicate_similarity(labels.near_duplicate_similarity());
+      } else if (!s.ok() && !s.IsNotFound()) {
+        return FromRocks(s, what);
+      }
       FIXMINE_RETURN_IF_ERROR(
-          FromRocks(batch.Put(cf_.records, key, record.SerializeAsString()), what));
+          FromRocks(batch.Put(cf_.records, key, copy.SerializeAsString()), what));
       ++updated;
     }
     if (updated > 0) {
@@ -871,45 +994,76 @@ class RocksRecordStore final : public RecordStore {
 
  private:
   // Runs `write` (a RocksDB write) unless the store's disk has less than kMinFreeBytes free
-  // (RESOURCE_EXHAUSTED, so RocksDB itself never meets a full disk in the usual case) or an
-  // earlier write failed with an I/O error; converts its status for `what`. After such a failure (a full disk) every later write is refused here
-  // with the first failure's code (RESOURCE_EXHAUSTED for no space) and never reaches RocksDB:
-  // RocksDB 7.8's WAL writer asserts when appended to after a failed append (Debian's build
-  // keeps assertions, so the server would abort), and its background error keeps the database
-  // read-only until it is reopened anyway. Reads are unaffected. Thread-safe.
+  // (RESOURCE_EXHAUSTED, so RocksDB itself never meets a full disk in the usual case) or the
+  // store is fenced; converts its status for `what`. The first write that fails with an I/O
+  // error (no space, or EIO from a failing disk) fences the store: it and every later write
+  // are answered with the fence's status (RESOURCE_EXHAUSTED for no space, FAILED_PRECONDITION
+  // for any other I/O error) and later ones never reach RocksDB. RocksDB 7.8 cannot go on
+  // after such an error: its WAL writer asserts (`sync_without_flush_called_`) when used again
+  // after a failed append or sync (Debian's build keeps assertions, so the server would
+  // abort), and its background error keeps the database read-only until it is reopened
+  // anyway. Reads are unaffected. Thread-safe.
   template <typename F>
   absl::Status Write(std::string_view what, F&& write) {
-    std::lock_guard<std::mutex> l(write_mu_);
-    struct statvfs vfs {};
-    if (statvfs(dir_.c_str(), &vfs) == 0) {
-      const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
-      if (free_bytes < kMinFreeBytes) {
-        return absl::ResourceExhaustedError(fmt::format(
-            "{}: the store's disk has {} bytes free, less than the {} MiB fixmined keeps free "
-            "for the database's own flushes; free disk space (writes resume by themselves)",
-            what, free_bytes, kMinFreeBytes >> 20));
+    std::function<void(const absl::Status&)> notify;
+    absl::Status result;
+    {
+      std::lock_guard<std::mutex> l(write_mu_);
+      struct statvfs vfs {};
+      if (statvfs(dir_.c_str(), &vfs) == 0) {
+        const uint64_t free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+        if (free_bytes < kMinFreeBytes) {
+          return absl::ResourceExhaustedError(fmt::format(
+              "{}: the store's disk has {} bytes free, less than the {} MiB fixmined keeps free "
+              "for the database's own flushes; free disk space (writes resume by themselves)",
+              what, free_bytes, kMinFreeBytes >> 20));
+        }
       }
+      if (!write_fence_.ok()) return Fenced(what);
+      rocksdb::Status s = write();
+      if (!s.IsIOError()) return FromRocks(s, what);
+      write_fence_ = s.IsNoSpace()
+                         ? absl::ResourceExhaustedError(FromRocks(s, what).message())
+                         : absl::FailedPreconditionError(FromRocks(s, what).message());
+      result = Fenced(what);
+      notify = on_fence_;
     }
-    if (!write_fence_.ok()) {
-      return absl::Status(
-          write_fence_.code(),
-          fmt::format("{}: the store takes no more writes since an earlier write failed ({}); "
-                      "free disk space (or fix the disk) and restart fixmined",
-                      what, std::string(write_fence_.message())));
-    }
-    rocksdb::Status s = write();
-    if (s.IsIOError()) write_fence_ = FromRocks(s, "writing");
-    return FromRocks(s, what);
+    // Outside the lock: the callback may look at the store.
+    if (notify) notify(WriteFence());
+    return result;
   }
 
-  // What one WriteBatch call has added to the dedup indexes so far (not yet readable from the
-  // database).
-  struct DedupBatch {
-    std::unordered_map<std::string, std::string> fingerprints;          // fingerprint -> id
-    std::unordered_map<std::string, std::vector<std::string>> buckets;  // bucket prefix -> ids
-    std::unordered_map<std::string, std::vector<uint32_t>> signatures;  // id -> signature
-  };
+  // The status of a write refused (or failed) because of the fence. Caller holds write_mu_.
+  absl::Status Fenced(std::string_view what) const {
+    const bool no_space = write_fence_.code() == absl::StatusCode::kResourceExhausted;
+    return absl::Status(
+        write_fence_.code(),
+        fmt::format("{}: the store takes no more writes since a write failed with {} ({}); {}",
+                    what, no_space ? "no space left on its disk" : "an I/O error",
+                    std::string(write_fence_.message()),
+                    no_space ? "free disk space, restart fixmined, then run `fixmine db verify`"
+                             : "fix the disk (see the kernel log), restart fixmined, then run "
+                               "`fixmine db verify` (restore a backup if it reports problems)"));
+  }
 
+ public:
+  absl::Status WriteFence() override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    if (write_fence_.ok()) return absl::OkStatus();
+    return Fenced("writing to the store");
+  }
+
+  void SetFenceCallback(std::function<void(const absl::Status&)> on_fence) override {
+    bool fenced = false;
+    {
+      std::lock_guard<std::mutex> l(write_mu_);
+      on_fence_ = on_fence;
+      fenced = !write_fence_.ok();
+    }
+    if (fenced && on_fence) on_fence(WriteFence());
+  }
+
+ private:
   // Bug-fix links (docs/storage.md): fills `record`'s fixed_by from the links stored for its
   // commit and those made earlier in this batch, and for each of its bug-introducing commits
   // writes a link and adds the record's commit to that record's fixed_by when it is stored
@@ -964,129 +1118,40 @@ class RocksRecordStore final : public RecordStore {
     return absl::OkStatus();
   }
 
-  // Candidates compared per record at most: a bucket shared by very many records (boiler-
-  // plate) must not make one write slow.
-  static constexpr int kMaxNearDupCandidates = 64;
-
-  // Sets `record`'s duplicate_of or near_duplicate_of from the indexes (database and `dedup`),
-  // adds its own index entries to `batch` and `dedup`, and clears its minhash. Caller holds
-  // dedup_mu_.
-  absl::Status Dedup(Record* record, DedupBatch* dedup, rocksdb::WriteBatch* batch,
-                     std::string_view what) {
-    record->clear_duplicate_of();
-    record->clear_near_duplicate_of();
-    record->clear_near_duplicate_similarity();
-    const std::string& fp = record->patch_fingerprint();
-    if (!fp.empty()) {
-      auto it = dedup->fingerprints.find(fp);
-      if (it != dedup->fingerprints.end()) {
-        record->set_duplicate_of(it->second);
-      } else {
-        std::string first;
-        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_.fingerprints, fp, &first);
-        if (s.ok()) {
-          if (first != record->id()) record->set_duplicate_of(first);
-        } else if (s.IsNotFound()) {
-          FIXMINE_RETURN_IF_ERROR(FromRocks(batch->Put(cf_.fingerprints, fp, record->id()), what));
-          dedup->fingerprints[fp] = record->id();
-        } else {
-          return FromRocks(s, what);
-        }
-      }
-    }
-    std::vector<std::string> prefixes = keys::LshBucketPrefixes(record->minhash());
-    if (!record->duplicate_of().empty() || prefixes.empty()) {
-      record->clear_minhash();
-      return absl::OkStatus();
-    }
-    std::vector<uint32_t> signature(record->minhash().begin(), record->minhash().end());
-    if (options_.near_dup_threshold > 0) {
-      std::vector<std::string> candidates;
-      std::unordered_set<std::string> seen = {record->id()};
-      auto consider = [&](const std::string& id) {
-        if (static_cast<int>(candidates.size()) < kMaxNearDupCandidates && seen.insert(id).second) {
-          candidates.push_back(id);
-        }
-      };
-      for (const std::string& prefix : prefixes) {
-        if (auto it = dedup->buckets.find(prefix); it != dedup->buckets.end()) {
-          for (const std::string& id : it->second) consider(id);
-        }
-        std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf_.lsh));
-        for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
-                               static_cast<int>(candidates.size()) < kMaxNearDupCandidates;
-             it->Next()) {
-          consider(std::string(it->key().ToStringView().substr(prefix.size())));
-        }
-        FIXMINE_RETURN_IF_ERROR(FromRocks(it->status(), what));
-      }
-      int best = -1;
-      for (const std::string& id : candidates) {
-        std::vector<uint32_t> other;
-        if (auto it = dedup->signatures.find(id); it != dedup->signatures.end()) {
-          other = it->second;
-        } else {
-          std::string value;
-          rocksdb::Status s =
-              db_->Get(rocksdb::ReadOptions(), cf_.lsh, keys::LshSignatureKey(id), &value);
-          if (s.IsNotFound()) continue;
-          FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
-          std::optional<std::vector<uint32_t>> decoded = keys::DecodeSignature(value);
-          if (!decoded) continue;
-          other = std::move(*decoded);
-        }
-        if (other.size() != signature.size()) continue;
-        int equal = 0;
-        for (size_t i = 0; i < signature.size(); ++i) equal += other[i] == signature[i];
-        if (equal > best && static_cast<double>(equal) / static_cast<double>(signature.size()) >=
-                                options_.near_dup_threshold) {
-          best = equal;
-          record->set_near_duplicate_of(id);
-          record->set_near_duplicate_similarity(
-              static_cast<int32_t>((equal * 100 + signature.size() / 2) / signature.size()));
-        }
-      }
-    }
-    for (const std::string& prefix : prefixes) {
-      FIXMINE_RETURN_IF_ERROR(FromRocks(
-          batch->Put(cf_.lsh, keys::LshBucketKey(prefix, record->id()), rocksdb::Slice()), what));
-      dedup->buckets[prefix].push_back(record->id());
-    }
-    FIXMINE_RETURN_IF_ERROR(FromRocks(batch->Put(cf_.lsh, keys::LshSignatureKey(record->id()),
-                                                 keys::EncodeSignature(record->minhash())),
-                                      what));
-    dedup->signatures[record->id()] = std::move(signature);
-    record->clear_minhash();
-    return absl::OkStatus();
+  internal::DedupIndex DedupIndex() {
+    return internal::DedupIndex(db_.get(), cf_.dedup, cf_.lsh, options_.near_dup_threshold);
   }
 
-  // Adds to `batch` the deletion of `record`'s dedup index entries: its fingerprint when the
-  // index points at it, its LSH buckets and signature. Caller holds dedup_mu_.
-  absl::Status RemoveDedupEntries(const rocksdb::ReadOptions& ro, const Record& record,
-                                  rocksdb::WriteBatch* batch, std::string_view what) {
-    if (!record.patch_fingerprint().empty()) {
-      std::string first;
-      rocksdb::Status s = db_->Get(ro, cf_.fingerprints, record.patch_fingerprint(), &first);
-      if (s.ok() && first == record.id()) {
-        FIXMINE_RETURN_IF_ERROR(
-            FromRocks(batch->Delete(cf_.fingerprints, record.patch_fingerprint()), what));
-      } else if (!s.ok() && !s.IsNotFound()) {
-        return FromRocks(s, what);
+  // Sets the dedup labels of stored records (by id) into `records` (primary key -> record),
+  // reading those not there yet. Caller holds dedup_mu_.
+  absl::Status Relabel(const rocksdb::ReadOptions& ro,
+                       const std::map<std::string, internal::DedupLabels>& labels,
+                       std::map<std::string, Record>* records, std::string_view what) {
+    for (const auto& [id, l] : labels) {
+      std::string key;
+      rocksdb::Status s = db_->Get(ro, cf_.ids, id, &key);
+      if (s.IsNotFound()) {
+        return absl::DataLossError(fmt::format(
+            "{}: record \"{}\" is in the dedup index but not in the id index", what, id));
       }
-    }
-    std::string value;
-    rocksdb::Status s = db_->Get(ro, cf_.lsh, keys::LshSignatureKey(record.id()), &value);
-    if (s.IsNotFound()) return absl::OkStatus();
-    FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
-    std::optional<std::vector<uint32_t>> sig = keys::DecodeSignature(value);
-    if (sig) {
-      google::protobuf::RepeatedField<uint32_t> values(sig->begin(), sig->end());
-      for (const std::string& prefix : keys::LshBucketPrefixes(values)) {
-        FIXMINE_RETURN_IF_ERROR(
-            FromRocks(batch->Delete(cf_.lsh, keys::LshBucketKey(prefix, record.id())), what));
+      FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+      auto r = records->find(key);
+      if (r == records->end()) {
+        std::string value;
+        s = db_->Get(ro, cf_.records, key, &value);
+        FIXMINE_RETURN_IF_ERROR(FromRocks(s, what));
+        Record rec;
+        if (!rec.ParseFromString(value)) {
+          return absl::DataLossError(
+              fmt::format("{}: the record at key {} does not parse", what, HexKey(key)));
+        }
+        r = records->emplace(key, std::move(rec)).first;
       }
+      r->second.set_duplicate_of(l.duplicate_of);
+      r->second.set_near_duplicate_of(l.near_duplicate_of);
+      r->second.set_near_duplicate_similarity(l.near_duplicate_similarity);
     }
-    return FromRocks(batch->Delete(cf_.lsh, keys::LshSignatureKey(record.id())), what);
+    return absl::OkStatus();
   }
 
   // record_count is derived from the counters, never stored.
@@ -1119,6 +1184,7 @@ class RocksRecordStore final : public RecordStore {
   }
 
   const std::string dir_;
+  std::unique_ptr<rocksdb::Env> env_;  // null: the default; outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_ closes
   const Families cf_;
@@ -1129,6 +1195,7 @@ class RocksRecordStore final : public RecordStore {
   // failed with an I/O error (see Write).
   std::mutex write_mu_;
   absl::Status write_fence_;
+  std::function<void(const absl::Status&)> on_fence_;  // guarded by write_mu_
 };
 
 rocksdb::ColumnFamilyOptions BaseFamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache) {
@@ -1197,6 +1264,9 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   if (!options.accept_damaged_manifest) FIXMINE_RETURN_IF_ERROR(CheckManifestState(dir));
 
   rocksdb::DBOptions db_options;
+  // Test-only: fails the store's writes like a failing disk (docs/reliability.md).
+  std::unique_ptr<rocksdb::Env> env = internal::EioSwitchEnvFromEnvironment();
+  if (env != nullptr) db_options.env = env.get();
   db_options.listeners.push_back(NewManifestStateListener(dir));
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -1220,7 +1290,8 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   const std::vector<std::string> known = {
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
       keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
-      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf};
+      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf,
+      keys::kDedupCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf  ? counters
@@ -1263,9 +1334,11 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.lsh = handles[9];
   cf.benchmarks = handles[10];
   cf.trajectories = handles[11];
+  cf.dedup = handles[12];
   auto store =
-      std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
+      std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
+  FIXMINE_RETURN_IF_ERROR(store->CompleteDedupIndex());
   RecordManifestState(dir);  // the open wrote a new MANIFEST
   return std::unique_ptr<RecordStore>(std::move(store));
 }

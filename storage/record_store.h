@@ -15,6 +15,11 @@
 
 namespace fixmine::storage {
 
+// The grpc.health.v1 service name under which fixmined reports whether the store takes writes:
+// SERVING until a write fails with an I/O error (RecordStore::WriteFence), NOT_SERVING after
+// (docs/reliability.md). The server itself ("") stays SERVING: reads go on.
+inline constexpr char kStoreWritesHealthService[] = "fixmine.v1.StoreWrites";
+
 // Where a scan is in the key space of the index it uses. Opaque to callers; stable across
 // restarts for the same filter (resume tokens carry it).
 struct ScanPosition {
@@ -124,6 +129,17 @@ class RecordStore {
   virtual uint64_t Generation() = 0;
   // Compacts every column family.
   virtual absl::Status Compact() = 0;
+
+  // OK while the store takes writes. Once a write has failed with an I/O error (EIO from a
+  // failing disk, or no space left for RocksDB itself), the store is fenced: every later write
+  // is refused, without reaching RocksDB, with this status (FAILED_PRECONDITION for an I/O
+  // error, RESOURCE_EXHAUSTED for no space), whose message names the first error and what the
+  // operator should do. Reads are unaffected. Only reopening the store lifts it. Thread-safe.
+  virtual absl::Status WriteFence() = 0;
+  // Calls `on_fence` once, with WriteFence()'s status, when the store becomes fenced (on the
+  // thread whose write failed; at once when it is fenced already). Replaces an earlier callback.
+  // Thread-safe.
+  virtual void SetFenceCallback(std::function<void(const absl::Status&)> on_fence) = 0;
 };
 
 }  // namespace fixmine::storage

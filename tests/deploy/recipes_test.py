@@ -307,7 +307,7 @@ class RecipesTest(unittest.TestCase):
         self.assertTrue(all([m["role"] for m in r["messages"]] == ["system", "user", "assistant"]
                             for r in rows))
         subjects = subjects_in_chat(rows)
-        # Fixes are in; of the two commits with the same patch, the one stored first is kept
+        # Fixes are in; of the two commits with the same patch, the canonical one is kept
         # and the other (its duplicate_of set) is not; the commit that pastes a benchmark item
         # is left out; non-fixes are out.
         self.assertTrue({PY_FIX_2023, GO_FIX_2024, STEP_FIX} <= subjects, subjects)

@@ -1,5 +1,6 @@
-// The store's dedup indexes: exact fingerprints (first writer wins, within a batch and across
-// batches and repositories) and MinHash LSH near-duplicates.
+// The store's dedup indexes: exact fingerprints (the earliest authored record is canonical,
+// within a batch and across batches and repositories) and MinHash LSH near-duplicates. The rule
+// in every order is tested in record_store_canonical_test.cc.
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ Record Make(const std::string& repo, int n, const std::string& fp, int base = -1
   r.set_commit(fmt::format("{:040x}", n));
   r.set_id(repo + ":" + r.commit());
   r.mutable_committer()->set_time(1700000000 + n);
+  r.mutable_author()->set_time(1700000000 + n);
   r.set_patch_fingerprint(fp);
   if (base >= 0) {
     for (int i = 0; i < 64; ++i) r.add_minhash(i < same ? base * 1000 + i : n * 100000 + i);
@@ -47,7 +49,7 @@ class DedupStoreTest : public ::testing::Test {
   testutil::TempDir dir_;
 };
 
-TEST_F(DedupStoreTest, FirstWriterWinsWithinAndAcrossBatchesAndRepositories) {
+TEST_F(DedupStoreTest, EarliestAuthoredWinsWithinAndAcrossBatchesAndRepositories) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   ASSERT_TRUE(store
@@ -61,7 +63,8 @@ TEST_F(DedupStoreTest, FirstWriterWinsWithinAndAcrossBatchesAndRepositories) {
   EXPECT_EQ(store->GetRecord(Make("b", 4, "").id())->duplicate_of(), Make("a", 1, "").id());
   EXPECT_EQ(store->GetRecord(Make("b", 5, "").id())->duplicate_of(), "");  // no fingerprint
 
-  // Removing the first record's repository frees its fingerprint for the next writer.
+  // Removing the canonical's repository moves the label to the earliest remaining copy, and a
+  // later copy points to it.
   ASSERT_TRUE(store
                   ->PutRepository([] {
                     fixmine::v1::Repository r;
@@ -70,8 +73,14 @@ TEST_F(DedupStoreTest, FirstWriterWinsWithinAndAcrossBatchesAndRepositories) {
                   }())
                   .ok());
   ASSERT_TRUE(store->RemoveRepository("a").ok());
+  EXPECT_EQ(store->GetRecord(Make("b", 4, "").id())->duplicate_of(), "");
   ASSERT_TRUE(store->WriteBatch({Make("c", 6, "f1")}, TestJob(), nullptr).ok());
-  EXPECT_EQ(store->GetRecord(Make("c", 6, "").id())->duplicate_of(), "");
+  EXPECT_EQ(store->GetRecord(Make("c", 6, "").id())->duplicate_of(), Make("b", 4, "").id());
+  // An earlier-authored copy arriving later takes the label over.
+  ASSERT_TRUE(store->WriteBatch({Make("d", 0, "f1")}, TestJob(), nullptr).ok());
+  EXPECT_EQ(store->GetRecord(Make("d", 0, "").id())->duplicate_of(), "");
+  EXPECT_EQ(store->GetRecord(Make("b", 4, "").id())->duplicate_of(), Make("d", 0, "").id());
+  EXPECT_EQ(store->GetRecord(Make("c", 6, "").id())->duplicate_of(), Make("d", 0, "").id());
 }
 
 TEST_F(DedupStoreTest, NearDuplicatesAboveTheThresholdOnly) {

@@ -18,6 +18,7 @@
 #include "client/zstd_writer.h"
 #include "common/json.h"
 #include "common/record_json.h"
+#include "curation/canonical.h"
 #include "curation/dedup.h"
 #include "curation/quality.h"
 #include "fixmine/v1/records.pb.h"
@@ -195,7 +196,7 @@ struct Node {
 };
 
 bool NodeBefore(const Node& a, const Node& b) {
-  return CanonicalBefore(a.author_time, a.id, b.author_time, b.id);
+  return curation::CanonicalBefore(a.author_time, a.id, b.author_time, b.id);
 }
 
 void AppendNode(const Node& n, std::string* out) {
@@ -246,17 +247,6 @@ bool ParseSignature(std::string_view hex, std::vector<uint32_t>* sig) {
     sig->push_back(v);
   }
   return true;
-}
-
-int EqualPositions(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) {
-  int equal = 0;
-  for (size_t i = 0; i < a.size() && i < b.size(); ++i) equal += a[i] == b[i];
-  return equal;
-}
-
-// The similarity in percent, rounded as the store rounds it.
-int Percent(int equal) {
-  return (equal * 100 + curation::kMinHashSize / 2) / curation::kMinHashSize;
 }
 
 // Union-find over record ids.
@@ -326,11 +316,6 @@ std::string Skip(std::string_view stage, const std::string& marker) {
 }
 
 }  // namespace
-
-bool CanonicalBefore(int64_t time_a, std::string_view id_a, int64_t time_b, std::string_view id_b) {
-  if (time_a != time_b) return time_a < time_b;
-  return id_a < id_b;
-}
 
 std::string SplitOf(const DatasetOptions& o, std::string_view repo, int64_t commit_time) {
   if (o.fresh_after && commit_time > *o.fresh_after) return "fresh";
@@ -540,8 +525,8 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
         // drop the pair. Left out here, it costs neither the pairs file nor clusters' memory.
         if (!members[a].fp.empty() && members[a].fp == members[b].fp) continue;
         ++compared;
-        int equal = EqualPositions(decoded[a], decoded[b]);
-        if (static_cast<double>(equal) / curation::kMinHashSize < o.near_dup_threshold) continue;
+        int equal = curation::MinHashAgreement(decoded[a], decoded[b]);
+        if (!curation::IsNearDuplicate(equal, decoded[a].size(), o.near_dup_threshold)) continue;
         out += "N\t";
         AppendNode(na, &out);
         out += "\t";
@@ -660,7 +645,9 @@ absl::Status RunClustersTask(const DatasetOptions& o, std::ostream& log) {
       }
       const Node& n = nodes.at(id);
       labels[static_cast<size_t>(n.shard)].push_back(
-          {id, "n", canon->id, Percent(EqualPositions(ms->second, cs->second))});
+          {id, "n", canon->id,
+           curation::SimilarityPercent(curation::MinHashAgreement(ms->second, cs->second),
+                                       cs->second.size())});
       ++near_labelled;
     }
   }

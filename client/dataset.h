@@ -15,8 +15,8 @@
 // (FAILED_PRECONDITION naming the first missing one otherwise). Outputs hold no times or host
 // names: the same inputs give the same bytes, whatever the number of retries.
 //
-// The canonical rule (the same as fixmined's, docs/curation.md "Dedup"): records with the same
-// non-empty patch_fingerprint, or the same commit id in different repositories, are exact
+// The canonical rule (curation/canonical.h, the store's; docs/curation.md "Dedup"): records with
+// the same non-empty patch_fingerprint, or the same commit id in different repositories, are exact
 // duplicates (transitively); the canonical one is the earliest by author time (seconds), ties
 // by the smallest record id (bytewise); the others get duplicate_of = its id and are removed.
 // Among exact canonicals, pairs whose MinHash estimate is at or above the threshold (found
@@ -47,10 +47,6 @@ struct DatasetOptions {
   std::string fresh_after_text;                        // as given, for the card
   std::string command;  // for the card: the command that made the dataset
 };
-
-// True when record (time_a, id_a) is canonical over (time_b, id_b): earlier author time, then
-// the smaller id bytewise. A strict weak order; the same comparison as the store's.
-bool CanonicalBefore(int64_t time_a, std::string_view id_a, int64_t time_b, std::string_view id_b);
 
 // The split ("train", "validation", "test" or "fresh") of a record of repository `repo`
 // committed at `commit_time` under `options`: "fresh" when fresh_after is set and the commit

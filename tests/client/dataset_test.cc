@@ -14,6 +14,7 @@
 
 #include "client/zstd_reader.h"
 #include "client/zstd_writer.h"
+#include "curation/canonical.h"
 #include "fixmine/v1/records.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
@@ -25,14 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using testutil::CommandResult;
 using testutil::ShellQuote;
-
-TEST(CanonicalBefore, EarlierAuthorTimeThenSmallerId) {
-  EXPECT_TRUE(client::CanonicalBefore(1, "b", 2, "a"));
-  EXPECT_FALSE(client::CanonicalBefore(2, "a", 1, "b"));
-  EXPECT_TRUE(client::CanonicalBefore(5, "a0", 5, "a1"));
-  EXPECT_FALSE(client::CanonicalBefore(5, "a1", 5, "a0"));
-  EXPECT_FALSE(client::CanonicalBefore(5, "a", 5, "a"));  // strict
-}
 
 TEST(SplitOf, FreshFirstThenRepositoryHashAgainstFractions) {
   client::DatasetOptions o;
@@ -244,7 +237,7 @@ TEST_F(DatasetStages, KeepsOneCanonicalPerDuplicateGroupWhateverTheSharding) {
   for (const auto& r : all) {
     const fixmine::v1::Record*& b = best[find(r.id())];
     if (b == nullptr ||
-        client::CanonicalBefore(r.author().time(), r.id(), b->author().time(), b->id())) {
+        curation::CanonicalBefore(r.author().time(), r.id(), b->author().time(), b->id())) {
       b = &r;
     }
   }

@@ -39,6 +39,8 @@
 # Then notes: records/s and MB/s of the scan and the stream, per-commit CPU of the first commits
 # and of the whole history, the re-mine's server CPU against the full mine's.
 # Exit status: 0 when every command ran, 1 when one failed. No timing is asserted.
+# The sharded run's dataset stages (signatures, buckets, clusters, filter, card) have their own
+# script, bench/dataset.sh: each stage's time, peak RSS and output size (docs/scale-out.md).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -75,6 +75,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
   RegisterServerCommands(&app, &ctx);
   RegisterTrajectoryCommands(&app, &ctx);
   RegisterDbCommands(&app, &ctx);
+  RegisterDatasetCommands(&app, &ctx);
 
   // CLI11 parses the arguments in reverse order of a vector.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

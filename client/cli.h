@@ -57,6 +57,9 @@ void RegisterTrajectoryCommands(CLI::App* app, CliContext* ctx);
 // Registers `db backup|compact|verify` (RPCs) and `db restore` (offline). Defined in
 // db_commands.cc.
 void RegisterDbCommands(CLI::App* app, CliContext* ctx);
+// Registers `dataset signatures|buckets|clusters|filter|card` (offline stages of a sharded run).
+// Defined in dataset_command.cc.
+void RegisterDatasetCommands(CLI::App* app, CliContext* ctx);
 
 // Registers `records export` and `records session create|read` under the `records` command.
 // Defined in data_commands.cc.

@@ -490,24 +490,13 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
     err << "fixmine extract: --repo-list needs --shard-count N (1 or more)\n";
     return kExitUsage;
   }
-  int64_t index = a.shard_index;
-  if (index < 0) {  // a Kubernetes Indexed Job says which pod this is
-    const char* env = std::getenv("JOB_COMPLETION_INDEX");
-    if (env == nullptr || *env == '\0') {
-      err << "fixmine extract: --repo-list needs --shard-index I (or the environment variable "
-             "JOB_COMPLETION_INDEX)\n";
-      return kExitUsage;
-    }
-    char* end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(env, &end, 10);
-    if (errno != 0 || *end != '\0' || v < 0) {
-      err << fmt::format("fixmine extract: JOB_COMPLETION_INDEX \"{}\" is not a shard index\n",
-                         env);
-      return kExitUsage;
-    }
-    index = v;
+  // A Slurm array task or a Kubernetes Indexed Job pod says which shard it is.
+  auto resolved = ResolveShardIndex(a.shard_index);
+  if (!resolved.ok()) {
+    err << "fixmine extract: --repo-list: " << resolved.status().message() << "\n";
+    return kExitUsage;
   }
+  int64_t index = *resolved;
   if (index >= a.shard_count) {
     err << fmt::format("fixmine extract: shard index {} must be below the shard count {}\n", index,
                        a.shard_count);
@@ -722,7 +711,7 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "mine this shard's share into --out DIR/train-I-of-N.jsonl.zst with fixmined's "
                   "curation (docs/operations.md)");
   cmd->add_option("--shard-index", args->shard_index,
-                  "this shard, 0 to N-1 (default: $JOB_COMPLETION_INDEX)")
+                  "this shard, 0 to N-1 (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--shard-count", args->shard_count, "number of shards N")
       ->check(CLI::PositiveNumber);

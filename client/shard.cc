@@ -1,5 +1,7 @@
 #include "client/shard.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 
@@ -74,6 +76,29 @@ absl::StatusOr<std::vector<RepoEntry>> ResolveRepoList(const std::vector<std::st
     out.push_back(std::move(e));
   }
   return out;
+}
+
+}  // namespace fixmine::client
+
+namespace fixmine::client {
+
+absl::StatusOr<int64_t> ResolveShardIndex(int64_t flag) {
+  if (flag >= 0) return flag;
+  for (const char* var : {"SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"}) {
+    const char* env = std::getenv(var);
+    if (env == nullptr || *env == '\0') continue;
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(env, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("{} \"{}\" is not a shard index (a number, 0 or more)", var, env));
+    }
+    return static_cast<int64_t>(v);
+  }
+  return absl::InvalidArgumentError(
+      "no shard index: give --shard-index I (or run as a Slurm array task, "
+      "$SLURM_ARRAY_TASK_ID, or a Kubernetes Indexed Job, $JOB_COMPLETION_INDEX)");
 }
 
 }  // namespace fixmine::client

@@ -39,3 +39,12 @@ struct RepoEntry {
 absl::StatusOr<std::vector<RepoEntry>> ResolveRepoList(const std::vector<std::string>& lines);
 
 }  // namespace fixmine::client
+
+namespace fixmine::client {
+
+// The task index of an array job: `flag` when it is 0 or more, else $SLURM_ARRAY_TASK_ID (a
+// Slurm job array), else $JOB_COMPLETION_INDEX (a Kubernetes Indexed Job). INVALID_ARGUMENT
+// when none is set or the variable is not a non-negative number.
+absl::StatusOr<int64_t> ResolveShardIndex(int64_t flag);
+
+}  // namespace fixmine::client

@@ -17,6 +17,8 @@ PACKAGES=(
   prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-zstandard
   python3-yaml ccache clang libclang-rt-14-dev
+  # A one-node Slurm cluster for tests/deploy/slurm_dataset_test.py (docs/scale-out.md).
+  slurm-wlm munge
 )
 
 missing=()

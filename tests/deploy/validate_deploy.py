@@ -238,8 +238,12 @@ def check_job(where, spec, pod, configmaps, errors):
     volumes = {v.get("name"): v for v in pod.get("volumes") or []}
     for c in pod.get("containers") or []:
         argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+        if "dataset" in argv:
+            check_dataset_job(where, argv, completions, pod, errors)
+            continue
         if "extract" not in argv:
-            errors.append(f"{where}: the container does not run fixmine extract")
+            errors.append(f"{where}: the container does not run fixmine extract or fixmine "
+                          "dataset")
             continue
         mounts = {m.get("mountPath"): volumes.get(m.get("name"), {})
                   for m in c.get("volumeMounts") or []}
@@ -257,6 +261,68 @@ def check_job(where, spec, pod, configmaps, errors):
         out = flag_value(argv, "--out")
         if "persistentVolumeClaim" not in mounts.get(out, {}):
             errors.append(f"{where}: --out {out!r} is not a mounted volume claim")
+
+
+DATASET_STAGES = {"signatures": "--map-shards", "buckets": "--partitions", "clusters": None,
+                  "filter": "--map-shards", "card": None}
+
+
+def check_dataset_job(where, argv, completions, pod, errors):
+    """A `fixmine dataset STAGE` Indexed Job (deploy/k8s/dataset-jobs.yaml, docs/scale-out.md)."""
+    at = argv.index("dataset")
+    stage = argv[at + 1] if at + 1 < len(argv) else ""
+    if stage not in DATASET_STAGES:
+        errors.append(f"{where}: fixmine dataset {stage!r} is not a stage "
+                      f"({', '.join(DATASET_STAGES)})")
+        return
+    if flag_value(argv, "--shard-index") is not None:
+        errors.append(f"{where}: --shard-index is set; each pod takes JOB_COMPLETION_INDEX")
+    for flag in ("--map-shards", "--partitions", "--dir"):
+        if flag_value(argv, flag) is None:
+            errors.append(f"{where}: fixmine dataset {stage} needs {flag}")
+    count_flag = DATASET_STAGES[stage]
+    tasks = flag_value(argv, count_flag) if count_flag else "1"
+    if tasks != str(completions):
+        errors.append(f"{where}: the {stage} stage has {tasks!r} tasks "
+                      f"({count_flag or 'one task'}) but completions is {completions!r}")
+    shard_count = flag_value(argv, "--shard-count")
+    if shard_count is not None and shard_count != str(completions):
+        errors.append(f"{where}: --shard-count {shard_count!r} differs from completions "
+                      f"{completions!r}")
+    volumes = {v.get("name"): v for v in pod.get("volumes") or []}
+    mounts = {}
+    for c in pod.get("containers") or []:
+        for m in c.get("volumeMounts") or []:
+            mounts[m.get("mountPath")] = volumes.get(m.get("name"), {})
+    folder = flag_value(argv, "--dir") or ""
+    if "persistentVolumeClaim" not in mounts.get(folder, {}):
+        errors.append(f"{where}: --dir {folder!r} is not a mounted volume claim")
+    if "persistentVolumeClaim" not in mounts.get(folder.rstrip("/") + "/map", {}):
+        errors.append(f"{where}: --dir {folder!r}/map (the map shards) is not a mounted volume "
+                      "claim")
+
+
+def check_dataset_counts(k8s, errors):
+    """Every dataset stage agrees with the extract Job and the others on N and B."""
+    shards, partitions = {}, {}
+    for fname, docs in k8s.items():
+        for d in docs:
+            if not isinstance(d, dict) or d.get("kind") != "Job":
+                continue
+            name = (d.get("metadata") or {}).get("name")
+            pod = ((d.get("spec") or {}).get("template") or {}).get("spec") or {}
+            for c in pod.get("containers") or []:
+                argv = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+                if "dataset" in argv:
+                    shards[name] = flag_value(argv, "--map-shards")
+                    partitions[name] = flag_value(argv, "--partitions")
+                elif "extract" in argv:
+                    shards[name] = flag_value(argv, "--shard-count")
+    if len(set(shards.values())) > 1:
+        errors.append(f"the dataset Jobs' --map-shards and the extract Job's --shard-count "
+                      f"differ: {shards}")
+    if len(set(partitions.values())) > 1:
+        errors.append(f"the dataset Jobs' --partitions differ: {partitions}")
 
 
 def check_compose(compose, prometheus, deploy_dir, errors):
@@ -333,6 +399,7 @@ def check_dockerfile(text, errors):
 def validate(files):
     errors = []
     check_k8s(files["k8s"], errors)
+    check_dataset_counts(files["k8s"], errors)
     check_compose(files["compose"], files["prometheus"], files["dir"], errors)
     check_dockerfile(files["dockerfile"], errors)
     return errors
@@ -358,8 +425,34 @@ class DeployFilesTest(unittest.TestCase):
     def test_committed_files_are_valid(self):
         self.assertEqual(validate(self.files), [])
         kinds = sorted(d["kind"] for docs in self.files["k8s"].values() for d in docs)
-        self.assertEqual(kinds, ["ConfigMap", "ConfigMap", "Job", "Kustomization",
-                                 "PersistentVolumeClaim", "Service", "Service", "StatefulSet"])
+        self.assertEqual(kinds, ["ConfigMap", "ConfigMap"] + ["Job"] * 6 + [
+            "Kustomization", "PersistentVolumeClaim", "PersistentVolumeClaim", "Service",
+            "Service", "StatefulSet"])
+
+    def dataset_job(self, files, stage):
+        return next(d for d in files["k8s"]["dataset-jobs.yaml"]
+                    if d.get("kind") == "Job" and d["metadata"]["name"].endswith("-" + stage))
+
+    def test_dataset_partitions_differ_from_completions_rejected(self):
+        self.assertCaught(lambda f: self.dataset_job(f, "buckets")["spec"].update(completions=4),
+                          "the buckets stage has '16' tasks")
+
+    def test_dataset_map_shards_differ_from_extract_rejected(self):
+        def mutate(f):
+            args = self.dataset_job(f, "filter")["spec"]["template"]["spec"]["containers"][0][
+                "args"]
+            args[args.index("--map-shards") + 1] = "4"
+        self.assertCaught(mutate, "--map-shards and the extract Job's --shard-count differ")
+
+    def test_dataset_clusters_with_many_pods_rejected(self):
+        self.assertCaught(lambda f: self.dataset_job(f, "clusters")["spec"].update(
+            completions=2, parallelism=1), "the clusters stage has '1' tasks")
+
+    def test_dataset_unmounted_map_rejected(self):
+        def mutate(f):
+            c = self.dataset_job(f, "signatures")["spec"]["template"]["spec"]["containers"][0]
+            c["volumeMounts"] = [m for m in c["volumeMounts"] if m["mountPath"] != "/data/map"]
+        self.assertCaught(mutate, "(the map shards) is not a mounted volume claim")
 
     def test_two_replicas_rejected(self):
         self.assertCaught(lambda f: self.doc(f, "statefulset.yaml", "StatefulSet")["spec"]

@@ -83,6 +83,8 @@ class MiningSink {
   // encode). `stats` are the walk's counters so far. A non-OK status stops the walk.
   virtual absl::Status Put(fixmine::v1::Record&& record, std::string&& encoded,
                            const miner::WalkStats& stats) = 0;
+  // The repository opened: the walk is next (MiningResult::walked).
+  virtual void Opened() {}
   // Progress after each batch of commits.
   virtual void Progress(const miner::WalkStats& stats) {}
   // The walk ended (whatever its outcome): write what is buffered. Records handed over so far

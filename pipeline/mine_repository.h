@@ -40,6 +40,10 @@ inline constexpr PolicyDefaults kFidelityPolicies{"keep", "flag", "off", "off"};
 struct MiningSpec {
   // The repository's local path: the repository itself, or for a remote, its bare mirror.
   std::string path;
+  // Besides `path`, the folders and files a mining worker may read (pipeline/worker.h): the
+  // repository's data kept elsewhere (alternates, linked object folders and packs), as the
+  // caller's path check found them. Unused by MineRepository itself.
+  std::vector<std::string> read_paths;
   // A remote's URL: cloned into `path` when `path` does not exist. Empty for a local
   // repository.
   std::string url;

@@ -114,6 +114,7 @@ void StatsFromProto(const v1::WorkerStats& p, miner::WalkStats* s) {
 v1::WorkerSpec SpecToProto(const MiningSpec& spec, const WorkerOptions& options) {
   v1::WorkerSpec w;
   w.set_path(spec.path);
+  for (const auto& r : spec.read_paths) w.add_read_paths(r);
   w.set_url(spec.url);
   w.set_fetch(spec.fetch);
   w.set_clone_max_bytes(spec.clone_limits.max_bytes);
@@ -167,6 +168,7 @@ v1::WorkerSpec SpecToProto(const MiningSpec& spec, const WorkerOptions& options)
 MiningSpec SpecFromProto(const v1::WorkerSpec& w) {
   MiningSpec spec;
   spec.path = w.path();
+  spec.read_paths.assign(w.read_paths().begin(), w.read_paths().end());
   spec.url = w.url();
   spec.fetch = w.fetch();
   spec.clone_limits.max_bytes = w.clone_max_bytes();
@@ -829,6 +831,7 @@ int RunMiningWorker(int argc, char** argv) {
     policy.read_paths = WorkerSystemReadPaths();
     std::string real = std::filesystem::canonical(spec.path, ec).string();
     policy.read_paths.push_back(ec ? spec.path : real);
+    for (const auto& p : spec.read_paths) policy.read_paths.push_back(p);
     absl::Status st = ApplyLandlock(policy);
     if (st.ok()) {
       sb.set_landlocked(true);

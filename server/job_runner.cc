@@ -490,14 +490,17 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   // Load: the repository and the job's spec.
   auto repo = store_->GetRepository(job.repo());
   if (!repo.ok()) return fail(repo.status());
+  pipeline::MiningSpec spec;
   if (!repo->remote()) {
-    // Checked again at each job: the repository may have changed since it was registered.
-    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots);
+    // Checked again at each job: the repository may have changed since it was registered. Its
+    // data outside its folder (alternates, linked object folders) as checked here is what the
+    // worker's Landlock ruleset lets it read besides the folder.
+    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots,
+                                                   &spec.read_paths);
         !st.ok()) {
       return fail(st);
     }
   }
-  pipeline::MiningSpec spec;
   spec.path = repo->local_path();
   if (repo->remote()) spec.url = repo->source();
   spec.fetch = job.fetch();

@@ -99,7 +99,7 @@ absl::Status ApplyResourceLimits(const ResourceLimits& limits) {
     const auto soft = static_cast<rlim_t>(limits.cpu_seconds);
     if (absl::Status st = set(RLIMIT_CPU, soft, soft + 5, "RLIMIT_CPU"); !st.ok()) return st;
   }
-  if (limits.address_space_bytes > 0) {
+  if (kAddressSpaceLimitApplies && limits.address_space_bytes > 0) {
     const auto n = static_cast<rlim_t>(limits.address_space_bytes);
     if (absl::Status st = set(RLIMIT_AS, n, n, "RLIMIT_AS"); !st.ok()) return st;
   }

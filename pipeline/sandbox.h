@@ -25,7 +25,17 @@ struct ResourceLimits {
 // The worker's exit status when an allocation failed (the address-space limit, mostly).
 inline constexpr int kExitOutOfMemory = 87;
 
-// Applies `limits` to the calling process, and RLIMIT_CORE 0 (a crashing worker leaves no core
+// False in an AddressSanitizer or ThreadSanitizer build: their shadow memory alone reserves
+// terabytes of address space, so RLIMIT_AS would fail every allocation; such builds leave
+// ResourceLimits::address_space_bytes unapplied.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kAddressSpaceLimitApplies = false;
+#else
+inline constexpr bool kAddressSpaceLimitApplies = true;
+#endif
+
+// Applies `limits` to the calling process (the address space only where
+// kAddressSpaceLimitApplies), and RLIMIT_CORE 0 (a crashing worker leaves no core
 // file). INTERNAL with errno's text when setrlimit fails.
 absl::Status ApplyResourceLimits(const ResourceLimits& limits);
 

@@ -760,7 +760,7 @@ int RunMiningWorker(int argc, char** argv) {
                                              .open_files = lim.open_files()});
       !st.ok()) {
     SendDone(&ch, st, result);
-    return 0;
+    _exit(0);
   }
   miner::EnsureLibgit2();
   static git_allocator alloc = {GitMalloc,       GitCalloc,      GitStrdup,
@@ -813,7 +813,7 @@ int RunMiningWorker(int argc, char** argv) {
                           : miner::CloneMirror(spec.url, spec.path, spec.clone_limits);
     if (!st.ok()) {
       SendDone(&ch, st, result);
-      return 0;
+      _exit(0);
     }
   }
   spec.url.clear();
@@ -854,18 +854,21 @@ int RunMiningWorker(int argc, char** argv) {
              absl::FailedPreconditionError(
                  absl::StrCat("Landlock is required but could not be applied: ", sb.warning())),
              result);
-    return 0;
+    _exit(0);
   }
   PipeSink sink(&ch);
   absl::Status st = MineRepository(spec, &sink, &result);
-  if (lim.address_space_bytes() > 0 && MentionsOutOfMemory(st, result.stats)) {
+  if (kAddressSpaceLimitApplies && lim.address_space_bytes() > 0 &&
+      MentionsOutOfMemory(st, result.stats)) {
     // A C library call (opendir, mmap) that failed with ENOMEM under the limit: libgit2 made
     // it an error or a skipped commit. Ended as the limit, so the job fails (what was sent is
     // kept) and no watermark moves past a commit skipped for want of memory.
     OutOfMemory();
   }
   SendDone(&ch, st, result);
-  return 0;
+  // Everything is sent (the pipe is unbuffered) and the walk's threads are joined: nothing of
+  // the process is worth tearing down (nor a sanitizer's exit-time report on it).
+  _exit(0);
 }
 
 }  // namespace fixmine::pipeline

@@ -158,6 +158,15 @@ TEST(Worker, WorkerKilledBySignalFailsItsJobAndTheServerKeepsServing) {
   EXPECT_TRUE(absl::StrContains(j.error(), "SIGSEGV")) << j.error();
   EXPECT_TRUE(absl::StartsWith(j.error(), "ABORTED")) << j.error();
   EXPECT_EQ(j.worker_end(), "killed by signal SIGSEGV (Segmentation fault)");
+  // What an operator sees: `fixmine job show` names the signal and the sandbox.
+  CommandResult show = server.Cli("job show " + id);
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(absl::StrContains(show.out,
+                                "worker_end:        killed by signal SIGSEGV (Segmentation fault)"))
+      << show.out;
+  EXPECT_TRUE(absl::StrContains(show.out, "worker_sandbox:    landlock ABI ") ||
+              pipeline::LandlockAbi() == 0)
+      << show.out;
 
   // The server still serves and mines another repository.
   ExpectServing(c);

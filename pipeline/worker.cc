@@ -246,11 +246,9 @@ std::atomic<bool> g_stop{false};
 
 void OnStopSignal(int) { g_stop.store(true); }
 
-[[noreturn]] void OutOfMemory() {
-  static const char kMsg[] = "fixmine mining worker: out of memory (address-space limit)\n";
-  (void)!write(2, kMsg, sizeof kMsg - 1);
-  _exit(kExitOutOfMemory);
-}
+// Silent: the parent names the limit from the exit status (a raw line on the shared stderr
+// would break fixmined's --log-format json).
+[[noreturn]] void OutOfMemory() { _exit(kExitOutOfMemory); }
 
 // An exception that ends the worker: bad_alloc, or a thread that could not be created (its
 // stack did not fit the address-space limit), is the memory limit; anything else aborts.

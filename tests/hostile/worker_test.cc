@@ -4,9 +4,12 @@
 // keeps the worker inside its repository's folder even where a path check would let it out.
 #include "pipeline/worker.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -266,6 +269,76 @@ TEST(Worker, LandlockKeepsTheWorkerInsideItsRepository) {
       SandboxedOpens(repo.path(), repo.path() + "/inside.txt", elsewhere.path() + "/secret.txt"), 1)
       << "expected: the file inside readable, the file outside and any write refused";
   EXPECT_FALSE(fs::exists(repo.path() + "/created"));
+}
+
+// In a child process: applies `apply` and reports whether a TCP connect to `port` on
+// 127.0.0.1 then succeeded (exit 1), failed (exit 0), or the setup failed (64).
+template <typename Apply>
+int ConnectsAfter(int port, Apply apply) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!apply()) _exit(64);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) _exit(0);
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    _exit(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 1 : 0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A listener on loopback that every unconfined process can reach; returns its port.
+int LoopbackListener(int* fd) {
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (*fd < 0 || bind(*fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(*fd, 16) != 0 || getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return -1;
+  }
+  return ntohs(addr.sin_port);
+}
+
+TEST(Worker, TheWalksNetworkNamespaceCannotReachTheHost) {
+  int listener = -1;
+  const int port = LoopbackListener(&listener);
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(ConnectsAfter(port, [] { return true; }), 1) << "premise: loopback reachable";
+  const int r = ConnectsAfter(port, [] { return pipeline::UnshareNetwork().ok(); });
+  close(listener);
+  if (r == 64) GTEST_SKIP() << "this host allows no network namespace (Landlock TCP rules only)";
+  EXPECT_EQ(r, 0) << "connected from the worker's network namespace";
+}
+
+TEST(Worker, LandlockRefusesTcpWithoutAClone) {
+  if (pipeline::LandlockAbi() < 4) GTEST_SKIP() << "Landlock ABI < 4 has no TCP rules";
+  int listener = -1;
+  const int port = LoopbackListener(&listener);
+  ASSERT_GT(port, 0);
+  ASSERT_EQ(ConnectsAfter(port, [] { return true; }), 1) << "premise: loopback reachable";
+  testutil::TempDir repo;
+  auto walk_ruleset = [&] {
+    pipeline::LandlockPolicy policy;
+    policy.read_paths = {repo.path()};
+    return pipeline::ApplyLandlock(policy).ok();
+  };
+  EXPECT_EQ(ConnectsAfter(port, walk_ruleset), 0) << "connected under the walk's ruleset";
+  // The clone's ruleset leaves TCP open.
+  auto clone_ruleset = [&] {
+    pipeline::LandlockPolicy policy;
+    policy.write_paths = {repo.path()};
+    policy.read_anywhere = true;
+    policy.allow_tcp = true;
+    return pipeline::ApplyLandlock(policy).ok();
+  };
+  EXPECT_EQ(ConnectsAfter(port, clone_ruleset), 1);
+  close(listener);
 }
 
 // Keeps what the worker sends.

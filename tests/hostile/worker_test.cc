@@ -400,6 +400,12 @@ TEST(Worker, WorkerMinesWhatTheProcessMines) {
   repo.CommitAll("fix: initialise a");
   repo.Write("b.c", "int b;\n");
   repo.CommitAll("add b");
+  // A message in Shift_JIS: transcoded with iconv, whose gconv modules the worker loads
+  // under its ruleset.
+  repo.Write("c.c", "int c;\n");
+  repo.Write(".msg", "\x83\x65\x83\x58\x83\x67: add c\n");
+  repo.Git("add c.c");
+  repo.Git("-c i18n.commitEncoding=Shift_JIS commit -q -F .msg");
   pipeline::MiningSpec spec;
   spec.path = repo.path();
   spec.walk.all = true;
@@ -420,7 +426,10 @@ TEST(Worker, WorkerMinesWhatTheProcessMines) {
   EXPECT_EQ(run.end, "exited");
   EXPECT_TRUE(result.walked);
   ASSERT_EQ(sink.records.size(), direct.records.size());
-  ASSERT_EQ(sink.records.size(), 3u);
+  ASSERT_EQ(sink.records.size(), 4u);
+  int transcoded = 0;
+  for (const auto& r : sink.records) transcoded += r.message() == "\u30c6\u30b9\u30c8: add c\n";
+  EXPECT_EQ(transcoded, 1) << "the Shift_JIS message was not transcoded in the worker";
   for (size_t i = 0; i < sink.records.size(); ++i) {
     EXPECT_EQ(sink.records[i].SerializeAsString(), direct.records[i].SerializeAsString())
         << "record " << i << " differs";

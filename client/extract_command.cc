@@ -31,6 +31,7 @@
 #include "pipeline/benchmarks.h"
 #include "pipeline/mine_repository.h"
 #include "pipeline/repo_identity.h"
+#include "pipeline/worker.h"
 
 namespace fixmine::client {
 namespace {
@@ -591,7 +592,14 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
     absl::Status st;
     for (int attempt = 0;; ++attempt) {
       ++o.attempts;
-      st = pipeline::MineRepository(spec, &sink, &result);
+      // In a sandboxed worker process, as fixmined's jobs (docs/security.md, "The mining
+      // worker"): a repository that hangs or crashes libgit2 fails its own entry only.
+      pipeline::WorkerRun run;
+      st = pipeline::MineInWorker(spec, pipeline::WorkerOptions(), &sink, &result, &run);
+      if (!run.landlocked && !run.sandbox.empty() && !a.quiet) {
+        err << fmt::format("fixmine extract: {}: mining worker ran without Landlock: {}\n",
+                           source, run.sandbox);
+      }
       // Only a failure before the walk is retried: nothing of the repository was written yet.
       if (st.ok() || result.walked || !remote || !Transient(st) || attempt >= a.retries) break;
       int delay = 1 << attempt;  // 1, 2, 4, ... seconds

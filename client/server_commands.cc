@@ -109,6 +109,11 @@ std::string JobTable(const Job& j) {
       Time(j.created_at()), Time(j.started_at()), Time(j.finished_at()), j.attempts());
   if (!j.kind().empty()) s += fmt::format("kind:              {}\n", j.kind());
   if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
+  // How the job's mining worker process ended, and its sandbox (docs/security.md).
+  if (!j.worker_end().empty()) s += fmt::format("worker_end:        {}\n", j.worker_end());
+  if (!j.worker_sandbox().empty()) {
+    s += fmt::format("worker_sandbox:    {}\n", j.worker_sandbox());
+  }
   for (const auto& e : j.skipped_errors()) s += fmt::format("skipped:           {}\n", e);
   return s;
 }

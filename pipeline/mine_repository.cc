@@ -46,6 +46,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     if (absl::Status st = miner::OpenRepository(spec.path, &repo); !st.ok()) return st;
   }
   result->walked = true;
+  sink->Opened();
 
   miner::WalkOptions walk = spec.walk;
   miner::RecordOptions rec = spec.record;

@@ -40,6 +40,10 @@ inline constexpr PolicyDefaults kFidelityPolicies{"keep", "flag", "off", "off"};
 struct MiningSpec {
   // The repository's local path: the repository itself, or for a remote, its bare mirror.
   std::string path;
+  // Besides `path`, the folders and files a mining worker may read (pipeline/worker.h): the
+  // repository's data kept elsewhere (alternates, linked object folders and packs), as the
+  // caller's path check found them. Unused by MineRepository itself.
+  std::vector<std::string> read_paths;
   // A remote's URL: cloned into `path` when `path` does not exist. Empty for a local
   // repository.
   std::string url;
@@ -83,6 +87,8 @@ class MiningSink {
   // encode). `stats` are the walk's counters so far. A non-OK status stops the walk.
   virtual absl::Status Put(fixmine::v1::Record&& record, std::string&& encoded,
                            const miner::WalkStats& stats) = 0;
+  // The repository opened: the walk is next (MiningResult::walked).
+  virtual void Opened() {}
   // Progress after each batch of commits.
   virtual void Progress(const miner::WalkStats& stats) {}
   // The walk ended (whatever its outcome): write what is buffered. Records handed over so far

@@ -12,6 +12,7 @@
 #include "miner/record_builder.h"
 #include "miner/walk.h"
 #include "pipeline/mine_repository.h"
+#include "pipeline/worker.h"
 #include "server/path_policy.h"
 
 namespace fixmine::server {
@@ -58,6 +59,26 @@ miner::RecordOptions MiningRecordOptions(const ServerConfig& config, const std::
   return rec;
 }
 
+// The mining worker's limits and sandbox as the server's flags set them.
+pipeline::WorkerOptions MiningWorkerOptions(const ServerConfig& config) {
+  pipeline::WorkerOptions w;
+  w.limits.cpu_seconds = config.worker_cpu_seconds;
+  w.limits.address_space_bytes = config.worker_max_memory_mb << 20;
+  w.limits.open_files = config.worker_max_open_files;
+  w.require_landlock = config.worker_require_landlock;
+  return w;
+}
+
+// The label of WorkerRun::end in fixmine_worker_ends_total.
+std::string WorkerEndLabel(const std::string& end) {
+  if (end == "exited") return "exited";
+  if (end == "CPU-time limit") return "cpu_limit";
+  if (end == "address-space limit") return "memory_limit";
+  if (end == "killed after the stop grace") return "stop_grace";
+  if (end.rfind("killed by signal", 0) == 0) return "signal";
+  return "other";
+}
+
 }  // namespace
 
 JobRunner::JobRunner(storage::RecordStore* store, const ServerConfig& config)
@@ -66,6 +87,18 @@ JobRunner::JobRunner(storage::RecordStore* store, const ServerConfig& config)
 JobRunner::~JobRunner() { Shutdown(); }
 
 absl::Status JobRunner::Start() {
+  if (pipeline::LandlockAbi() == 0) {
+    if (config_.worker_require_landlock) {
+      return absl::FailedPreconditionError(
+          "the kernel has no Landlock, and --worker-require-landlock is set: mining workers "
+          "cannot be confined to their repository (enable Landlock: CONFIG_SECURITY_LANDLOCK "
+          "and lsm=landlock,...)");
+    }
+    Log(LogLevel::kWarn,
+        "the kernel has no Landlock: mining workers run with resource limits but may read "
+        "outside their repository (docs/security.md, \"The mining worker\"); "
+        "--worker-require-landlock refuses this");
+  }
   auto jobs = store_->ListJobs();
   if (!jobs.ok()) return jobs.status();
   {
@@ -82,8 +115,9 @@ absl::Status JobRunner::Start() {
         failed.set_finished_at(Now());
         failed.set_error(absl::StrCat(
             "ABORTED: the job was still busy when the server's last ", it->stuck_stops(),
-            " stops ran out of time (--shutdown-timeout), so it is not resumed automatically: "
-            "the repository may be damaged; check it (git fsck) and run `fixmine mine ",
+            " stops came (its mining worker had to be killed, or the stop ran past "
+            "--shutdown-timeout), so it is not resumed automatically: the repository may be "
+            "damaged; check it (git fsck) and run `fixmine mine ",
             it->repo(), "` to retry"));
         if (absl::Status st = store_->PutJob(failed); !st.ok()) return st;
         Log(LogLevel::kWarn, "interrupted job not resumed: " + failed.error(),
@@ -425,11 +459,13 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     a->job.set_attempts(a->job.attempts() + 1);
     job = a->job;
   }
-  auto fail = [&](const absl::Status& st) {
+  // `stuck`: the job's worker did not stop within its grace and was killed.
+  auto fail = [&](const absl::Status& st, bool stuck = false) {
     std::lock_guard<std::mutex> al(a->mu);
     if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
-      // A clone or fetch stopped by the shutdown: resumes at the next start, a clean stop.
-      a->job.set_stuck_stops(0);
+      // A clone or fetch stopped by the shutdown: resumes at the next start; a clean stop
+      // unless its worker had to be killed.
+      a->job.set_stuck_stops(stuck ? a->job.stuck_stops() + 1 : 0);
       (void)store_->PutJob(a->job);
       LogJobEnd(a->job, "INTERRUPTED", run_start);
       return;
@@ -454,14 +490,17 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   // Load: the repository and the job's spec.
   auto repo = store_->GetRepository(job.repo());
   if (!repo.ok()) return fail(repo.status());
+  pipeline::MiningSpec spec;
   if (!repo->remote()) {
-    // Checked again at each job: the repository may have changed since it was registered.
-    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots);
+    // Checked again at each job: the repository may have changed since it was registered. Its
+    // data outside its folder (alternates, linked object folders) as checked here is what the
+    // worker's Landlock ruleset lets it read besides the folder.
+    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots,
+                                                   &spec.read_paths);
         !st.ok()) {
       return fail(st);
     }
   }
-  pipeline::MiningSpec spec;
   spec.path = repo->local_path();
   if (repo->remote()) spec.url = repo->source();
   spec.fetch = job.fetch();
@@ -488,11 +527,15 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     spec.decontaminate = [d = decontam_](fixmine::v1::Record* r) { d->Check(r); };
   }
 
-  // Run.
+  // Run, in a worker process (pipeline/worker.h): the git work is sandboxed there, this
+  // thread writes what it sends.
   JobSink sink(this, a, job);
   pipeline::MiningResult result;
-  absl::Status st = pipeline::MineRepository(spec, &sink, &result);
-  if (!result.walked) return fail(st);
+  pipeline::WorkerRun run;
+  absl::Status st =
+      pipeline::MineInWorker(spec, MiningWorkerOptions(config_), &sink, &result, &run);
+  NoteWorker(a, run);
+  if (!result.walked) return fail(st, run.killed_after_grace);
   const miner::WalkStats& stats = result.stats;
 
   // Persist the final state.
@@ -517,11 +560,12 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       persisted = store_->PutJob(final_job).ok();
     }
   } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
-    // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start. It
-    // stopped in time, so it is not stuck (MarkStuck).
+    // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start. A
+    // job whose worker stopped in time is not stuck; one whose worker had to be killed is
+    // (MarkStuck; Start does not resume it after kStuckStopLimit such stops).
     final_job.set_state(fixmine::v1::RUNNING);
     final_job.set_finished_at(0);
-    final_job.set_stuck_stops(0);
+    final_job.set_stuck_stops(run.killed_after_grace ? job.stuck_stops() + 1 : 0);
     (void)store_->PutJob(final_job);
   } else if (st.code() == absl::StatusCode::kCancelled) {
     final_job.set_state(fixmine::v1::CANCELLED);
@@ -539,6 +583,30 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   std::lock_guard<std::mutex> al(a->mu);
   a->job = final_job;
   a->final_persisted = persisted;
+}
+
+void JobRunner::NoteWorker(const std::shared_ptr<Active>& a, const pipeline::WorkerRun& run) {
+  Job job;
+  {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job.set_worker_end(run.end);
+    a->job.set_worker_sandbox(run.sandbox);
+    job = a->job;
+  }
+  if (run.end.empty()) return;
+  if (metrics_ != nullptr) metrics_->ObserveWorkerEnd(WorkerEndLabel(run.end));
+  if (!run.landlocked) {
+    if (metrics_ != nullptr) metrics_->AddWorkerUnsandboxed();
+    Log(LogLevel::kWarn, "mining worker ran without Landlock: " + run.sandbox,
+        {.job = job.id(), .repository = job.repo()});
+  }
+  if (run.killed_after_grace) {
+    Log(LogLevel::kWarn, "mining worker did not stop within its grace and was killed",
+        {.job = job.id(), .repository = job.repo()});
+  } else if (run.end != "exited") {
+    Log(LogLevel::kWarn, "mining worker ended: " + run.end,
+        {.job = job.id(), .repository = job.repo()});
+  }
 }
 
 void JobRunner::LogJobEnd(const Job& job, const std::string& state,

@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.pb.h"
+#include "pipeline/worker.h"
 #include "server/decontaminator.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
@@ -22,9 +23,10 @@
 
 namespace fixmine::server {
 
-// Runs mining jobs on its own worker threads (never on gRPC threads). Each job walks one
-// repository with the miner and writes records in atomic batches together with the job's
-// progress. Jobs found QUEUED or RUNNING in the store at Start (a server that stopped or crashed
+// Runs mining jobs on its own worker threads (never on gRPC threads). Each job's git work runs
+// in a sandboxed child process (pipeline/worker.h, ServerConfig's worker_* limits) that streams
+// records back; the job's thread writes them in atomic batches together with the job's
+// progress, and kills the process on cancel or shutdown. Jobs found QUEUED or RUNNING in the store at Start (a server that stopped or crashed
 // mid-job) are queued again and resume: commits already stored are skipped.
 // Thread-safe.
 class JobRunner {
@@ -112,6 +114,8 @@ class JobRunner {
   // final state.
   void Run(const std::shared_ptr<Active>& active);
   void Finish(const std::shared_ptr<Active>& active);
+  // Records how the job's worker ended and its sandbox in the job, the metrics and the log.
+  void NoteWorker(const std::shared_ptr<Active>& active, const pipeline::WorkerRun& run);
   // Logs the end of a job run and counts it in the metrics; `state` as in Metrics::ObserveJob.
   void LogJobEnd(const fixmine::v1::Job& job, const std::string& state,
                  std::chrono::steady_clock::time_point start);

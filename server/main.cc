@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include <grpc/support/log.h>
@@ -15,9 +16,16 @@
 #include "CLI/CLI.hpp"
 #include "common/log.h"
 #include "pipeline/mine_repository.h"
+#include "pipeline/worker.h"
 #include "server/server.h"
 
 int main(int argc, char** argv) {
+  // A mining job's worker: fixmined runs itself again in this hidden mode (pipeline/worker.h),
+  // before anything else starts a thread.
+  if (argc > 1 && std::string_view(argv[1]) == fixmine::pipeline::kWorkerFlag) {
+    mallopt(M_ARENA_MAX, 2);
+    return fixmine::pipeline::RunMiningWorker(argc, argv);
+  }
   // Two malloc arenas instead of glibc's eight per core: records are built on the mining
   // workers' threads and freed on the job's, and with an arena per thread the freed pages
   // stayed with the workers' arenas, about 150 MiB of the server's RSS on libgit2, at no
@@ -138,6 +146,25 @@ int main(int argc, char** argv) {
                  "a clone or fetch running longer (seconds) fails")
       ->capture_default_str()
       ->check(CLI::Range(1, 7 * 86400));
+  // The mining worker (docs/security.md, "The mining worker").
+  app.add_option("--worker-cpu-seconds", config.worker_cpu_seconds,
+                 "CPU seconds a job's mining worker may use, all its threads together; past it "
+                 "the job fails with \"CPU-time limit\" (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{30} * 86400));
+  app.add_option("--worker-max-memory", config.worker_max_memory_mb,
+                 "address space (MiB) of a job's mining worker; an allocation past it fails "
+                 "the job with \"address-space limit\" (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--worker-max-open-files", config.worker_max_open_files,
+                 "open files of a job's mining worker (0: as inherited)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+  app.add_flag("--worker-require-landlock", config.worker_require_landlock,
+               "refuse to start when the kernel has no Landlock, instead of running mining "
+               "workers without it (with a warning and the fixmine_worker_unsandboxed_total "
+               "metric)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -202,6 +202,17 @@ Metrics::Metrics()
                       .Name("fixmine_job_duration_seconds")
                       .Help("Wall time of mining job runs, by final state.")
                       .Register(*registry_);
+  worker_ends_ = &BuildCounter()
+                      .Name("fixmine_worker_ends_total")
+                      .Help("Mining worker processes that ended, by how: exited, signal, "
+                            "cpu_limit, memory_limit, stop_grace.")
+                      .Register(*registry_);
+  worker_unsandboxed_ = &BuildCounter()
+                             .Name("fixmine_worker_unsandboxed_total")
+                             .Help("Mining workers that ran without a Landlock ruleset (the "
+                                   "kernel has none, or applying it failed).")
+                             .Register(*registry_)
+                             .Add({});
 }
 
 Metrics::~Metrics() = default;
@@ -228,6 +239,12 @@ void Metrics::AddGaugeCallback(const std::string& name, const std::string& help,
 void Metrics::AddCommitsMined(int64_t n) {
   if (n > 0) commits_mined_->Increment(static_cast<double>(n));
 }
+
+void Metrics::ObserveWorkerEnd(const std::string& how) {
+  worker_ends_->Add({{"end", how}}).Increment();
+}
+
+void Metrics::AddWorkerUnsandboxed() { worker_unsandboxed_->Increment(); }
 
 void Metrics::ObserveJob(const std::string& state, double seconds) {
   jobs_finished_->Add({{"state", state}}).Increment();

@@ -49,6 +49,11 @@ class Metrics {
   // A mining job ended in `state` ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED") after
   // `seconds`.
   void ObserveJob(const std::string& state, double seconds);
+  // A mining worker ended `how` ("exited", "signal", "cpu_limit", "memory_limit",
+  // "stop_grace").
+  void ObserveWorkerEnd(const std::string& how);
+  // A mining worker ran without Landlock.
+  void AddWorkerUnsandboxed();
 
   // The gRPC server interceptor factory that counts every call and writes one access log line
   // per finished call (common/log.h). The factory borrows this object, which must outlive the
@@ -86,6 +91,8 @@ class Metrics {
   prometheus::Counter* records_streamed_;
   prometheus::Family<prometheus::Counter>* jobs_finished_;
   prometheus::Family<prometheus::Histogram>* job_seconds_;
+  prometheus::Family<prometheus::Counter>* worker_ends_;
+  prometheus::Counter* worker_unsandboxed_;
 };
 
 // The go-grpc-prometheus / Go name of a gRPC status code ("OK", "NotFound", "Canceled").

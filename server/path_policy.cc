@@ -51,19 +51,22 @@ absl::StatusOr<std::string> Contained(const std::string& what, const std::string
 // folder and its files (packs, indexes, multi-pack index), the info folder and its files
 // (alternates, commit-graph). Real folders among these are searched one level further; nothing
 // deeper is read by libgit2.
-absl::Status CheckStoreLinks(const fs::path& objects, const std::vector<std::string>& roots) {
+absl::Status CheckStoreLinks(const fs::path& objects, const std::vector<std::string>& roots,
+                             std::vector<std::string>* found) {
   std::error_code ec;
   for (fs::directory_iterator it(objects, ec), end; !ec && it != end; it.increment(ec)) {
     const fs::path& top = it->path();
     if (it->is_symlink(ec)) {
       auto real = Contained("object store entry", top.string(), roots);
       if (!real.ok()) return real.status();
+      found->push_back(*real);
     }
     if (!it->is_directory(ec)) continue;
     for (fs::directory_iterator in(top, ec); !ec && in != end; in.increment(ec)) {
       if (!in->is_symlink(ec)) continue;
       auto real = Contained("object store entry", in->path().string(), roots);
       if (!real.ok()) return real.status();
+      found->push_back(*real);
     }
     if (ec) break;
   }
@@ -108,16 +111,18 @@ absl::StatusOr<std::vector<std::string>> ReadAlternates(const fs::path& file) {
 // `seen` holds the folders already checked: libgit2 skips an alternate whose inode it has
 // already opened, so a cycle ends there.
 absl::Status CheckObjectFolder(const std::string& what, const std::string& objects,
-                               const std::vector<std::string>& roots, int depth, Seen* seen) {
+                               const std::vector<std::string>& roots, int depth, Seen* seen,
+                               std::vector<std::string>* found) {
   auto real = Contained(what, objects, roots);
   if (!real.ok()) return real.status();
+  found->push_back(*real);
   struct stat st;
   if (stat(real->c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return absl::PermissionDeniedError(
         absl::StrCat(what, " ", QuoteInput(objects, 256), " is not a folder"));
   }
   if (!seen->insert({st.st_dev, st.st_ino}).second) return absl::OkStatus();
-  if (absl::Status s = CheckStoreLinks(*real, roots); !s.ok()) return s;
+  if (absl::Status s = CheckStoreLinks(*real, roots, found); !s.ok()) return s;
   if (depth > kMaxAlternateDepth) return absl::OkStatus();  // libgit2 reads no further
 
   // libgit2 names the file from the folder as given, and follows a symbolic link to it
@@ -146,7 +151,8 @@ absl::Status CheckObjectFolder(const std::string& what, const std::string& objec
           "; libgit2 would resolve it against the server's working directory; write an absolute "
           "path under an allowed root"));
     }
-    if (absl::Status s = CheckObjectFolder("object alternate", alt, roots, depth + 1, seen);
+    if (absl::Status s =
+            CheckObjectFolder("object alternate", alt, roots, depth + 1, seen, found);
         !s.ok()) {
       return s;
     }
@@ -164,20 +170,28 @@ bool UnderRoot(const std::string& path, const std::string& root) {
 }
 
 absl::Status CheckRepositoryContained(const std::string& path,
-                                      const std::vector<std::string>& roots) {
+                                      const std::vector<std::string>& roots,
+                                      std::vector<std::string>* data_paths) {
+  std::vector<std::string> found;
   miner::RepoPtr repo;
   if (absl::Status st = miner::OpenRepository(path, &repo); !st.ok()) return st;
   std::string gitdir = git_repository_path(repo.get());
   std::string commondir = git_repository_commondir(repo.get());
   repo.reset();
-  if (auto st = Contained("git folder", gitdir, roots); !st.ok()) return st.status();
-  if (auto st = Contained("git common folder", commondir, roots); !st.ok()) return st.status();
+  for (const auto& [what, dir] : {std::pair{"git folder", gitdir},
+                                  std::pair{"git common folder", commondir}}) {
+    auto real = Contained(what, dir, roots);
+    if (!real.ok()) return real.status();
+    found.push_back(*real);
+  }
   // libgit2 opens the object folder as "COMMONDIR/objects", which may be a symbolic link.
   std::string objects = commondir;
   if (objects.empty() || objects.back() != '/') objects.push_back('/');
   objects += "objects";
   Seen seen;
-  return CheckObjectFolder("object folder", objects, roots, 0, &seen);
+  FIXMINE_RETURN_IF_ERROR(CheckObjectFolder("object folder", objects, roots, 0, &seen, &found));
+  if (data_paths != nullptr) *data_paths = std::move(found);
+  return absl::OkStatus();
 }
 
 }  // namespace fixmine::server

@@ -18,8 +18,12 @@ bool UnderRoot(const std::string& path, const std::string& root);
 // at '\r' and '\n', nested up to depth 5); a line libgit2 would resolve against the process's
 // working directory is refused. PERMISSION_DENIED naming the escaping path otherwise; NOT_FOUND
 // when `path` is not a repository. Opens the repository without searching parent folders.
-// Thread-safe (reads the file system only).
+// When the check passes and `data_paths` is not null, it is set to the real paths checked (the
+// git, common and object folders, the alternates' object folders, the targets of the links):
+// what the mining worker's Landlock ruleset lets it read besides `path`. Thread-safe (reads
+// the file system only).
 absl::Status CheckRepositoryContained(const std::string& path,
-                                      const std::vector<std::string>& roots);
+                                      const std::vector<std::string>& roots,
+                                      std::vector<std::string>* data_paths = nullptr);
 
 }  // namespace fixmine::server

@@ -80,6 +80,15 @@ struct ServerConfig {
   // seconds, is stopped and its job fails (--max-clone-bytes, --clone-timeout).
   int64_t max_clone_bytes = int64_t{4} << 30;
   int clone_timeout_seconds = 3600;
+  // The mining worker, the child process that does each job's git work (docs/security.md,
+  // "The mining worker"): its CPU time in seconds (--worker-cpu-seconds), address space in MiB
+  // (--worker-max-memory) and open files (--worker-max-open-files); 0 turns a limit off.
+  int64_t worker_cpu_seconds = 12 * 3600;
+  int64_t worker_max_memory_mb = 32 * 1024;
+  int64_t worker_max_open_files = 4096;
+  // Refuse to start, and fail jobs, when the kernel has no Landlock (--worker-require-landlock)
+  // instead of mining without it (a warning and fixmine_worker_unsandboxed_total).
+  bool worker_require_landlock = false;
 };
 
 }  // namespace fixmine::server

@@ -276,5 +276,40 @@ TEST(ResolveRepoList, NamesUrlsByHostAndPathAndRejectsCollidingNames) {
   EXPECT_EQ(twice->size(), 1u);
 }
 
+// The sharded run mines each repository in the sandboxed worker (docs/security.md, "The mining
+// worker"): a repository that borrows its objects from outside its folder (objects/info/
+// alternates, as `git clone --shared` writes) cannot make the worker read them, while the
+// in-process `extract REPO` does (the premise).
+TEST(ShardWorker, ARepositoryCannotReadOutsideItsFolder) {
+  testutil::GitRepo outside;
+  outside.Write("secret.txt", "the secret\n");
+  std::string secret = outside.CommitAll("secret");
+  testutil::TempDir work;
+  const std::string borrower = work.path() + "/borrower";
+  CommandResult clone = testutil::RunShell(fmt::format(
+      "git clone -q --shared {} {}", ShellQuote(outside.path()), ShellQuote(borrower)));
+  ASSERT_EQ(clone.exit_code, 0) << clone.err;
+  ASSERT_TRUE(fs::exists(borrower + "/.git/objects/info/alternates"));
+  const std::string& head = secret;  // the borrower's only commit
+
+  CommandResult direct = testutil::RunShell(
+      fmt::format("{} extract {} -q", ShellQuote(testutil::CliPath()), ShellQuote(borrower)));
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ASSERT_NE(direct.out.find(head), std::string::npos) << "premise: extract REPO reads it";
+
+  std::ofstream(work.path() + "/list.txt") << "borrower\n";
+  CommandResult r = testutil::RunShell(fmt::format(
+      "cd {} && {} extract --repo-list list.txt --shard-index 0 --shard-count 1 --out out -q",
+      ShellQuote(work.path()), ShellQuote(testutil::CliPath())));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  CommandResult z =
+      testutil::RunShell("zstd -dc " + ShellQuote(work.path() + "/out/train-0-of-1.jsonl.zst"));
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  EXPECT_EQ(z.out.find(head), std::string::npos) << "the worker read a commit outside its folder";
+  EXPECT_EQ(z.out.find("the secret"), std::string::npos);
+  // The entry is reported failed, by name.
+  EXPECT_NE(r.err.find("borrower"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace fixmine

@@ -28,25 +28,6 @@ bool Ended(fixmine::v1::JobState s) {
   return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
 }
 
-// A repository whose second commit's blob is a loose object with its zlib stream cut in half:
-// libgit2 1.5.1 spins in inflate on it (the miner cannot leave the call).
-std::string TruncatedObjectRepo(testutil::GitRepo& repo) {
-  std::string text;
-  for (int i = 0; i < 6000; ++i) text += fmt::format("line {} {}\n", i, (i * 7919) % 104729);
-  repo.Write("big.txt", text);
-  repo.CommitAll("one");
-  repo.Write("big.txt", text + "tail\n");
-  repo.CommitAll("two");
-  std::string blob = repo.Git("rev-parse HEAD:big.txt");
-  while (!blob.empty() && blob.back() == '\n') blob.pop_back();
-  std::string path = repo.path() + "/.git/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
-  std::error_code ec;
-  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add, ec);
-  const auto size = fs::file_size(path);
-  fs::resize_file(path, size / 2);
-  return blob;
-}
-
 // Sends SIGTERM and returns the seconds until the process exited (bounded: 30 s, then -1).
 double SecondsToStop(testutil::TestServer& server) {
   auto start = Clock::now();

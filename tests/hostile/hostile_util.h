@@ -151,4 +151,23 @@ inline void ExpectServing(client::FixmineClient& c) {
   EXPECT_TRUE(n.ok()) << "CountRecords failed after the hostile case: " << n.status();
 }
 
+// A repository whose second commit's blob is a loose object with its zlib stream cut in half:
+// libgit2 1.5.1 spins in inflate on it (the miner cannot leave the call).
+inline std::string TruncatedObjectRepo(testutil::GitRepo& repo) {
+  std::string text;
+  for (int i = 0; i < 6000; ++i) text += fmt::format("line {} {}\n", i, (i * 7919) % 104729);
+  repo.Write("big.txt", text);
+  repo.CommitAll("one");
+  repo.Write("big.txt", text + "tail\n");
+  repo.CommitAll("two");
+  std::string blob = repo.Git("rev-parse HEAD:big.txt");
+  while (!blob.empty() && blob.back() == '\n') blob.pop_back();
+  std::string path = repo.path() + "/.git/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+  std::error_code ec;
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add, ec);
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  return blob;
+}
+
 }  // namespace fixmine::hostile

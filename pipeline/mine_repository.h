@@ -83,8 +83,14 @@ class MiningSink {
   // encode). `stats` are the walk's counters so far. A non-OK status stops the walk.
   virtual absl::Status Put(fixmine::v1::Record&& record, std::string&& encoded,
                            const miner::WalkStats& stats) = 0;
-  // Progress after each batch of commits.
+  // Progress of the walk, every few hundred commits (`stats.commits_walked` of the "walk"
+  // phase's total).
   virtual void Progress(const miner::WalkStats& stats) {}
+  // A phase of the run begins: "clone", "fetch", "trajectories" (the pull-request pass), "walk"
+  // (the records), with its total in commits (0 when not known).
+  virtual void Phase(std::string_view name, int64_t total) {}
+  // Commits the "trajectories" phase has visited so far, every few hundred.
+  virtual void PhaseDone(int64_t done) {}
   // The walk ended (whatever its outcome): write what is buffered. Records handed over so far
   // are complete and correct, so they are kept even when the walk failed.
   virtual absl::Status FlushRecords(const miner::WalkStats& stats) = 0;

@@ -88,8 +88,8 @@ absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const Wa
 
 // The number of commits a walk with `walk` visits (WalkStats::commits_walked at its end when
 // `walk.max_commits` is 0: merges, commits outside since/until and commits already stored
-// included): the total for progress. A revision walk without diffs, about a second for 100,000
-// commits. Errors as PushWalkStarts; NOT_FOUND when `path` is not a repository; CANCELLED when
+// included): the total for progress. A revision walk that reads commits only (no trees or
+// blobs). Errors as PushWalkStarts; NOT_FOUND when `path` is not a repository; CANCELLED when
 // `walk.cancel` was set.
 absl::StatusOr<int64_t> CountWalkCommits(const std::string& path, const WalkOptions& walk);
 

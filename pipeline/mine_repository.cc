@@ -134,7 +134,9 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   FIXMINE_RETURN_IF_ERROR(miner::OpenRepository(spec.path, &git_repo));
   std::vector<fixmine::v1::Trajectory> group;
   size_t group_bytes = 0;
+  sink->Phase("diffs", static_cast<int64_t>(trajectories.trajectories.size()));
   for (size_t i = 0; i < trajectories.trajectories.size(); ++i) {
+    if (i % 16 == 0) sink->PhaseDone(static_cast<int64_t>(i));
     fixmine::v1::Trajectory& t = trajectories.trajectories[i];
     for (const std::string& id : t.step_record_ids()) {
       auto m = mined_fix.find(id);
@@ -160,6 +162,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
       group_bytes = 0;
     }
   }
+  sink->PhaseDone(static_cast<int64_t>(trajectories.trajectories.size()));
   return absl::OkStatus();
 }
 

@@ -87,9 +87,11 @@ class MiningSink {
   // phase's total).
   virtual void Progress(const miner::WalkStats& stats) {}
   // A phase of the run begins: "clone", "fetch", "trajectories" (the pull-request pass), "walk"
-  // (the records), with its total in commits (0 when not known).
+  // (the records), with its total in commits (0 when not known); then "diffs" (each
+  // trajectory's combined diff, after the walk), with its total in trajectories.
   virtual void Phase(std::string_view name, int64_t total) {}
-  // Commits the "trajectories" phase has visited so far, every few hundred.
+  // Units the "trajectories" phase (commits, every 256) or the "diffs" phase (trajectories,
+  // every 16) has done so far.
   virtual void PhaseDone(int64_t done) {}
   // The walk ended (whatever its outcome): write what is buffered. Records handed over so far
   // are complete and correct, so they are kept even when the walk failed.

@@ -141,7 +141,7 @@ TEST(Progress, MineWaitPrintsOneLinePerUpdateWhenStderrIsNotATerminal) {
   // At least the start of the walk, some progress and the end.
   ASSERT_GE(progress.size(), 3u) << mine.err;
   const std::regex shape(
-      R"(job-\S+ (QUEUED|RUNNING|SUCCEEDED)( (clone|fetch|trajectories|walk)( \d+/\d+ commits \(\d+%\)| \d+ commits)?( \d+/s( ETA \d+[smh][0-9ms]*)?)?)? records \d+ skipped \d+)");
+      R"(job-\S+ (QUEUED|RUNNING|SUCCEEDED)( (clone|fetch|trajectories|walk|diffs)( \d+/\d+ (commits|trajectories) \(\d+%\)| \d+ commits)?( \d+/s( ETA \d+[smh][0-9ms]*)?)?)? records \d+ skipped \d+)");
   for (const std::string& line : progress) {
     EXPECT_TRUE(std::regex_match(line, shape)) << line;
   }

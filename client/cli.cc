@@ -23,8 +23,8 @@ int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status
       // gRPC says "Socket closed" for a plaintext client at a TLS server and one handshake
       // error for every certificate problem: a handshake of our own says which.
       bool tls = ConnectionOf(*ctx).tls;
-      std::string why = ExplainTlsFailure(ProbeTls(ctx->server, ctx->tls_ca), ctx->server, tls,
-                                          ctx->tls_ca);
+      std::string why =
+          ExplainTlsFailure(ProbeTls(ctx->server, ctx->tls_ca), ctx->server, tls, ctx->tls_ca);
       if (!why.empty()) {
         *ctx->err << "fixmine: " << why << "\n";
       } else {

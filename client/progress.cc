@@ -33,8 +33,8 @@ std::string JobProgressText(const fixmine::v1::Job& job) {
   std::string text = fmt::format("{} {}", job.id(), fixmine::v1::JobState_Name(job.state()));
   if (!job.phase().empty()) {
     const char* unit = job.phase() == "decontaminate" ? "records"
-                       : job.phase() == "diffs"         ? "trajectories"
-                                                        : "commits";
+                       : job.phase() == "diffs"       ? "trajectories"
+                                                      : "commits";
     if (job.phase_total() > 0) {
       int64_t done = std::min(job.phase_done(), job.phase_total());
       text += fmt::format(" {} {}/{} {} ({}%)", job.phase(), done, job.phase_total(), unit,

@@ -14,10 +14,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "client/cli.h"
-#include "pipeline/benchmarks.h"
 #include "client/fixmine_client.h"
 #include "client/progress.h"
 #include "common/formats.h"
@@ -26,6 +23,9 @@
 #include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "pipeline/benchmarks.h"
 
 namespace fixmine::client {
 namespace {
@@ -413,8 +413,8 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
         auto final_job = c.GetJob(*id);
         if (final_job.ok()) r = std::move(final_job);
       } else if (v == "cancel" && *wait && r->state() != fixmine::v1::CANCELLED) {
-        *ctx->err << "fixmine: job " << *id << " had already ended "
-                  << StateName(r->state()) << "\n";
+        *ctx->err << "fixmine: job " << *id << " had already ended " << StateName(r->state())
+                  << "\n";
         ctx->exit_code = kExitFailed;
       }
       PrintOne<Job>(ctx, *r, JobTable);

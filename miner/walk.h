@@ -78,8 +78,8 @@ using EncodedRecordSink =
 using ProgressFn = std::function<void(const WalkStats& stats)>;
 
 // Pushes the starts of `walk` onto `revwalk` (its revs, or every branch and tag plus HEAD when
-// `walk.all`, or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty` (may be
-// null) when the repository has no commits (an unborn HEAD). With `walk.all`, a ref whose
+// `walk.all`, or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty`
+// (may be null) when the repository has no commits (an unborn HEAD). With `walk.all`, a ref whose
 // object cannot be read is passed over and named in `*broken` (may be null). INVALID_ARGUMENT
 // for a revision that does not resolve or a ref pattern that matches no ref. Handles are borrowed.
 absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const WalkOptions& walk,

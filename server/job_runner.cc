@@ -142,13 +142,14 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   }
   if (req.refs() != "" && req.refs() != "default" && req.refs() != "branches" &&
       req.refs() != "all") {
-    return absl::InvalidArgumentError(absl::StrCat("refs ", QuoteInput(req.refs()),
-                                                   " is not one of default, branches, all"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("refs ", QuoteInput(req.refs()), " is not one of default, branches, all"));
   }
   if ((req.refs() == "branches" || req.refs() == "all") && req.revs_size() > 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "refs \"", req.refs(), "\" and revs were both given; pass one (a revs glob such as "
-        "\"refs/heads/*\" selects refs too)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("refs \"", req.refs(),
+                     "\" and revs were both given; pass one (a revs glob such as "
+                     "\"refs/heads/*\" selects refs too)"));
   }
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");

@@ -92,10 +92,18 @@ TEST(TrajectoryBudgetResume, OversizedTrajectoriesStreamToTheEndAndResume) {
   CommandResult rest = server.Cli("trajectories stream --resume-token " + token);
   ASSERT_EQ(rest.exit_code, 0) << rest.err;
   EXPECT_EQ(rest.out, "");
-  // In the chat format too, to the end.
+  // In the chat format too, to the end: each row's patches within the budget, the largest
+  // left out and counted (before, a row carried every step's whole patch, 2.4 MB here).
   CommandResult chat = server.Cli("trajectories stream --format chat");
   ASSERT_EQ(chat.exit_code, 0) << chat.err;
-  EXPECT_EQ(Lines(chat.out).size(), 3u);
+  std::vector<std::string> rows = Lines(chat.out);
+  ASSERT_EQ(rows.size(), 3u);
+  for (const std::string& row : rows) {
+    EXPECT_LT(row.size(), size_t{3} << 19);
+    EXPECT_NE(row.find("\"shed\":{\"patches\":"), std::string::npos) << row.substr(0, 300);
+    EXPECT_NE(row.find("over the 1048576-byte budget (--max-record-bytes)"), std::string::npos);
+    EXPECT_NE(row.find("\"role\":\"assistant\""), std::string::npos);
+  }
 }
 
 }  // namespace

@@ -138,8 +138,10 @@ TEST(Progress, MineWaitPrintsOneLinePerUpdateWhenStderrIsNotATerminal) {
   for (const std::string& line : Lines(mine.err)) {
     if (line.rfind("job-", 0) == 0) progress.push_back(line);
   }
-  // At least the start of the walk, some progress and the end.
-  ASSERT_GE(progress.size(), 3u) << mine.err;
+  // At least a first update and the end (how many between depends on the machine's speed:
+  // WatchJob polls every 200 ms, and lines within 2 s of each other show only changes of
+  // state or phase).
+  ASSERT_GE(progress.size(), 2u) << mine.err;
   const std::regex shape(
       R"(job-\S+ (QUEUED|RUNNING|SUCCEEDED)( (clone|fetch|trajectories|walk|diffs)( \d+/\d+ (commits|trajectories) \(\d+%\)| \d+ commits)?( \d+/s( ETA \d+[smh][0-9ms]*)?)?)? records \d+ skipped \d+)");
   for (const std::string& line : progress) {

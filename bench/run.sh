@@ -32,7 +32,7 @@
 #                   (cpu_s: the client's)
 #   slow-stream     growth of the server's RSS (MiB, in the rss column) while a reader takes
 #                   about 1 MB/s of a stream for 6 s (2 s with --short)
-#   re-mine 1%      mine --wait, trajectories off (every ref: the incremental path, hiding the last mine's tips)
+#   re-mine 1%      mine --wait, trajectories off (no --rev: the incremental path, hiding the last mine's tips)
 #                   after the only branch of a shared clone moves from about 1% of the commits
 #                   back to the tip                                        vs the full mine
 #   pydriller       only when `import pydriller` works (it is not installed here: no PyPI)
@@ -237,8 +237,9 @@ remine_figure() {
   mkdir -p "$WORK/remine"
   git clone -q --bare --shared "$repo" "$clone"
   branch=$(git -C "$clone" symbolic-ref HEAD)
-  # Only the branch stays, so that a mine of every ref (the default, which records the tips as
-  # the repository's watermark and hides them next time) walks exactly HEAD's history.
+  # Only the branch stays, so that a mine without --rev (which records the tips as the
+  # repository's watermark and hides them next time) walks exactly HEAD's history, whatever
+  # ref selection is the default.
   git -C "$clone" for-each-ref --format='%(refname)' | grep -vxF "$branch" |
     while read -r ref; do git -C "$clone" update-ref -d "$ref"; done
   git -C "$clone" update-ref "$branch" "$old"

@@ -6,17 +6,33 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "client/tls_probe.h"
 
 namespace fixmine::client {
 
 int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status& st) {
   *ctx->err << "fixmine " << what << ": " << st.message() << "\n";
-  switch (st.code()) {
+  // A TLS handshake that failed reaches here as UNKNOWN ("failed to connect ... Ssl handshake
+  // failed").
+  bool handshake = st.code() == absl::StatusCode::kUnknown &&
+                   absl::StrContains(st.message(), "failed to connect");
+  switch (handshake ? absl::StatusCode::kUnavailable : st.code()) {
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-      *ctx->err << "fixmine: is fixmined running at " << ctx->server
-                << "? (set --server or FIXMINE_SERVER)\n";
+    case absl::StatusCode::kDeadlineExceeded: {
+      // gRPC says "Socket closed" for a plaintext client at a TLS server and one handshake
+      // error for every certificate problem: a handshake of our own says which.
+      bool tls = ConnectionOf(*ctx).tls;
+      std::string why =
+          ExplainTlsFailure(ProbeTls(ctx->server, ctx->tls_ca), ctx->server, tls, ctx->tls_ca);
+      if (!why.empty()) {
+        *ctx->err << "fixmine: " << why << "\n";
+      } else {
+        *ctx->err << "fixmine: is fixmined running at " << ctx->server
+                  << "? (set --server or FIXMINE_SERVER)\n";
+      }
       return kExitUnreachable;
+    }
     case absl::StatusCode::kInvalidArgument:
       return kExitUsage;
     default:

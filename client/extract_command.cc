@@ -725,7 +725,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--rev", args->revs,
                   "revision or range to walk (repeatable; default HEAD), e.g. main, v1..v2, ^old");
-  cmd->add_flag("--all", args->all, "walk every branch and tag (all refs) plus HEAD");
+  cmd->add_flag("--all", args->all,
+                "walk every branch and tag plus HEAD (never refs/pull/* or other hidden refs; "
+                "a --rev glob such as 'refs/pull/*/head' walks those)");
   cmd->add_option("--since", args->since,
                   "only commits committed at or after this time (RFC 3339, YYYY-MM-DD, @unix)");
   cmd->add_option("--until", args->until, "only commits committed at or before this time");

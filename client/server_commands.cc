@@ -14,17 +14,18 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 #include "client/cli.h"
-#include "pipeline/benchmarks.h"
 #include "client/fixmine_client.h"
+#include "client/progress.h"
 #include "common/formats.h"
 #include "common/json.h"
 #include "common/record_json.h"
 #include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "pipeline/benchmarks.h"
 
 namespace fixmine::client {
 namespace {
@@ -85,7 +86,18 @@ std::string RepoTable(const Repository& r) {
       r.name(), r.source(), r.local_path(), r.remote() ? "remote" : "local", r.record_count(),
       r.license().empty() ? "-" : r.license(), Time(r.created_at()),
       r.last_job_id().empty() ? "-" : r.last_job_id());
-  for (const auto& w : r.watermarks()) s += fmt::format("watermark:   {}\n", w);
+  // Bounded: a mirror mined with --refs all can have thousands of tips (--output json lists
+  // them all).
+  constexpr int kWatermarksShown = 3;
+  if (r.watermarks_size() > 0) {
+    s += fmt::format("watermarks:  {} tip{}", r.watermarks_size(),
+                     r.watermarks_size() == 1 ? "" : "s");
+    for (int i = 0; i < std::min(r.watermarks_size(), kWatermarksShown); ++i) {
+      s += (i == 0 ? ": " : ", ") + r.watermarks(i).substr(0, 12);
+    }
+    if (r.watermarks_size() > kWatermarksShown) s += ", ... (--output json lists all)";
+    s += "\n";
+  }
   return s;
 }
 
@@ -107,6 +119,11 @@ std::string JobTable(const Job& j) {
       j.id(), j.repo(), StateName(j.state()), j.commits_walked(), j.records_written(),
       j.already_present(), j.merges_skipped(), j.commits_skipped(), j.unavailable_files(),
       Time(j.created_at()), Time(j.started_at()), Time(j.finished_at()), j.attempts());
+  if (!j.refs().empty()) s += fmt::format("refs:              {}\n", j.refs());
+  if (!j.phase().empty()) {
+    s += fmt::format("phase:             {} {}/{}\n", j.phase(), j.phase_done(), j.phase_total());
+  }
+  for (const auto& r : j.revs()) s += fmt::format("rev:               {}\n", r);
   if (!j.kind().empty()) s += fmt::format("kind:              {}\n", j.kind());
   if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
   // How the job's mining worker process ended, and its sandbox (docs/security.md).
@@ -118,23 +135,24 @@ std::string JobTable(const Job& j) {
   return s;
 }
 
-// Watches a job with a one-line progress display on stderr; returns the exit code.
-int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool print_events) {
+// Watches a job with progress on stderr (a bar on a terminal, one line per update, at most
+// every 2 s, elsewhere: client/progress.h); returns the exit code: 0 when it ends as
+// `expected`, else 1.
+int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool print_events,
+               fixmine::v1::JobState expected = fixmine::v1::SUCCEEDED) {
   Job last;
+  ProgressPrinter progress(ctx->err, ctx->err == &std::cerr && StderrIsTerminal());
   auto st = c.WatchJob(id, [&](const Job& j) {
     last = j;
     if (print_events) {
       *ctx->out << ToJsonLine(j).value_or("{}") << "\n";
       ctx->out->flush();
     }
-    *ctx->err << fmt::format("\r{} {:<10} walked {:>8}  records {:>8}  skipped {:>5}", j.id(),
-                             StateName(j.state()), j.commits_walked(), j.records_written(),
-                             j.commits_skipped())
-              << std::flush;
+    progress.Update(j);
   });
-  *ctx->err << "\n";
+  progress.Finish();
   if (!st.ok()) return Fail(ctx, "job watch", st);
-  if (last.state() != fixmine::v1::SUCCEEDED) {
+  if (last.state() != expected) {
     *ctx->err << "fixmine: job " << id << " ended " << StateName(last.state())
               << (last.error().empty() ? "" : ": " + last.error()) << "\n";
     return kExitFailed;
@@ -303,12 +321,25 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       std::vector<std::string> revs;
       int64_t max_commits = 0;
       bool fetch = false;
+      std::string refs;
+      bool all_refs = false;
     };
     auto a = std::make_shared<MineArgs>();
     CLI::App* mine = app->add_subcommand("mine", "Start a mining job for a repository");
     mine->add_option("name", a->name, "repository name")->required();
     mine->add_flag("--wait", a->wait, "wait for the job to end, with progress on stderr");
-    mine->add_option("--rev", a->revs, "revision to walk (repeatable; default: every ref)");
+    mine->add_option("--rev", a->revs,
+                     "revision to walk (repeatable): a branch, tag, hex id, range (v1..v2), or a "
+                     "ref glob such as 'refs/pull/*/head' (the only way to walk hidden refs)");
+    auto* refs_opt =
+        mine->add_option("--refs", a->refs,
+                         "without --rev, which refs to walk: default (the default branch, HEAD; "
+                         "the default), branches (every branch), all (every branch and tag); "
+                         "never refs/pull/* or other hidden refs")
+            ->check(CLI::IsMember({"default", "branches", "all"}));
+    auto* all_refs_opt =
+        mine->add_flag("--all-refs", a->all_refs, "walk every branch and tag (--refs all)");
+    refs_opt->excludes(all_refs_opt);
     mine->add_option("--max-commits", a->max_commits, "stop after this many new records")
         ->check(CLI::NonNegativeNumber);
     mine->add_flag("--fetch", a->fetch, "fetch a remote repository's mirror first");
@@ -317,6 +348,7 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       fixmine::v1::StartMiningRequest req;
       req.set_repo(a->name);
       for (const auto& r : a->revs) req.add_revs(r);
+      req.set_refs(a->all_refs ? "all" : a->refs);
       req.set_max_commits(a->max_commits);
       req.set_fetch(a->fetch);
       auto job = c.StartMining(req);
@@ -356,12 +388,20 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   }
   for (const char* verb : {"show", "watch", "cancel"}) {
     auto id = std::make_shared<std::string>();
+    auto wait = std::make_shared<bool>(false);
     std::string v = verb;
     std::string help = v == "show"    ? "Show one job"
                        : v == "watch" ? "Follow a job's progress until it ends (JSON Lines)"
-                                      : "Cancel a job (records written so far stay)";
+                                      : "Cancel a job (records written so far stay); it shows "
+                                        "CANCELLING until its worker has stopped, then "
+                                        "CANCELLED";
     CLI::App* cmd = job->add_subcommand(v, help);
     cmd->add_option("id", *id, "job id")->required();
+    if (v == "cancel") {
+      cmd->add_flag("--wait", *wait,
+                    "wait until the job is CANCELLED (the reply may say CANCELLING while its "
+                    "worker stops); exit 1 when it ended otherwise");
+    }
     cmd->callback([=] {
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       if (v == "watch") {
@@ -372,6 +412,15 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "job " + v, r.status());
         return;
+      }
+      if (v == "cancel" && *wait && r->state() == fixmine::v1::CANCELLING) {
+        ctx->exit_code = WatchToEnd(ctx, c, *id, false, fixmine::v1::CANCELLED);
+        auto final_job = c.GetJob(*id);
+        if (final_job.ok()) r = std::move(final_job);
+      } else if (v == "cancel" && *wait && r->state() != fixmine::v1::CANCELLED) {
+        *ctx->err << "fixmine: job " << *id << " had already ended " << StateName(r->state())
+                  << "\n";
+        ctx->exit_code = kExitFailed;
       }
       PrintOne<Job>(ctx, *r, JobTable);
     });

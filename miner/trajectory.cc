@@ -470,8 +470,10 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
 
   std::vector<git_oid> squash_candidates;
   git_oid oid;
+  int64_t visited = 0;
   while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
     if (cancelled()) return absl::CancelledError("mining cancelled");
+    if (++visited % 256 == 0 && options.progress) options.progress(visited);
     git_commit* c = nullptr;
     if ((rc = git_commit_lookup(&c, repo.get(), &oid)) != 0) {
       KeepError(&stats,

@@ -85,6 +85,9 @@ struct TrajectoryOptions {
   // with CANCELLED. WalkOptions::cancel is checked at the same points, so a caller that sets it
   // needs nothing here.
   std::function<bool()> cancelled;
+  // Called on the calling thread every 256 commits of the pass with the commits visited so
+  // far (of CountWalkCommits' total), for progress. May be empty.
+  std::function<void(int64_t commits)> progress;
 };
 
 // Finds the trajectories of the commits `walk` selects (its revs/all/hide/since/until; not

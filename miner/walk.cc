@@ -1,6 +1,7 @@
 #include "miner/walk.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -61,18 +62,32 @@ absl::Status PushRevision(git_repository* repo, git_revwalk* walk, const std::st
   return absl::OkStatus();
 }
 
-// Pushes every ref that peels to a commit, plus HEAD; refs that do not (a tag of a tree) are
-// passed over, as `git log --all` does. A ref whose object cannot be read (missing, corrupt or
-// truncated pack) is passed over too but named in `*broken`, so the loss is not silent.
+// Whether `name` is a branch (local or remote-tracking) or, with `tags`, a tag: the refs a
+// ref selection walks. Hidden refs a host adds (refs/pull/*, refs/merge-requests/*,
+// refs/changes/*, refs/keep-around/*) and notes, stash or filter-branch backups are not.
+bool SelectedRef(absl::string_view name, bool tags) {
+  return absl::StartsWith(name, "refs/heads/") || absl::StartsWith(name, "refs/remotes/") ||
+         (tags && absl::StartsWith(name, "refs/tags/"));
+}
+
+// Pushes every branch (and with `tags` every tag) that peels to a commit, plus HEAD; refs that
+// do not (a tag of a tree) are passed over, as `git log --all` does. A ref whose object cannot
+// be read (missing, corrupt or truncated pack) is passed over too but named in `*broken`, so
+// the loss is not silent. With `glob`, only the refs it matches (any namespace) instead, and
+// not HEAD; `*matched` counts them.
 absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::string>* tips,
-                     std::string* broken) {
+                     std::string* broken, bool tags, const char* glob = nullptr,
+                     int* matched = nullptr) {
   git_reference_iterator* it_raw = nullptr;
-  int rc = git_reference_iterator_new(&it_raw, repo);
+  int rc = glob != nullptr ? git_reference_iterator_glob_new(&it_raw, repo, glob)
+                           : git_reference_iterator_new(&it_raw, repo);
   if (rc != 0) return GitStatus(rc, "listing references");
   RefIterPtr it(it_raw);
   git_reference* ref = nullptr;
   while ((rc = git_reference_next(&ref, it.get())) == 0) {
     ReferencePtr owned(ref);
+    if (glob == nullptr && !SelectedRef(git_reference_name(ref), tags)) continue;
+    if (matched != nullptr) ++*matched;
     git_object* obj = nullptr;
     int prc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
     if (prc == 0) {
@@ -85,9 +100,10 @@ absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::s
   }
   if (rc != GIT_ITEROVER) return GitStatus(rc, "listing references");
   git_oid head;
-  if (git_reference_name_to_id(&head, repo, "HEAD") == 0) {
+  if (glob == nullptr && git_reference_name_to_id(&head, repo, "HEAD") == 0) {
     if (git_revwalk_push(walk, &head) == 0) tips->push_back(OidHex(head));
   }
+  if (glob != nullptr) return absl::OkStatus();  // keeps the revisions' order (the mainline)
   std::sort(tips->begin(), tips->end());
   tips->erase(std::unique(tips->begin(), tips->end()), tips->end());
   return absl::OkStatus();
@@ -130,11 +146,15 @@ class OrderedBuilder {
     return next_submit_ - next_emit_;
   }
 
-  // Blocks for the next result in order; false when nothing is in flight.
-  bool Next(Built* out) {
+  // Blocks for the next result in order; false when nothing is in flight, or as soon as
+  // `*cancel` (may be null) is set: a cancel does not wait for the commits in flight.
+  bool Next(Built* out, const std::atomic<bool>* cancel) {
     std::unique_lock<std::mutex> l(mu_);
     if (next_emit_ == next_submit_) return false;
-    cv_done_.wait(l, [&] { return done_.count(next_emit_) > 0; });
+    while (!cv_done_.wait_for(l, std::chrono::milliseconds(50),
+                              [&] { return done_.count(next_emit_) > 0; })) {
+      if (cancel != nullptr && cancel->load()) return false;
+    }
     auto it = done_.find(next_emit_);
     *out = std::move(it->second);
     done_.erase(it);
@@ -228,20 +248,37 @@ absl::Status PushWalkStarts(git_repository* repo, git_revwalk* walk, const WalkO
   int rc = 0;
   if (walk_opts.all) {
     std::string ignored;
-    FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips, broken ? broken : &ignored));
+    FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips, broken ? broken : &ignored, walk_opts.tags));
   } else if (walk_opts.revs.empty()) {
     git_oid head;
     rc = git_reference_name_to_id(&head, repo, "HEAD");
     if (rc == GIT_ENOTFOUND || rc == GIT_EUNBORNBRANCH) {
-      if (empty) *empty = true;
-      return absl::OkStatus();
+      // HEAD names a branch that does not exist (a mirror whose remote renamed its default
+      // branch, say): every branch instead, so that the repository's commits are not missed.
+      std::string ignored;
+      FIXMINE_RETURN_IF_ERROR(
+          PushAll(repo, walk, tips, broken ? broken : &ignored, /*tags=*/false));
+      if (tips->empty() && empty) *empty = true;
+      if (tips->empty()) return absl::OkStatus();
+    } else {
+      if (rc != 0) return GitStatus(rc, "resolving HEAD");
+      rc = git_revwalk_push(walk, &head);
+      if (rc != 0) return GitStatus(rc, "walking from HEAD");
+      tips->push_back(OidHex(head));
     }
-    if (rc != 0) return GitStatus(rc, "resolving HEAD");
-    rc = git_revwalk_push(walk, &head);
-    if (rc != 0) return GitStatus(rc, "walking from HEAD");
-    tips->push_back(OidHex(head));
   } else {
     for (const auto& rev : walk_opts.revs) {
+      if (rev.find_first_of("*?[") != std::string::npos) {
+        std::string ignored;
+        int matched = 0;
+        FIXMINE_RETURN_IF_ERROR(PushAll(repo, walk, tips, broken ? broken : &ignored,
+                                        /*tags=*/true, rev.c_str(), &matched));
+        if (matched == 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "ref pattern \"", rev, "\" matches no ref; list the refs with `git for-each-ref`"));
+        }
+        continue;
+      }
       FIXMINE_RETURN_IF_ERROR(PushRevision(repo, walk, rev, tips));
     }
   }
@@ -252,6 +289,28 @@ absl::Status PushWalkStarts(git_repository* repo, git_revwalk* walk, const WalkO
     if (git_oid_fromstr(&oid, h.c_str()) == 0) (void)git_revwalk_hide(walk, &oid);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> CountWalkCommits(const std::string& path, const WalkOptions& walk_opts) {
+  RepoPtr repo;
+  FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &repo));
+  git_revwalk* walk_raw = nullptr;
+  int rc = git_revwalk_new(&walk_raw, repo.get());
+  if (rc != 0) return GitStatus(rc, "starting the commit walk");
+  RevwalkPtr walk(walk_raw);
+  std::vector<std::string> tips;
+  bool empty = false;
+  FIXMINE_RETURN_IF_ERROR(PushWalkStarts(repo.get(), walk.get(), walk_opts, &tips, &empty));
+  if (empty) return 0;
+  int64_t n = 0;
+  git_oid oid;
+  while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
+    if (++n % 4096 == 0 && walk_opts.cancel && walk_opts.cancel->load()) {
+      return absl::CancelledError("mining cancelled");
+    }
+  }
+  if (rc != GIT_ITEROVER) return GitStatus(rc, "counting commits");
+  return n;
 }
 
 absl::Status Mine(const std::string& path, const WalkOptions& walk_opts,
@@ -301,7 +360,7 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
   absl::Status sink_status;
   auto emit_one = [&]() -> bool {
     OrderedBuilder::Built b;
-    if (!builder.Next(&b)) return false;
+    if (!builder.Next(&b, walk_opts.cancel)) return false;
     absl::StatusOr<fixmine::v1::Record>& r = b.record;
     if (r.ok() && b.no_record) {
       ++stats.merges_skipped;
@@ -337,6 +396,8 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
       break;
     }
     ++stats.commits_walked;
+    // Progress by commits too: a walk through stored or filtered-out commits makes no records.
+    if (progress && stats.commits_walked % 128 == 0) progress(stats);
     git_commit* c = nullptr;
     rc = git_commit_lookup(&c, repo.get(), &oid);
     if (rc != 0) {
@@ -360,10 +421,12 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
     // The record budget counts non-merge commits here; a merge may yield no record, and the
     // records past the budget that merges add are dropped when emitted.
     if (git_commit_parentcount(commit.get()) <= 1) ++submitted;
-    while (builder.InFlight() >= max_in_flight && sink_status.ok()) emit_one();
+    while (builder.InFlight() >= max_in_flight && sink_status.ok() && emit_one()) {
+    }
   }
   while (sink_status.ok() && emit_one()) {
   }
+  // Closing drops the commits not yet started; only the ones being built are waited for.
   builder.Close();
   if (walk_opts.cancel && walk_opts.cancel->load()) return absl::CancelledError("mining cancelled");
   if (progress) progress(stats);

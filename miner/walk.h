@@ -16,10 +16,15 @@ namespace fixmine::miner {
 
 // Which commits to walk.
 struct WalkOptions {
-  // Revisions to start from ("main", a hex id, "v1.0..v2.0", "^old"); empty means HEAD.
+  // Revisions to start from ("main", a hex id, "v1.0..v2.0", "^old"); empty means HEAD. A
+  // revision with a glob character ('*', '?', '[') is a ref pattern ("refs/pull/*/head"):
+  // every ref it matches is a start (the only way to walk hidden refs such as refs/pull/*).
   std::vector<std::string> revs;
-  // Walk every ref under refs/ plus HEAD (like `git log --all`).
+  // Walk every branch (refs/heads/*, refs/remotes/*) and, with `tags`, every tag
+  // (refs/tags/*), plus HEAD. Hidden refs (refs/pull/*, refs/merge-requests/*, refs/changes/*,
+  // refs/notes/*, refs/stash, ...) are never walked this way.
   bool all = false;
+  bool tags = true;
   // Commits reachable from these full hex ids are left out (re-mining from a watermark).
   std::vector<std::string> hide;
   // Keep only commits whose committer time is >= since / <= until (Unix seconds).
@@ -72,14 +77,21 @@ using EncodedRecordSink =
 // Called after each batch of commits, on the calling thread.
 using ProgressFn = std::function<void(const WalkStats& stats)>;
 
-// Pushes the starts of `walk` onto `revwalk` (its revs, or every ref plus HEAD when `walk.all`,
-// or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty` (may be
-// null) when the repository has no commits (an unborn HEAD). With `walk.all`, a ref whose
+// Pushes the starts of `walk` onto `revwalk` (its revs, or every branch and tag plus HEAD when
+// `walk.all`, or HEAD) and hides `walk.hide`; appends the start commits to `tips`. Sets `*empty`
+// (may be null) when the repository has no commits (an unborn HEAD). With `walk.all`, a ref whose
 // object cannot be read is passed over and named in `*broken` (may be null). INVALID_ARGUMENT
-// for a revision that does not resolve. Handles are borrowed.
+// for a revision that does not resolve or a ref pattern that matches no ref. Handles are borrowed.
 absl::Status PushWalkStarts(git_repository* repo, git_revwalk* revwalk, const WalkOptions& walk,
                             std::vector<std::string>* tips, bool* empty,
                             std::string* broken = nullptr);
+
+// The number of commits a walk with `walk` visits (WalkStats::commits_walked at its end when
+// `walk.max_commits` is 0: merges, commits outside since/until and commits already stored
+// included): the total for progress. A revision walk that reads commits only (no trees or
+// blobs). Errors as PushWalkStarts; NOT_FOUND when `path` is not a repository; CANCELLED when
+// `walk.cancel` was set.
+absl::StatusOr<int64_t> CountWalkCommits(const std::string& path, const WalkOptions& walk);
 
 // Walks the repository at `path` newest first (committer time, like `git log`) and hands one
 // record per non-merge commit, and one per merge whose result differs from every parent in

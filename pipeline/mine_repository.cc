@@ -34,10 +34,12 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   std::error_code ec;
   if (!spec.url.empty()) {
     if (!std::filesystem::exists(spec.path, ec)) {
+      sink->Phase("clone", 0);
       if (absl::Status st = miner::CloneMirror(spec.url, spec.path, spec.clone_limits); !st.ok()) {
         return st;
       }
     } else if (spec.fetch) {
+      sink->Phase("fetch", 0);
       if (absl::Status st = miner::FetchMirror(spec.path, spec.clone_limits); !st.ok()) return st;
     }
   }
@@ -56,12 +58,19 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
 
   // Trajectories first (a graph pass and one diff per branch, no records): the walk then fills
   // each step record's trajectory fields. Found again identically when a run resumes.
+  // The progress total of both passes (they visit the same commits); unknown when the count
+  // fails (the walk then reports why).
+  int64_t total = 0;
+  if (auto n = miner::CountWalkCommits(spec.path, walk); n.ok()) total = *n;
   miner::TrajectorySet trajectories;
   bool find_trajectories = spec.trajectories;
   if (find_trajectories) {
+    sink->Phase("trajectories", total);
+    miner::TrajectoryOptions topts;
+    topts.progress = [sink](int64_t done) { sink->PhaseDone(done); };
     // Without files: the combined diffs are rendered after the walk, a group at a time.
     absl::Status tst = miner::FindTrajectories(spec.path, walk, rec, /*with_files=*/false,
-                                               &trajectories, &result->trajectory_stats);
+                                               &trajectories, &result->trajectory_stats, topts);
     // A cancel during this pass reaches the walk below, which returns CANCELLED.
     if (!tst.ok() && tst.code() != absl::StatusCode::kCancelled) {
       // The graph could not be walked whole (a shallow or damaged history): the records are
@@ -115,6 +124,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     return sink->Put(std::move(r), std::move(encoded), stats);
   };
   auto progress = [sink](const miner::WalkStats& s) { sink->Progress(s); };
+  sink->Phase("walk", total);
   absl::Status st = miner::MineEncoded(spec.path, walk, rec, encode, put, &stats, progress);
   // Whatever happened, records built so far are kept (they are complete and correct).
   absl::Status fst = sink->FlushRecords(stats);
@@ -125,7 +135,9 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   FIXMINE_RETURN_IF_ERROR(miner::OpenRepository(spec.path, &git_repo));
   std::vector<fixmine::v1::Trajectory> group;
   size_t group_bytes = 0;
+  sink->Phase("diffs", static_cast<int64_t>(trajectories.trajectories.size()));
   for (size_t i = 0; i < trajectories.trajectories.size(); ++i) {
+    if (i % 16 == 0) sink->PhaseDone(static_cast<int64_t>(i));
     fixmine::v1::Trajectory& t = trajectories.trajectories[i];
     for (const std::string& id : t.step_record_ids()) {
       auto m = mined_fix.find(id);
@@ -151,6 +163,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
       group_bytes = 0;
     }
   }
+  sink->PhaseDone(static_cast<int64_t>(trajectories.trajectories.size()));
   return absl::OkStatus();
 }
 

@@ -89,8 +89,16 @@ class MiningSink {
                            const miner::WalkStats& stats) = 0;
   // The repository opened: the walk is next (MiningResult::walked).
   virtual void Opened() {}
-  // Progress after each batch of commits.
+  // Progress of the walk, every few hundred commits (`stats.commits_walked` of the "walk"
+  // phase's total).
   virtual void Progress(const miner::WalkStats& stats) {}
+  // A phase of the run begins: "clone", "fetch", "trajectories" (the pull-request pass), "walk"
+  // (the records), with its total in commits (0 when not known); then "diffs" (each
+  // trajectory's combined diff, after the walk), with its total in trajectories.
+  virtual void Phase(std::string_view name, int64_t total) {}
+  // Units the "trajectories" phase (commits, every 256) or the "diffs" phase (trajectories,
+  // every 16) has done so far.
+  virtual void PhaseDone(int64_t done) {}
   // The walk ended (whatever its outcome): write what is buffered. Records handed over so far
   // are complete and correct, so they are kept even when the walk failed.
   virtual absl::Status FlushRecords(const miner::WalkStats& stats) = 0;

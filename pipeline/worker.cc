@@ -122,6 +122,7 @@ v1::WorkerSpec SpecToProto(const MiningSpec& spec, const WorkerOptions& options)
   const miner::WalkOptions& walk = spec.walk;
   for (const auto& r : walk.revs) w.add_revs(r);
   w.set_all(walk.all);
+  w.set_tags(walk.tags);
   for (const auto& h : walk.hide) w.add_hide(h);
   if (walk.since) {
     w.set_has_since(true);
@@ -176,6 +177,7 @@ MiningSpec SpecFromProto(const v1::WorkerSpec& w) {
   miner::WalkOptions& walk = spec.walk;
   walk.revs.assign(w.revs().begin(), w.revs().end());
   walk.all = w.all();
+  walk.tags = w.tags();
   walk.hide.assign(w.hide().begin(), w.hide().end());
   if (w.has_since()) walk.since = w.since();
   if (w.has_until()) walk.until = w.until();
@@ -363,6 +365,17 @@ class PipeSink : public MiningSink {
   void Opened() override {
     v1::WorkerMessage m;
     m.set_walking(true);
+    ch_->Send(m);
+  }
+  void Phase(std::string_view name, int64_t total) override {
+    v1::WorkerMessage m;
+    m.mutable_phase()->set_name(std::string(name));
+    m.mutable_phase()->set_total(total);
+    ch_->Send(m);
+  }
+  void PhaseDone(int64_t done) override {
+    v1::WorkerMessage m;
+    m.set_phase_done(done);
     ch_->Send(m);
   }
 
@@ -587,6 +600,12 @@ absl::Status MineInWorker(const MiningSpec& spec, const WorkerOptions& options, 
         break;
       case v1::WorkerMessage::kWalking:
         result->walked = true;
+        break;
+      case v1::WorkerMessage::kPhase:
+        if (!failed) sink->Phase(m.phase().name(), m.phase().total());
+        break;
+      case v1::WorkerMessage::kPhaseDone:
+        if (!failed) sink->PhaseDone(m.phase_done());
         break;
       case v1::WorkerMessage::kSandbox: {
         const v1::WorkerSandbox& sb = m.sandbox();

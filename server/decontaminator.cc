@@ -1,8 +1,8 @@
 #include "server/decontaminator.h"
 
-#include <vector>
-
+#include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "fmt/format.h"
@@ -137,12 +137,26 @@ absl::Status Decontaminator::Recheck(fixmine::v1::Job* job) {
   std::vector<fixmine::v1::Record> changed;
   absl::Status write = absl::OkStatus();
   bool stopped = false;
+  // Progress for `job watch`: records checked of the store's total, stored about once a second
+  // (the job is read back from the store).
+  const auto start = std::chrono::steady_clock::now();
+  auto last_put = start;
+  job->set_phase("decontaminate");
+  if (auto total = store_->TotalRecords(); total.ok()) job->set_phase_total(*total);
+  (void)store_->PutJob(*job);
+  auto progress = [&] {
+    auto now = std::chrono::steady_clock::now();
+    job->set_phase_done(job->commits_walked());
+    job->set_phase_seconds(std::chrono::duration<double>(now - start).count());
+    return now;
+  };
   auto flush = [&] {
     if (changed.empty()) return;
     auto n = store_->UpdateRecords(changed);
     if (!n.ok()) write = n.status();
     if (n.ok()) job->set_records_written(job->records_written() + *n);
     changed.clear();
+    last_put = progress();
     (void)store_->PutJob(*job);
   };
   absl::Status scan = store_->Scan(
@@ -158,10 +172,16 @@ absl::Status Decontaminator::Recheck(fixmine::v1::Job* job) {
         job->set_commits_walked(job->commits_walked() + 1);
         fixmine::v1::Record copy = record;
         if (index->Check(&copy)) changed.push_back(std::move(copy));
-        if (changed.size() >= 256) flush();
+        if (changed.size() >= 256) {
+          flush();
+        } else if (std::chrono::steady_clock::now() - last_put > std::chrono::seconds(1)) {
+          last_put = progress();
+          (void)store_->PutJob(*job);
+        }
         return write.ok();
       });
   flush();
+  progress();
   if (!scan.ok()) return scan;
   if (stopped) return absl::CancelledError("server stopping");
   return write;

@@ -107,6 +107,14 @@ absl::Status JobRunner::Start() {
     for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
       // Decontamination re-checks are not mining jobs; the Decontaminator restarts its own.
       if (Ended(it->state()) || !it->kind().empty()) continue;
+      if (it->state() == fixmine::v1::CANCELLING) {
+        // Cancelled, then the server stopped before the worker did: the cancel stands.
+        Job cancelled = *it;
+        cancelled.set_state(fixmine::v1::CANCELLED);
+        cancelled.set_finished_at(Now());
+        if (absl::Status st = store_->PutJob(cancelled); !st.ok()) return st;
+        continue;
+      }
       if (it->stuck_stops() >= kStuckStopLimit) {
         // The job kept the last server stops waiting past their bound (stuck in libgit2 on
         // this repository) twice in a row: resuming would get stuck again.
@@ -166,6 +174,17 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   if (req.max_commits() < 0) {
     return absl::InvalidArgumentError("max_commits is negative; use 0 for no limit");
   }
+  if (req.refs() != "" && req.refs() != "default" && req.refs() != "branches" &&
+      req.refs() != "all") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refs ", QuoteInput(req.refs()), " is not one of default, branches, all"));
+  }
+  if ((req.refs() == "branches" || req.refs() == "all") && req.revs_size() > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("refs \"", req.refs(),
+                     "\" and revs were both given; pass one (a revs glob such as "
+                     "\"refs/heads/*\" selects refs too)"));
+  }
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (removing_.count(req.repo()) > 0) {
@@ -196,6 +215,7 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   job.set_state(fixmine::v1::QUEUED);
   job.set_created_at(Now());
   for (const auto& r : req.revs()) job.add_revs(r);
+  if (req.revs_size() == 0) job.set_refs(req.refs().empty() ? "default" : req.refs());
   job.set_max_commits(req.max_commits());
   job.set_fetch(req.fetch());
   absl::Status st = store_->PutJob(job);
@@ -247,7 +267,12 @@ absl::StatusOr<Job> JobRunner::CancelJob(const std::string& id) {
       }
     }
   }
-  // Running: wait briefly for the worker to notice, so the reply shows the outcome.
+  // Running: CANCELLING until the worker has stopped (it checks the flag between commits);
+  // wait briefly, so the reply usually shows the outcome.
+  {
+    std::lock_guard<std::mutex> al(a->mu);
+    if (!Ended(a->job.state())) a->job.set_state(fixmine::v1::CANCELLING);
+  }
   for (int i = 0; i < 100; ++i) {
     {
       std::lock_guard<std::mutex> al(a->mu);
@@ -381,7 +406,26 @@ class JobRunner::JobSink : public pipeline::MiningSink {
     a_->job.clear_skipped_errors();
     for (const auto& e : s.errors) a_->job.add_skipped_errors(e);
     a_->job.set_records_written(written_);
+    if (a_->job.phase() == "walk") {
+      a_->job.set_phase_done(s.commits_walked);
+      a_->job.set_phase_seconds(PhaseSeconds());
+    }
     return a_->job;
+  }
+
+  void Phase(std::string_view name, int64_t total) override {
+    std::lock_guard<std::mutex> al(a_->mu);
+    phase_start_ = std::chrono::steady_clock::now();
+    a_->job.set_phase(std::string(name));
+    a_->job.set_phase_total(total);
+    a_->job.set_phase_done(0);
+    a_->job.set_phase_seconds(0);
+  }
+
+  void PhaseDone(int64_t done) override {
+    std::lock_guard<std::mutex> al(a_->mu);
+    a_->job.set_phase_done(done);
+    a_->job.set_phase_seconds(PhaseSeconds());
   }
 
   absl::Status Put(fixmine::v1::Record&& r, std::string&&, const miner::WalkStats& stats) override {
@@ -440,7 +484,12 @@ class JobRunner::JobSink : public pipeline::MiningSink {
     untrimmed_bytes_ = 0;
   }
 
+  double PhaseSeconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - phase_start_).count();
+  }
+
   JobRunner* runner_;
+  std::chrono::steady_clock::time_point phase_start_ = std::chrono::steady_clock::now();
   std::shared_ptr<Active> a_;
   const std::string job_id_;
   int64_t written_;
@@ -454,7 +503,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
   Job job;
   {
     std::lock_guard<std::mutex> al(a->mu);
-    a->job.set_state(fixmine::v1::RUNNING);
+    // A cancel that came between the queue and here stays visible.
+    a->job.set_state(a->user_cancelled ? fixmine::v1::CANCELLING : fixmine::v1::RUNNING);
     a->job.set_started_at(Now());
     a->job.set_attempts(a->job.attempts() + 1);
     job = a->job;
@@ -509,7 +559,10 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
                        .cancel = &a->cancel};
   miner::WalkOptions& walk = spec.walk;
   for (const auto& r : job.revs()) walk.revs.push_back(r);
-  walk.all = walk.revs.empty();
+  // No revs: the job's ref selection (docs/operations.md "Which refs"); a job stored before
+  // selections existed has none and walks the default branch.
+  walk.all = walk.revs.empty() && (job.refs() == "branches" || job.refs() == "all");
+  walk.tags = job.refs() == "all";
   for (const auto& w : repo->watermarks()) walk.hide.push_back(w);
   walk.max_commits = job.max_commits();
   walk.workers = config_.mine_threads;
@@ -546,8 +599,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     final_job.set_state(fixmine::v1::SUCCEEDED);
     if (!stats.walk_error.empty()) final_job.set_error(stats.walk_error);
     fixmine::v1::Repository updated = *repo;
-    // Only a complete walk of every ref moves the watermark.
-    if (walk.all && job.max_commits() == 0 && stats.walk_error.empty()) {
+    // Only a complete walk of a ref selection (no revs) moves the watermark.
+    if (walk.revs.empty() && job.max_commits() == 0 && stats.walk_error.empty()) {
       updated.clear_watermarks();
       for (const auto& t : stats.tips) updated.add_watermarks(t);
     }

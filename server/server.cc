@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -83,7 +84,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                                  s->decontam_.get(), guards);
   s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get(), guards);
   s->trajectories_ = std::make_unique<TrajectoryServiceImpl>(
-      s->store_.get(), s->trajectory_store_.get(), guards);
+      s->store_.get(), s->trajectory_store_.get(), guards,
+      static_cast<size_t>(std::max<int64_t>(0, config.max_record_bytes)));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

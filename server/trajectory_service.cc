@@ -30,8 +30,8 @@ absl::Status AllowRead(grpc::CallbackServerContext* ctx, const CallGuards& guard
 }
 
 // The chat row of `t`, its steps read from the record store (a step whose record is not
-// stored is left out).
-std::string Chat(storage::RecordStore* store, const Trajectory& t) {
+// stored is left out), their patches within `max_patch_bytes` (0: none).
+std::string Chat(storage::RecordStore* store, const Trajectory& t, size_t max_patch_bytes) {
   std::vector<Record> records(t.step_record_ids_size());
   std::vector<const Record*> steps;
   for (int i = 0; i < t.step_record_ids_size(); ++i) {
@@ -43,7 +43,7 @@ std::string Chat(storage::RecordStore* store, const Trajectory& t) {
       steps.push_back(nullptr);
     }
   }
-  return RenderTrajectoryChat(t, steps);
+  return RenderTrajectoryChat(t, steps, max_patch_bytes);
 }
 
 class StreamReactor final
@@ -53,8 +53,12 @@ class StreamReactor final
   // OnDone) and starts streaming. `ctx` and `guards` are borrowed.
   StreamReactor(storage::RecordStore* store, storage::TrajectoryStore* trajectories,
                 const fixmine::v1::StreamTrajectoriesRequest& req,
-                grpc::CallbackServerContext* ctx, const CallGuards& guards)
-      : store_(store), trajectories_(trajectories), ctx_(ctx) {
+                grpc::CallbackServerContext* ctx, const CallGuards& guards,
+                size_t max_chat_patch_bytes)
+      : store_(store),
+        trajectories_(trajectories),
+        ctx_(ctx),
+        max_chat_patch_bytes_(max_chat_patch_bytes) {
     auto fail = [this](const absl::Status& st) { Finish(ToGrpcStatus(st)); };
     if (absl::Status st = AllowRead(ctx, guards); !st.ok()) {
       fail(st);
@@ -139,7 +143,7 @@ class StreamReactor final
             return false;
           }
           if (chat_) {
-            std::string row = Chat(store_, t);
+            std::string row = Chat(store_, t, max_chat_patch_bytes_);
             bytes += row.size();
             resp_.add_rendered(std::move(row));
           } else {
@@ -172,6 +176,7 @@ class StreamReactor final
   storage::RecordStore* store_;
   storage::TrajectoryStore* trajectories_;
   grpc::CallbackServerContext* ctx_;
+  const size_t max_chat_patch_bytes_;
   StreamRegistry* streams_ = nullptr;
   std::unique_ptr<storage::TrajectoryFilter> filter_;
   std::string context_;
@@ -200,7 +205,7 @@ grpc::ServerUnaryReactor* TrajectoryServiceImpl::GetTrajectory(
   if (!chat.ok()) return done(chat.status());
   auto t = trajectories_->Get(req->id());
   if (!t.ok()) return done(t.status());
-  if (*chat) resp->set_rendered(Chat(store_, *t));
+  if (*chat) resp->set_rendered(Chat(store_, *t, max_chat_patch_bytes_));
   *resp->mutable_trajectory() = std::move(*t);
   return done(absl::OkStatus());
 }
@@ -208,7 +213,7 @@ grpc::ServerUnaryReactor* TrajectoryServiceImpl::GetTrajectory(
 grpc::ServerWriteReactor<fixmine::v1::StreamTrajectoriesResponse>*
 TrajectoryServiceImpl::StreamTrajectories(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::StreamTrajectoriesRequest* req) {
-  return new StreamReactor(store_, trajectories_, *req, ctx, guards_);
+  return new StreamReactor(store_, trajectories_, *req, ctx, guards_, max_chat_patch_bytes_);
 }
 
 }  // namespace fixmine::server

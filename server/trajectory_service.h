@@ -15,10 +15,15 @@ namespace fixmine::server {
 class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::CallbackService {
  public:
   // Every call needs a read (or admin) token when tokens are configured, and a stream takes a
-  // slot of `guards.streams` (docs/security.md). All pointers are borrowed.
+  // slot of `guards.streams` (docs/security.md). A chat row keeps its steps' patches within
+  // `max_chat_patch_bytes` (the records' budget, --max-record-bytes; 0: none). All pointers
+  // are borrowed.
   TrajectoryServiceImpl(storage::RecordStore* store, storage::TrajectoryStore* trajectories,
-                        CallGuards guards)
-      : store_(store), trajectories_(trajectories), guards_(guards) {}
+                        CallGuards guards, size_t max_chat_patch_bytes = 0)
+      : store_(store),
+        trajectories_(trajectories),
+        guards_(guards),
+        max_chat_patch_bytes_(max_chat_patch_bytes) {}
 
   grpc::ServerUnaryReactor* GetTrajectory(grpc::CallbackServerContext* ctx,
                                           const fixmine::v1::GetTrajectoryRequest* req,
@@ -30,6 +35,7 @@ class TrajectoryServiceImpl final : public fixmine::v1::TrajectoryService::Callb
   storage::RecordStore* store_;
   storage::TrajectoryStore* trajectories_;
   CallGuards guards_;
+  const size_t max_chat_patch_bytes_;
 };
 
 }  // namespace fixmine::server

@@ -331,7 +331,10 @@ absl::Status BuildFile(BlobCache* cache, const FilePair& p, const RecordOptions&
   fc->set_path(np.text);
   fc->set_old_path(DecodeToUtf8(p.old_path).text);
   fc->set_change_type(p.type);
-  fc->set_language(std::string(LanguageForPath(np.text)));
+  // The post-image tells a `.h` file's language; a deleted file's pre-image does.
+  fc->set_language(std::string(LanguageForFile(np.text, has_new ? std::string_view(b.data)
+                                                                : std::string_view(a.data),
+                                               opt.header_language)));
   fc->set_old_mode(a.mode);
   fc->set_new_mode(b.mode);
   if (has_old) fc->set_old_blob(OidHex(a.id));

@@ -256,6 +256,25 @@ TEST(SzzTest, LinesToBlameSkipsBlankCommentAndReindentedLines) {
   EXPECT_EQ(lines[0].text, "x = 1");
 }
 
+// Issue 20: `Revert "Fix ..."` undoes a fix; it is a revert, not a fix, and gets no SZZ link.
+TEST(SzzTest, RevertOfAFixIsNotAFixAndHasNoLinks) {
+  History h;
+  h.repo.Git("revert --no-edit " + h.f);
+  std::string revert_id = h.repo.Git("rev-parse HEAD");
+  revert_id.erase(revert_id.find_last_not_of("\n") + 1);
+  auto records = MineAll(h.repo.path(), SzzMode::kFixes);
+  ASSERT_EQ(records.count(revert_id), 1u);
+  const Record& r = records.at(revert_id);
+  EXPECT_EQ(r.subject(), "Revert \"Fix division by zero\"");
+  EXPECT_TRUE(r.labels().is_revert());
+  EXPECT_EQ(r.labels().reverted_commit(), h.f);
+  EXPECT_FALSE(r.labels().is_fix());
+  EXPECT_EQ(r.labels().not_fix_reason(), "revert");
+  EXPECT_TRUE(r.labels().bug_introducing_commits().empty());
+  // The fix it reverts keeps its own link (the premise: the revert changes the same lines).
+  EXPECT_FALSE(records.at(h.f).labels().bug_introducing_commits().empty());
+}
+
 TEST(SzzTest, ParseSzzMode) {
   EXPECT_EQ(*ParseSzzMode("fixes"), SzzMode::kFixes);
   EXPECT_EQ(*ParseSzzMode("all"), SzzMode::kAll);

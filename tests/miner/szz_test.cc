@@ -101,7 +101,7 @@ TEST(SzzTest, AllModeBlamesEveryRecordAndOffModeNone) {
 }
 
 // A fix that only reindents a line links to nothing.
-//   * W  "Fix indentation": `z = x / y;` reindented with a tab
+//   * W  "Fix the division": `z = x / y;` reindented with a tab
 //   * I  `z = x / y;`
 //   * A  calc.c (root)
 TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
@@ -111,7 +111,8 @@ TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
   repo.Write("calc.c", "int f(int x, int y) {\n  return x / y;\n}\n");
   repo.CommitAll("Divide\n");
   repo.Write("calc.c", "int f(int x, int y) {\n\treturn x  /  y;\n}\n");
-  std::string w = repo.CommitAll("Fix indentation\n");
+  // A fix by its message ("Fix indentation" is a formatting commit, not a fix: issue 20).
+  std::string w = repo.CommitAll("Fix the division\n");
   auto records = MineAll(repo.path(), SzzMode::kFixes);
   ASSERT_TRUE(records.at(w).labels().is_fix());
   EXPECT_TRUE(Links(records.at(w)).empty());

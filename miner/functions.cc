@@ -106,6 +106,12 @@ std::optional<std::string> DefinedName(Family family, std::string_view line) {
                                   ? std::string_view(name)
                                   : std::string_view(name).substr(colons + 2);
       if (IsKeyword(last)) return std::nullopt;
+      // googletest's TEST(Suite, Name) / TEST_F / TEST_P define the test "Suite.Name".
+      if (name == "TEST" || name == "TEST_F" || name == "TEST_P" || name == "TYPED_TEST") {
+        static const RE2 test_re("^\\s*([A-Za-z_]\\w*)\\s*,\\s*([A-Za-z_]\\w*)\\s*\\)");
+        std::string suite, test;
+        if (RE2::PartialMatch(args, test_re, &suite, &test)) return suite + "." + test;
+      }
       // A call inside an expression ("x = f(a);" split over lines) has '=' before the name.
       std::string_view before = line.substr(0, line.find(last));
       if (before.find('=') != std::string_view::npos) return std::nullopt;
@@ -122,6 +128,8 @@ std::optional<std::string> DefinedName(Family family, std::string_view line) {
 // character literals and comments roughly (enough for brace counting).
 std::optional<int> BraceEnd(const std::vector<std::string_view>& lines, int from) {
   int depth = 0;
+  int parens = 0;  // before the body: a '{' inside the parameter list (a lambda argument of a
+                   // call split over lines) opens no body
   bool opened = false;
   bool block_comment = false;
   for (int i = from; i < static_cast<int>(lines.size()); ++i) {
@@ -142,13 +150,25 @@ std::optional<int> BraceEnd(const std::vector<std::string_view>& lines, int from
         ++j;
         continue;
       }
+      // A character literal ('x', '\n'); a lone quote is a Rust lifetime ('a) and skipped.
+      if (c == '\'' && !(j + 2 < l.size() && (l[j + 2] == '\'' || l[j + 1] == '\\'))) continue;
       if (c == '"' || c == '\'' || c == '`') {
         for (++j; j < l.size() && l[j] != c; ++j) {
           if (l[j] == '\\') ++j;
         }
         continue;
       }
-      if (c == ';' && !opened && depth == 0) return std::nullopt;
+      if (!opened) {
+        if (c == '(') {
+          ++parens;
+        } else if (c == ')') {
+          parens = std::max(0, parens - 1);
+        } else if (c == ';' && parens == 0) {
+          return std::nullopt;
+        } else if (c == '{' && parens > 0) {
+          continue;
+        }
+      }
       if (c == '{') {
         ++depth;
         opened = true;

@@ -79,6 +79,27 @@ TEST(ChangedFunctions, CppQualifiedNamesAndDeletedFunctions) {
   EXPECT_THAT(Names(f["w.cc"]), ElementsAre("Widget::grow", "Widget::shrink"));
 }
 
+// A call split over lines with a lambda argument is no definition; googletest's TEST(Suite,
+// Name) is the test "Suite.Name"; a Rust lifetime is no character literal.
+TEST(ChangedFunctions, CallsWithLambdasTestMacrosAndLifetimes) {
+  GitRepo repo;
+  const std::string before =
+      "TEST(Parser, Empty) {\n  int n = 0;\n  EXPECT_EQ(n,\n            [&] { return 0; }());\n"
+      "  EXPECT_TRUE(n == 0);\n}\n";
+  repo.Write("p_test.cc", before);
+  repo.Write("l.rs", "fn first<'a>(s: &'a str) -> &'a str {\n    &s[..1]\n}\n");
+  repo.CommitAll("tests\n");
+  std::string after = before;
+  after.replace(after.find("EXPECT_TRUE(n == 0)"), 19, "EXPECT_TRUE(n != 1)");
+  after.replace(after.find("return 0; }"), 11, "return n; }");
+  repo.Write("p_test.cc", after);
+  repo.Write("l.rs", "fn first<'a>(s: &'a str) -> &'a str {\n    &s[..2]\n}\n");
+  repo.CommitAll("change\n");
+  std::map<std::string, FileChange> f = HeadFiles(repo);
+  EXPECT_THAT(Names(f["p_test.cc"]), ElementsAre("Parser.Empty"));
+  EXPECT_THAT(Names(f["l.rs"]), ElementsAre("first"));
+}
+
 TEST(ChangedFunctions, PythonMethodsGoAndRust) {
   GitRepo repo;
   repo.Write("m.py",

@@ -94,11 +94,18 @@ bool IsReleaseSubject(std::string_view subject) {
 // ...", conventional "style:"/"format:" subjects, code style, indentation or stray white space.
 // "Fix formatting of long double" (a formatting library's bug) is not one.
 bool IsFormattingSubject(std::string_view subject) {
+  // Tool names count only when run ("Run clang-format", "Format with black") or as the whole
+  // subject's start ("gofmt all files"): "Fix clang-format crash" is a fix in LLVM. Likewise
+  // "reformat", "code style" and "indentation" only lead the subject.
   static const RE2 re(
-      "(?i)(?:\\bclang[-_]format\\b|\\bgofmt\\b|\\brustfmt\\b|\\bcargo\\s+fmt\\b|\\bprettier\\b|"
-      "\\b(?:apply|applied|run|ran|running)\\s+(?:black|isort|yapf|autopep8|ruff\\s+format)\\b|"
-      "\\breformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
-      "\\b(?:code|coding)\\s+style\\b|\\bindentation\\s*$|^(?:fix(?:ed)?\\s+)?indentation\\b|"
+      "(?i)(?:\\b(?:run|ran|running|apply|applied|applying|with|using|via|by)\\s+"
+      "(?:clang[-_]format|gofmt|go\\s+fmt|rustfmt|cargo\\s+fmt|prettier|black|isort|yapf|"
+      "autopep8|ruff\\s+format)\\b|"
+      "^(?:clang[-_]format|gofmt|go\\s+fmt|rustfmt|cargo\\s+fmt|prettier|black|isort|yapf)"
+      "(?:\\s*$|\\s+(?:all|the|everything|src|source|code|files|changes|everywhere|over|on)\\b)|"
+      "^reformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
+      "^(?:(?:fix(?:ed)?|improve[ds]?|update[ds]?)\\s+)?(?:the\\s+)?(?:code|coding)\\s+style\\b|"
+      "^(?:fix(?:ed)?\\s+)?(?:the\\s+)?indentation\\b|"
       "\\b(?:trailing|extra|stray)\\s+(?:white\\s?space|spaces|blanks)\\b|"
       "^(?:fix(?:ed)?|remove[ds]?|clean(?:ed)?\\s?up|strip(?:ped)?)\\s+(?:the\\s+)?white\\s?space"
       "(?:\\s*$|\\s+(?:in|on|at)\\b)|^format(?:ted|ting)?\\s+(?:the\\s+)?(?:code|files|sources?|"

@@ -116,6 +116,9 @@ TEST(NotFixTest, SimilarSubjectsThatAreFixesStayFixes) {
                         "Fix formatting of long double\n",
                         "Fix whitespace handling in the tokenizer\n",
                         "Fix crash in clang plugin\n",
+                        "Fix clang-format crash on empty input\n",
+                        "Fix crash when reformatting long lines\n",
+                        "Fix crash when computing the indentation\n",
                         "Revert to the old allocator to fix a crash\n"}) {
     FixLabel l = LabelFix(m);
     EXPECT_TRUE(l.is_fix) << m;

@@ -286,6 +286,23 @@ TEST(LicenseTest, Issue20SpdxExpressionsWhereTheTextSaysSo) {
             "Apache-2.0 WITH LLVM-exception");
 }
 
+// Found on the evaluation set: go-multierror's MPL-2.0 names the GPL and LGPL as "Secondary
+// Licenses" (it was GPL-2.0-or-later); Catch2's BSL-1.0 and zlib's license were not recognised.
+TEST(LicenseTest, Issue20MentionedGnuLicensesAndMoreIds) {
+  EXPECT_EQ(DetectLicense("Mozilla Public License Version 2.0\n1.12. \"Secondary License\" means "
+                          "either the GNU General Public License, Version 2.0, the GNU Lesser "
+                          "General Public License, Version 2.1, ... or any later versions"),
+            "MPL-2.0");
+  EXPECT_EQ(DetectLicense("Boost Software License - Version 1.0 - August 17th, 2003\n\n"
+                          "Permission is hereby granted, free of charge, to any person or "
+                          "organization obtaining a copy of the software"),
+            "BSL-1.0");
+  EXPECT_EQ(DetectLicense("  This software is provided 'as-is', without any express or implied\n"
+                          "  warranty.  ...\n  2. Altered source versions must be plainly marked "
+                          "as such, and must not be misrepresented"),
+            "Zlib");
+}
+
 TEST(LicenseTest, Issue20UnsureWhenNothingMatchesWell) {
   LicenseDetection none = DetectLicenseText("All rights reserved. Ask us before use.");
   EXPECT_EQ(none.spdx, "");

@@ -181,8 +181,11 @@ std::string BotReason(std::string_view name, std::string_view email,
   if (RE2::PartialMatch(re2::StringPiece(name.data(), name.size()), word_bot)) {
     return "name has the word bot";
   }
+  // GitHub's no-reply addresses hold a user name (a person may call themself "leha-bot"; an app
+  // has "[bot]" there, caught above), so their local part is not looked at.
   std::string_view local = email.substr(0, email.find('@'));
   if (email.find('@') != std::string_view::npos &&
+      !ContainsFolded(email, "@users.noreply.github.com") &&
       RE2::PartialMatch(re2::StringPiece(local.data(), local.size()), word_bot)) {
     return "e-mail has the word bot before @";
   }

@@ -137,6 +137,11 @@ TEST(BotTest, Issue20WordBotAndKnownServices) {
   EXPECT_EQ(BotReason("Talbot Smith", "talbot@example.com", {}), "");
   EXPECT_EQ(BotReason("Robot Fan", "robotics@example.com", {}), "");
   EXPECT_EQ(BotReason("Bo T", "bot.enthusiast.example.com", {}), "");  // no @: no local part
+  EXPECT_EQ(BotReason("npm CLI robot", "npm-cli+bot@github.com", {}),
+            "e-mail has the word bot before @");
+  // A GitHub no-reply address holds a user name, which a person may end in "-bot" (found in
+  // the evaluation repositories); apps have "[bot]" there.
+  EXPECT_EQ(BotReason("Alex", "12345+leha-bot@users.noreply.github.com", {}), "");
 }
 
 TEST(BotTest, Rules) {

@@ -105,7 +105,7 @@ bool IsFormattingSubject(std::string_view subject) {
       "(?:\\s*$|\\s+(?:all|the|everything|src|source|code|files|changes|everywhere|over|on)\\b)|"
       "^reformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
       "^(?:(?:fix(?:ed)?|improve[ds]?|update[ds]?)\\s+)?(?:the\\s+)?(?:code|coding)\\s+style\\b|"
-      "^(?:fix(?:ed)?\\s+)?(?:the\\s+)?indentation\\b|"
+      "^(?:fix(?:ed)?\\s+)?(?:the\\s+)?indentation(?:\\s*$|\\s+in\\s+\\S+\\s*$)|"
       "\\b(?:trailing|extra|stray)\\s+(?:white\\s?space|spaces|blanks)\\b|"
       "^(?:fix(?:ed)?|remove[ds]?|clean(?:ed)?\\s?up|strip(?:ped)?)\\s+(?:the\\s+)?white\\s?space"
       "(?:\\s*$|\\s+(?:in|on|at)\\b)|^format(?:ted|ting)?\\s+(?:the\\s+)?(?:code|files|sources?|"

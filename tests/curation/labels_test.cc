@@ -109,6 +109,7 @@ INSTANTIATE_TEST_SUITE_P(
         NotFixCase{"Run clang-format over src/\n\nfix the include order too\n", "formatting"},
         NotFixCase{"Reformat the tests\n\nNo functional change; fixes lint.\n", "formatting"},
         NotFixCase{"style: fix indentation\n", "formatting"},
+        NotFixCase{"Fix indentation in parser.c\n\nFixes the build warning\n", "formatting"},
         NotFixCase{"Remove trailing whitespace\n\nfixed in every header\n", "formatting"}));
 
 TEST(NotFixTest, SimilarSubjectsThatAreFixesStayFixes) {
@@ -119,6 +120,7 @@ TEST(NotFixTest, SimilarSubjectsThatAreFixesStayFixes) {
                         "Fix clang-format crash on empty input\n",
                         "Fix crash when reformatting long lines\n",
                         "Fix crash when computing the indentation\n",
+                        "Fix indentation of option help\n",  // click: output, not code
                         "Revert to the old allocator to fix a crash\n"}) {
     FixLabel l = LabelFix(m);
     EXPECT_TRUE(l.is_fix) << m;

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "re2/re2.h"
 #include "common/encoding.h"
 #include "common/status.h"
 #include "curation/curate.h"
@@ -162,6 +163,19 @@ class Finder {
     t.set_parent_index(static_cast<int32_t>(k) + 1);
     t.set_pr_number(msg.pr_number);
     t.set_title(msg.title);
+    if (msg.title_is_subject && msg.pr_number > 0) {
+      // "Merge pull request #N from x/y" with only trailers below: the oldest step's subject
+      // says what the pull request did (GitHub's own default title for a one-commit PR).
+      git_oid step_oid;
+      git_commit* c = nullptr;
+      if (git_oid_fromstr(&step_oid, steps.front().c_str()) == 0 &&
+          git_commit_lookup(&c, repo_, &step_oid) == 0) {
+        CommitPtr step(c);
+        const char* raw = git_commit_message_raw(step.get());
+        std::string subject = SubjectOf(DecodeToUtf8(raw ? raw : "").text);
+        if (!subject.empty()) t.set_title(subject);
+      }
+    }
     t.set_source_branch(msg.source_branch);
     git_oid base;
     int rc = git_merge_base(&base, repo_, first, tip);
@@ -289,6 +303,13 @@ class Finder {
 
 }  // namespace
 
+bool IsTrailerLine(std::string_view line) {
+  static const RE2 re(
+      "^\\s*(?:[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+|Bug|Test|Closes|Fixes|Cc|Link|BUG|TEST)"
+      ":\\s+\\S.*$");
+  return RE2::FullMatch(re2::StringPiece(line.data(), line.size()), re);
+}
+
 MergeMessage ParseMergeMessage(std::string_view message) {
   MergeMessage m;
   std::vector<std::string_view> lines = Lines(message);
@@ -313,8 +334,10 @@ MergeMessage ParseMergeMessage(std::string_view message) {
     m.pr_number = LeadingNumber(rest);
     size_t from = rest.find(" from ");
     if (from != std::string_view::npos) m.source_branch = std::string(Trim(rest.substr(from + 6)));
-    m.title = first_body_line([](std::string_view) { return false; });
+    m.title = first_body_line([](std::string_view x) { return IsTrailerLine(x); });
   }
+  static const RE2 synthetic_re("Merge [0-9a-f]{7,64} into [0-9a-f]{7,64}");
+  m.synthetic = RE2::FullMatch(re2::StringPiece(subject.data(), subject.size()), synthetic_re);
   // GitLab: "See merge request group/project!N" on a body line.
   for (std::string_view l : body) {
     std::string_view t = Trim(l);
@@ -327,7 +350,7 @@ MergeMessage ParseMergeMessage(std::string_view message) {
     if (m.title.empty()) {
       m.title = first_body_line([](std::string_view x) {
         return x.starts_with("See merge request ") || x.starts_with("Closes ") ||
-               x.starts_with("Merge branch ");
+               x.starts_with("Merge branch ") || IsTrailerLine(x);
       });
     }
     break;
@@ -342,7 +365,10 @@ MergeMessage ParseMergeMessage(std::string_view message) {
       }
     }
   }
-  if (m.title.empty()) m.title = subject;
+  if (m.title.empty()) {
+    m.title = subject;
+    m.title_is_subject = true;
+  }
   return m;
 }
 
@@ -491,6 +517,11 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
       ++stats.merges;
       if (n > 2) ++stats.octopus_merges;
       MergeMessage msg = ParseMergeMessage(DecodeToUtf8(raw ? raw : "").text);
+      if (msg.synthetic) {
+        // Its branch is the pull request's commits, which the real merge brings in later.
+        ++stats.synthetic_merges;
+        continue;
+      }
       // A merge with thousands of parents would otherwise take minutes here (one range walk
       // and one merge base per branch): the first max_parents branches only.
       unsigned last = n;

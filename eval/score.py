@@ -206,13 +206,13 @@ def main():
           f"repositories; {len(truth) - len(not_mined)} found in the mined records", file=out)
     print("", file=out)
     print(f"{'label':<22} {'n':>5} {'TP':>5} {'FP':>5} {'FN':>5} {'TN':>5} "
-          f"{'prec':>6} {'recall':>6}", file=out)
+          f"{'prec':>6} {'recall':>6} {'acc':>6}", file=out)
     summary = {"commits": len(truth), "not_mined": len(not_mined)}
     for k, b in labels.items():
         f = b.figures()
         summary[k] = f
         print(f"{k:<22} {f['n']:>5} {f['tp']:>5} {f['fp']:>5} {f['fn']:>5} {f['tn']:>5} "
-              f"{fmt(f['precision']):>6} {fmt(f['recall']):>6}", file=out)
+              f"{fmt(f['precision']):>6} {fmt(f['recall']):>6} {fmt(f['accuracy']):>6}", file=out)
     lang_acc = ratio(files_right, files_compared)
     print(f"{'language per file':<22} {files_compared:>5} {'':>23} accuracy {fmt(lang_acc)}",
           file=out)

@@ -106,6 +106,8 @@ def main():
     mined = load_mined(a.work, repos)
 
     labels = {k: Binary(k) for k in ("is_fix", "is_revert", "is_bot")}
+    fix_by_repo = collections.defaultdict(lambda: Binary("is_fix"))
+    lang_by_repo = collections.defaultdict(lambda: [0, 0])  # right, compared
     not_mined = []
     msg_lang = collections.Counter()
     msg_errors = []
@@ -119,6 +121,8 @@ def main():
             continue
         got = rec.get("labels", {})
         subject = rec.get("subject", "")
+        fix_by_repo[t["repo"]].add(bool(t["is_fix"]), bool(got.get("is_fix", False)), t["repo"],
+                                   t["commit"], subject, "")
         for k, b in labels.items():
             b.add(bool(t[k]), bool(got.get(k, False)), t["repo"], t["commit"], subject,
                   t.get("why", ""))
@@ -143,6 +147,8 @@ def main():
                 continue
             pair = (tf["language"], mf.get("language", ""))
             lang_pairs[pair] += 1
+            lang_by_repo[t["repo"]][0] += pair[0] == pair[1]
+            lang_by_repo[t["repo"]][1] += 1
             lang_example.setdefault(pair, f"{t['repo']}:{tf['path']}")
 
     files_compared = sum(lang_pairs.values())
@@ -279,6 +285,16 @@ def main():
         section(f"commits not found in the mined records: {len(not_mined)}")
         for repo, commit in not_mined[:a.show]:
             print(f"  {repo} {commit}", file=out)
+    section("by repository: is_fix precision / recall, language per file accuracy")
+    by_repo = {}
+    for repo in sorted(fix_by_repo):
+        f = fix_by_repo[repo].figures()
+        right, n = lang_by_repo[repo]
+        by_repo[repo] = {"is_fix": f, "language_accuracy": ratio(right, n)}
+        print(f"  {repo:<14} is_fix {fmt(f['precision'])} / {fmt(f['recall'])} "
+              f"({f['tp'] + f['fn']} fixes)  language {fmt(ratio(right, n))} ({n} files)",
+              file=out)
+    summary["by_repository"] = by_repo
     if a.json_out:
         with open(a.json_out, "w", encoding="utf-8") as f:
             json.dump(summary, f, indent=1, sort_keys=True)

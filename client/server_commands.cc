@@ -19,6 +19,7 @@
 #include "client/cli.h"
 #include "pipeline/benchmarks.h"
 #include "client/fixmine_client.h"
+#include "client/repo_stats.h"
 #include "common/formats.h"
 #include "common/json.h"
 #include "common/record_json.h"
@@ -287,6 +288,51 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
         return;
       }
       *ctx->out << fmt::format("removed {} ({} records)\n", *name, *n);
+    });
+  }
+
+  {
+    // Client-side over the record stream (docs/operations.md, "Repository statistics").
+    struct StatsArgs {
+      std::string name;
+      std::string filter;
+      int top = 20;
+    };
+    auto a = std::make_shared<StatsArgs>();
+    CLI::App* stats = repo->add_subcommand(
+        "stats", "Churn, contributors and file ownership of a repository, from its records");
+    stats->add_option("name", a->name, "repository name")->required();
+    stats->add_option("--filter", a->filter,
+                      "only records matching this filter too (docs/filters.md), e.g. "
+                      "\"NOT is_bot\"");
+    stats->add_option("--top", a->top,
+                      "contributors and files to list, most commits / churn first (0: all)")
+        ->check(CLI::NonNegativeNumber);
+    stats->callback([=] {
+      FixmineClient c(ctx->server, ConnectionOf(*ctx));
+      // NOT_FOUND for an unknown name, rather than empty statistics.
+      if (auto r = c.GetRepository(a->name); !r.ok()) {
+        ctx->exit_code = Fail(ctx, "repo stats", r.status());
+        return;
+      }
+      fixmine::v1::StreamRecordsRequest req;
+      std::string filter = fmt::format("repo = \"{}\"", a->name);
+      if (!a->filter.empty()) filter += fmt::format(" AND ({})", a->filter);
+      req.set_filter(filter);
+      req.set_include_contaminated(true);
+      RepoStatsBuilder builder(a->name);
+      absl::Status st = c.StreamRecords(req, [&](const fixmine::v1::StreamRecordsResponse& resp) {
+        for (const auto& r : resp.records()) builder.Add(r);
+        return true;
+      });
+      if (!st.ok()) {
+        ctx->exit_code = Fail(ctx, "repo stats", st);
+        return;
+      }
+      RepoStats s = builder.Finish();
+      PrintOne<google::protobuf::Struct>(
+          ctx, RepoStatsToStruct(s, a->top),
+          [&](const google::protobuf::Struct&) { return RepoStatsTable(s, a->top); });
     });
   }
 

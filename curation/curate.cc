@@ -50,6 +50,7 @@ void Curate(const Options& options, Record* r) {
   for (auto& e : fix.evidence) labels->add_fix_evidence(std::move(e));
   labels->clear_issue_refs();
   for (auto& e : fix.issue_refs) labels->add_issue_refs(std::move(e));
+  labels->set_not_fix_reason(fix.not_fix_reason);
 
   RevertLabel revert = LabelRevert(r->subject(), r->message());
   labels->set_is_revert(revert.is_revert);
@@ -69,6 +70,7 @@ void Curate(const Options& options, Record* r) {
   }
   r->set_message_language(DetectMessageLanguage(r->message()));
   r->set_license(options.license);
+  r->set_license_unsure(options.license_unsure);
   SetDropReasons(r);
 
   // Secrets: every text field that shows file content (added lines, pre-images).

@@ -32,6 +32,8 @@ struct Options {
   SecretsPolicy secrets = SecretsPolicy::kFlag;
   // The repository's license (SPDX id, see license.h), copied into each record; may be empty.
   std::string license;
+  // The license detection was unsure (license.h); copied into Record.license_unsure.
+  bool license_unsure = false;
   // Fill Record.minhash for the store's near-duplicate index (dedup.h). The server sets it;
   // `extract` leaves it off, so its output carries only the patch fingerprint.
   bool minhash = false;

@@ -64,6 +64,48 @@ bool ContainsFolded(std::string_view haystack, std::string_view needle) {
 
 }  // namespace
 
+// The first non-blank line of `message`, trimmed.
+std::string_view FirstLine(std::string_view message) {
+  while (!message.empty()) {
+    size_t nl = message.find('\n');
+    std::string_view line = message.substr(0, nl);
+    absl::string_view t = absl::StripAsciiWhitespace(absl::string_view(line.data(), line.size()));
+    if (!t.empty()) return std::string_view(t.data(), t.size());
+    if (nl == std::string_view::npos) break;
+    message.remove_prefix(nl + 1);
+  }
+  return {};
+}
+
+// A release or version bump: "Release LevelDB 1.14", "Bump version to 2.0.1", "v1.2.3",
+// "chore(release): 1.4.0". A version number (digits.digits) is required, so "Release the lock
+// before closing" is not one.
+bool IsReleaseSubject(std::string_view subject) {
+  static const RE2 kind(
+      "(?i)^\\s*(?:\\[?release\\]?\\b|releasing\\b|released\\b|prepar(?:e|es|ed|ing)\\s+(?:for\\s+)?"
+      "(?:the\\s+)?(?:\\S+\\s+)?release\\b|bump(?:s|ed|ing)?\\s+(?:the\\s+)?(?:\\S+\\s+)?version\\b|"
+      "version\\s+bump\\b|chore\\(release\\)|v?\\d+\\.\\d+(?:\\.\\d+)*\\s*$|version\\s+v?\\d)");
+  static const RE2 version("\\d+\\.\\d+");
+  re2::StringPiece s(subject.data(), subject.size());
+  return RE2::PartialMatch(s, kind) && RE2::PartialMatch(s, version);
+}
+
+// A formatting-only change: a formatter run ("Run clang-format", "Apply black"), "Reformat
+// ...", conventional "style:"/"format:" subjects, code style, indentation or stray white space.
+// "Fix formatting of long double" (a formatting library's bug) is not one.
+bool IsFormattingSubject(std::string_view subject) {
+  static const RE2 re(
+      "(?i)(?:\\bclang[-_]format\\b|\\bgofmt\\b|\\brustfmt\\b|\\bcargo\\s+fmt\\b|\\bprettier\\b|"
+      "\\b(?:apply|applied|run|ran|running)\\s+(?:black|isort|yapf|autopep8|ruff\\s+format)\\b|"
+      "\\breformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
+      "\\b(?:code|coding)\\s+style\\b|\\bindentation\\s*$|^(?:fix(?:ed)?\\s+)?indentation\\b|"
+      "\\b(?:trailing|extra|stray)\\s+(?:white\\s?space|spaces|blanks)\\b|"
+      "^(?:fix(?:ed)?|remove[ds]?|clean(?:ed)?\\s?up|strip(?:ped)?)\\s+(?:the\\s+)?white\\s?space"
+      "(?:\\s*$|\\s+(?:in|on|at)\\b)|^format(?:ted|ting)?\\s+(?:the\\s+)?(?:code|files|sources?|"
+      "source\\s+code|all|everything|headers)\\b)");
+  return RE2::PartialMatch(re2::StringPiece(subject.data(), subject.size()), re);
+}
+
 FixLabel LabelFix(std::string_view message) {
   FixLabel out;
   static const RE2 word_re("([\\p{L}\\p{N}_]+)");
@@ -80,6 +122,17 @@ FixLabel LabelFix(std::string_view message) {
   while (RE2::FindAndConsume(&in, ClosingRef(), &ref)) AddUnique(&out.evidence, "closes:" + ref);
   in = re2::StringPiece(message.data(), message.size());
   while (RE2::FindAndConsume(&in, IssueRef(), &ref)) AddUnique(&out.issue_refs, ref);
+  if (!out.evidence.empty()) {
+    std::string_view subject = FirstLine(message);
+    if (LabelRevert(subject, message).is_revert) {
+      out.not_fix_reason = "revert";
+    } else if (IsReleaseSubject(subject)) {
+      out.not_fix_reason = "release";
+    } else if (IsFormattingSubject(subject)) {
+      out.not_fix_reason = "formatting";
+    }
+    if (!out.not_fix_reason.empty()) out.evidence.clear();
+  }
   out.is_fix = !out.evidence.empty();
   return out;
 }
@@ -107,11 +160,24 @@ std::string BotReason(std::string_view name, std::string_view email,
     return "name ends with [bot]";
   }
   if (ContainsFolded(email, "[bot]@")) return "e-mail has [bot]@";
-  for (std::string_view known : {"dependabot", "renovate", "github-actions", "greenkeeper",
-                                 "snyk-bot", "pre-commit-ci"}) {
+  for (std::string_view known :
+       {"dependabot", "renovate", "github-actions", "greenkeeper", "snyk-bot", "pre-commit-ci",
+        "mergify", "imgbot", "allcontributors", "pyup-bot", "deepsource-autofix",
+        "restyled-io", "gitter-badger", "codecov-io", "whitesource", "semantic-release-bot"}) {
     if (ContainsFolded(name, known) || ContainsFolded(email, known)) {
       return "known bot " + std::string(known);
     }
+  }
+  // "bot" as a whole word: letters and digits on neither side ("StepSecurity Bot", "ci-bot",
+  // "bot@stepsecurity.io"), so "Abbott", "Talbot" and "robot" are people or words.
+  static const RE2 word_bot("(?i)(?:^|[^a-z0-9])bot(?:$|[^a-z0-9])");
+  if (RE2::PartialMatch(re2::StringPiece(name.data(), name.size()), word_bot)) {
+    return "name has the word bot";
+  }
+  std::string_view local = email.substr(0, email.find('@'));
+  if (email.find('@') != std::string_view::npos &&
+      RE2::PartialMatch(re2::StringPiece(local.data(), local.size()), word_bot)) {
+    return "e-mail has the word bot before @";
   }
   for (const std::string& b : extra_bots) {
     if (ContainsFolded(name, b) || ContainsFolded(email, b)) return "configured bot " + b;

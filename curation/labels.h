@@ -15,9 +15,14 @@ struct FixLabel {
   std::vector<std::string> evidence;
   // Every issue reference: "#123", "GH-123", "ABC-123" (these alone do not make a fix).
   std::vector<std::string> issue_refs;
+  // Set when the message has fix evidence but its subject says it is something else: "revert",
+  // "release" or "formatting"; `is_fix` is then false and `evidence` empty.
+  std::string not_fix_reason;
 };
 
-// Classifies `message` (docs/curation.md, "is_fix"). Thread-safe.
+// Classifies `message` (docs/curation.md, "is_fix"): fix keywords or closing references make a
+// fix, unless the subject (the first non-blank line) is a revert, a release / version bump or a
+// formatting-only change. Thread-safe.
 FixLabel LabelFix(std::string_view message);
 
 // Result of the revert classifier.
@@ -31,8 +36,11 @@ struct RevertLabel {
 // Recognises git's revert messages: subject `Revert "..."` and/or "This reverts commit X.".
 RevertLabel LabelRevert(std::string_view subject, std::string_view message);
 
-// Returns why (`name`, `email`) is a bot, or "" when it is not: a name ending in "[bot]",
-// dependabot, renovate, github-actions, or containing one of `extra_bots` (ASCII case folded).
+// Returns why (`name`, `email`) is a bot, or "" when it is not (docs/curation.md, "is_bot"): a
+// name ending in "[bot]" or having "bot" as a whole word ("StepSecurity Bot", "ci-bot"), an
+// e-mail whose local part has "bot" as a whole word ("bot@stepsecurity.io", "x-bot@y") or
+// "[bot]@", a known bot (dependabot, renovate, github-actions, ...), or one of `extra_bots`
+// (ASCII case folded, substring). Thread-safe.
 std::string BotReason(std::string_view name, std::string_view email,
                       const std::vector<std::string>& extra_bots);
 

@@ -18,6 +18,7 @@
 #define FIXMINE_SECRETS_AVX2 1
 #endif
 
+#include "absl/strings/ascii.h"
 #include "re2/re2.h"
 
 namespace fixmine::curation {
@@ -32,7 +33,7 @@ const std::array<TokenRule, 3>& TokenRules() {
   static const std::array<TokenRule, 3> rules = {
       TokenRule{"aws_access_key", new RE2("\\b((?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16})\\b")},
       TokenRule{"github_token",
-                new RE2("\\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})")},
+                new RE2("\\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")},
       TokenRule{"gitlab_token", new RE2("\\b(glpat-[A-Za-z0-9_-]{20,})")},
   };
   return rules;
@@ -59,12 +60,19 @@ std::string Placeholder(std::string_view kind) {
   return "<REDACTED:" + std::string(kind) + ">";
 }
 
-// Replaces every occurrence of `secret` in `line` by the placeholder of `kind`.
+// Replaces every occurrence of `secret` in `line` by the placeholder of `kind`. An occurrence
+// followed by more token characters (letters, digits, '_', '-': a longer string that starts
+// with the secret) is replaced with that tail, so no part of a token survives redaction.
 void ReplaceAll(std::string* line, const std::string& secret, std::string_view kind) {
   std::string ph = Placeholder(kind);
   size_t pos = 0;
   while ((pos = line->find(secret, pos)) != std::string::npos) {
-    line->replace(pos, secret.size(), ph);
+    size_t end = pos + secret.size();
+    while (end < line->size() && (absl::ascii_isalnum(static_cast<unsigned char>((*line)[end])) ||
+                                  (*line)[end] == '_' || (*line)[end] == '-')) {
+      ++end;
+    }
+    line->replace(pos, end - pos, ph);
     pos += ph.size();
   }
 }

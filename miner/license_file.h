@@ -6,11 +6,26 @@
 
 namespace fixmine::miner {
 
-// Returns the SPDX id of the license in the top-level LICENSE / LICENCE / COPYING / UNLICENSE
-// file (any case, optional extension) of revision `rev` of the repository at `path`, detected
-// by curation::DetectLicense; the first recognised file in tree order wins. "" when there is no
-// such file or none is recognised. NOT_FOUND when `path` is not a repository, INVALID_ARGUMENT
-// when `rev` does not resolve to a commit. Thread-safe (opens its own repository handle).
+// The license of a repository's top-level license files.
+struct RepositoryLicense {
+  // SPDX expression (curation::DetectLicenseText); "" when no file is recognised. Two or more
+  // files with different licenses that are named as one license each ("LICENSE-MIT",
+  // "LICENSE-APACHE": Rust's dual-licensing habit) give "A OR B" in tree order.
+  std::string spdx;
+  // A license file exists but its text matched no rule well, or several files disagree without
+  // the "LICENSE-X" naming (then `spdx` is the first one's).
+  bool unsure = false;
+};
+
+// Reads the top-level LICENSE / LICENCE / COPYING / UNLICENSE files (any case, optional
+// extension or "-X" suffix) of revision `rev` of the repository at `path` and recognises them
+// (docs/curation.md, "license"). NOT_FOUND when `path` is not a repository, INVALID_ARGUMENT
+// when `rev` does not resolve to a commit; an empty repository has no license. Thread-safe
+// (opens its own repository handle).
+absl::StatusOr<RepositoryLicense> DetectRepositoryLicenseDetail(const std::string& path,
+                                                                const std::string& rev);
+
+// DetectRepositoryLicenseDetail(path, rev)->spdx.
 absl::StatusOr<std::string> DetectRepositoryLicense(const std::string& path,
                                                     const std::string& rev);
 

@@ -16,6 +16,7 @@
 #include "miner/binary_probe.h"
 #include "miner/file_diff.h"
 #include "miner/git_handles.h"
+#include "miner/functions.h"
 #include "miner/language.h"
 #include "miner/rename.h"
 #include "miner/tree_diff.h"
@@ -331,7 +332,10 @@ absl::Status BuildFile(BlobCache* cache, const FilePair& p, const RecordOptions&
   fc->set_path(np.text);
   fc->set_old_path(DecodeToUtf8(p.old_path).text);
   fc->set_change_type(p.type);
-  fc->set_language(std::string(LanguageForPath(np.text)));
+  // The post-image tells a `.h` file's language; a deleted file's pre-image does.
+  fc->set_language(std::string(LanguageForFile(np.text, has_new ? std::string_view(b.data)
+                                                                : std::string_view(a.data),
+                                               opt.header_language)));
   fc->set_old_mode(a.mode);
   fc->set_new_mode(b.mode);
   if (has_old) fc->set_old_blob(OidHex(a.id));
@@ -372,6 +376,13 @@ absl::Status BuildFile(BlobCache* cache, const FilePair& p, const RecordOptions&
     fc->set_added(0);
     fc->set_deleted(0);
     fc->clear_hunks();
+  } else {
+    std::string_view old_text_view = has_old && a.readable ? a.data : std::string_view();
+    std::string_view new_text_view = has_new && b.readable ? b.data : std::string_view();
+    for (std::string& name :
+         ChangedFunctions(fc->language(), old_text_view, new_text_view, fc->hunks())) {
+      fc->add_functions_changed(std::move(name));
+    }
   }
 
   // Text fields must be UTF-8: content that is not is decoded as ISO-8859-1, losslessly.

@@ -36,6 +36,10 @@ struct RecordOptions {
   int rename_limit = 1000;
   // Context lines around each hunk (git's default 3).
   int context_lines = 3;
+  // What a `.h` file whose content shows no language is in this repository ("C++",
+  // "Objective-C", or "" for C): RepositoryProfile::header_language, which the mining pipeline
+  // fills from the tip's tree (LanguageForFile).
+  std::string header_language;
   // Labels, secrets and e-mail policy applied to each built record (curation::Curate). The
   // defaults change no mined text.
   curation::Options curation;

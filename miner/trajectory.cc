@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "re2/re2.h"
 #include "common/encoding.h"
 #include "common/status.h"
 #include "curation/curate.h"
@@ -289,6 +290,13 @@ class Finder {
 
 }  // namespace
 
+bool IsTrailerLine(std::string_view line) {
+  static const RE2 re(
+      "^\\s*(?:[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+|Bug|Test|Closes|Fixes|Cc|Link|BUG|TEST)"
+      ":\\s+\\S.*$");
+  return RE2::FullMatch(re2::StringPiece(line.data(), line.size()), re);
+}
+
 MergeMessage ParseMergeMessage(std::string_view message) {
   MergeMessage m;
   std::vector<std::string_view> lines = Lines(message);
@@ -313,8 +321,10 @@ MergeMessage ParseMergeMessage(std::string_view message) {
     m.pr_number = LeadingNumber(rest);
     size_t from = rest.find(" from ");
     if (from != std::string_view::npos) m.source_branch = std::string(Trim(rest.substr(from + 6)));
-    m.title = first_body_line([](std::string_view) { return false; });
+    m.title = first_body_line([](std::string_view x) { return IsTrailerLine(x); });
   }
+  static const RE2 synthetic_re("Merge [0-9a-f]{7,64} into [0-9a-f]{7,64}");
+  m.synthetic = RE2::FullMatch(re2::StringPiece(subject.data(), subject.size()), synthetic_re);
   // GitLab: "See merge request group/project!N" on a body line.
   for (std::string_view l : body) {
     std::string_view t = Trim(l);
@@ -327,7 +337,7 @@ MergeMessage ParseMergeMessage(std::string_view message) {
     if (m.title.empty()) {
       m.title = first_body_line([](std::string_view x) {
         return x.starts_with("See merge request ") || x.starts_with("Closes ") ||
-               x.starts_with("Merge branch ");
+               x.starts_with("Merge branch ") || IsTrailerLine(x);
       });
     }
     break;
@@ -489,6 +499,11 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
       ++stats.merges;
       if (n > 2) ++stats.octopus_merges;
       MergeMessage msg = ParseMergeMessage(DecodeToUtf8(raw ? raw : "").text);
+      if (msg.synthetic) {
+        // Its branch is the pull request's commits, which the real merge brings in later.
+        ++stats.synthetic_merges;
+        continue;
+      }
       // A merge with thousands of parents would otherwise take minutes here (one range walk
       // and one merge base per branch): the first max_parents branches only.
       unsigned last = n;

@@ -22,12 +22,21 @@ struct MergeMessage {
   int64_t pr_number = 0;      // 0 when none
   std::string title;          // never empty for a non-empty message
   std::string source_branch;  // empty when none
+  // GitHub's synthetic "Merge <sha> into <sha>" (the merge it makes to test a pull request,
+  // refs/pull/N/merge, sometimes pushed): no pull request of its own, never a trajectory.
+  bool synthetic = false;
 };
 
+// True for a git trailer line ("Signed-off-by: x", "PiperOrigin-RevId: 123", "Change-Id: I0"):
+// a token with a hyphen, or one of a few one-word trailers (Bug, Test, Closes, Fixes, Cc, Link),
+// then ": " and a value. Thread-safe.
+bool IsTrailerLine(std::string_view line);
+
 // Parses a merge commit's message: GitHub "Merge pull request #N from owner/branch" (title: the
-// first body line), GitLab "See merge request group/project!N" (title: the first body
-// paragraph), "Merge branch 'x' ..." / "Merge remote-tracking branch 'x'" (title: the
-// subject). Thread-safe.
+// first body line that is not a trailer), GitLab "See merge request group/project!N" (title: the
+// first body paragraph), "Merge branch 'x' ..." / "Merge remote-tracking branch 'x'" (title: the
+// subject), GitHub's synthetic "Merge <sha> into <sha>" (`synthetic`). When no body line
+// qualifies the title is the subject. Thread-safe.
 MergeMessage ParseMergeMessage(std::string_view message);
 
 // For a squash-merged subject "Title (#N)": N and the title without " (#N)"; nullopt-like
@@ -56,6 +65,7 @@ struct TrajectoryStats {
   int64_t skipped = 0;                 // merges that could not be read (counted, not fatal)
   int64_t parents_shed = 0;  // non-first parents past TrajectoryOptions::max_parents, all merges
   int64_t steps_shed = 0;    // steps past TrajectoryOptions::max_steps, all trajectories
+  int64_t synthetic_merges = 0;  // GitHub's "Merge <sha> into <sha>" merges (not trajectories)
   std::vector<std::string> errors;  // the first few reasons
 };
 

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "miner/git_handles.h"
 #include "miner/license_file.h"
+#include "miner/repo_profile.h"
 
 namespace fixmine::pipeline {
 namespace {
@@ -49,8 +50,13 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
 
   miner::WalkOptions walk = spec.walk;
   miner::RecordOptions rec = spec.record;
-  auto license = miner::DetectRepositoryLicense(spec.path, LicenseTip(walk));
-  rec.curation.license = license.ok() ? *license : spec.fallback_license;
+  auto license = miner::DetectRepositoryLicenseDetail(spec.path, LicenseTip(walk));
+  rec.curation.license = license.ok() ? license->spdx : spec.fallback_license;
+  rec.curation.license_unsure = license.ok() && license->unsure;
+  // A failure here (a tree that cannot be read) only costs the `.h` hint: headers fall back to
+  // their content, then C.
+  auto profile = miner::ProfileRepository(spec.path, LicenseTip(walk));
+  if (profile.ok()) rec.header_language = profile->header_language;
   result->license = rec.curation.license;
 
   // Trajectories first (a graph pass and one diff per branch, no records): the walk then fills

@@ -216,6 +216,22 @@ const FieldSpec kFields[] = {
          [](const Record& r, const Comparison& c) {
            return c.op == Op::kHas ? EqualsIgnoreCase(r.license(), c.text) : r.license() == c.text;
          }},
+    {.info = {.name = "function", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
+     .test =
+         [](const Record& r, const Comparison& c) {
+           // `=`: a file's functions_changed has the name; `:`: a name contains the value,
+           // ignoring case.
+           return AnyFile(r, [&](const FileChange& f) {
+             for (const std::string& name : f.functions_changed()) {
+               if (c.op == Op::kHas ? ContainsIgnoreCase(name, c.folded) : name == c.text) {
+                 return true;
+               }
+             }
+             return false;
+           });
+         }},
+    {.info = {.name = "license_unsure", .kind = Kind::kBool, .ops = kEquality},
+     .flag = [](const Record& r) { return r.license_unsure(); }},
     {.info = {.name = "preset", .kind = Kind::kString, .ops = kEquality, .check = CheckPresetName},
      .test = [](const Record& r, const Comparison& c) { return PassesPreset(r, c.text); }},
     {.info = {.name = "drop", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},

@@ -174,5 +174,34 @@ TEST_F(CurateRepoTest, LicenseAtTheTip) {
   EXPECT_FALSE(miner::DetectRepositoryLicense(repo_.path(), "nope").ok());
 }
 
+// Issue 20: SPDX expressions across files, and an unsure marker for a text matching nothing.
+TEST_F(CurateRepoTest, Issue20DualLicenseFilesAndUnsure) {
+  repo_.Remove("LICENSE");
+  repo_.Write("LICENSE-APACHE", "Apache License\nVersion 2.0, January 2004\n");
+  repo_.Write("LICENSE-MIT", "Permission is hereby granted, free of charge, to any person "
+                             "obtaining a copy\n");
+  repo_.CommitAll("Dual license\n");
+  auto dual = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
+  ASSERT_TRUE(dual.ok()) << dual.status();
+  EXPECT_EQ(dual->spdx, "Apache-2.0 OR MIT");
+  EXPECT_FALSE(dual->unsure);
+
+  repo_.Remove("LICENSE-APACHE");
+  repo_.Remove("LICENSE-MIT");
+  repo_.Write("COPYING", "Copyright the authors. All rights reserved.\n");
+  repo_.CommitAll("Private now\n");
+  auto unsure = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
+  ASSERT_TRUE(unsure.ok()) << unsure.status();
+  EXPECT_EQ(unsure->spdx, "");
+  EXPECT_TRUE(unsure->unsure);
+
+  repo_.Remove("COPYING");
+  repo_.CommitAll("No license file\n");
+  auto none = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->spdx, "");
+  EXPECT_FALSE(none->unsure);
+}
+
 }  // namespace
 }  // namespace fixmine::curation

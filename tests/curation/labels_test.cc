@@ -78,6 +78,64 @@ TEST(RevertTest, SubjectAndBody) {
   EXPECT_TRUE(LabelRevert("Undo it", "Undo it\n\nThis reverts commit abcdef1.").is_revert);
 }
 
+// Issue 20: fix evidence in a revert, a release or a formatting commit does not make a fix.
+struct NotFixCase {
+  const char* message;
+  const char* reason;
+};
+
+class NotFixTest : public ::testing::TestWithParam<NotFixCase> {};
+
+TEST_P(NotFixTest, EvidenceIsOverruledByTheSubject) {
+  const NotFixCase& c = GetParam();
+  FixLabel l = LabelFix(c.message);
+  EXPECT_FALSE(l.is_fix) << c.message;
+  EXPECT_EQ(l.not_fix_reason, c.reason) << c.message;
+  EXPECT_THAT(l.evidence, IsEmpty()) << c.message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Issue20, NotFixTest,
+    ::testing::Values(
+        NotFixCase{"Revert \"Fix hang in the compaction thread\"\n\nThis reverts commit "
+                   "0123456789abcdef0123456789abcdef01234567.\n",
+                   "revert"},
+        NotFixCase{"Undo the crash workaround\n\nThis reverts commit abcdef1.\n", "revert"},
+        NotFixCase{"Release LevelDB 1.14\n\nFix issues 200 and 201, a crash in Get().\n",
+                   "release"},
+        NotFixCase{"Bump version to 2.0.1\n\nFixes #77\n", "release"},
+        NotFixCase{"chore(release): 1.4.0\n\n* fix: parser crash\n", "release"},
+        NotFixCase{"v1.2.3\n\nbug fixes\n", "release"},
+        NotFixCase{"Run clang-format over src/\n\nfix the include order too\n", "formatting"},
+        NotFixCase{"Reformat the tests\n\nNo functional change; fixes lint.\n", "formatting"},
+        NotFixCase{"style: fix indentation\n", "formatting"},
+        NotFixCase{"Remove trailing whitespace\n\nfixed in every header\n", "formatting"}));
+
+TEST(NotFixTest, SimilarSubjectsThatAreFixesStayFixes) {
+  for (const char* m : {"Release the lock before closing the file\n\nFixes a deadlock.\n",
+                        "Fix formatting of long double\n",
+                        "Fix whitespace handling in the tokenizer\n",
+                        "Fix crash in clang plugin\n",
+                        "Revert to the old allocator to fix a crash\n"}) {
+    FixLabel l = LabelFix(m);
+    EXPECT_TRUE(l.is_fix) << m;
+    EXPECT_EQ(l.not_fix_reason, "") << m;
+  }
+}
+
+TEST(BotTest, Issue20WordBotAndKnownServices) {
+  EXPECT_EQ(BotReason("StepSecurity Bot", "bot@stepsecurity.io", {}), "name has the word bot");
+  EXPECT_EQ(BotReason("step-security", "bot@stepsecurity.io", {}),
+            "e-mail has the word bot before @");
+  EXPECT_EQ(BotReason("ci-bot", "ci@example.com", {}), "name has the word bot");
+  EXPECT_EQ(BotReason("Mergify", "noreply@mergify.io", {}), "known bot mergify");
+  // "bot" inside a word is a person or a word, not a bot.
+  EXPECT_EQ(BotReason("Jane Abbott", "jane.abbott@example.com", {}), "");
+  EXPECT_EQ(BotReason("Talbot Smith", "talbot@example.com", {}), "");
+  EXPECT_EQ(BotReason("Robot Fan", "robotics@example.com", {}), "");
+  EXPECT_EQ(BotReason("Bo T", "bot.enthusiast.example.com", {}), "");  // no @: no local part
+}
+
 TEST(BotTest, Rules) {
   EXPECT_EQ(BotReason("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com", {}),
             "name ends with [bot]");
@@ -184,6 +242,59 @@ TEST(LicenseTest, KeyPhrases) {
   EXPECT_TRUE(IsLicenseFileName("UNLICENSE"));
   EXPECT_FALSE(IsLicenseFileName("LICENSE-THIRD-PARTY/x"));
   EXPECT_FALSE(IsLicenseFileName("README.md"));
+  EXPECT_TRUE(IsLicenseFileName("LICENSE-MIT"));
+}
+
+// Issue 20: libgit2's COPYING is the GPL version 2 only with a linking exception, and the LGPL
+// of bundled code further down; it was reported as LGPL-2.1.
+constexpr char kLinkingExceptionCopying[] =
+    " libgit2 is Copyright (C) the libgit2 contributors.\n\n"
+    " Note that the only valid version of the GPL as far as this project\n"
+    " is concerned is _this_ particular version of the license (ie v2).\n"
+    "----\n\t\t\tLINKING EXCEPTION\n\n"
+    " In addition to the permissions in the GNU General Public License,\n"
+    " the authors give you unlimited permission to link the compiled\n"
+    " version of this library into combinations with other programs.\n"
+    "----\n\t\t    GNU GENERAL PUBLIC LICENSE\n\t\t       Version 2, June 1991\n"
+    "  TERMS AND CONDITIONS FOR COPYING, DISTRIBUTION AND MODIFICATION\n"
+    "  ... either version 2 of the License, or (at your option) any later version.\n"
+    "----\n\t\t  GNU LESSER GENERAL PUBLIC LICENSE\n\t\t       Version 2.1, February 1999\n";
+
+TEST(LicenseTest, Issue20SpdxExpressionsWhereTheTextSaysSo) {
+  LicenseDetection d = DetectLicenseText(kLinkingExceptionCopying);
+  EXPECT_EQ(d.spdx, "GPL-2.0-only WITH GCC-exception-2.0");
+  EXPECT_FALSE(d.unsure);
+  // "any later version" in the notice before the terms (not in the terms' own advice).
+  EXPECT_EQ(DetectLicense("This program is free software; you can redistribute it under the "
+                          "terms of the GNU General Public License as published by the Free "
+                          "Software Foundation; either version 3 of the License, or (at your "
+                          "option) any later version.\n\nTERMS AND CONDITIONS\n"),
+            "GPL-3.0-or-later");
+  EXPECT_EQ(DetectLicense("GNU GENERAL PUBLIC LICENSE Version 2, June 1991\nTERMS AND CONDITIONS"
+                          "\n... either version 2 of the License, or (at your option) any later "
+                          "version."),
+            "GPL-2.0");
+  EXPECT_EQ(DetectLicense("GNU GENERAL PUBLIC LICENSE Version 2, June 1991 ... As a special "
+                          "exception, the copyright holders of this library give you permission "
+                          "to link this library with independent modules"),
+            "GPL-2.0 WITH Classpath-exception-2.0");
+  EXPECT_EQ(DetectLicense("Apache License Version 2.0, January 2004\n---- LLVM Exceptions to the "
+                          "Apache 2.0 License ----"),
+            "Apache-2.0 WITH LLVM-exception");
+}
+
+TEST(LicenseTest, Issue20UnsureWhenNothingMatchesWell) {
+  LicenseDetection none = DetectLicenseText("All rights reserved. Ask us before use.");
+  EXPECT_EQ(none.spdx, "");
+  EXPECT_TRUE(none.unsure);
+  LicenseDetection no_version = DetectLicenseText("Distributed under the GNU General Public "
+                                                  "License; see the FSF's web site.");
+  EXPECT_EQ(no_version.spdx, "");
+  EXPECT_TRUE(no_version.unsure);
+  LicenseDetection mit = DetectLicenseText(
+      "Permission is hereby granted, free of charge, to any person obtaining a copy");
+  EXPECT_EQ(mit.spdx, "MIT");
+  EXPECT_FALSE(mit.unsure);
 }
 
 }  // namespace

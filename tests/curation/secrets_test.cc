@@ -50,6 +50,18 @@ TEST(SecretsTest, GitHubAndGitLabTokens) {
   EXPECT_EQ(s.text, "a = <REDACTED:github_token>\nb = <REDACTED:gitlab_token>\n");
 }
 
+// Issue 20: a `ghp_` string longer than 36 characters kept its tail after redaction
+// ("<REDACTED:github_token>E"). The whole token goes, wherever it occurs on the line.
+TEST(SecretsTest, Issue20LongGitHubTokenLeavesNoTail) {
+  const std::string token = "ghp_abcdefghijklmnopqrstuvwxyz0123456789E";  // 37 after ghp_
+  Scan s = ScanText("+export GH = " + token + "\n+echo " + token + "xyz-1 done\n");
+  EXPECT_THAT(s.kinds, ElementsAre("github_token"));
+  EXPECT_EQ(s.text, "+export GH = <REDACTED:github_token>\n+echo <REDACTED:github_token> done\n");
+  // A shorter match of the scanner that another string on the line extends is also cut whole.
+  Scan aws = ScanText("k = AKIAIOSFODNN7EXAMPLE; old = AKIAIOSFODNN7EXAMPLE_2\n");
+  EXPECT_EQ(aws.text, "k = <REDACTED:aws_access_key>; old = <REDACTED:aws_access_key>\n");
+}
+
 TEST(SecretsTest, PrivateKeyBlockKeepsLineCountAndPrefixes) {
   std::string in =
       "+-----BEGIN RSA PRIVATE KEY-----\n"

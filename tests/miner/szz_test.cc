@@ -101,7 +101,7 @@ TEST(SzzTest, AllModeBlamesEveryRecordAndOffModeNone) {
 }
 
 // A fix that only reindents a line links to nothing.
-//   * W  "Fix indentation": `z = x / y;` reindented with a tab
+//   * W  "Fix the division": `z = x / y;` reindented with a tab
 //   * I  `z = x / y;`
 //   * A  calc.c (root)
 TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
@@ -111,7 +111,8 @@ TEST(SzzTest, WhitespaceOnlyChangeMakesNoLink) {
   repo.Write("calc.c", "int f(int x, int y) {\n  return x / y;\n}\n");
   repo.CommitAll("Divide\n");
   repo.Write("calc.c", "int f(int x, int y) {\n\treturn x  /  y;\n}\n");
-  std::string w = repo.CommitAll("Fix indentation\n");
+  // A fix by its message ("Fix indentation" is a formatting commit, not a fix: issue 20).
+  std::string w = repo.CommitAll("Fix the division\n");
   auto records = MineAll(repo.path(), SzzMode::kFixes);
   ASSERT_TRUE(records.at(w).labels().is_fix());
   EXPECT_TRUE(Links(records.at(w)).empty());
@@ -254,6 +255,25 @@ TEST(SzzTest, LinesToBlameSkipsBlankCommentAndReindentedLines) {
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0].line, 11);
   EXPECT_EQ(lines[0].text, "x = 1");
+}
+
+// Issue 20: `Revert "Fix ..."` undoes a fix; it is a revert, not a fix, and gets no SZZ link.
+TEST(SzzTest, RevertOfAFixIsNotAFixAndHasNoLinks) {
+  History h;
+  h.repo.Git("revert --no-edit " + h.f);
+  std::string revert_id = h.repo.Git("rev-parse HEAD");
+  revert_id.erase(revert_id.find_last_not_of("\n") + 1);
+  auto records = MineAll(h.repo.path(), SzzMode::kFixes);
+  ASSERT_EQ(records.count(revert_id), 1u);
+  const Record& r = records.at(revert_id);
+  EXPECT_EQ(r.subject(), "Revert \"Fix division by zero\"");
+  EXPECT_TRUE(r.labels().is_revert());
+  EXPECT_EQ(r.labels().reverted_commit(), h.f);
+  EXPECT_FALSE(r.labels().is_fix());
+  EXPECT_EQ(r.labels().not_fix_reason(), "revert");
+  EXPECT_TRUE(r.labels().bug_introducing_commits().empty());
+  // The fix it reverts keeps its own link (the premise: the revert changes the same lines).
+  EXPECT_FALSE(records.at(h.f).labels().bug_introducing_commits().empty());
 }
 
 TEST(SzzTest, ParseSzzMode) {

@@ -646,5 +646,46 @@ TEST(MergeMessage, GitHubGitLabAndPlainMerges) {
   EXPECT_EQ(ParseSquashSubject("Fix (see #42) later").pr_number, 0);
 }
 
+// Issue 20: 45 of leveldb's trajectory titles were "PiperOrigin-RevId: ..." (a trailer).
+TEST(MergeMessage, Issue20TitleSkipsTrailers) {
+  MergeMessage m = ParseMergeMessage(
+      "Merge pull request #907 from someone/patch-1\n\nPiperOrigin-RevId: 123456789\n"
+      "Signed-off-by: Some One <one@example.com>\n\nFix the build on FreeBSD\n");
+  EXPECT_EQ(m.pr_number, 907);
+  EXPECT_EQ(m.title, "Fix the build on FreeBSD");
+  // Only trailers: the subject, never a trailer.
+  MergeMessage only = ParseMergeMessage(
+      "Merge pull request #908 from someone/patch-2\n\nPiperOrigin-RevId: 987654321\n");
+  EXPECT_EQ(only.title, "Merge pull request #908 from someone/patch-2");
+  EXPECT_TRUE(IsTrailerLine("Change-Id: I0123abcd"));
+  EXPECT_TRUE(IsTrailerLine("Co-authored-by: A <a@b>"));
+  EXPECT_FALSE(IsTrailerLine("Fix: the build"));  // a title in the "area: what" style
+  EXPECT_FALSE(IsTrailerLine("Add the widget"));
+  EXPECT_FALSE(ParseMergeMessage("Merge pull request #1 from a/b\n\nx\n").synthetic);
+}
+
+// Issue 20: 129 of libgit2's trajectories were GitHub's synthetic "Merge <sha> into <sha>".
+TEST(Trajectory, Issue20SyntheticGitHubMergeIsNotATrajectory) {
+  GitRepo repo;
+  repo.Write("a.txt", "one\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b topic");
+  repo.Write("t.c", "int t(void) { return 1; }\n");
+  std::string s1 = repo.CommitAll("topic: add t\n");
+  repo.Git("checkout -q main");
+  repo.Write("a.txt", "one\ntwo\n");
+  std::string main_tip = repo.CommitAll("main moves on\n");
+  std::string merge_subject = "Merge " + s1 + " into " + main_tip;
+  EXPECT_TRUE(ParseMergeMessage(merge_subject + "\n").synthetic);
+  repo.Git("merge -q --no-ff topic -m '" + merge_subject + "'");
+
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  EXPECT_EQ(stats.merges, 1);
+  EXPECT_EQ(stats.synthetic_merges, 1);
+  EXPECT_TRUE(set.trajectories.empty());
+  EXPECT_EQ(set.steps.count(s1), 0u);
+}
+
 }  // namespace
 }  // namespace fixmine::miner

@@ -50,6 +50,16 @@ TEST(FilterCurationTest, NewFields) {
   EXPECT_FALSE(Match("drop = default", r));
   EXPECT_TRUE(Match("drop:single", r));
   Record clean;
+  // Issue 20: changed functions and the license's unsure marker.
+  r.mutable_files(0)->add_functions_changed("Widget::grow");
+  r.set_license_unsure(true);
+  EXPECT_TRUE(Match("function = \"Widget::grow\"", r));
+  EXPECT_FALSE(Match("function = grow", r));
+  EXPECT_TRUE(Match("function:GROW", r));
+  EXPECT_FALSE(Match("function:shrink", r));
+  EXPECT_TRUE(Match("license_unsure", r));
+  EXPECT_FALSE(Match("function:grow", clean));
+  EXPECT_FALSE(Match("license_unsure", clean));
   EXPECT_FALSE(Match("lockfile", clean));
   EXPECT_TRUE(Match("message_language = \"\"", clean));
   EXPECT_FALSE(Match("drop = commitpackft", clean));

@@ -308,7 +308,7 @@ TEST(FilterTest, KeywordsAreUppercase) {
             "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
-            "license, preset, drop");
+            "license, function, license_unsure, preset, drop");
   // A word that merely starts with a keyword is a word.
   EXPECT_FALSE(Match("repo = ANDROID"));
   EXPECT_TRUE(Match(R"(repo != "OR")"));
@@ -463,7 +463,7 @@ TEST(FilterTest, ErrorUnknownField) {
             "is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
-            "license, preset, drop");
+            "license, function, license_unsure, preset, drop");
 }
 
 TEST(FilterTest, ErrorUnterminatedString) {

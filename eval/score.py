@@ -196,14 +196,15 @@ def main():
     szz["recall"] = ratio(szz["tp"], szz["tp"] + szz["fn"])
 
     # Licenses: the license of any record of the repository's run.
-    lic = {"repos": len(lic_truth), "exact": 0, "missing": 0}
+    lic = {"repos": len(lic_truth), "exact": 0, "missing": 0, "wrong_unflagged": 0}
     lic_errors = []
     for l in lic_truth:
-        got = None
+        got, unsure = None, False
         path = os.path.join(a.work, l["repo"] + ".jsonl")
         if os.path.exists(path):
             for rec in read_jsonl(path):
                 got = rec.get("license", "")
+                unsure = bool(rec.get("license_unsure", False))
                 break
         if got is None:
             lic["missing"] += 1
@@ -211,7 +212,9 @@ def main():
         elif norm_license(got) == norm_license(l["license"]):
             lic["exact"] += 1
         else:
-            lic_errors.append((l["repo"], l["license"], got or "(none)"))
+            lic["wrong_unflagged"] += not unsure
+            lic_errors.append((l["repo"], l["license"],
+                               (got or "(none)") + (" (flagged unsure)" if unsure else "")))
 
     out = sys.stdout
     print(f"Evaluation set: {len(truth)} commits in {len({t['repo'] for t in truth})} "
@@ -241,7 +244,7 @@ def main():
     print(f"{'SZZ links':<22} {szz['fixes']:>5} {szz['tp']:>5} {szz['fp']:>5} {szz['fn']:>5} "
           f"{'':>5} {fmt(szz['precision']):>6} {fmt(szz['recall']):>6}", file=out)
     print(f"{'license (exact SPDX)':<22} {lic['repos']:>5} {'':>23} exact {lic['exact']} of "
-          f"{lic['repos']}", file=out)
+          f"{lic['repos']} ({lic['wrong_unflagged']} wrong without license_unsure)", file=out)
     summary.update({"language_per_file": {"files": files_compared, "right": files_right,
                                           "accuracy": lang_acc,
                                           "files_not_in_records": len(files_unmatched),

@@ -94,11 +94,18 @@ bool IsReleaseSubject(std::string_view subject) {
 // ...", conventional "style:"/"format:" subjects, code style, indentation or stray white space.
 // "Fix formatting of long double" (a formatting library's bug) is not one.
 bool IsFormattingSubject(std::string_view subject) {
+  // Tool names count only when run ("Run clang-format", "Format with black") or as the whole
+  // subject's start ("gofmt all files"): "Fix clang-format crash" is a fix in LLVM. Likewise
+  // "reformat", "code style" and "indentation" only lead the subject.
   static const RE2 re(
-      "(?i)(?:\\bclang[-_]format\\b|\\bgofmt\\b|\\brustfmt\\b|\\bcargo\\s+fmt\\b|\\bprettier\\b|"
-      "\\b(?:apply|applied|run|ran|running)\\s+(?:black|isort|yapf|autopep8|ruff\\s+format)\\b|"
-      "\\breformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
-      "\\b(?:code|coding)\\s+style\\b|\\bindentation\\s*$|^(?:fix(?:ed)?\\s+)?indentation\\b|"
+      "(?i)(?:\\b(?:run|ran|running|apply|applied|applying|with|using|via|by)\\s+"
+      "(?:clang[-_]format|gofmt|go\\s+fmt|rustfmt|cargo\\s+fmt|prettier|black|isort|yapf|"
+      "autopep8|ruff\\s+format)\\b|"
+      "^(?:clang[-_]format|gofmt|go\\s+fmt|rustfmt|cargo\\s+fmt|prettier|black|isort|yapf)"
+      "(?:\\s*$|\\s+(?:all|the|everything|src|source|code|files|changes|everywhere|over|on)\\b)|"
+      "^reformat(?:s|ted|ting)?\\b|^(?:style|format|fmt)(?:\\([^)]*\\))?!?:|"
+      "^(?:(?:fix(?:ed)?|improve[ds]?|update[ds]?)\\s+)?(?:the\\s+)?(?:code|coding)\\s+style\\b|"
+      "^(?:fix(?:ed)?\\s+)?(?:the\\s+)?indentation(?:\\s*$|\\s+in\\s+\\S+\\s*$)|"
       "\\b(?:trailing|extra|stray)\\s+(?:white\\s?space|spaces|blanks)\\b|"
       "^(?:fix(?:ed)?|remove[ds]?|clean(?:ed)?\\s?up|strip(?:ped)?)\\s+(?:the\\s+)?white\\s?space"
       "(?:\\s*$|\\s+(?:in|on|at)\\b)|^format(?:ted|ting)?\\s+(?:the\\s+)?(?:code|files|sources?|"
@@ -174,8 +181,11 @@ std::string BotReason(std::string_view name, std::string_view email,
   if (RE2::PartialMatch(re2::StringPiece(name.data(), name.size()), word_bot)) {
     return "name has the word bot";
   }
+  // GitHub's no-reply addresses hold a user name (a person may call themself "leha-bot"; an app
+  // has "[bot]" there, caught above), so their local part is not looked at.
   std::string_view local = email.substr(0, email.find('@'));
   if (email.find('@') != std::string_view::npos &&
+      !ContainsFolded(email, "@users.noreply.github.com") &&
       RE2::PartialMatch(re2::StringPiece(local.data(), local.size()), word_bot)) {
     return "e-mail has the word bot before @";
   }

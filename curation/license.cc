@@ -56,6 +56,15 @@ LicenseDetection DetectLicenseText(std::string_view text) {
       family = g.family;
     }
   }
+  // Other licenses' texts mention the GNU ones (MPL-2.0 names the GPL and LGPL as "Secondary
+  // Licenses"): the GNU branch applies only when no other license's opening phrase comes first.
+  for (std::string_view other :
+       {"mozilla public license", "apache license", "permission is hereby granted, free of charge",
+        "redistribution and use in source and binary forms", "boost software license",
+        "this software is provided 'as-is', without any express or implied warranty",
+        "this is free and unencumbered software released into the public domain"}) {
+    if (t.find(other) < gnu_at) gnu_at = std::string::npos;
+  }
   if (gnu_at != std::string::npos) {
     // The first version number after the first title ("Version 2, June 1991", "either version
     // 2 of the License", "Version 2.1, February 1999").
@@ -111,6 +120,12 @@ LicenseDetection DetectLicenseText(std::string_view text) {
              Has(t, "permission to use, copy, modify, and distribute this software for any "
                     "purpose with or without fee")) {
     out.spdx = "ISC";
+  } else if (Has(t, "boost software license") && Has(t, "version 1.0")) {
+    out.spdx = "BSL-1.0";
+  } else if (Has(t, "this software is provided 'as-is', without any express or implied "
+                    "warranty") &&
+             Has(t, "altered source versions must be plainly marked as such")) {
+    out.spdx = "Zlib";
   } else if (Has(t, "permission is hereby granted, free of charge, to any person obtaining a "
                     "copy")) {
     out.spdx = "MIT";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "re2/re2.h"
 
 namespace fixmine::miner {
@@ -47,14 +48,18 @@ bool IsKeyword(std::string_view name) {
   for (std::string_view k :
        {"if",       "for",    "while",   "switch",   "return",        "sizeof", "catch",
         "else",     "do",     "case",    "new",      "delete",        "throw",  "defined",
-        "function", "typeof", "alignof", "decltype", "static_assert", "elif",   "using"}) {
+        "function", "typeof", "alignof", "decltype", "static_assert", "elif",   "using",
+        "constexpr"}) {
     if (name == k) return true;
   }
   return false;
 }
 
 // The name a line defines, or nullopt. `line` is one source line (or a hunk header).
-std::optional<std::string> DefinedName(Family family, std::string_view line) {
+// `header_only`: `line` is a hunk header of a file in no known language; a C-like definition
+// then needs words before its name ("int f(", "def f(", not "endif()").
+std::optional<std::string> DefinedName(Family family, std::string_view line,
+                                       bool header_only = false) {
   re2::StringPiece in(line.data(), line.size());
   std::string name;
   switch (family) {
@@ -92,15 +97,69 @@ std::optional<std::string> DefinedName(Family family, std::string_view line) {
       return std::nullopt;
     }
     case Family::kCLike: {
-      // A name followed by '(' on a line that is not a statement: no ';' after the ')' and
-      // not a control keyword. "int Foo::bar(int x) const {", "static void f(", "~Widget()".
-      static const RE2 re(
-          "^[ \\t]*(?:[A-Za-z_][\\w:<>,*&\\[\\]\\s]*[\\s*&>])?((?:[A-Za-z_]\\w*::)*~?"
-          "[A-Za-z_]\\w*)\\s*\\(([^;]*)$");
-      static const RE2 not_def("^\\s*(?:#|//|/\\*|\\*|return\\b|else\\b|case\\b|[^\\w\\s~:])");
-      std::string args;
-      if (RE2::PartialMatch(in, not_def)) return std::nullopt;
-      if (!RE2::PartialMatch(in, re, &name, &args)) return std::nullopt;
+      // A name followed by '(' on a line that is not a statement: no ';' after the '(', only
+      // a declaration's words before the name ("static int", "Foo<T>::", "const char*"), not a
+      // control keyword. "int Foo::bar(int x) const {", "static void f(", "~Widget()". Written
+      // by hand, not as a regular expression: every candidate line of every file runs it.
+      size_t paren = line.find('(');
+      if (paren == std::string_view::npos) return std::nullopt;
+      if (line.find(';', paren) != std::string_view::npos) return std::nullopt;
+      size_t e = paren;
+      while (e > 0 && (line[e - 1] == ' ' || line[e - 1] == '\t')) --e;
+      size_t b = e;
+      auto ident = [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+      };
+      while (b > 0 && (ident(line[b - 1]) || line[b - 1] == ':' || line[b - 1] == '~')) --b;
+      while (b < e && line[b] == ':') ++b;  // a leading "::" (global scope) is not the name
+      if (b == e || line[e - 1] == ':') return std::nullopt;
+      char first = line[b] == '~' && b + 1 < e ? line[b + 1] : line[b];
+      if (!(absl::ascii_isalpha(static_cast<unsigned char>(first)) || first == '_')) {
+        return std::nullopt;
+      }
+      std::string_view prefix = line.substr(0, b);
+      size_t start = prefix.find_first_not_of(" \t");
+      if (start == std::string_view::npos && header_only) return std::nullopt;
+      // Inside a template's argument list ("template <typename T, FMT_ENABLE_IF(x)>"): the
+      // definition is on a later line.
+      if (std::count(prefix.begin(), prefix.end(), '<') >
+          std::count(prefix.begin(), prefix.end(), '>')) {
+        return std::nullopt;
+      }
+      // ... or its continuation line ("    FMT_ENABLE_IF(x)>"): '>' or ',' after the ')'.
+      int depth = 0;
+      for (size_t k = paren; k < line.size(); ++k) {
+        if (line[k] == '(') ++depth;
+        if (line[k] == ')' && --depth == 0) {
+          size_t next = line.find_first_not_of(" \t", k + 1);
+          if (next != std::string_view::npos && (line[next] == '>' || line[next] == ',')) {
+            return std::nullopt;
+          }
+          break;
+        }
+      }
+      if (start != std::string_view::npos) {
+        if (!(absl::ascii_isalpha(static_cast<unsigned char>(prefix[start])) ||
+              prefix[start] == '_')) {
+          return std::nullopt;  // "} else", "*p", "// f(", "#define F(", "return (x"
+        }
+        for (char c : prefix.substr(start)) {
+          if (!(ident(c) || c == ':' || c == '<' || c == '>' || c == ',' || c == '*' || c == '&' ||
+                c == '[' || c == ']' || c == ' ' || c == '\t')) {
+            return std::nullopt;  // '=' (an assignment), '.', '(' ...
+          }
+        }
+        char before = prefix.back();
+        if (!(before == ' ' || before == '\t' || before == '*' || before == '&' || before == '>')) {
+          return std::nullopt;
+        }
+        std::string_view word = prefix.substr(start, prefix.find_first_of(" \t*&<", start) - start);
+        if (word == "return" || word == "else" || word == "if" || word == "case" || word == "new" ||
+            word == "delete" || word == "throw" || word == "goto") {
+          return std::nullopt;
+        }
+      }
+      name = std::string(line.substr(b, e - b));
       size_t colons = name.rfind("::");
       std::string_view last = colons == std::string::npos
                                   ? std::string_view(name)
@@ -109,12 +168,12 @@ std::optional<std::string> DefinedName(Family family, std::string_view line) {
       // googletest's TEST(Suite, Name) / TEST_F / TEST_P define the test "Suite.Name".
       if (name == "TEST" || name == "TEST_F" || name == "TEST_P" || name == "TYPED_TEST") {
         static const RE2 test_re("^\\s*([A-Za-z_]\\w*)\\s*,\\s*([A-Za-z_]\\w*)\\s*\\)");
+        std::string_view args = line.substr(paren + 1);
         std::string suite, test;
-        if (RE2::PartialMatch(args, test_re, &suite, &test)) return suite + "." + test;
+        if (RE2::PartialMatch(re2::StringPiece(args.data(), args.size()), test_re, &suite, &test)) {
+          return suite + "." + test;
+        }
       }
-      // A call inside an expression ("x = f(a);" split over lines) has '=' before the name.
-      std::string_view before = line.substr(0, line.find(last));
-      if (before.find('=') != std::string_view::npos) return std::nullopt;
       return name;
     }
     case Family::kNone:
@@ -131,6 +190,7 @@ std::optional<int> BraceEnd(const std::vector<std::string_view>& lines, int from
   int parens = 0;  // before the body: a '{' inside the parameter list (a lambda argument of a
                    // call split over lines) opens no body
   bool opened = false;
+  bool closed = false;  // the parameter list just closed
   bool block_comment = false;
   for (int i = from; i < static_cast<int>(lines.size()); ++i) {
     if (!opened && i - from > 12) return std::nullopt;
@@ -159,10 +219,17 @@ std::optional<int> BraceEnd(const std::vector<std::string_view>& lines, int from
         continue;
       }
       if (!opened) {
+        // A parameter list closed and followed by '>' or ',' was a template argument
+        // ("    FMT_ENABLE_IF(x)>" continuing a template line): no definition.
+        if (closed && c != ' ' && c != '\t') {
+          if (c == '>' || c == ',') return std::nullopt;
+          closed = false;
+        }
         if (c == '(') {
           ++parens;
         } else if (c == ')') {
           parens = std::max(0, parens - 1);
+          closed = parens == 0;
         } else if (c == ';' && parens == 0) {
           return std::nullopt;
         } else if (c == '{' && parens > 0) {
@@ -196,9 +263,13 @@ int Indent(std::string_view l) {
 
 bool Blank(std::string_view l) { return l.find_first_not_of(" \t\r") == std::string_view::npos; }
 
-std::vector<Definition> Parse(Family family, std::string_view content) {
+// The definitions of `content` that start at or before line `last_line` (1-based): no later
+// one can hold a changed line.
+std::vector<Definition> Parse(Family family, std::string_view content, int last_line) {
   std::vector<Definition> out;
+  if (last_line <= 0) return out;
   std::vector<std::string_view> lines = SplitLines(content);
+  const int scan_end = std::min(static_cast<int>(lines.size()), last_line);
   if (family == Family::kPython) {
     static const RE2 class_re("^\\s*class\\s+([A-Za-z_]\\w*)");
     struct Open {
@@ -206,7 +277,7 @@ std::vector<Definition> Parse(Family family, std::string_view content) {
       std::string name;
     };
     std::vector<Open> classes;
-    for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+    for (int i = 0; i < scan_end; ++i) {
       std::string_view l = lines[i];
       if (Blank(l)) continue;
       if (l.find("def") == std::string_view::npos && l.find("class") == std::string_view::npos) {
@@ -237,7 +308,7 @@ std::vector<Definition> Parse(Family family, std::string_view content) {
     }
     return out;
   }
-  for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+  for (int i = 0; i < scan_end; ++i) {
     // Most lines cannot start a definition; skip them before the regular expressions (every
     // record's files are parsed, so this is the miner's cost).
     std::string_view l = lines[i];
@@ -286,7 +357,8 @@ std::vector<std::string> ChangedFunctions(
       for (Family f :
            {family, Family::kCLike, Family::kPython, Family::kGo, Family::kRust, Family::kJs}) {
         if (f == Family::kNone) continue;
-        if (std::optional<std::string> name = DefinedName(f, h.header())) {
+        if (std::optional<std::string> name =
+                DefinedName(f, h.header(), /*header_only=*/family == Family::kNone)) {
           AddUnique(&out, *name);
           break;
         }
@@ -294,8 +366,25 @@ std::vector<std::string> ChangedFunctions(
     }
     return out;
   }
-  std::vector<Definition> old_defs = Parse(family, old_content);
-  std::vector<Definition> new_defs = Parse(family, new_content);
+  // The last deleted (pre-image) and added (post-image) line: the parse stops there.
+  int old_last = 0, new_last = 0;
+  for (const auto& h : hunks) {
+    int old_line = h.old_start();
+    int new_line = h.new_start();
+    for (std::string_view l : SplitLines(h.text())) {
+      if (l.empty()) continue;
+      if (l[0] == '-') {
+        old_last = old_line++;
+      } else if (l[0] == '+') {
+        new_last = new_line++;
+      } else if (l[0] == ' ') {
+        ++old_line;
+        ++new_line;
+      }
+    }
+  }
+  std::vector<Definition> old_defs = Parse(family, old_content, old_last);
+  std::vector<Definition> new_defs = Parse(family, new_content, new_last);
   for (const auto& h : hunks) {
     int old_line = h.old_start();
     int new_line = h.new_start();

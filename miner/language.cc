@@ -57,7 +57,10 @@ std::string_view HeaderLanguageOfContent(std::string_view content) {
   static const RE2 objc(
       "(?m)^[ \\t]*(?:@(?:interface|protocol|implementation|end|property|class|synthesize)\\b|"
       "#[ \\t]*import[ \\t]*[<\"])");
-  if (RE2::PartialMatch(text, objc)) return "Objective-C";
+  auto has = [&](std::string_view word) { return content.find(word) != std::string_view::npos; };
+  // The expressions confirm, at a line start, what a plain search finds first (most headers
+  // have no '@' and no "import" at all).
+  if ((has("@") || has("import")) && RE2::PartialMatch(text, objc)) return "Objective-C";
   // C++ only: a class (or a struct with a base), a namespace block, using namespace, a
   // template, an access specifier line, std::, a standard header without ".h", a C++ cast. A
   // plain `struct x {` is C too and does not count.
@@ -74,7 +77,12 @@ std::string_view HeaderLanguageOfContent(std::string_view content) {
       "limits|list|map|memory|mutex|optional|set|string|string_view|thread|tuple|type_traits|"
       "unordered_map|unordered_set|utility|variant|vector|deque|queue|stack|bitset)>|"
       "\\b(?:noexcept|static_cast|reinterpret_cast|const_cast|dynamic_cast)\\b)");
-  if (RE2::PartialMatch(text, cpp)) return "C++";
+  if ((has("class") || has("struct") || has("namespace") || has("template") || has("public") ||
+       has("private") || has("protected") || has("std::") || has("include") || has("_cast") ||
+       has("noexcept")) &&
+      RE2::PartialMatch(text, cpp)) {
+    return "C++";
+  }
   return "";
 }
 

@@ -163,6 +163,19 @@ class Finder {
     t.set_parent_index(static_cast<int32_t>(k) + 1);
     t.set_pr_number(msg.pr_number);
     t.set_title(msg.title);
+    if (msg.title_is_subject && msg.pr_number > 0) {
+      // "Merge pull request #N from x/y" with only trailers below: the oldest step's subject
+      // says what the pull request did (GitHub's own default title for a one-commit PR).
+      git_oid step_oid;
+      git_commit* c = nullptr;
+      if (git_oid_fromstr(&step_oid, steps.front().c_str()) == 0 &&
+          git_commit_lookup(&c, repo_, &step_oid) == 0) {
+        CommitPtr step(c);
+        const char* raw = git_commit_message_raw(step.get());
+        std::string subject = SubjectOf(DecodeToUtf8(raw ? raw : "").text);
+        if (!subject.empty()) t.set_title(subject);
+      }
+    }
     t.set_source_branch(msg.source_branch);
     git_oid base;
     int rc = git_merge_base(&base, repo_, first, tip);
@@ -352,7 +365,10 @@ MergeMessage ParseMergeMessage(std::string_view message) {
       }
     }
   }
-  if (m.title.empty()) m.title = subject;
+  if (m.title.empty()) {
+    m.title = subject;
+    m.title_is_subject = true;
+  }
   return m;
 }
 

@@ -25,6 +25,9 @@ struct MergeMessage {
   // GitHub's synthetic "Merge <sha> into <sha>" (the merge it makes to test a pull request,
   // refs/pull/N/merge, sometimes pushed): no pull request of its own, never a trajectory.
   bool synthetic = false;
+  // No body line gave a title, so `title` is the subject ("Merge pull request #N from x/y"):
+  // FindTrajectories then titles a pull request's merge by its oldest step's subject.
+  bool title_is_subject = false;
 };
 
 // True for a git trailer line ("Signed-off-by: x", "PiperOrigin-RevId: 123", "Change-Id: I0"):

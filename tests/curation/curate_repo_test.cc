@@ -186,7 +186,18 @@ TEST_F(CurateRepoTest, Issue20DualLicenseFilesAndUnsure) {
   EXPECT_EQ(dual->spdx, "Apache-2.0 OR MIT");
   EXPECT_FALSE(dual->unsure);
 
+  // byteorder's layout: a COPYING that only says "dual-licensed", and one file per license.
   repo_.Remove("LICENSE-APACHE");
+  repo_.Write("COPYING", "This project is dual-licensed under the Unlicense and MIT licenses.\n");
+  repo_.Write("UNLICENSE", "This is free and unencumbered software released into the public "
+                           "domain.\n");
+  repo_.CommitAll("Dual license, the other way\n");
+  auto unlicense = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
+  ASSERT_TRUE(unlicense.ok()) << unlicense.status();
+  EXPECT_EQ(unlicense->spdx, "MIT OR Unlicense");
+  EXPECT_FALSE(unlicense->unsure);
+  repo_.Remove("UNLICENSE");
+
   repo_.Remove("LICENSE-MIT");
   repo_.Write("COPYING", "Copyright the authors. All rights reserved.\n");
   repo_.CommitAll("Private now\n");

@@ -88,7 +88,18 @@ TEST(ChangedFunctions, CallsWithLambdasTestMacrosAndLifetimes) {
       "  EXPECT_TRUE(n == 0);\n}\n";
   repo.Write("p_test.cc", before);
   repo.Write("l.rs", "fn first<'a>(s: &'a str) -> &'a str {\n    &s[..1]\n}\n");
+  // A macro call inside a template's argument list is not the name; `if constexpr` no function.
+  const std::string header =
+      "template <typename T, FMT_ENABLE_IF(is_integral<T>::value)>\n"
+      "void unused();\ntemplate <typename T,\n          FMT_ENABLE_IF(is_integral<T>::value &&\n"
+      "                        sizeof(T) > 1)>\n"
+      "auto format(T value) -> int {\n  if constexpr (sizeof(T) > 4) {\n    return 1;\n  }\n"
+      "  return 0;\n}\n";
+  repo.Write("t.h", header);
   repo.CommitAll("tests\n");
+  std::string header_after = header;
+  header_after.replace(header_after.find("return 1;"), 9, "return 2;");
+  repo.Write("t.h", header_after);
   std::string after = before;
   after.replace(after.find("EXPECT_TRUE(n == 0)"), 19, "EXPECT_TRUE(n != 1)");
   after.replace(after.find("return 0; }"), 11, "return n; }");
@@ -97,6 +108,7 @@ TEST(ChangedFunctions, CallsWithLambdasTestMacrosAndLifetimes) {
   repo.CommitAll("change\n");
   std::map<std::string, FileChange> f = HeadFiles(repo);
   EXPECT_THAT(Names(f["p_test.cc"]), ElementsAre("Parser.Empty"));
+  EXPECT_THAT(Names(f["t.h"]), ElementsAre("format"));
   EXPECT_THAT(Names(f["l.rs"]), ElementsAre("first"));
 }
 

@@ -662,6 +662,30 @@ TEST(MergeMessage, Issue20TitleSkipsTrailers) {
   EXPECT_FALSE(IsTrailerLine("Fix: the build"));  // a title in the "area: what" style
   EXPECT_FALSE(IsTrailerLine("Add the widget"));
   EXPECT_FALSE(ParseMergeMessage("Merge pull request #1 from a/b\n\nx\n").synthetic);
+  EXPECT_TRUE(only.title_is_subject);
+  EXPECT_FALSE(m.title_is_subject);
+}
+
+// A pull request's merge whose body is only trailers is titled by its oldest step's subject.
+TEST(Trajectory, Issue20TrailerOnlyMergeTakesTheStepSubject) {
+  GitRepo repo;
+  repo.Write("a.txt", "one\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b patch-1");
+  repo.Write("b.txt", "two\n");
+  repo.CommitAll("Fix the build on FreeBSD\n\nSigned-off-by: A <a@example.com>\n");
+  repo.Write("b.txt", "three\n");
+  repo.CommitAll("Address review\n");
+  repo.Git("checkout -q main");
+  repo.Write("a.txt", "one\nmore\n");
+  repo.CommitAll("main moves on\n");
+  repo.Git("merge -q --no-ff patch-1 -m 'Merge pull request #907 from someone/patch-1' "
+           "-m 'PiperOrigin-RevId: 123456789'");
+  TrajectoryStats stats;
+  TrajectorySet set = Find(repo, &stats);
+  ASSERT_EQ(set.trajectories.size(), 1u);
+  EXPECT_EQ(set.trajectories[0].pr_number(), 907);
+  EXPECT_EQ(set.trajectories[0].title(), "Fix the build on FreeBSD");
 }
 
 // Issue 20: 129 of libgit2's trajectories were GitHub's synthetic "Merge <sha> into <sha>".

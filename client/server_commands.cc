@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fixmine/v1/github.grpc.pb.h"
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -78,6 +79,22 @@ std::string RepoRow(const Repository& r) {
 }
 const char* kRepoHeader = "NAME                       RECORDS KIND    SOURCE";
 
+// Ties registered repository `name` to GitHub repository `github` (SetGithubRepository).
+absl::StatusOr<Repository> TieGithub(CliContext* ctx, FixmineClient& c, const std::string& name,
+                                     const std::string& github) {
+  auto stub = fixmine::v1::GithubService::NewStub(c.channel());
+  fixmine::v1::SetGithubRepositoryRequest req;
+  req.set_repo(name);
+  req.set_github(github);
+  fixmine::v1::SetGithubRepositoryResponse resp;
+  grpc::ClientContext cc;
+  cc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!ctx->token.empty()) cc.AddMetadata("authorization", "Bearer " + ctx->token);
+  absl::Status st = FromGrpc(stub->SetGithubRepository(&cc, req, &resp));
+  if (!st.ok()) return st;
+  return resp.repository();
+}
+
 std::string RepoTable(const Repository& r) {
   std::string s = fmt::format(
       "name:        {}\nsource:      {}\nlocal_path:  {}\nkind:        {}\nrecords:     {}\n"
@@ -85,6 +102,7 @@ std::string RepoTable(const Repository& r) {
       r.name(), r.source(), r.local_path(), r.remote() ? "remote" : "local", r.record_count(),
       r.license().empty() ? "-" : r.license(), Time(r.created_at()),
       r.last_job_id().empty() ? "-" : r.last_job_id());
+  if (!r.github().empty()) s += fmt::format("github:      {}\n", r.github());
   for (const auto& w : r.watermarks()) s += fmt::format("watermark:   {}\n", w);
   return s;
 }
@@ -108,6 +126,13 @@ std::string JobTable(const Job& j) {
       j.already_present(), j.merges_skipped(), j.commits_skipped(), j.unavailable_files(),
       Time(j.created_at()), Time(j.started_at()), Time(j.finished_at()), j.attempts());
   if (!j.kind().empty()) s += fmt::format("kind:              {}\n", j.kind());
+  if (j.kind() == "github_sync") {
+    s += fmt::format(
+        "github_requests:   {}\ngithub_not_mod:    {}\ngithub_objects:    {}\n"
+        "github_waits:      {}\n",
+        j.github_requests(), j.github_not_modified(), j.github_objects(), j.github_waits());
+    if (!j.waiting().empty()) s += fmt::format("waiting:           {}\n", j.waiting());
+  }
   if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
   for (const auto& e : j.skipped_errors()) s += fmt::format("skipped:           {}\n", e);
   return s;
@@ -116,11 +141,22 @@ std::string JobTable(const Job& j) {
 // Watches a job with a one-line progress display on stderr; returns the exit code.
 int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool print_events) {
   Job last;
+  std::string last_line;
   auto st = c.WatchJob(id, [&](const Job& j) {
     last = j;
     if (print_events) {
       *ctx->out << ToJsonLine(j).value_or("{}") << "\n";
       ctx->out->flush();
+    }
+    if (j.kind() == "github_sync") {
+      // One line per change, so that waits stay readable in logs.
+      std::string line = fmt::format("{} {:<10} requests {:>6}  not modified {:>6}  objects {:>6}",
+                                     j.id(), StateName(j.state()), j.github_requests(),
+                                     j.github_not_modified(), j.github_objects());
+      if (!j.waiting().empty()) line += "  " + j.waiting();
+      if (line != last_line) *ctx->err << line << "\n" << std::flush;
+      last_line = line;
+      return;
     }
     *ctx->err << fmt::format("\r{} {:<10} walked {:>8}  records {:>8}  skipped {:>5}", j.id(),
                              StateName(j.state()), j.commits_walked(), j.records_written(),
@@ -230,6 +266,14 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
 }  // namespace
 
 void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
+  RegisterGithubCommands(app, ctx, [](CliContext* c, FixmineClient& client, const std::string& id) {
+    int rc = WatchToEnd(c, client, id, false);
+    if (rc == kExitOk || rc == kExitFailed) {
+      auto final_job = client.GetJob(id);
+      if (final_job.ok()) PrintOne<Job>(c, *final_job, JobTable);
+    }
+    return rc;
+  });
   // --- repo ---
   CLI::App* repo = app->add_subcommand("repo", "Register and inspect repositories");
   repo->require_subcommand(1);
@@ -242,12 +286,24 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     add->add_option("--name", *name,
                     "name to register it under (default: folder name; for a URL its host and "
                     "path, as extract --repo-list names it)");
+    auto github = std::make_shared<std::string>();
+    add->add_option("--github", *github,
+                    "tie it to its GitHub repository OWNER/REPO (docs/github.md); a "
+                    "https://github.com/OWNER/REPO source ties itself");
     add->callback([=] {
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.AddRepository(*source, *name);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "repo add", r.status());
         return;
+      }
+      if (!github->empty()) {
+        auto tied = TieGithub(ctx, c, r->name(), *github);
+        if (!tied.ok()) {
+          ctx->exit_code = Fail(ctx, "repo add --github", tied.status());
+          return;
+        }
+        *r = std::move(*tied);
       }
       PrintOne<Repository>(ctx, *r, RepoTable);
     });

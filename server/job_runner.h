@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,19 @@ class JobRunner {
   // Start.
   void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
 
+  // Runs a job of another kind than mining (Job.kind, e.g. "github_sync") on a worker: gets the
+  // job as started, the cancel flag and `update`, which publishes the job's progress fields
+  // (live for readers; persisted). Returns the job's outcome: OK (SUCCEEDED), CANCELLED, or an
+  // error (FAILED with it). Borrowed state must outlive the runner.
+  using KindFn = std::function<absl::Status(
+      const fixmine::v1::Job& job, const std::atomic<bool>& cancel,
+      const std::function<void(const fixmine::v1::Job&)>& update)>;
+  // Registers the function of `kind`. Call before Start.
+  void SetKindRunner(const std::string& kind, KindFn run) { kinds_[kind] = std::move(run); }
+  // Queues a job of a registered `kind` for `repo`; errors as StartJob (INVALID_ARGUMENT for an
+  // unknown kind).
+  absl::StatusOr<fixmine::v1::Job> StartKindJob(const std::string& repo, const std::string& kind);
+
   // Starts the worker threads and re-queues interrupted jobs, except a job that the last
   // kStuckStopLimit server stops found stuck (Job.stuck_stops, MarkStuck): it is marked FAILED,
   // so a repository that hangs the miner is not resumed at every start.
@@ -78,6 +92,9 @@ class JobRunner {
   // FAILED_PRECONDITION when a job of that repository is queued or running or the repository is
   // being removed, UNAVAILABLE while shutting down.
   absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request);
+  // The same for a job of `kind` (empty: mining).
+  absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request,
+                                            const std::string& kind);
 
   // The job's current state (live for active jobs). NOT_FOUND when unknown.
   absl::StatusOr<fixmine::v1::Job> GetJob(const std::string& id);
@@ -111,6 +128,8 @@ class JobRunner {
   // Loads the job's repository and spec, runs the mining pipeline with a JobSink, persists the
   // final state.
   void Run(const std::shared_ptr<Active>& active);
+  // Runs a job of a registered kind (SetKindRunner).
+  void RunKind(const std::shared_ptr<Active>& active, const KindFn& fn);
   void Finish(const std::shared_ptr<Active>& active);
   // Logs the end of a job run and counts it in the metrics; `state` as in Metrics::ObserveJob.
   void LogJobEnd(const fixmine::v1::Job& job, const std::string& state,
@@ -131,6 +150,8 @@ class JobRunner {
   std::vector<std::thread> workers_;
   // Repositories reserved by BeginRemoval.
   std::set<std::string> removing_;
+  // Functions of job kinds other than mining, by kind (set before Start).
+  std::map<std::string, KindFn> kinds_;
   bool stopping_ = false;
   std::atomic<bool> shutdown_{false};
   uint64_t counter_ = 0;

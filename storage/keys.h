@@ -16,6 +16,13 @@
 //   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets);
 //               's' record id -> the record's MinHash signature (le32 values)
 //   benchmarks  name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
+//   github      repo '\0' tag ... (storage/github_store.h; removed with the repository):
+//               'c' be64(issue number) be64(comment id) -> IssueComment
+//               'e' API URL -> ETag '\n' next-page URL (conditional requests)
+//               'i' be64(issue number) -> Issue
+//               'n' be64(pull number) -> Instance
+//               'p' be64(pull number) -> PullRequest
+//               's' -> GithubSyncState (where an interrupted sync resumes)
 // `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
 // positive ones as unsigned bytes.
 
@@ -42,6 +49,7 @@ inline constexpr char kCountersCf[] = "counters";
 inline constexpr char kFingerprintsCf[] = "fingerprints";
 inline constexpr char kLshBandsCf[] = "lsh_bands";
 inline constexpr char kBenchmarksCf[] = "benchmarks";
+inline constexpr char kGithubCf[] = "github";
 
 // MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
 // agree on every row of one band share that band's bucket.

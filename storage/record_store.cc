@@ -229,11 +229,12 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* lsh = nullptr;
     rocksdb::ColumnFamilyHandle* benchmarks = nullptr;
     rocksdb::ColumnFamilyHandle* trajectories = nullptr;
+    rocksdb::ColumnFamilyHandle* github = nullptr;
   };
 
   // For companion stores (rocks_access.h).
   internal::RocksAccess Access() {
-    return {db_.get(), cf_.trajectories, [this](std::string_view what, rocksdb::WriteBatch* batch) {
+    return {db_.get(), cf_.trajectories, cf_.github, [this](std::string_view what, rocksdb::WriteBatch* batch) {
               return Write(what, [&] { return db_->Write(SyncWrite(), batch); });
             }};
   }
@@ -383,6 +384,10 @@ class RocksRecordStore final : public RecordStore {
       std::string links = keys::BugLinkRepoPrefix(name);
       FIXMINE_RETURN_IF_ERROR(
           FromRocks(batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
+      // GitHub issues, pull requests, comments, ETags and instances: one prefix per repository.
+      std::string github = keys::RepoPrefix(name);
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.DeleteRange(cf_.github, github, keys::PrefixSuccessor(github)), what));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.repos, name), what));
     FIXMINE_RETURN_IF_ERROR(
@@ -1220,7 +1225,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   const std::vector<std::string> known = {
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
       keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
-      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf};
+      keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf, keys::kGithubCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf  ? counters
@@ -1263,6 +1268,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.lsh = handles[9];
   cf.benchmarks = handles[10];
   cf.trajectories = handles[11];
+  cf.github = handles[12];
   auto store =
       std::make_unique<RocksRecordStore>(dir, std::move(db), std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());

@@ -3,6 +3,7 @@
 "a small, agreed clang-tidy check set").
 
   deploy/check-style.py [--build-dir build] [--format-only] [--fix-format] [-j N]
+                        [--update-clean-list]
 
 1. clang-format: every tracked C++ file (*.cc, *.h) must be what `clang-format` (.clang-format:
    Google base, 100 columns) makes of it. --fix-format rewrites them instead of failing.
@@ -10,7 +11,10 @@
    the repository's .clang-tidy; any warning fails the run. A file's result is cached under
    $FIXMINE_TIDY_CACHE (default ~/.cache/fixmine-tidy) by a hash of the check set, the
    clang-tidy version, the compile command and the file as the compiler preprocesses it (so any
-   change to it or to a header it includes, the project's or Debian's, checks it again).
+   change to it or to a header it includes, the project's or Debian's, checks it again). The
+   checkout's own path is left out of the hash, so the keys carry over between clones:
+   deploy/tidy-clean.txt lists the keys of the last full clean check (`--update-clean-list`
+   rewrites it), and a fresh clone checks only the files whose key is not in it.
 
 Exit status: 0 clean, 1 a finding (each printed), 2 a usage or tool error.
 """
@@ -76,17 +80,17 @@ def preprocess_key(entry, salt):
     if out.returncode != 0:
         return None
     h = hashlib.sha256(salt)
-    h.update(" ".join(args).encode())
-    h.update(out.stdout)
+    h.update(" ".join(args).replace(ROOT, "@ROOT@").encode())
+    h.update(out.stdout.replace(ROOT.encode(), b"@ROOT@"))
     return h.hexdigest()
 
 
-def tidy_one(entry, build_dir, cache, salt):
+def tidy_one(entry, build_dir, cache, salt, clean_list):
     path = entry["file"]
     key = preprocess_key(entry, salt)
     marker = os.path.join(cache, key) if key else None
-    if marker and os.path.exists(marker):
-        return path, "", True
+    if key and (key in clean_list or os.path.exists(marker)):
+        return path, "", True, key
     out = subprocess.run(["clang-tidy", "-p", build_dir, "--quiet", path], cwd=ROOT,
                          capture_output=True, text=True)
     findings = "\n".join(line for line in out.stdout.splitlines()
@@ -96,10 +100,10 @@ def tidy_one(entry, build_dir, cache, salt):
     if not findings and marker:
         with open(marker, "w") as f:
             f.write("clean\n")
-    return path, findings, False
+    return path, findings, False, key
 
 
-def check_tidy(build_dir, jobs):
+def check_tidy(build_dir, jobs, clean_list_path, update_clean_list):
     db_path = os.path.join(build_dir, "compile_commands.json")
     if not os.path.exists(db_path):
         print(f"check-style: {db_path} is missing: build first (deploy/build.sh)")
@@ -120,16 +124,29 @@ def check_tidy(build_dir, jobs):
     cache = os.environ.get("FIXMINE_TIDY_CACHE",
                            os.path.join(os.path.expanduser("~"), ".cache", "fixmine-tidy"))
     os.makedirs(cache, exist_ok=True)
+    clean_list = set()
+    if os.path.exists(clean_list_path):
+        with open(clean_list_path) as f:
+            clean_list = {line.split()[0] for line in f if line.strip() and line[0] != "#"}
     failed = 0
     cached = 0
+    clean_keys = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(tidy_one, e, build_dir, cache, salt) for e in entries]
+        futures = [pool.submit(tidy_one, e, build_dir, cache, salt, clean_list) for e in entries]
         for fut in concurrent.futures.as_completed(futures):
-            path, findings, hit = fut.result()
+            path, findings, hit, key = fut.result()
             cached += hit
             if findings:
                 failed += 1
                 print(findings)
+            elif key:
+                clean_keys[os.path.relpath(path, ROOT)] = key
+    if update_clean_list and not failed:
+        with open(clean_list_path, "w") as f:
+            f.write("# deploy/check-style.py --update-clean-list: keys of files clang-tidy found "
+                    "clean\n")
+            for rel in sorted(clean_keys):
+                f.write(f"{clean_keys[rel]} {rel}\n")
     print(f"check-style: clang-tidy checked {len(entries)} files ({cached} unchanged since a clean "
           f"check), {failed} with findings")
     return 1 if failed else 0
@@ -141,11 +158,15 @@ def main():
     ap.add_argument("--format-only", action="store_true")
     ap.add_argument("--fix-format", action="store_true")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--clean-list", default=os.path.join(ROOT, "deploy", "tidy-clean.txt"))
+    ap.add_argument("--update-clean-list", action="store_true",
+                    help="after a run without findings, record every file's key as clean")
     a = ap.parse_args()
     rc = check_format(a.fix_format)
     if a.format_only or a.fix_format:
         return rc
-    return max(rc, check_tidy(os.path.abspath(a.build_dir), a.j))
+    return max(rc, check_tidy(os.path.abspath(a.build_dir), a.j, a.clean_list,
+                                a.update_clean_list))
 
 
 if __name__ == "__main__":

@@ -50,8 +50,9 @@ void Decontaminate(const Decontaminator* d, Instance* inst) {
   if (d == nullptr) return;
   fixmine::v1::Record r;
   r.set_message(inst->problem_statement() + "\n" + inst->hints_text());
-  r.add_files()->set_patch(inst->patch());
-  r.add_files()->set_patch(inst->test_patch());
+  // The index reads a file's added lines from its hunks' text.
+  r.add_files()->add_hunks()->set_text(inst->patch());
+  r.add_files()->add_hunks()->set_text(inst->test_patch());
   d->Check(&r);
   *inst->mutable_contamination() = r.contamination();
 }
@@ -355,17 +356,16 @@ grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImp
                 stopped = true;
                 return false;
               }
-              Instance* out = resp->add_instances();
-              *out = i;
-              Decontaminate(deps.decontam, out);
-              bytes += out->ByteSizeLong();
+              *resp->add_instances() = i;
+              bytes += i.ByteSizeLong();
               *after = key;
               if (++*count >= max) {
                 stopped = true;
                 return false;
               }
               return true;
-            }));
+            },
+            [&](Instance* i) { Decontaminate(deps.decontam, i); }));
         *end = !stopped;
         return absl::OkStatus();
       });

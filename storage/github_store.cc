@@ -214,7 +214,8 @@ class RocksGithubStore final : public GithubStore {
 
   absl::Status ScanInstances(
       const InstanceFilter* filter, const std::string& after,
-      const std::function<bool(const Instance&, const std::string& key)>& visit) override {
+      const std::function<bool(const Instance&, const std::string& key)>& visit,
+      const std::function<void(Instance*)>& prepare) override {
     const std::string what = "scanning instances";
     if (!after.empty() && (after.size() < 10 || after[after.size() - 9] != 'n')) {
       return absl::InvalidArgumentError(what + ": the start position is not an instance key");
@@ -243,6 +244,7 @@ class RocksGithubStore final : public GithubStore {
       if (!inst.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
         return absl::DataLossError(what + ": a stored value does not parse");
       }
+      if (prepare) prepare(&inst);
       if (filter != nullptr && !filter->Matches(inst)) continue;
       if (!visit(inst, std::string(key))) return absl::OkStatus();
     }

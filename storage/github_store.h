@@ -93,10 +93,12 @@ class GithubStore {
                                         const std::vector<fixmine::v1::PullRequest>& pulls) = 0;
   // Visits, on a consistent snapshot, the instances matching `filter` (null: all) in key order
   // (repository name, then pull number), starting right after key `after` (empty: from the
-  // start). INVALID_ARGUMENT for an `after` that is not an instance key.
+  // start). `prepare`, when set, completes each instance before the filter sees it (the server's
+  // decontamination). INVALID_ARGUMENT for an `after` that is not an instance key.
   virtual absl::Status ScanInstances(
       const InstanceFilter* filter, const std::string& after,
-      const std::function<bool(const fixmine::v1::Instance&, const std::string& key)>& visit) = 0;
+      const std::function<bool(const fixmine::v1::Instance&, const std::string& key)>& visit,
+      const std::function<void(fixmine::v1::Instance*)>& prepare = nullptr) = 0;
 };
 
 }  // namespace fixmine::storage

@@ -346,10 +346,37 @@ class GithubTest(unittest.TestCase):
         self.assertEqual(i5["hints_text"], "Happens with '-0' too.\n")
         self.assertEqual(i5["issues"], [2])
 
+    def test_issues_are_stored_without_pull_requests(self):
+        issues = lines(self.server.cli("github", "issues", "calc").stdout)
+        self.assertEqual([i["number"] for i in issues], ["1", "2", "4"])
+        self.assertEqual(issues[0]["title"], "Division by zero crashes")
+        self.assertEqual(issues[0]["labels"], ["bug"])
+        self.assertEqual(issues[0]["created_at"], str(T0))
+        two = lines(self.server.cli("github", "issues", "calc", "--limit", "2").stdout)
+        self.assertEqual(len(two), 2)
+        missing = self.server.cli("github", "issues", "nosuch", check=False)
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn("not found", missing.stderr)
+
     def test_records_get_their_issues(self):
         linked = lines(self.server.cli("records", "stream", "--filter", "has_issue").stdout)
         got = {r["commit"]: r["labels"]["issues"] for r in linked}
         self.assertEqual(got, {self.c["c1"]: ["1"], self.c["c3"]: ["2"]})
+
+    def test_decontamination_applies_to_instances(self):
+        item = os.path.join(self.tmp, "bench-item.py")
+        with open(item, "w") as f:
+            f.write("if b == 0:\n        return None\n")
+        self.server.cli("bench", "add", "leaky", item, "--ngram", "5")
+        try:
+            hit = lines(self.server.cli("instances", "stream", "--filter", "contaminated").stdout)
+            self.assertEqual([i["instance_id"] for i in hit], ["acme__calc-3"])
+            self.assertEqual(hit[0]["contamination"][0]["benchmark"], "leaky")
+            clean = lines(self.server.cli("instances", "stream", "--filter", "-contaminated").stdout)
+            self.assertEqual([i["instance_id"] for i in clean], ["acme__calc-5"])
+        finally:
+            self.server.cli("bench", "rm", "leaky")
+        self.assertEqual(lines(self.server.cli("instances", "stream").stdout), self.instances)
 
     def test_filter_limit_and_export(self):
         one = lines(self.server.cli("instances", "stream", "--filter", "pull_number > 4",

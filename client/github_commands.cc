@@ -228,23 +228,36 @@ void RegisterGithubCommands(
   {
     auto name = std::make_shared<std::string>();
     auto limit = std::make_shared<int64_t>(0);
+    auto filter = std::make_shared<std::string>();
+    auto resume = std::make_shared<std::string>();
     CLI::App* issues =
         gh->add_subcommand("issues", "Print a repository's stored issues as JSON Lines");
     issues->add_option("name", *name, "registered repository name")->required();
+    issues->add_option("--filter", *filter, "issue filter (docs/filters.md, \"Issue filters\")");
     issues->add_option("--limit", *limit, "stop after this many")->check(CLI::NonNegativeNumber);
+    issues->add_option("--resume-token", *resume, "continue after a previous listing's issues");
     issues->callback([=] {
       auto stub = Connect(ctx);
       fixmine::v1::StreamIssuesRequest req;
       req.set_repo(*name);
       req.set_limit(*limit);
+      req.set_filter(*filter);
+      req.set_resume_token(*resume);
       grpc::ClientContext cc;
       Prepare(ctx, &cc, 0);
       auto reader = stub->StreamIssues(&cc, req);
       fixmine::v1::StreamIssuesResponse resp;
+      std::string last_token = *resume;
+      int64_t count = 0;
       while (reader->Read(&resp)) {
         for (const auto& i : resp.issues()) *ctx->out << ToJsonLine(i).value_or("{}") << "\n";
+        count += resp.issues_size();
+        last_token = resp.resume_token();
       }
       absl::Status st = FromGrpc(reader->Finish());
+      if ((!st.ok() || (*limit > 0 && count >= *limit)) && !last_token.empty()) {
+        *ctx->err << "resume_token: " << last_token << "\n";
+      }
       if (!st.ok()) ctx->exit_code = ReportCallFailure(ctx, "github issues", st);
     });
   }

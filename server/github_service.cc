@@ -16,6 +16,7 @@
 #include "server/limits.h"
 #include "server/resume_token.h"
 #include "server/status_convert.h"
+#include "storage/issue_filter.h"
 #include "storage/keys.h"
 
 namespace fixmine::server {
@@ -351,7 +352,8 @@ grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImp
         size_t bytes = 0;
         bool stopped = false;
         FIXMINE_RETURN_IF_ERROR(deps.github->ScanInstances(
-            filter->get(), *after, [&](const Instance& i, const std::string& key) {
+            filter->get(), *after,
+            [&](const Instance& i, const std::string& key) {
               if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
                 stopped = true;
                 return false;
@@ -375,19 +377,31 @@ grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::
     grpc::CallbackServerContext* ctx, const fixmine::v1::StreamIssuesRequest* req) {
   GithubDeps deps = deps_;
   std::string repo = req->repo();
+  auto filter = std::make_shared<std::unique_ptr<storage::IssueFilter>>();
+  auto parsed = storage::IssueFilter::Parse(req->filter());
+  std::string context = absl::StrCat(std::string(kIssueTokenContext), repo, "\n");
+  if (parsed.ok()) {
+    *filter = std::move(*parsed);
+    context += (*filter)->canonical();
+  }
+  absl::Status parse_status = parsed.status();
   return new ScanStream<fixmine::v1::StreamIssuesResponse>(
-      ctx, guards_, Role::kRead, req->limit(), req->resume_token(),
-      std::string(kIssueTokenContext) + repo, "issues",
-      [deps, repo]() -> absl::Status {
+      ctx, guards_, Role::kRead, req->limit(), req->resume_token(), context, "issues",
+      [deps, repo, parse_status]() -> absl::Status {
         if (repo.empty()) return absl::InvalidArgumentError("repo is empty; name a repository");
+        if (!parse_status.ok()) return parse_status;
         return deps.store->GetRepository(repo).status();
       },
-      [deps, repo](size_t max, std::string* after, fixmine::v1::StreamIssuesResponse* resp,
-                   size_t* count, bool* end) -> absl::Status {
+      [deps, repo, filter](size_t max, std::string* after, fixmine::v1::StreamIssuesResponse* resp,
+                           size_t* count, bool* end) -> absl::Status {
         size_t bytes = 0;
         bool stopped = false;
         FIXMINE_RETURN_IF_ERROR(
             deps.github->ScanIssues(repo, *after, [&](const Issue& i, const std::string& key) {
+              if (!(*filter)->Matches(i)) {
+                *after = key;
+                return true;
+              }
               if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
                 stopped = true;
                 return false;

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "github/linker.h"
+#include "storage/maintenance.h"
 
 namespace fixmine::storage {
 namespace {
@@ -154,6 +155,26 @@ TEST_F(GithubStoreTest, RemovedWithTheRepository) {
   EXPECT_EQ(comments, 0);
   // The other repository (whose name extends this one's) keeps its issue.
   EXPECT_TRUE(gh_->GetIssue("calc2", 1)->has_value());
+}
+
+TEST_F(GithubStoreTest, BackupHoldsItAndVerifyChecksIt) {
+  GithubWrite w;
+  w.issues = {MakeIssue("calc", 1)};
+  ASSERT_TRUE(gh_->Write(w).ok());
+  auto report = VerifyStore(store_.get());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->problems.empty());
+  auto info = CheckpointStore(store_.get(), dir_ + "/backup");
+  ASSERT_TRUE(info.ok()) << info.status();
+  gh_.reset();
+  store_.reset();
+  auto copy = RecordStore::Open(dir_ + "/backup");
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  auto gh = GithubStore::Of(copy->get());
+  ASSERT_TRUE(gh.ok());
+  auto issue = (*gh)->GetIssue("calc", 1);
+  ASSERT_TRUE(issue.ok() && issue->has_value());
+  EXPECT_EQ((*issue)->title(), "issue 1");
 }
 
 }  // namespace

@@ -354,6 +354,22 @@ class GithubTest(unittest.TestCase):
         self.assertEqual(issues[0]["created_at"], str(T0))
         two = lines(self.server.cli("github", "issues", "calc", "--limit", "2").stdout)
         self.assertEqual(len(two), 2)
+        p = self.server.cli("github", "issues", "calc", "--limit", "1")
+        token = re.search(r"resume_token: (\S+)", p.stderr).group(1)
+        rest = lines(self.server.cli("github", "issues", "calc", "--resume-token", token).stdout)
+        self.assertEqual([i["number"] for i in rest], ["2", "4"])
+        closed = lines(self.server.cli("github", "issues", "calc", "--filter",
+                                       'closed AND label = bug').stdout)
+        self.assertEqual([i["number"] for i in closed], ["1"])
+        titled = lines(self.server.cli("github", "issues", "calc", "--filter",
+                                       'title:"negative" OR number >= 4').stdout)
+        self.assertEqual([i["number"] for i in titled], ["2", "4"])
+        bad = self.server.cli("github", "issues", "calc", "--filter", "nosuch = 1", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("known fields: number, state", bad.stderr)
+        other = self.server.cli("github", "issues", "calc", "--filter", "closed",
+                                "--resume-token", token, check=False)
+        self.assertEqual(other.returncode, 2)  # a token is valid only with its filter
         missing = self.server.cli("github", "issues", "nosuch", check=False)
         self.assertEqual(missing.returncode, 1)
         self.assertIn("not found", missing.stderr)

@@ -222,6 +222,24 @@ JobRunner::KindFn MakeGithubSyncKind(GithubDeps deps) {
   };
 }
 
+std::function<void(const fixmine::v1::Repository&)> MakeGithubAfterMine(GithubDeps deps) {
+  return [deps](const fixmine::v1::Repository& repo) {
+    if (repo.github().empty()) return;
+    auto linked = github::LinkRepository(deps.store, deps.trajectories, deps.github, repo.name(),
+                                         repo.github());
+    if (!linked.ok()) {
+      Log(LogLevel::kWarn,
+          absl::StrCat("linking GitHub issues after mining failed: ", linked.status().ToString()),
+          {.repository = repo.name()});
+      return;
+    }
+    Log(LogLevel::kInfo,
+        absl::StrCat("linked GitHub issues after mining: ", linked->instances, " instances, ",
+                     linked->records_updated, " records relabelled"),
+        {.repository = repo.name()});
+  };
+}
+
 grpc::ServerUnaryReactor* GithubServiceImpl::SyncGithub(grpc::CallbackServerContext* ctx,
                                                         const fixmine::v1::SyncGithubRequest* req,
                                                         fixmine::v1::SyncGithubResponse* resp) {

@@ -34,6 +34,11 @@ inline constexpr char kGithubSyncKind[] = "github_sync";
 // waits in the job's fields and `metrics`, then runs the link pass (github/linker.h).
 JobRunner::KindFn MakeGithubSyncKind(GithubDeps deps);
 
+// The JobRunner's after-mine hook (JobRunner::SetAfterMine): for a repository tied to GitHub,
+// runs the link pass so that newly mined records and trajectories are linked to the issues
+// already synced or imported. Failures are logged, not the job's.
+std::function<void(const fixmine::v1::Repository&)> MakeGithubAfterMine(GithubDeps deps);
+
 // GithubService on the gRPC callback API. Sync, import and SetGithubRepository need an admin
 // token, reads a read token (when tokens are configured); streams take a stream slot and keep
 // one write in flight. Thread-safe.

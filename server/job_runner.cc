@@ -581,6 +581,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       final_job.set_state(fixmine::v1::FAILED);
       final_job.set_error(JobError(w.status()));
       persisted = store_->PutJob(final_job).ok();
+    } else if (after_mine_) {
+      after_mine_(updated);
     }
   } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
     // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start. It

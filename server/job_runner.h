@@ -60,6 +60,12 @@ class JobRunner {
   // unknown kind).
   absl::StatusOr<fixmine::v1::Job> StartKindJob(const std::string& repo, const std::string& kind);
 
+  // Called on the job's worker after each mining job that succeeded, with its repository as
+  // stored (the GitHub link pass of docs/github.md). Call before Start.
+  void SetAfterMine(std::function<void(const fixmine::v1::Repository&)> fn) {
+    after_mine_ = std::move(fn);
+  }
+
   // Starts the worker threads and re-queues interrupted jobs, except a job that the last
   // kStuckStopLimit server stops found stuck (Job.stuck_stops, MarkStuck): it is marked FAILED,
   // so a repository that hangs the miner is not resumed at every start.
@@ -152,6 +158,7 @@ class JobRunner {
   std::set<std::string> removing_;
   // Functions of job kinds other than mining, by kind (set before Start).
   std::map<std::string, KindFn> kinds_;
+  std::function<void(const fixmine::v1::Repository&)> after_mine_;  // set before Start
   bool stopping_ = false;
   std::atomic<bool> shutdown_{false};
   uint64_t counter_ = 0;

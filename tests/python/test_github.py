@@ -415,11 +415,13 @@ class GithubTest(unittest.TestCase):
                          self.fake.url, allow_http=False)
         try:
             other.cli("repo", "add", self.repo, "--name", "calc", "--github", "acme/calc")
-            other.cli("mine", "calc", "--wait")
+            # Imported before mining: nothing to link yet; the mining job links at its end.
             before = len(self.fake.requests())
             out = other.cli("github", "import", dump).stdout
             self.assertIn("1 bad lines", out)
             self.assertEqual(len(self.fake.requests()), before)
+            self.assertEqual(other.cli("instances", "stream").stdout, "")
+            other.cli("mine", "calc", "--wait")
             got = lines(other.cli("instances", "stream").stdout)
             self.assertEqual(got, self.instances)
             linked = lines(other.cli("records", "stream", "--filter", "has_issue").stdout)

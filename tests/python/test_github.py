@@ -394,6 +394,19 @@ class GithubTest(unittest.TestCase):
             self.server.cli("bench", "rm", "leaky")
         self.assertEqual(lines(self.server.cli("instances", "stream").stdout), self.instances)
 
+    def test_python_client_streams_instances(self):
+        from fixmine_client import Client  # needs build/python on PYTHONPATH (ctest sets it)
+        with Client("127.0.0.1:%d" % self.server.port) as client:
+            stream = client.stream_instances(filter="pull_number = 5")
+            rows = list(stream)
+        self.assertEqual([r["instance_id"] for r in rows], ["acme__calc-5"])
+        cli = [i for i in self.instances if i["instance_id"] == "acme__calc-5"][0]
+        for field in ("repo", "base_commit", "patch", "test_patch", "problem_statement",
+                      "hints_text", "created_at", "trajectory_id"):
+            self.assertEqual(rows[0][field], cli[field], field)
+        self.assertEqual(stream.records, 1)
+        self.assertTrue(stream.resume_token)
+
     def test_filter_limit_and_export(self):
         one = lines(self.server.cli("instances", "stream", "--filter", "pull_number > 4",
                                     "--limit", "5").stdout)

@@ -11,7 +11,6 @@
 #include <sstream>
 #include <thread>
 
-#include "fixmine/v1/github.grpc.pb.h"
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -25,7 +24,9 @@
 #include "common/record_json.h"
 #include "common/sampling.h"
 #include "common/time.h"
+#include "fixmine/v1/github.grpc.pb.h"
 #include "fmt/format.h"
+#include "github/model.h"
 
 namespace fixmine::client {
 namespace {
@@ -291,6 +292,13 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                     "tie it to its GitHub repository OWNER/REPO (docs/github.md); a "
                     "https://github.com/OWNER/REPO source ties itself");
     add->callback([=] {
+      // Checked before the repository is registered, so a bad value registers nothing.
+      if (!github->empty() && !github::ParseGithubRepo(*github)) {
+        *ctx->err << "fixmine repo add: --github \"" << *github
+                  << "\" is not OWNER/REPO or https://github.com/OWNER/REPO\n";
+        ctx->exit_code = kExitUsage;
+        return;
+      }
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.AddRepository(*source, *name);
       if (!r.ok()) {

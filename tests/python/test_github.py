@@ -346,6 +346,19 @@ class GithubTest(unittest.TestCase):
         self.assertEqual(i5["hints_text"], "Happens with '-0' too.\n")
         self.assertEqual(i5["issues"], [2])
 
+    def test_a_github_url_ties_itself(self):
+        out = self.server.cli("repo", "add", "https://github.com/Acme/Calc.git", "--name",
+                              "by-url").stdout
+        self.assertIn("github:      Acme/Calc\n", out)
+        out = self.server.cli("repo", "add", "https://gitlab.com/acme/calc", "--name",
+                              "not-github").stdout
+        self.assertNotIn("github:", out)
+        bad = self.server.cli("repo", "add", self.repo, "--name", "bad-tie", "--github",
+                              "not a repo", check=False)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("OWNER/REPO", bad.stderr)
+        self.assertEqual(self.server.cli("repo", "show", "bad-tie", check=False).returncode, 1)
+
     def test_issues_are_stored_without_pull_requests(self):
         issues = lines(self.server.cli("github", "issues", "calc").stdout)
         self.assertEqual([i["number"] for i in issues], ["1", "2", "4"])

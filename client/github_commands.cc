@@ -120,7 +120,9 @@ int StreamInstances(CliContext* ctx, const std::string& what, const std::string&
   return kExitOk;
 }
 
-int RunImport(CliContext* ctx, const std::vector<std::string>& inputs) {
+using WatchFn = std::function<int(CliContext*, FixmineClient&, const std::string&)>;
+
+int RunImport(CliContext* ctx, const std::vector<std::string>& inputs, const WatchFn& watch) {
   // Folders give their *.json.gz / *.json files, in name order (GH Archive's hour order).
   std::vector<std::string> files;
   for (const std::string& in : inputs) {
@@ -142,7 +144,8 @@ int RunImport(CliContext* ctx, const std::vector<std::string>& inputs) {
   auto stub = Connect(ctx);
   ImportGithubEventsRequest batch;
   size_t batch_bytes = 0;
-  int64_t stored = 0, unmatched = 0, linked = 0;
+  int64_t stored = 0, unmatched = 0;
+  std::vector<std::string> link_jobs;
   auto send = [&](bool link) -> absl::Status {
     batch.set_link(link);
     fixmine::v1::ImportGithubEventsResponse resp;
@@ -152,7 +155,7 @@ int RunImport(CliContext* ctx, const std::vector<std::string>& inputs) {
     if (!st.ok()) return st;
     stored += resp.stored();
     unmatched += resp.unmatched();
-    linked += resp.linked_pulls();
+    link_jobs.assign(resp.link_jobs().begin(), resp.link_jobs().end());
     batch.Clear();
     batch_bytes = 0;
     return absl::OkStatus();
@@ -173,8 +176,15 @@ int RunImport(CliContext* ctx, const std::vector<std::string>& inputs) {
   if (absl::Status st = send(true); !st.ok()) return ReportCallFailure(ctx, "github import", st);
   *ctx->out << fmt::format(
       "imported {} files: {} lines, {} events, {} bad lines; {} objects stored, {} of untied "
-      "repositories left out; {} pull requests resolve issues\n",
-      files.size(), stats.lines, stats.events, stats.bad_lines, stored, unmatched, linked);
+      "repositories left out; {} link jobs\n",
+      files.size(), stats.lines, stats.events, stats.bad_lines, stored, unmatched,
+      link_jobs.size());
+  ctx->out->flush();
+  // The link passes run as jobs on the server; the import ends when they have.
+  FixmineClient c(ctx->server, ConnectionOf(*ctx));
+  for (const std::string& id : link_jobs) {
+    if (int rc = watch(ctx, c, id); rc != kExitOk) return rc;
+  }
   return kExitOk;
 }
 
@@ -221,9 +231,10 @@ void RegisterGithubCommands(
     CLI::App* imp = gh->add_subcommand(
         "import",
         "Import GH Archive hourly dumps (YYYY-MM-DD-H.json.gz files or folders of "
-        "them): issues, pull requests and comments of tied repositories, then link");
+        "them): issues, pull requests and comments of tied repositories; then waits for "
+        "the link jobs");
     imp->add_option("files", *files, "dump files or folders")->required();
-    imp->callback([=] { ctx->exit_code = RunImport(ctx, *files); });
+    imp->callback([=] { ctx->exit_code = RunImport(ctx, *files, watch); });
   }
   {
     auto name = std::make_shared<std::string>();

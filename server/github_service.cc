@@ -222,6 +222,23 @@ JobRunner::KindFn MakeGithubSyncKind(GithubDeps deps) {
   };
 }
 
+JobRunner::KindFn MakeGithubLinkKind(GithubDeps deps) {
+  return [deps](const Job& started, const std::atomic<bool>&,
+                const std::function<void(const Job&)>& update) -> absl::Status {
+    auto repo = deps.store->GetRepository(started.repo());
+    if (!repo.ok()) return repo.status();
+    if (repo->github().empty()) return absl::OkStatus();
+    auto linked = github::LinkRepository(deps.store, deps.trajectories, deps.github, repo->name(),
+                                         repo->github());
+    if (!linked.ok()) return linked.status();
+    Job job = started;
+    job.set_records_written(linked->records_updated);
+    job.set_commits_walked(linked->instances);
+    update(job);
+    return absl::OkStatus();
+  };
+}
+
 std::function<void(const fixmine::v1::Repository&)> MakeGithubAfterMine(GithubDeps deps) {
   return [deps](const fixmine::v1::Repository& repo) {
     if (repo.github().empty()) return;
@@ -339,12 +356,15 @@ grpc::ServerUnaryReactor* GithubServiceImpl::ImportGithubEvents(
   resp->set_stored(static_cast<int64_t>(w.issues.size() + w.pulls.size() + w.comments.size()));
   resp->set_unmatched(unmatched);
   if (req->link()) {
+    // The link passes run as jobs, off the gRPC threads.
     for (const auto& r : *repos) {
       if (r.github().empty()) continue;
-      auto linked = github::LinkRepository(deps_.store, deps_.trajectories, deps_.github, r.name(),
-                                           r.github());
-      if (!linked.ok()) return Done(ctx, linked.status());
-      resp->set_linked_pulls(resp->linked_pulls() + linked->linked_pulls);
+      auto job = runner_->StartKindJob(r.name(), kGithubLinkKind);
+      if (job.ok()) {
+        resp->add_link_jobs(job->id());
+      } else if (job.status().code() != absl::StatusCode::kFailedPrecondition) {
+        return Done(ctx, job.status());
+      }
     }
   }
   return Done(ctx, absl::OkStatus());

@@ -26,13 +26,17 @@ struct GithubDeps {
   const ServerConfig* config = nullptr;
 };
 
-// The job kind of a GitHub sync.
+// The job kinds of a GitHub sync and of a link pass alone (after an import).
 inline constexpr char kGithubSyncKind[] = "github_sync";
+inline constexpr char kGithubLinkKind[] = "github_link";
 
 // The function of the `github_sync` job kind (JobRunner::SetKindRunner): syncs the job's
 // repository from config->github_api_url (github/sync.h), publishing requests, 304s, objects and
 // waits in the job's fields and `metrics`, then runs the link pass (github/linker.h).
 JobRunner::KindFn MakeGithubSyncKind(GithubDeps deps);
+// The function of the `github_link` job kind: the link pass of the job's repository
+// (records_written: records relabelled; commits_walked: instances stored).
+JobRunner::KindFn MakeGithubLinkKind(GithubDeps deps);
 
 // The JobRunner's after-mine hook (JobRunner::SetAfterMine): for a repository tied to GitHub,
 // runs the link pass so that newly mined records and trajectories are linked to the issues

@@ -76,6 +76,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                          .metrics = s->metrics_.get(),
                          .config = &s->config_};
   s->runner_->SetKindRunner(kGithubSyncKind, MakeGithubSyncKind(github_deps));
+  s->runner_->SetKindRunner(kGithubLinkKind, MakeGithubLinkKind(github_deps));
   s->runner_->SetAfterMine(MakeGithubAfterMine(github_deps));
   // Security (docs/security.md): a token file that cannot be used stops the start (fail
   // closed); TLS when a certificate is given; a cap on open streams with an idle deadline.

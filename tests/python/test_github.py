@@ -445,6 +445,10 @@ class GithubTest(unittest.TestCase):
             before = len(self.fake.requests())
             out = other.cli("github", "import", dump).stdout
             self.assertIn("1 bad lines", out)
+            self.assertIn("1 link jobs", out)
+            jobs = lines(other.cli("job", "list", "--output", "jsonl").stdout)
+            self.assertEqual([(j["kind"], j["state"]) for j in jobs if j.get("kind")],
+                             [("github_link", "SUCCEEDED")])
             self.assertEqual(len(self.fake.requests()), before)
             self.assertEqual(other.cli("instances", "stream").stdout, "")
             other.cli("mine", "calc", "--wait")

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -60,6 +61,13 @@ void RegisterDbCommands(CLI::App* app, CliContext* ctx);
 // Registers `dataset signatures|buckets|clusters|filter|card` (offline stages of a sharded run).
 // Defined in dataset_command.cc.
 void RegisterDatasetCommands(CLI::App* app, CliContext* ctx);
+
+// Registers `github sync|import|issues` and `instances stream|export`; `watch` follows a job
+// to its end (the shared progress display) and returns the exit code. Defined in
+// github_commands.cc.
+void RegisterGithubCommands(
+    CLI::App* app, CliContext* ctx,
+    const std::function<int(CliContext*, FixmineClient&, const std::string&)>& watch);
 
 // Registers `records export` and `records session create|read` under the `records` command.
 // Defined in data_commands.cc.

@@ -23,10 +23,12 @@
 #include "common/record_json.h"
 #include "common/sampling.h"
 #include "common/time.h"
+#include "fixmine/v1/github.grpc.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "pipeline/benchmarks.h"
+#include "github/model.h"
 
 namespace fixmine::client {
 namespace {
@@ -80,6 +82,22 @@ std::string RepoRow(const Repository& r) {
 }
 const char* kRepoHeader = "NAME                       RECORDS KIND    SOURCE";
 
+// Ties registered repository `name` to GitHub repository `github` (SetGithubRepository).
+absl::StatusOr<Repository> TieGithub(CliContext* ctx, FixmineClient& c, const std::string& name,
+                                     const std::string& github) {
+  auto stub = fixmine::v1::GithubService::NewStub(c.channel());
+  fixmine::v1::SetGithubRepositoryRequest req;
+  req.set_repo(name);
+  req.set_github(github);
+  fixmine::v1::SetGithubRepositoryResponse resp;
+  grpc::ClientContext cc;
+  cc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!ctx->token.empty()) cc.AddMetadata("authorization", "Bearer " + ctx->token);
+  absl::Status st = FromGrpc(stub->SetGithubRepository(&cc, req, &resp));
+  if (!st.ok()) return st;
+  return resp.repository();
+}
+
 std::string RepoTable(const Repository& r) {
   std::string s = fmt::format(
       "name:        {}\nsource:      {}\nlocal_path:  {}\nkind:        {}\nrecords:     {}\n"
@@ -89,6 +107,7 @@ std::string RepoTable(const Repository& r) {
       r.last_job_id().empty() ? "-" : r.last_job_id());
   // Bounded: a mirror mined with --refs all can have thousands of tips (--output json lists
   // them all).
+  if (!r.github().empty()) s += fmt::format("github:      {}\n", r.github());
   constexpr int kWatermarksShown = 3;
   if (r.watermarks_size() > 0) {
     s += fmt::format("watermarks:  {} tip{}", r.watermarks_size(),
@@ -126,6 +145,13 @@ std::string JobTable(const Job& j) {
   }
   for (const auto& r : j.revs()) s += fmt::format("rev:               {}\n", r);
   if (!j.kind().empty()) s += fmt::format("kind:              {}\n", j.kind());
+  if (j.kind() == "github_sync") {
+    s += fmt::format(
+        "github_requests:   {}\ngithub_not_mod:    {}\ngithub_objects:    {}\n"
+        "github_waits:      {}\n",
+        j.github_requests(), j.github_not_modified(), j.github_objects(), j.github_waits());
+    if (!j.waiting().empty()) s += fmt::format("waiting:           {}\n", j.waiting());
+  }
   if (!j.error().empty()) s += fmt::format("error:             {}\n", j.error());
   // How the job's mining worker process ended, and its sandbox (docs/security.md).
   if (!j.worker_end().empty()) s += fmt::format("worker_end:        {}\n", j.worker_end());
@@ -143,11 +169,22 @@ int WatchToEnd(CliContext* ctx, FixmineClient& c, const std::string& id, bool pr
                fixmine::v1::JobState expected = fixmine::v1::SUCCEEDED) {
   Job last;
   ProgressPrinter progress(ctx->err, ctx->err == &std::cerr && StderrIsTerminal());
+  std::string last_line;
   auto st = c.WatchJob(id, [&](const Job& j) {
     last = j;
     if (print_events) {
       *ctx->out << ToJsonLine(j).value_or("{}") << "\n";
       ctx->out->flush();
+    }
+    if (j.kind() == "github_sync") {
+      // One line per change, so that waits stay readable in logs.
+      std::string line = fmt::format("{} {:<10} requests {:>6}  not modified {:>6}  objects {:>6}",
+                                     j.id(), StateName(j.state()), j.github_requests(),
+                                     j.github_not_modified(), j.github_objects());
+      if (!j.waiting().empty()) line += "  " + j.waiting();
+      if (line != last_line) *ctx->err << line << "\n" << std::flush;
+      last_line = line;
+      return;
     }
     progress.Update(j);
   });
@@ -254,6 +291,14 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
 }  // namespace
 
 void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
+  RegisterGithubCommands(app, ctx, [](CliContext* c, FixmineClient& client, const std::string& id) {
+    int rc = WatchToEnd(c, client, id, false);
+    if (rc == kExitOk || rc == kExitFailed) {
+      auto final_job = client.GetJob(id);
+      if (final_job.ok()) PrintOne<Job>(c, *final_job, JobTable);
+    }
+    return rc;
+  });
   // --- repo ---
   CLI::App* repo = app->add_subcommand("repo", "Register and inspect repositories");
   repo->require_subcommand(1);
@@ -266,12 +311,31 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     add->add_option("--name", *name,
                     "name to register it under (default: folder name; for a URL its host and "
                     "path, as extract --repo-list names it)");
+    auto github = std::make_shared<std::string>();
+    add->add_option("--github", *github,
+                    "tie it to its GitHub repository OWNER/REPO (docs/github.md); a "
+                    "https://github.com/OWNER/REPO source ties itself");
     add->callback([=] {
+      // Checked before the repository is registered, so a bad value registers nothing.
+      if (!github->empty() && !github::ParseGithubRepo(*github)) {
+        *ctx->err << "fixmine repo add: --github \"" << *github
+                  << "\" is not OWNER/REPO or https://github.com/OWNER/REPO\n";
+        ctx->exit_code = kExitUsage;
+        return;
+      }
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
       auto r = c.AddRepository(*source, *name);
       if (!r.ok()) {
         ctx->exit_code = Fail(ctx, "repo add", r.status());
         return;
+      }
+      if (!github->empty()) {
+        auto tied = TieGithub(ctx, c, r->name(), *github);
+        if (!tied.ok()) {
+          ctx->exit_code = Fail(ctx, "repo add --github", tied.status());
+          return;
+        }
+        *r = std::move(*tied);
       }
       PrintOne<Repository>(ctx, *r, RepoTable);
     });

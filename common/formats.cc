@@ -198,8 +198,8 @@ bool IsTestPath(std::string_view path) {
   std::string p = ToLower(path);
   std::string_view v(p);
   // Folder components.
-  static const std::set<std::string, std::less<>> kDirs = {"test",      "tests", "testing",
-                                                           "__tests__", "spec",  "specs"};
+  static const std::set<std::string, std::less<>> kDirs = {
+      "test", "tests", "testing", "e2e", "__tests__", "spec", "specs"};
   size_t start = 0;
   while (true) {
     size_t slash = v.find('/', start);
@@ -214,7 +214,8 @@ bool IsTestPath(std::string_view path) {
   std::string_view orig_stem = dot == std::string_view::npos ? orig_base : orig_base.substr(0, dot);
   if (base == "conftest.py") return true;
   if (stem.ends_with("_test") || stem.ends_with("_tests") || stem.ends_with("_spec")) return true;
-  if (base.starts_with("test_") && base.ends_with(".py")) return true;
+  // test_*.* (docs/github.md, "Test files"): test_foo.py, test_io.c.
+  if (base.starts_with("test_") && base.find('.') != std::string_view::npos) return true;
   if (base.find(".test.") != std::string_view::npos ||
       base.find(".spec.") != std::string_view::npos) {
     return true;

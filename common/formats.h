@@ -37,7 +37,7 @@ absl::Status RenderRecord(const fixmine::v1::Record& record, RecordFormat format
                           std::vector<std::string>* rows);
 
 // True for paths that look like tests (docs/formats.md, "swe"): a path component named
-// test, tests, testing, __tests__, spec or specs; or a file name like *_test.*, test_*.py,
+// test, tests, testing, e2e, __tests__, spec or specs; or a file name like *_test.*, test_*.*,
 // *_spec.*, *.test.*, *.spec.*, *Test.java|kt|scala|cs|php|swift, *Tests.*, conftest.py.
 bool IsTestPath(std::string_view path);
 

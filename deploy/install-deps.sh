@@ -14,6 +14,7 @@ PACKAGES=(
   ruby-github-linguist libcld2-dev libssl-dev openssl
   time
   libzstd-dev zstd
+  libcurl4-openssl-dev zlib1g-dev
   prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-zstandard
   python3-yaml ccache clang libclang-rt-14-dev

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/status.h"
+#include "github/model.h"
 #include "miner/git_handles.h"
 #include "pipeline/repo_identity.h"
 #include "server/path_policy.h"
@@ -217,6 +218,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddRepository(
   if (source.find("://") != std::string::npos) {
     if (absl::Status st = CheckUrl(source, *config_); !st.ok()) return Done(ctx, st);
     repo.set_remote(true);
+    // A GitHub URL ties the repository to its issues and pull requests (docs/github.md).
+    if (absl::StartsWithIgnoreCase(source, "https://github.com/")) {
+      if (auto gh = github::ParseGithubRepo(source)) repo.set_github(*gh);
+    }
     repo.set_local_path(
         (std::filesystem::path(config_->data_dir) / "mirrors" / (name + ".git")).string());
   } else {

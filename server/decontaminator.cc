@@ -16,7 +16,8 @@ absl::Status Decontaminator::Start() {
   auto jobs = store_->ListJobs();
   if (!jobs.ok()) return jobs.status();
   for (fixmine::v1::Job job : *jobs) {
-    if (job.kind().empty() || job.state() == fixmine::v1::SUCCEEDED ||
+    // Only its own jobs (other kinds, e.g. github_sync, resume in the JobRunner).
+    if (job.kind() != "decontaminate" || job.state() == fixmine::v1::SUCCEEDED ||
         job.state() == fixmine::v1::FAILED || job.state() == fixmine::v1::CANCELLED) {
       continue;
     }

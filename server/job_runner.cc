@@ -106,7 +106,7 @@ absl::Status JobRunner::Start() {
     // Oldest first, so interrupted jobs keep their order.
     for (auto it = jobs->rbegin(); it != jobs->rend(); ++it) {
       // Decontamination re-checks are not mining jobs; the Decontaminator restarts its own.
-      if (Ended(it->state()) || !it->kind().empty()) continue;
+      if (Ended(it->state()) || (!it->kind().empty() && kinds_.count(it->kind()) == 0)) continue;
       if (it->state() == fixmine::v1::CANCELLING) {
         // Cancelled, then the server stopped before the worker did: the cancel stands.
         Job cancelled = *it;
@@ -167,7 +167,21 @@ void JobRunner::Shutdown() {
   workers_.clear();
 }
 
+absl::StatusOr<Job> JobRunner::StartKindJob(const std::string& repo, const std::string& kind) {
+  if (kinds_.count(kind) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown job kind ", QuoteInput(kind)));
+  }
+  fixmine::v1::StartMiningRequest req;
+  req.set_repo(repo);
+  return StartJob(req, kind);
+}
+
 absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& req) {
+  return StartJob(req, "");
+}
+
+absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& req,
+                                        const std::string& kind) {
   if (req.repo().empty()) {
     return absl::InvalidArgumentError("repo is empty; name a registered repository");
   }
@@ -218,6 +232,7 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   if (req.revs_size() == 0) job.set_refs(req.refs().empty() ? "default" : req.refs());
   job.set_max_commits(req.max_commits());
   job.set_fetch(req.fetch());
+  job.set_kind(kind);
   absl::Status st = store_->PutJob(job);
   if (!st.ok()) return st;
   active_[job.id()] = a;
@@ -498,7 +513,58 @@ class JobRunner::JobSink : public pipeline::MiningSink {
   size_t untrimmed_bytes_ = 0;
 };
 
+void JobRunner::RunKind(const std::shared_ptr<Active>& a, const KindFn& fn) {
+  auto run_start = std::chrono::steady_clock::now();
+  Job job;
+  {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job.set_state(fixmine::v1::RUNNING);
+    a->job.set_started_at(Now());
+    a->job.set_attempts(a->job.attempts() + 1);
+    job = a->job;
+  }
+  (void)store_->PutJob(job);
+  Log(LogLevel::kInfo, fmt::format("{} job started (attempt {})", job.kind(), job.attempts()),
+      {.job = job.id(), .repository = job.repo()});
+  auto update = [&](const Job& progress) {
+    std::lock_guard<std::mutex> al(a->mu);
+    a->job = progress;
+    (void)store_->PutJob(a->job);
+  };
+  absl::Status st = fn(job, a->cancel, update);
+  std::lock_guard<std::mutex> al(a->mu);
+  a->job.clear_waiting();
+  if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
+    // Interrupted by shutdown: stays RUNNING and resumes (where the kind saved its place).
+    a->job.set_stuck_stops(0);
+    (void)store_->PutJob(a->job);
+    LogJobEnd(a->job, "INTERRUPTED", run_start);
+    return;
+  }
+  a->job.set_finished_at(Now());
+  if (st.ok()) {
+    a->job.set_state(fixmine::v1::SUCCEEDED);
+  } else if (st.code() == absl::StatusCode::kCancelled) {
+    a->job.set_state(fixmine::v1::CANCELLED);
+  } else {
+    a->job.set_state(fixmine::v1::FAILED);
+    a->job.set_error(JobError(st));
+  }
+  a->final_persisted = store_->PutJob(a->job).ok();
+  LogJobEnd(a->job, fixmine::v1::JobState_Name(a->job.state()), run_start);
+}
+
 void JobRunner::Run(const std::shared_ptr<Active>& a) {
+  {
+    std::string kind;
+    {
+      std::lock_guard<std::mutex> al(a->mu);
+      kind = a->job.kind();
+    }
+    if (auto it = kinds_.find(kind); !kind.empty() && it != kinds_.end()) {
+      return RunKind(a, it->second);
+    }
+  }
   auto run_start = std::chrono::steady_clock::now();
   Job job;
   {
@@ -611,6 +677,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
       final_job.set_state(fixmine::v1::FAILED);
       final_job.set_error(JobError(w.status()));
       persisted = store_->PutJob(final_job).ok();
+    } else if (after_mine_) {
+      after_mine_(updated);
     }
   } else if (st.code() == absl::StatusCode::kCancelled && !a->user_cancelled && shutdown_) {
     // Interrupted by shutdown: stays RUNNING in the store and resumes at the next start. A

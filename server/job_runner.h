@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,25 @@ class JobRunner {
   // Start.
   void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
 
+  // Runs a job of another kind than mining (Job.kind, e.g. "github_sync") on a worker: gets the
+  // job as started, the cancel flag and `update`, which publishes the job's progress fields
+  // (live for readers; persisted). Returns the job's outcome: OK (SUCCEEDED), CANCELLED, or an
+  // error (FAILED with it). Borrowed state must outlive the runner.
+  using KindFn = std::function<absl::Status(
+      const fixmine::v1::Job& job, const std::atomic<bool>& cancel,
+      const std::function<void(const fixmine::v1::Job&)>& update)>;
+  // Registers the function of `kind`. Call before Start.
+  void SetKindRunner(const std::string& kind, KindFn run) { kinds_[kind] = std::move(run); }
+  // Queues a job of a registered `kind` for `repo`; errors as StartJob (INVALID_ARGUMENT for an
+  // unknown kind).
+  absl::StatusOr<fixmine::v1::Job> StartKindJob(const std::string& repo, const std::string& kind);
+
+  // Called on the job's worker after each mining job that succeeded, with its repository as
+  // stored (the GitHub link pass of docs/github.md). Call before Start.
+  void SetAfterMine(std::function<void(const fixmine::v1::Repository&)> fn) {
+    after_mine_ = std::move(fn);
+  }
+
   // Starts the worker threads and re-queues interrupted jobs, except a job that the last
   // kStuckStopLimit server stops found stuck (Job.stuck_stops, MarkStuck): it is marked FAILED,
   // so a repository that hangs the miner is not resumed at every start.
@@ -80,6 +100,9 @@ class JobRunner {
   // FAILED_PRECONDITION when a job of that repository is queued or running or the repository is
   // being removed, UNAVAILABLE while shutting down.
   absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request);
+  // The same for a job of `kind` (empty: mining).
+  absl::StatusOr<fixmine::v1::Job> StartJob(const fixmine::v1::StartMiningRequest& request,
+                                            const std::string& kind);
 
   // The job's current state (live for active jobs). NOT_FOUND when unknown.
   absl::StatusOr<fixmine::v1::Job> GetJob(const std::string& id);
@@ -113,6 +136,8 @@ class JobRunner {
   // Loads the job's repository and spec, runs the mining pipeline with a JobSink, persists the
   // final state.
   void Run(const std::shared_ptr<Active>& active);
+  // Runs a job of a registered kind (SetKindRunner).
+  void RunKind(const std::shared_ptr<Active>& active, const KindFn& fn);
   void Finish(const std::shared_ptr<Active>& active);
   // Records how the job's worker ended and its sandbox in the job, the metrics and the log.
   void NoteWorker(const std::shared_ptr<Active>& active, const pipeline::WorkerRun& run);
@@ -135,6 +160,9 @@ class JobRunner {
   std::vector<std::thread> workers_;
   // Repositories reserved by BeginRemoval.
   std::set<std::string> removing_;
+  // Functions of job kinds other than mining, by kind (set before Start).
+  std::map<std::string, KindFn> kinds_;
+  std::function<void(const fixmine::v1::Repository&)> after_mine_;  // set before Start
   bool stopping_ = false;
   std::atomic<bool> shutdown_{false};
   uint64_t counter_ = 0;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <string_view>
@@ -165,6 +166,17 @@ int main(int argc, char** argv) {
                "refuse to start when the kernel has no Landlock, instead of running mining "
                "workers without it (with a warning and the fixmine_worker_unsandboxed_total "
                "metric)");
+  // GitHub issues and pull requests: docs/github.md.
+  std::string github_token_file;
+  app.add_option("--github-api-url", config.github_api_url,
+                 "GitHub REST API base URL (a test server's in tests)")
+      ->capture_default_str();
+  app.add_option("--github-token-file", github_token_file,
+                 "file whose first line is the GitHub token (else $GITHUB_TOKEN); sent only to "
+                 "--github-api-url, never logged or stored")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--github-allow-http", config.github_allow_http,
+               "allow a plain http --github-api-url (a local test server)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -183,6 +195,20 @@ int main(int argc, char** argv) {
   config.curation.secrets = *fixmine::curation::ParseSecretsPolicy(secrets_policy);
   config.szz = *fixmine::miner::ParseSzzMode(szz);
   config.trajectories = trajectories == "on";
+  if (!github_token_file.empty()) {
+    std::ifstream f(github_token_file);
+    std::string line;
+    std::getline(f, line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) {
+      std::cerr << "fixmined: --github-token-file \"" << github_token_file
+                << "\" has no token on its first line\n";
+      return 2;
+    }
+    config.github_token = line;
+  } else if (const char* t = std::getenv("GITHUB_TOKEN"); t != nullptr && *t != '\0') {
+    config.github_token = t;
+  }
 
   // SIGTERM and SIGINT drain and stop the server; they are taken by a waiting thread.
   sigset_t set;

@@ -189,6 +189,20 @@ Metrics::Metrics()
                         .Help("Commits mining jobs turned into new stored records.")
                         .Register(*registry_)
                         .Add({});
+  github_requests_ = &BuildCounter()
+                         .Name("fixmine_github_requests_total")
+                         .Help("GitHub API requests sent by sync jobs, by result (\"ok\", "
+                               "\"not_modified\").")
+                         .Register(*registry_);
+  github_waits_ = &BuildCounter()
+                      .Name("fixmine_github_waits_total")
+                      .Help("Waits of GitHub sync jobs, by kind: \"primary\" and \"secondary\" "
+                            "rate limits, \"retry\" backoff after 5xx answers or timeouts.")
+                      .Register(*registry_);
+  github_wait_seconds_ = &BuildCounter()
+                             .Name("fixmine_github_wait_seconds_total")
+                             .Help("Seconds GitHub sync jobs spent waiting, by kind.")
+                             .Register(*registry_);
   records_streamed_ = &BuildCounter()
                            .Name("fixmine_records_streamed_total")
                            .Help("Records sent by StreamRecords and ReadStream.")
@@ -245,6 +259,17 @@ void Metrics::ObserveWorkerEnd(const std::string& how) {
 }
 
 void Metrics::AddWorkerUnsandboxed() { worker_unsandboxed_->Increment(); }
+void Metrics::AddGithubRequests(int64_t ok, int64_t not_modified) {
+  if (ok > 0) github_requests_->Add({{"result", "ok"}}).Increment(static_cast<double>(ok));
+  if (not_modified > 0) {
+    github_requests_->Add({{"result", "not_modified"}}).Increment(static_cast<double>(not_modified));
+  }
+}
+
+void Metrics::AddGithubWait(const std::string& kind, double seconds) {
+  github_waits_->Add({{"kind", kind}}).Increment();
+  github_wait_seconds_->Add({{"kind", kind}}).Increment(seconds);
+}
 
 void Metrics::ObserveJob(const std::string& state, double seconds) {
   jobs_finished_->Add({{"state", state}}).Increment();

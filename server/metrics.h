@@ -46,6 +46,10 @@ class Metrics {
 
   // A mining job wrote `n` new records (one per mined non-merge commit).
   void AddCommitsMined(int64_t n);
+  // A GitHub sync sent requests answered with content (`ok`) or 304 (`not_modified`).
+  void AddGithubRequests(int64_t ok, int64_t not_modified);
+  // A GitHub sync starts waiting `seconds` for `kind` ("primary", "secondary", "retry").
+  void AddGithubWait(const std::string& kind, double seconds);
   // A mining job ended in `state` ("SUCCEEDED", "FAILED", "CANCELLED", "INTERRUPTED") after
   // `seconds`.
   void ObserveJob(const std::string& state, double seconds);
@@ -89,6 +93,9 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* handling_seconds_;
   prometheus::Counter* commits_mined_;
   prometheus::Counter* records_streamed_;
+  prometheus::Family<prometheus::Counter>* github_requests_;
+  prometheus::Family<prometheus::Counter>* github_waits_;
+  prometheus::Family<prometheus::Counter>* github_wait_seconds_;
   prometheus::Family<prometheus::Counter>* jobs_finished_;
   prometheus::Family<prometheus::Histogram>* job_seconds_;
   prometheus::Family<prometheus::Counter>* worker_ends_;

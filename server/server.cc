@@ -67,6 +67,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->runner_->SetTrajectoryStore(s->trajectory_store_.get());
   s->runner_->SetDecontaminator(s->decontam_.get());
   if (absl::Status st = s->StartMetrics(); !st.ok()) return st;
+  auto github_store = storage::GithubStore::Of(s->store_.get());
+  if (!github_store.ok()) return github_store.status();
+  s->github_store_ = std::move(*github_store);
+  GithubDeps github_deps{.store = s->store_.get(),
+                         .trajectories = s->trajectory_store_.get(),
+                         .github = s->github_store_.get(),
+                         .decontam = s->decontam_.get(),
+                         .metrics = s->metrics_.get(),
+                         .config = &s->config_};
+  s->runner_->SetKindRunner(kGithubSyncKind, MakeGithubSyncKind(github_deps));
+  s->runner_->SetKindRunner(kGithubLinkKind, MakeGithubLinkKind(github_deps));
+  s->runner_->SetAfterMine(MakeGithubAfterMine(github_deps));
   // Security (docs/security.md): a token file that cannot be used stops the start (fail
   // closed); TLS when a certificate is given; a cap on open streams with an idle deadline.
   s->auth_ = std::make_unique<Authorizer>();
@@ -86,6 +98,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   s->trajectories_ = std::make_unique<TrajectoryServiceImpl>(
       s->store_.get(), s->trajectory_store_.get(), guards,
       static_cast<size_t>(std::max<int64_t>(0, config.max_record_bytes)));
+  s->github_ = std::make_unique<GithubServiceImpl>(github_deps, s->runner_.get(), guards);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -94,6 +107,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   builder.RegisterService(s->admin_.get());
   builder.RegisterService(s->records_.get());
   builder.RegisterService(s->trajectories_.get());
+  builder.RegisterService(s->github_.get());
   {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     // First: unparseable requests and long messages (server/status_convert.h), so that the
@@ -148,6 +162,8 @@ Server::~Server() {
   runner_.reset();
   decontam_.reset();
   trajectories_.reset();
+  github_.reset();
+  github_store_.reset();
   trajectory_store_.reset();
   store_.reset();
 }

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/job_runner.h"
+#include "server/github_service.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
 #include "server/services.h"
@@ -15,7 +16,7 @@
 namespace fixmine::server {
 
 // One running fixmined: the store, the job runner, and the gRPC server with AdminService,
-// RecordService, TrajectoryService, grpc.health.v1 and reflection. Thread-safe.
+// RecordService, TrajectoryService, GithubService, grpc.health.v1 and reflection. Thread-safe.
 class Server {
  public:
   // Opens the store under config.data_dir/store, resumes interrupted jobs and starts listening.
@@ -61,6 +62,8 @@ class Server {
   std::unique_ptr<RecordServiceImpl> records_;
   std::unique_ptr<storage::TrajectoryStore> trajectory_store_;
   std::unique_ptr<TrajectoryServiceImpl> trajectories_;
+  std::unique_ptr<storage::GithubStore> github_store_;
+  std::unique_ptr<GithubServiceImpl> github_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   std::mutex mu_;

@@ -50,6 +50,13 @@ struct ServerConfig {
   // records themselves on a merge-heavy history); trajectories stored earlier are still served.
   bool trajectories = true;
 
+  // GitHub (docs/github.md): the API base URL (--github-api-url), the token read from
+  // --github-token-file or $GITHUB_TOKEN (sent only to that URL; never logged or stored), and
+  // whether the URL may be plain http (--github-allow-http; a loopback test server).
+  std::string github_api_url = "https://api.github.com";
+  std::string github_token;
+  bool github_allow_http = false;
+
   // Security and limits (docs/security.md lists every one with its reason).
   // Token file (--token-file): lines "admin TOKEN" / "read TOKEN"; when set, every
   // AdminService and RecordService call needs one of them.

@@ -166,6 +166,9 @@ const FieldSpec kFields[] = {
      .flag = [](const Record& r) { return r.labels().bug_introducing_commits_size() > 0; }},
     {.info = {.name = "has_fixed_by", .kind = Kind::kBool, .ops = kEquality},
      .flag = [](const Record& r) { return r.labels().fixed_by_size() > 0; }},
+    // GitHub issues the commit's pull request resolves (docs/github.md, "Links").
+    {.info = {.name = "has_issue", .kind = Kind::kBool, .ops = kEquality},
+     .flag = [](const Record& r) { return r.labels().issues_size() > 0; }},
     {.info = {.name = "is_revert", .kind = Kind::kBool, .ops = kEquality},
      .flag = [](const Record& r) { return r.labels().is_revert(); }},
     {.info = {.name = "is_bot", .kind = Kind::kBool, .ops = kEquality},

@@ -25,6 +25,13 @@
 //   default also holds "dedup_layout" -> "2" once the dedup family is complete, and
 //               "dedup_threshold" -> the near-duplicate threshold its near groups were made at
 //   benchmarks  name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
+//   github      repo '\0' tag ... (storage/github_store.h; removed with the repository):
+//               'c' be64(issue number) be64(comment id) -> IssueComment
+//               'e' API URL -> ETag '\n' next-page URL (conditional requests)
+//               'i' be64(issue number) -> Issue
+//               'n' be64(pull number) -> Instance
+//               'p' be64(pull number) -> PullRequest
+//               's' -> GithubSyncState (where an interrupted sync resumes)
 // `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
 // positive ones as unsigned bytes.
 
@@ -60,6 +67,7 @@ inline constexpr char kDedupLayout[] = "2";
 // Meta key holding the near-duplicate threshold (decimal text) the stored near groups were made
 // with; another threshold at open relabels the store.
 inline constexpr char kDedupThresholdKey[] = "dedup_threshold";
+inline constexpr char kGithubCf[] = "github";
 
 // MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
 // agree on every row of one band share that band's bucket.

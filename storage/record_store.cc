@@ -232,11 +232,12 @@ class RocksRecordStore final : public RecordStore {
     rocksdb::ColumnFamilyHandle* benchmarks = nullptr;
     rocksdb::ColumnFamilyHandle* trajectories = nullptr;
     rocksdb::ColumnFamilyHandle* dedup = nullptr;
+    rocksdb::ColumnFamilyHandle* github = nullptr;
   };
 
   // For companion stores (rocks_access.h).
   internal::RocksAccess Access() {
-    return {db_.get(), cf_.trajectories, [this](std::string_view what, rocksdb::WriteBatch* batch) {
+    return {db_.get(), cf_.trajectories, cf_.github, [this](std::string_view what, rocksdb::WriteBatch* batch) {
               return Write(what, [&] { return db_->Write(SyncWrite(), batch); });
             }};
   }
@@ -486,6 +487,10 @@ class RocksRecordStore final : public RecordStore {
       std::string links = keys::BugLinkRepoPrefix(name);
       FIXMINE_RETURN_IF_ERROR(
           FromRocks(batch.DeleteRange(cf_.meta, links, keys::PrefixSuccessor(links)), what));
+      // GitHub issues, pull requests, comments, ETags and instances: one prefix per repository.
+      std::string github = keys::RepoPrefix(name);
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(batch.DeleteRange(cf_.github, github, keys::PrefixSuccessor(github)), what));
     }
     FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Delete(cf_.repos, name), what));
     FIXMINE_RETURN_IF_ERROR(
@@ -1303,7 +1308,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
       keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
       keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
       keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf,
-      keys::kDedupCf};
+      keys::kDedupCf, keys::kGithubCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf  ? counters
@@ -1347,6 +1352,7 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.benchmarks = handles[10];
   cf.trajectories = handles[11];
   cf.dedup = handles[12];
+  cf.github = handles[13];
   auto store =
       std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db), std::move(handles),
                                          cf, options);

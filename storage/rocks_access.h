@@ -22,6 +22,7 @@ namespace fixmine::storage::internal {
 struct RocksAccess {
   rocksdb::DB* db = nullptr;                            // owned by the store
   rocksdb::ColumnFamilyHandle* trajectories = nullptr;  // owned by the store
+  rocksdb::ColumnFamilyHandle* github = nullptr;        // owned by the store (github_store.cc)
   // Writes `batch` (synced) through the store's write guard, as the store's own writes go: refused
   // with RESOURCE_EXHAUSTED when the disk is nearly full, and after an I/O error; `what` names
   // the write in the error.

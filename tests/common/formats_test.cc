@@ -238,11 +238,13 @@ TEST(Formats, TestPathHeuristics) {
   for (const char* p :
        {"tests/a.py", "src/test/java/FooTest.java", "pkg/foo_test.go", "test_foo.py",
         "a/b/conftest.py", "web/x.spec.ts", "web/x.test.js", "lib/__tests__/x.js",
-        "spec/models/user_spec.rb", "FooTests.cs", "Testing/x.c"}) {
+        "spec/models/user_spec.rb", "FooTests.cs", "Testing/x.c", "e2e/login.js",
+        "src/test_io.c", "pkg/x_test.rs"}) {
     EXPECT_TRUE(IsTestPath(p)) << p;
   }
   for (const char* p : {"src/latest.go", "contest.py", "src/testdata_gen.py", "attest/x.c",
-                        "README.md", "src/protest.rs"}) {
+                        "README.md", "src/protest.rs", "src/e2ex/a.c",
+                        "test_noext"}) {
     EXPECT_FALSE(IsTestPath(p)) << p;
   }
 }

@@ -258,8 +258,10 @@ TEST(FilterTest, Booleans) {
   EXPECT_FALSE(Match("merge_resolution"));
   EXPECT_FALSE(Match("has_bug_link"));
   EXPECT_FALSE(Match("has_fixed_by"));
+  EXPECT_FALSE(Match("has_issue"));
 
   Record r = Sample();
+  r.mutable_labels()->add_issues(12);
   r.set_merge_resolution(true);
   r.mutable_labels()->add_bug_introducing_commits(std::string(40, 'a'));
   r.mutable_labels()->add_fixed_by(std::string(40, 'b'));
@@ -270,7 +272,8 @@ TEST(FilterTest, Booleans) {
   r.mutable_files(2)->set_vendored(true);
   r.mutable_files(0)->set_generated(true);
   for (std::string_view name : {"is_revert", "is_bot", "renames_skipped", "binary", "vendored",
-                                "generated", "merge_resolution", "has_bug_link", "has_fixed_by"}) {
+                                "generated", "merge_resolution", "has_bug_link", "has_fixed_by",
+                           "has_issue"}) {
     EXPECT_TRUE(Match(name, r)) << name;
     EXPECT_TRUE(Match(std::string(name) + " = true", r)) << name;
     EXPECT_FALSE(Match("NOT " + std::string(name), r)) << name;
@@ -305,7 +308,7 @@ TEST(FilterTest, KeywordsAreUppercase) {
             "filter: column 8: unknown field \"and\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
-            "is_revert, is_bot, renames_skipped, binary, "
+            "has_issue, is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, function, license_unsure, preset, drop");
@@ -460,7 +463,7 @@ TEST(FilterTest, ErrorUnknownField) {
             "filter: column 12: unknown field \"auther\"; known fields: repo, commit, path, "
             "old_path, lang, author, committer, message, subject, committed_at, authored_at, "
             "files, added, deleted, is_fix, merge_resolution, has_bug_link, has_fixed_by, "
-            "is_revert, is_bot, renames_skipped, binary, "
+            "has_issue, is_revert, is_bot, renames_skipped, binary, "
             "vendored, generated, lockfile, documentation, secrets_found, duplicate, "
             "near_duplicate, contaminated, message_language, "
             "license, function, license_unsure, preset, drop");

@@ -33,6 +33,8 @@ try:
     from fixmine.v1 import records_service_pb2_grpc as pb_grpc
     from fixmine.v1 import trajectories_pb2 as tpb
     from fixmine.v1 import trajectories_pb2_grpc as tpb_grpc
+    from fixmine.v1 import github_pb2 as gpb
+    from fixmine.v1 import github_pb2_grpc as gpb_grpc
 except ImportError as _err:
     raise ImportError(
         "fixmine_client: the generated stubs fixmine.v1.*_pb2 cannot be imported (%s): build "
@@ -100,13 +102,15 @@ class RecordStream:
                 for batch in responses:
                     failures = 0
                     items = getattr(batch, self._items)
-                    if batch.rendered:
-                        for row in batch.rendered:
+                    rendered = getattr(batch, "rendered", None)  # none on instance batches
+                    if rendered:
+                        for row in rendered:
                             yield json.loads(row)
                     else:
                         for item in items:
                             yield item if self._as_proto else _record_dict(item)
-                    self.records += getattr(batch, self._item_count) or len(items)
+                    counted = getattr(batch, self._item_count) if self._item_count else 0
+                    self.records += counted or len(items)
                     self.resume_token = batch.resume_token
                 return
             except grpc.RpcError as err:
@@ -172,6 +176,7 @@ class Client:
             self._channel = grpc.insecure_channel(server, options=options)
         self._stub = pb_grpc.RecordServiceStub(self._channel)
         self._trajectories = tpb_grpc.TrajectoryServiceStub(self._channel)
+        self._github = gpb_grpc.GithubServiceStub(self._channel)
 
     def close(self):
         self._channel.close()
@@ -280,6 +285,15 @@ class Client:
                                             resume_token=resume_token, limit=limit)
         return RecordStream(self, self._trajectories.StreamTrajectories, req, as_proto,
                             items="trajectories", item_count="trajectory_count")
+
+    def stream_instances(self, filter="", resume_token="", limit=0, as_proto=False):
+        """Streams the SWE-style task instances matching an instance filter (docs/filters.md,
+        "Instance filters"; docs/github.md) as dicts of the Instance message (proto field names),
+        or messages with ``as_proto``; returns a RecordStream (resumes by itself). ``fixmine
+        instances export --format swe`` writes the same instances as SWE-bench rows."""
+        req = gpb.StreamInstancesRequest(filter=filter, resume_token=resume_token, limit=limit)
+        return RecordStream(self, self._github.StreamInstances, req, as_proto, items="instances",
+                            item_count=None)
 
     def to_dataset(self, filter="", format="raw", limit=0, sample=None, seed=0, preset=None,
                    include_contaminated=False):

@@ -771,7 +771,15 @@ int RunMiningWorker(int argc, char** argv) {
   Channel ch;
   MiningResult result;
   const v1::WorkerLimits& lim = ws.limits();
-  // The limits first: they hold the clone too.
+  // libgit2's one-time set-up before the limits (under a tight address-space limit its own
+  // initialisation would fail inside its error path), with its allocations routed through
+  // these from then on.
+  miner::EnsureLibgit2();
+  static git_allocator alloc = {GitMalloc,       GitCalloc,      GitStrdup,
+                                GitStrndup,      GitSubstrdup,   GitRealloc,
+                                GitReallocArray, GitMallocArray, GitFree};
+  git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &alloc);
+  // Then the limits: they hold the clone too.
   if (absl::Status st = ApplyResourceLimits({.cpu_seconds = lim.cpu_seconds(),
                                              .address_space_bytes = lim.address_space_bytes(),
                                              .open_files = lim.open_files()});
@@ -779,11 +787,6 @@ int RunMiningWorker(int argc, char** argv) {
     SendDone(&ch, st, result);
     _exit(0);
   }
-  miner::EnsureLibgit2();
-  static git_allocator alloc = {GitMalloc,       GitCalloc,      GitStrdup,
-                                GitStrndup,      GitSubstrdup,   GitRealloc,
-                                GitReallocArray, GitMallocArray, GitFree};
-  git_libgit2_opts(GIT_OPT_SET_ALLOCATOR, &alloc);
   // No user or system git configuration: the worker reads its repository only.
   for (int level : {GIT_CONFIG_LEVEL_SYSTEM, GIT_CONFIG_LEVEL_XDG, GIT_CONFIG_LEVEL_GLOBAL,
                     GIT_CONFIG_LEVEL_PROGRAMDATA}) {

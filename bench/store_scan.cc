@@ -28,13 +28,13 @@ int main(int argc, char** argv) {
   }
   auto start = std::chrono::steady_clock::now();
   int64_t records = 0, bytes = 0;
-  absl::Status st = (*store)->Scan(
-      nullptr, fixmine::storage::ScanPosition(),
-      [&](const fixmine::v1::Record& r, const fixmine::storage::ScanPosition&) {
-        ++records;
-        bytes += static_cast<int64_t>(r.ByteSizeLong());
-        return true;
-      });
+  absl::Status st =
+      (*store)->Scan(nullptr, fixmine::storage::ScanPosition(),
+                     [&](const fixmine::v1::Record& r, const fixmine::storage::ScanPosition&) {
+                       ++records;
+                       bytes += static_cast<int64_t>(r.ByteSizeLong());
+                       return true;
+                     });
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!st.ok()) {
     std::fprintf(stderr, "store_scan: %s\n", std::string(st.message()).c_str());

@@ -40,7 +40,6 @@ int ReportCallFailure(CliContext* ctx, std::string_view what, const absl::Status
   }
 }
 
-
 ConnectionOptions ConnectionOf(const CliContext& ctx) {
   ConnectionOptions o;
   o.token = ctx.token;

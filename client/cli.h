@@ -30,7 +30,7 @@ struct CliContext {
   std::string tls_ca;           // --tls-ca (FIXMINE_TLS_CA): use TLS, trusting this CA
   std::string tls_cert;         // --tls-cert / --tls-key: client certificate for mutual TLS
   std::string tls_key;
-  std::string output = "table"; // --output table|json|jsonl
+  std::string output = "table";  // --output table|json|jsonl
   int exit_code = kExitOk;
 };
 

@@ -29,7 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 // --sample / --seed as given.
 struct SampleArgs {
   double rate = 0;

@@ -597,8 +597,8 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
       pipeline::WorkerRun run;
       st = pipeline::MineInWorker(spec, pipeline::WorkerOptions(), &sink, &result, &run);
       if (!run.landlocked && !run.sandbox.empty() && !a.quiet) {
-        err << fmt::format("fixmine extract: {}: mining worker ran without Landlock: {}\n",
-                           source, run.sandbox);
+        err << fmt::format("fixmine extract: {}: mining worker ran without Landlock: {}\n", source,
+                           run.sandbox);
       }
       // Only a failure before the walk is retried: nothing of the repository was written yet.
       if (st.ok() || result.walked || !remote || !Transient(st) || attempt >= a.retries) break;
@@ -718,8 +718,9 @@ void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
                   "file of repositories, one a line (PATH or URL, optionally followed by a NAME): "
                   "mine this shard's share into --out DIR/train-I-of-N.jsonl.zst with fixmined's "
                   "curation (docs/operations.md)");
-  cmd->add_option("--shard-index", args->shard_index,
-                  "this shard, 0 to N-1 (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
+  cmd->add_option(
+         "--shard-index", args->shard_index,
+         "this shard, 0 to N-1 (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--shard-count", args->shard_count, "number of shards N")
       ->check(CLI::PositiveNumber);

@@ -1,12 +1,12 @@
 #include "client/fixmine_client.h"
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
-#include <sstream>
 #include <mutex>
-
-#include <grpcpp/generic/generic_stub.h>
+#include <sstream>
 
 namespace fixmine::client {
 
@@ -73,9 +73,9 @@ void FixmineClient::Prepare(grpc::ClientContext* ctx, bool deadline) const {
   if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
 }
 
-#define FIXMINE_UNARY(stub, Method, req, resp)  \
-  grpc::ClientContext ctx;                       \
-  Prepare(&ctx, true);                           \
+#define FIXMINE_UNARY(stub, Method, req, resp)      \
+  grpc::ClientContext ctx;                          \
+  Prepare(&ctx, true);                              \
   grpc::Status gs = stub->Method(&ctx, req, &resp); \
   if (!gs.ok()) return FromGrpc(gs)
 
@@ -161,8 +161,7 @@ absl::StatusOr<GetStatsResponse> FixmineClient::GetStats() {
   return resp;
 }
 
-absl::StatusOr<int64_t> FixmineClient::AddBenchmark(
-    const fixmine::v1::AddBenchmarkRequest& req) {
+absl::StatusOr<int64_t> FixmineClient::AddBenchmark(const fixmine::v1::AddBenchmarkRequest& req) {
   fixmine::v1::AddBenchmarkResponse resp;
   FIXMINE_UNARY(admin_, AddBenchmark, req, resp);
   return resp.item_count();
@@ -170,9 +169,9 @@ absl::StatusOr<int64_t> FixmineClient::AddBenchmark(
 
 // Store maintenance may run for minutes on a large store: no deadline.
 #define FIXMINE_UNARY_NO_DEADLINE(stub, Method, req, resp) \
-  grpc::ClientContext ctx;                                  \
-  Prepare(&ctx, false);                                     \
-  grpc::Status gs = stub->Method(&ctx, req, &resp);         \
+  grpc::ClientContext ctx;                                 \
+  Prepare(&ctx, false);                                    \
+  grpc::Status gs = stub->Method(&ctx, req, &resp);        \
   if (!gs.ok()) return FromGrpc(gs)
 
 absl::StatusOr<fixmine::v1::BackupStoreResponse> FixmineClient::BackupStore(

@@ -1,11 +1,11 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.grpc.pb.h"
@@ -71,9 +71,10 @@ class FixmineClient {
   absl::StatusOr<fixmine::v1::CreateReadSessionResponse> CreateReadSession(
       const fixmine::v1::CreateReadSessionRequest& request);
   // Reads one stream of a read session, like StreamRecords.
-  absl::Status ReadStream(const fixmine::v1::ReadStreamRequest& request,
-                          const std::function<bool(const fixmine::v1::ReadStreamResponse&)>& on_batch,
-                          const std::function<void(grpc::ClientContext*)>& context_hook = {});
+  absl::Status ReadStream(
+      const fixmine::v1::ReadStreamRequest& request,
+      const std::function<bool(const fixmine::v1::ReadStreamResponse&)>& on_batch,
+      const std::function<void(grpc::ClientContext*)>& context_hook = {});
   absl::StatusOr<fixmine::v1::ListRecordsResponse> ListRecords(
       const fixmine::v1::ListRecordsRequest& request);
   // Streams records, calling `on_batch` for each response; `on_batch` returns false to stop

@@ -25,10 +25,10 @@
 #include "common/time.h"
 #include "fixmine/v1/github.grpc.pb.h"
 #include "fmt/format.h"
+#include "github/model.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "pipeline/benchmarks.h"
-#include "github/model.h"
 
 namespace fixmine::client {
 namespace {
@@ -42,9 +42,7 @@ int Fail(CliContext* ctx, std::string_view what, const absl::Status& st) {
 
 std::string Time(int64_t t) { return t == 0 ? "-" : FormatRfc3339(t); }
 
-std::string StateName(fixmine::v1::JobState s) {
-  return fixmine::v1::JobState_Name(s);
-}
+std::string StateName(fixmine::v1::JobState s) { return fixmine::v1::JobState_Name(s); }
 
 // Prints messages as --output asks: JSON array, JSON Lines, or a table through `row`.
 template <typename T>
@@ -123,9 +121,9 @@ std::string RepoTable(const Repository& r) {
 
 std::string JobRow(const Job& j) {
   return fmt::format("{:<22} {:<20} {:<10} {:>9} {:>9} {:>7}  {}", j.id(),
-                     j.kind().empty() ? j.repo() : "(" + j.kind() + ")",
-                     StateName(j.state()), j.commits_walked(), j.records_written(),
-                     j.commits_skipped(), Time(j.created_at()));
+                     j.kind().empty() ? j.repo() : "(" + j.kind() + ")", StateName(j.state()),
+                     j.commits_walked(), j.records_written(), j.commits_skipped(),
+                     Time(j.created_at()));
 }
 const char* kJobHeader =
     "ID                     REPO                 STATE         WALKED   RECORDS SKIPPED  CREATED";
@@ -276,8 +274,8 @@ int RunStream(CliContext* ctx, const StreamArgs& a) {
   watcher.join();
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
-  bool interrupted = g_interrupted.load() ||
-                     (!st.ok() && st.code() == absl::StatusCode::kCancelled);
+  bool interrupted =
+      g_interrupted.load() || (!st.ok() && st.code() == absl::StatusCode::kCancelled);
   bool limited = a.limit > 0 && count >= a.limit;
   if ((interrupted || limited || !st.ok()) && !last_token.empty()) {
     *ctx->err << "resume_token: " << last_token << "\n";
@@ -392,8 +390,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     stats->add_option("--filter", a->filter,
                       "only records matching this filter too (docs/filters.md), e.g. "
                       "\"NOT is_bot\"");
-    stats->add_option("--top", a->top,
-                      "contributors and files to list, most commits / churn first (0: all)")
+    stats
+        ->add_option("--top", a->top,
+                     "contributors and files to list, most commits / churn first (0: all)")
         ->check(CLI::NonNegativeNumber);
     stats->callback([=] {
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
@@ -555,8 +554,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                        "continue after the records a previous stream printed");
     stream->add_option("--limit", a->limit, "stop after this many records")
         ->check(CLI::NonNegativeNumber);
-    stream->add_option("--format", a->format,
-                       "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
+    stream
+        ->add_option("--format", a->format,
+                     "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
         ->capture_default_str();
     stream->add_option_function<double>(
         "--sample",
@@ -589,7 +589,8 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   }
 
   // --- bench (decontamination, docs/curation.md) ---
-  CLI::App* bench = app->add_subcommand("bench", "Benchmarks whose text marks records contaminated");
+  CLI::App* bench =
+      app->add_subcommand("bench", "Benchmarks whose text marks records contaminated");
   bench->require_subcommand(1);
   {
     struct BenchAddArgs {
@@ -600,8 +601,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
     };
     auto a = std::make_shared<BenchAddArgs>();
     CLI::App* add = bench->add_subcommand(
-        "add", "Add (or replace) a benchmark: each plain file is one item; each line of a "
-               ".jsonl file is one item (its --field)");
+        "add",
+        "Add (or replace) a benchmark: each plain file is one item; each line of a "
+        ".jsonl file is one item (its --field)");
     add->add_option("name", a->name, "benchmark name")->required();
     add->add_option("files", a->files, "item files (plain text or .jsonl)")->required();
     add->add_option("--field", a->field, "field holding the text in .jsonl lines")
@@ -625,8 +627,10 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
         ctx->exit_code = Fail(ctx, "bench add", n.status());
         return;
       }
-      *ctx->out << fmt::format("added {} ({} items); stored records are re-checked in the "
-                               "background\n", a->name, *n);
+      *ctx->out << fmt::format(
+          "added {} ({} items); stored records are re-checked in the "
+          "background\n",
+          a->name, *n);
     });
   }
   bench->add_subcommand("list", "List benchmarks")->callback([=] {
@@ -648,8 +652,9 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
   });
   {
     auto name = std::make_shared<std::string>();
-    CLI::App* rm = bench->add_subcommand("rm", "Remove a benchmark (its labels are cleared in "
-                                               "the background)");
+    CLI::App* rm = bench->add_subcommand("rm",
+                                         "Remove a benchmark (its labels are cleared in "
+                                         "the background)");
     rm->add_option("name", *name, "benchmark name")->required();
     rm->callback([=] {
       FixmineClient c(ctx->server, ConnectionOf(*ctx));
@@ -688,7 +693,8 @@ void RegisterServerCommands(CLI::App* app, CliContext* ctx) {
                          r.license().empty() ? "" : "  license " + r.license());
         t += curation(r.curation(), "    ");
       }
-      if (!s.curation().empty()) t += "curation (all repositories):\n" + curation(s.curation(), "  ");
+      if (!s.curation().empty())
+        t += "curation (all repositories):\n" + curation(s.curation(), "  ");
       return t;
     });
   });

@@ -198,8 +198,8 @@ bool IsTestPath(std::string_view path) {
   std::string p = ToLower(path);
   std::string_view v(p);
   // Folder components.
-  static const std::set<std::string, std::less<>> kDirs = {
-      "test", "tests", "testing", "e2e", "__tests__", "spec", "specs"};
+  static const std::set<std::string, std::less<>> kDirs = {"test",      "tests", "testing", "e2e",
+                                                           "__tests__", "spec",  "specs"};
   size_t start = 0;
   while (true) {
     size_t slash = v.find('/', start);

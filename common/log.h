@@ -22,13 +22,13 @@ enum class LogLevel { kDebug, kInfo, kWarn, kError };
 
 // Optional context of one log line; fields left empty (or negative) are not written.
 struct LogFields {
-  std::string method;        // gRPC method ("/fixmine.v1.AdminService/GetJob")
-  std::string code;          // gRPC status code name ("OK", "NOT_FOUND")
-  std::string peer;          // client address
-  double duration_ms = -1;   // how long the call or job took
-  std::string job;           // job id
-  std::string repository;    // repository name
-  std::string error;         // the failure's message
+  std::string method;       // gRPC method ("/fixmine.v1.AdminService/GetJob")
+  std::string code;         // gRPC status code name ("OK", "NOT_FOUND")
+  std::string peer;         // client address
+  double duration_ms = -1;  // how long the call or job took
+  std::string job;          // job id
+  std::string repository;   // repository name
+  std::string error;        // the failure's message
 };
 
 // Sets the process-wide format and destination (null: std::cerr) of Log. Call before logging

@@ -86,7 +86,8 @@ size_t DecodeUtf8(const unsigned char* p, const unsigned char* end, uint32_t* cp
 // maps, bytes, floating point or well-known types.
 bool Supported(const google::protobuf::Descriptor* d, int depth = 0) {
   using FD = google::protobuf::FieldDescriptor;
-  if (depth > 8 || d->well_known_type() != google::protobuf::Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
+  if (depth > 8 ||
+      d->well_known_type() != google::protobuf::Descriptor::WELLKNOWNTYPE_UNSPECIFIED) {
     return false;
   }
   for (int i = 0; i < d->field_count(); ++i) {
@@ -125,7 +126,8 @@ std::vector<const google::protobuf::FieldDescriptor*> SortedFields(
 
 struct Plan {
   bool supported;
-  std::map<const google::protobuf::Descriptor*, std::vector<const google::protobuf::FieldDescriptor*>>
+  std::map<const google::protobuf::Descriptor*,
+           std::vector<const google::protobuf::FieldDescriptor*>>
       fields;
 };
 

@@ -88,10 +88,10 @@ std::string RenderTrajectoryChat(const fixmine::v1::Trajectory& t,
   row.append(",\"messages\":");
   row.append(messages);
   if (!shed.empty()) {
-    row.append(fmt::format(
-        ",\"shed\":{{\"patches\":{},\"reason\":\"the steps' patches are over the "
-        "{}-byte budget (--max-record-bytes): the largest were left out\"}}",
-        shed.size(), max_patch_bytes));
+    row.append(
+        fmt::format(",\"shed\":{{\"patches\":{},\"reason\":\"the steps' patches are over the "
+                    "{}-byte budget (--max-record-bytes): the largest were left out\"}}",
+                    shed.size(), max_patch_bytes));
   }
   row.push_back('}');
   return row;

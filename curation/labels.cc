@@ -24,18 +24,23 @@ const absl::flat_hash_set<std::string>& FixWords() {
       // French
       "corrige", "corrig\u00e9", "corriger", "correction", "bogue", "plantage",
       // Spanish and Portuguese
-      "arregla", "arreglado", "arreglar", "corregido", "corregir", "fallo", "corrigido",
-      "corrigir", "corre\u00e7\u00e3o", "conserta", "consertado", "falha"};
+      "arregla", "arreglado", "arreglar", "corregido", "corregir", "fallo", "corrigido", "corrigir",
+      "corre\u00e7\u00e3o", "conserta", "consertado", "falha"};
   return *words;
 }
 
 // Keywords of scripts without spaces between words (matched anywhere), and Russian stems:
 // исправ- (исправить, исправлен, исправление), ошибк- (ошибка, ошибки).
-constexpr std::string_view kFixSubstrings[] = {
-    "\u4fee\u590d", "\u4fee\u6b63", "\u9519\u8bef", "\u7f3a\u9677",  // 修复 修正 错误 缺陷
-    "\u30d0\u30b0", "\u4e0d\u5177\u5408",                          // バグ 不具合
-    "\u0438\u0441\u043f\u0440\u0430\u0432", "\u0418\u0441\u043f\u0440\u0430\u0432",
-    "\u043e\u0448\u0438\u0431\u043a", "\u041e\u0448\u0438\u0431\u043a"};
+constexpr std::string_view kFixSubstrings[] = {"\u4fee\u590d",
+                                               "\u4fee\u6b63",
+                                               "\u9519\u8bef",
+                                               "\u7f3a\u9677",  // 修复 修正 错误 缺陷
+                                               "\u30d0\u30b0",
+                                               "\u4e0d\u5177\u5408",  // バグ 不具合
+                                               "\u0438\u0441\u043f\u0440\u0430\u0432",
+                                               "\u0418\u0441\u043f\u0440\u0430\u0432",
+                                               "\u043e\u0448\u0438\u0431\u043a",
+                                               "\u041e\u0448\u0438\u0431\u043a"};
 
 // "fixes #123", "closes GH-12", "resolved ABC-9": a closing keyword naming an issue.
 const RE2& ClosingRef() {
@@ -82,8 +87,10 @@ std::string_view FirstLine(std::string_view message) {
 // before closing" is not one.
 bool IsReleaseSubject(std::string_view subject) {
   static const RE2 kind(
-      "(?i)^\\s*(?:\\[?release\\]?\\b|releasing\\b|released\\b|prepar(?:e|es|ed|ing)\\s+(?:for\\s+)?"
-      "(?:the\\s+)?(?:\\S+\\s+)?release\\b|bump(?:s|ed|ing)?\\s+(?:the\\s+)?(?:\\S+\\s+)?version\\b|"
+      "(?i)^\\s*(?:\\[?release\\]?\\b|releasing\\b|released\\b|prepar(?:e|es|ed|ing)\\s+(?:for\\s+)"
+      "?"
+      "(?:the\\s+)?(?:\\S+\\s+)?release\\b|bump(?:s|ed|ing)?\\s+(?:the\\s+)?(?:\\S+\\s+)?"
+      "version\\b|"
       "version\\s+bump\\b|chore\\(release\\)|v?\\d+\\.\\d+(?:\\.\\d+)*\\s*$|version\\s+v?\\d)");
   static const RE2 version("\\d+\\.\\d+");
   re2::StringPiece s(subject.data(), subject.size());
@@ -119,10 +126,12 @@ FixLabel LabelFix(std::string_view message) {
   re2::StringPiece in(message.data(), message.size());
   std::string word;
   while (RE2::FindAndConsume(&in, word_re, &word)) {
-    if (FixWords().contains(absl::AsciiStrToLower(word))) AddUnique(&out.evidence, "keyword:" + word);
+    if (FixWords().contains(absl::AsciiStrToLower(word)))
+      AddUnique(&out.evidence, "keyword:" + word);
   }
   for (std::string_view k : kFixSubstrings) {
-    if (message.find(k) != std::string_view::npos) AddUnique(&out.evidence, "keyword:" + std::string(k));
+    if (message.find(k) != std::string_view::npos)
+      AddUnique(&out.evidence, "keyword:" + std::string(k));
   }
   in = re2::StringPiece(message.data(), message.size());
   std::string ref;
@@ -169,8 +178,8 @@ std::string BotReason(std::string_view name, std::string_view email,
   if (ContainsFolded(email, "[bot]@")) return "e-mail has [bot]@";
   for (std::string_view known :
        {"dependabot", "renovate", "github-actions", "greenkeeper", "snyk-bot", "pre-commit-ci",
-        "mergify", "imgbot", "allcontributors", "pyup-bot", "deepsource-autofix",
-        "restyled-io", "gitter-badger", "codecov-io", "whitesource", "semantic-release-bot"}) {
+        "mergify", "imgbot", "allcontributors", "pyup-bot", "deepsource-autofix", "restyled-io",
+        "gitter-badger", "codecov-io", "whitesource", "semantic-release-bot"}) {
     if (ContainsFolded(name, known) || ContainsFolded(email, known)) {
       return "known bot " + std::string(known);
     }

@@ -109,25 +109,30 @@ LicenseDetection DetectLicenseText(std::string_view text) {
     return out;
   }
   if (Has(t, "apache license") && Has(t, "version 2.0")) {
-    out.spdx = Has(t, "llvm exceptions to the apache 2.0 license") ? "Apache-2.0 WITH LLVM-exception"
-                                                                   : "Apache-2.0";
+    out.spdx = Has(t, "llvm exceptions to the apache 2.0 license")
+                   ? "Apache-2.0 WITH LLVM-exception"
+                   : "Apache-2.0";
   } else if (Has(t, "mozilla public license") && (Has(t, "version 2.0") || Has(t, "v. 2.0"))) {
     out.spdx = "MPL-2.0";
   } else if (Has(t, "this is free and unencumbered software released into the public domain")) {
     out.spdx = "Unlicense";
-  } else if (Has(t, "permission to use, copy, modify, and/or distribute this software for any "
-                    "purpose") ||
-             Has(t, "permission to use, copy, modify, and distribute this software for any "
-                    "purpose with or without fee")) {
+  } else if (Has(t,
+                 "permission to use, copy, modify, and/or distribute this software for any "
+                 "purpose") ||
+             Has(t,
+                 "permission to use, copy, modify, and distribute this software for any "
+                 "purpose with or without fee")) {
     out.spdx = "ISC";
   } else if (Has(t, "boost software license") && Has(t, "version 1.0")) {
     out.spdx = "BSL-1.0";
-  } else if (Has(t, "this software is provided 'as-is', without any express or implied "
-                    "warranty") &&
+  } else if (Has(t,
+                 "this software is provided 'as-is', without any express or implied "
+                 "warranty") &&
              Has(t, "altered source versions must be plainly marked as such")) {
     out.spdx = "Zlib";
-  } else if (Has(t, "permission is hereby granted, free of charge, to any person obtaining a "
-                    "copy")) {
+  } else if (Has(t,
+                 "permission is hereby granted, free of charge, to any person obtaining a "
+                 "copy")) {
     out.spdx = "MIT";
   } else if (Has(t, "redistribution and use in source and binary forms")) {
     out.spdx = Has(t, "neither the name") || Has(t, "names of its contributors") ? "BSD-3-Clause"

@@ -20,7 +20,8 @@ struct LicenseDetection {
 // Apache-2.0, BSD-2-Clause, BSD-3-Clause, GPL-2.0, GPL-3.0, LGPL-2.0, LGPL-2.1, LGPL-3.0,
 // AGPL-3.0, MPL-2.0, ISC, Unlicense, BSL-1.0, Zlib. When a text holds several licenses
 // (libgit2's COPYING: the GPL, then the LGPL of bundled code), the one stated first wins, and a
-// GNU license only mentioned inside another license (MPL-2.0's "Secondary Licenses") loses. GNU ids get "-only" or
+// GNU license only mentioned inside another license (MPL-2.0's "Secondary Licenses") loses. GNU ids
+// get "-only" or
 // "-or-later" only when the text says so before the license's terms; GPL linking exceptions
 // (GCC-exception-2.0, Classpath-exception-2.0, GCC-exception-3.1) and Apache's LLVM-exception
 // are added with WITH. Thread-safe.

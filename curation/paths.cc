@@ -18,8 +18,7 @@ namespace {
 class PatternSet {
  public:
   template <size_t N>
-  explicit PatternSet(const char* const (&patterns)[N])
-      : set_(RE2::Options(), RE2::UNANCHORED) {
+  explicit PatternSet(const char* const (&patterns)[N]) : set_(RE2::Options(), RE2::UNANCHORED) {
     for (const char* p : patterns) set_.Add(p, nullptr);  // a pattern RE2 rejects is skipped
     ok_ = set_.Compile();
   }
@@ -45,17 +44,17 @@ const RE2& GeneratedNames() {
       "\\.min\\.(js|css)$|[-.]min\\.(js|css)\\.map$|\\.(js|css)\\.map$|"  // minified, source maps
       "\\.pb\\.go$|\\.pb\\.(cc|h)$|_pb2(_grpc)?\\.pyi?$|\\.pb\\.(swift|rb|js|ts)$|"  // protobuf
       "_grpc\\.pb\\.go$|\\.grpc\\.pb\\.(cc|h)$|_pb\\.(js|ts|rb)$|"
-      "\\.designer\\.(cs|vb)$|"                                            // Visual Studio
-      "(^|/)\\.?xcodeproj/|\\.xcworkspacedata$|\\.xcuserstate$|"             // Xcode
+      "\\.designer\\.(cs|vb)$|"                                   // Visual Studio
+      "(^|/)\\.?xcodeproj/|\\.xcworkspacedata$|\\.xcuserstate$|"  // Xcode
       "(^|/)node_modules/|"
-      "\\.g\\.(dart|cs)$|\\.freezed\\.dart$|"                              // Dart / C# code gen
+      "\\.g\\.(dart|cs)$|\\.freezed\\.dart$|"  // Dart / C# code gen
       "_generated\\.go$|zz_generated\\.[\\w.]+\\.go$|\\.gen\\.go$|"
       "(^|/)go-bindata|bindata\\.go$|"
       "\\.generated\\.\\w+$|"
       "\\.pbxproj$|"
       "(^|/)__generated__/|(^|/)gen/.*\\.(java|kt)$|"
       "\\.tlb$|\\.ui\\.h$|(^|/)moc_[^/]*\\.cpp$|(^|/)ui_[^/]*\\.h$|(^|/)qrc_[^/]*\\.cpp$|"  // Qt
-      "(^|/)(parser|lexer)\\.(tab\\.)?[ch]$|\\.tab\\.[ch]$|"                 // yacc / bison
+      "(^|/)(parser|lexer)\\.(tab\\.)?[ch]$|\\.tab\\.[ch]$|"  // yacc / bison
       "(^|/)y\\.tab\\.[ch]$|\\.(bison|yacc)\\.[ch]$|"
       "(^|/)(Cargo|Gemfile|composer|poetry|Pipfile|flake|mix|pubspec|Podfile|Package\\.resolved)"
       "[^/]*\\.lock$"
@@ -77,20 +76,39 @@ bool IsDocumentation(std::string_view path) {
 
 bool IsLockfile(std::string_view path) {
   std::string_view base = BaseName(path);
-  for (std::string_view name :
-       {"package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb",
-        "Cargo.lock", "poetry.lock", "Pipfile.lock", "pdm.lock", "uv.lock", "Gemfile.lock",
-        "composer.lock", "go.sum", "mix.lock", "pubspec.lock", "Podfile.lock",
-        "Package.resolved", "flake.lock", "packages.lock.json", "paket.lock", "gradle.lockfile",
-        "conan.lock", "deno.lock", "shard.lock", "Manifest.toml"}) {
+  for (std::string_view name : {"package-lock.json",
+                                "npm-shrinkwrap.json",
+                                "yarn.lock",
+                                "pnpm-lock.yaml",
+                                "bun.lockb",
+                                "Cargo.lock",
+                                "poetry.lock",
+                                "Pipfile.lock",
+                                "pdm.lock",
+                                "uv.lock",
+                                "Gemfile.lock",
+                                "composer.lock",
+                                "go.sum",
+                                "mix.lock",
+                                "pubspec.lock",
+                                "Podfile.lock",
+                                "Package.resolved",
+                                "flake.lock",
+                                "packages.lock.json",
+                                "paket.lock",
+                                "gradle.lockfile",
+                                "conan.lock",
+                                "deno.lock",
+                                "shard.lock",
+                                "Manifest.toml"}) {
     if (base == name) return true;
   }
   return false;
 }
 
 bool IsGenerated(std::string_view path) {
-  return IsLockfile(path) || RE2::PartialMatch(re2::StringPiece(path.data(), path.size()),
-                                               GeneratedNames());
+  return IsLockfile(path) ||
+         RE2::PartialMatch(re2::StringPiece(path.data(), path.size()), GeneratedNames());
 }
 
 }  // namespace fixmine::curation

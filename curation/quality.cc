@@ -24,30 +24,34 @@ constexpr size_t kMaxPreImageBytes = 50000;
 // messages whose first word is an imperative verb).
 const absl::flat_hash_set<std::string>& ImperativeVerbs() {
   static const auto* verbs = new absl::flat_hash_set<std::string>{
-      "add", "adjust", "allow", "apply", "avoid", "build", "bump", "call", "change", "check",
-      "clarify", "clean", "cleanup", "configure", "convert", "correct", "create", "declare",
-      "define", "delete", "deprecate", "disable", "display", "document", "drop", "enable",
-      "enhance", "ensure", "exclude", "expand", "expose", "extend", "extract", "fix", "format",
-      "generate", "handle", "hide", "ignore", "implement", "improve", "include", "increase",
-      "initialize", "inline", "install", "introduce", "keep", "limit", "load", "log", "make",
-      "mark", "merge", "migrate", "modify", "move", "normalize", "optimize", "parse", "pass",
-      "patch", "polish", "prepare", "prevent", "print", "raise", "read", "rebuild", "reduce",
-      "refactor", "reformat", "register", "release", "reload", "remove", "rename", "reorder",
-      "reorganize", "replace", "report", "require", "reset", "resolve", "restore", "restrict",
-      "restructure", "return", "reuse", "revert", "rewrite", "rework", "run", "save", "set",
-      "show", "simplify", "skip", "sort", "split", "standardize", "stop", "store", "strip",
-      "support", "switch", "sync", "test", "throw", "tidy", "track", "tweak", "unify",
-      "update", "upgrade", "use", "validate", "verify", "wrap", "write"};
+      "add",      "adjust",     "allow",       "apply",   "avoid",     "build",    "bump",
+      "call",     "change",     "check",       "clarify", "clean",     "cleanup",  "configure",
+      "convert",  "correct",    "create",      "declare", "define",    "delete",   "deprecate",
+      "disable",  "display",    "document",    "drop",    "enable",    "enhance",  "ensure",
+      "exclude",  "expand",     "expose",      "extend",  "extract",   "fix",      "format",
+      "generate", "handle",     "hide",        "ignore",  "implement", "improve",  "include",
+      "increase", "initialize", "inline",      "install", "introduce", "keep",     "limit",
+      "load",     "log",        "make",        "mark",    "merge",     "migrate",  "modify",
+      "move",     "normalize",  "optimize",    "parse",   "pass",      "patch",    "polish",
+      "prepare",  "prevent",    "print",       "raise",   "read",      "rebuild",  "reduce",
+      "refactor", "reformat",   "register",    "release", "reload",    "remove",   "rename",
+      "reorder",  "reorganize", "replace",     "report",  "require",   "reset",    "resolve",
+      "restore",  "restrict",   "restructure", "return",  "reuse",     "revert",   "rewrite",
+      "rework",   "run",        "save",        "set",     "show",      "simplify", "skip",
+      "sort",     "split",      "standardize", "stop",    "store",     "strip",    "support",
+      "switch",   "sync",       "test",        "throw",   "tidy",      "track",    "tweak",
+      "unify",    "update",     "upgrade",     "use",     "validate",  "verify",   "wrap",
+      "write"};
   return *verbs;
 }
 
 // Subjects with one of these phrases (ASCII case folded, whole words) say nothing about the
 // change.
 constexpr std::string_view kBlockedPhrases[] = {
-    "initial commit", "first commit", "update readme", "updated readme", "wip",
-    "work in progress", "merge branch", "merge pull request", "minor changes", "minor fixes",
-    "small changes", "some changes", "misc changes", "no message",
-    "test commit", "auto commit", "autocommit", "checkpoint"};
+    "initial commit",   "first commit", "update readme",      "updated readme", "wip",
+    "work in progress", "merge branch", "merge pull request", "minor changes",  "minor fixes",
+    "small changes",    "some changes", "misc changes",       "no message",     "test commit",
+    "auto commit",      "autocommit",   "checkpoint"};
 
 bool HasPhrase(const std::string& folded, std::string_view phrase) {
   size_t pos = 0;

@@ -32,8 +32,9 @@ struct TokenRule {
 const std::array<TokenRule, 3>& TokenRules() {
   static const std::array<TokenRule, 3> rules = {
       TokenRule{"aws_access_key", new RE2("\\b((?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16})\\b")},
-      TokenRule{"github_token",
-                new RE2("\\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")},
+      TokenRule{
+          "github_token",
+          new RE2("\\b((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")},
       TokenRule{"gitlab_token", new RE2("\\b(glpat-[A-Za-z0-9_-]{20,})")},
   };
   return rules;
@@ -56,9 +57,7 @@ const RE2& KeyEnd() {
   return re;
 }
 
-std::string Placeholder(std::string_view kind) {
-  return "<REDACTED:" + std::string(kind) + ">";
-}
+std::string Placeholder(std::string_view kind) { return "<REDACTED:" + std::string(kind) + ">"; }
 
 // Replaces every occurrence of `secret` in `line` by the placeholder of `kind`. An occurrence
 // followed by more token characters (letters, digits, '_', '-': a longer string that starts
@@ -87,12 +86,13 @@ bool ScanLine(std::string* line, bool redact, bool* in_key, std::set<std::string
       *in_key = false;
     } else if (redact) {
       // Keep a diff line's prefix character so the patch keeps its shape.
-      size_t keep = !line->empty() && (line->front() == '+' || line->front() == '-' ||
-                                       line->front() == ' ')
-                        ? 1
-                        : 0;
+      size_t keep =
+          !line->empty() && (line->front() == '+' || line->front() == '-' || line->front() == ' ')
+              ? 1
+              : 0;
       size_t body = line->find_first_not_of(" \t", keep);
-      if (body != std::string::npos) line->replace(body, std::string::npos, Placeholder("private_key"));
+      if (body != std::string::npos)
+        line->replace(body, std::string::npos, Placeholder("private_key"));
     }
     return found;
   }

@@ -18,6 +18,8 @@ PACKAGES=(
   prometheus-cpp-dev
   python3-grpcio python3-protobuf python3-zstandard
   python3-yaml ccache clang libclang-rt-14-dev
+  # deploy/check-style.py (the style stage of deploy/test.sh).
+  clang-format clang-tidy
   # A one-node Slurm cluster for tests/deploy/slurm_dataset_test.py (docs/scale-out.md).
   slurm-wlm munge
 )

@@ -17,8 +17,8 @@ absl::StatusOr<Page> ParsePage(std::string_view body, std::string_view what) {
   // lone object where the array belongs).
   size_t first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || body[first] != '[') {
-    return absl::InvalidArgumentError(absl::StrCat("the ", std::string(what),
-                                                   " response is not the JSON array expected"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", std::string(what), " response is not the JSON array expected"));
   }
   std::string wrapped = absl::StrCat("{\"items\":", std::string(body), "}");
   google::protobuf::util::JsonParseOptions options;
@@ -26,8 +26,9 @@ absl::StatusOr<Page> ParsePage(std::string_view body, std::string_view what) {
   Page page;
   auto st = google::protobuf::util::JsonStringToMessage(wrapped, &page, options);
   if (!st.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the ", std::string(what), " response is not the JSON array expected: ", st.ToString().substr(0, 200)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the ", std::string(what),
+                     " response is not the JSON array expected: ", st.ToString().substr(0, 200)));
   }
   return page;
 }

@@ -41,12 +41,13 @@ int OnSideband(const char*, int, void* payload) {
 int OnProgress(const git_indexer_progress* stats, void* payload) {
   auto* t = static_cast<Transfer*>(payload);
   if (Stop(t)) return -1;
-  if (t->limits.max_bytes > 0 && static_cast<int64_t>(stats->received_bytes) > t->limits.max_bytes) {
+  if (t->limits.max_bytes > 0 &&
+      static_cast<int64_t>(stats->received_bytes) > t->limits.max_bytes) {
     t->too_big = true;
     return -1;
   }
-  if (t->limits.timeout_seconds > 0 &&
-      std::chrono::steady_clock::now() - t->start > std::chrono::seconds(t->limits.timeout_seconds)) {
+  if (t->limits.timeout_seconds > 0 && std::chrono::steady_clock::now() - t->start >
+                                           std::chrono::seconds(t->limits.timeout_seconds)) {
     t->too_slow = true;
     return -1;
   }
@@ -72,8 +73,9 @@ absl::Status FetchAll(git_repository* repo, const std::string& what, const Clone
   rc = git_remote_fetch(remote.get(), nullptr, &fo, "fixmine fetch");
   if (t.cancelled) return absl::CancelledError(absl::StrCat(what, ": cancelled"));
   if (t.too_big) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        what, ": the transfer passed the limit of ", limits.max_bytes, " bytes (--max-clone-bytes)"));
+    return absl::ResourceExhaustedError(absl::StrCat(what, ": the transfer passed the limit of ",
+                                                     limits.max_bytes,
+                                                     " bytes (--max-clone-bytes)"));
   }
   if (t.too_slow) {
     return absl::DeadlineExceededError(absl::StrCat(
@@ -123,7 +125,8 @@ absl::Status CloneMirror(const std::string& url, const std::string& dest,
   fs::rename(tmp, dest, ec);
   if (ec) {
     cleanup();
-    return absl::InternalError(absl::StrCat("cloning \"", url, "\": moving into place: ", ec.message()));
+    return absl::InternalError(
+        absl::StrCat("cloning \"", url, "\": moving into place: ", ec.message()));
   }
   return absl::OkStatus();
 }

@@ -611,9 +611,9 @@ absl::StatusOr<std::optional<Record>> BuildMergeRecord(git_repository* repo, git
       }
     }
     // A `.h` file's language from its content (the pre-image, else the combined diff's lines).
-    fc->set_language(std::string(LanguageForFile(
-        fc->path(), !fc->old_content().empty() ? fc->old_content() : fc->patch(),
-        opt.header_language)));
+    fc->set_language(std::string(
+        LanguageForFile(fc->path(), !fc->old_content().empty() ? fc->old_content() : fc->patch(),
+                        opt.header_language)));
   }
   FinishRecord(opt, &r);
   return std::optional<Record>(std::move(r));

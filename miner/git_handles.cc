@@ -20,8 +20,9 @@ void EnsureLibgit2() {
 absl::Status GitStatus(int code, std::string_view what) {
   if (code == 0) return absl::OkStatus();
   const git_error* e = git_error_last();
-  std::string msg = absl::StrCat(std::string(what), ": ", e && e->message ? e->message : "libgit2 error",
-                                 " (code ", code, ")");
+  std::string msg =
+      absl::StrCat(std::string(what), ": ", e && e->message ? e->message : "libgit2 error",
+                   " (code ", code, ")");
   switch (code) {
     case GIT_ENOTFOUND:
       return absl::NotFoundError(msg);

@@ -35,8 +35,8 @@ std::string_view LanguageForPath(std::string_view path) {
   // Longest extension first: "x.d.ts" tries ".d.ts" before ".ts".
   for (size_t dot = lower.find('.'); dot != std::string::npos; dot = lower.find('.', dot + 1)) {
     if (dot == 0) continue;  // a dot file such as ".bashrc" is a file name, not an extension
-    lang = Find(std::begin(kExtensions), std::end(kExtensions),
-                std::string_view(lower).substr(dot));
+    lang =
+        Find(std::begin(kExtensions), std::end(kExtensions), std::string_view(lower).substr(dot));
     if (!lang.empty()) return lang;
   }
   return {};
@@ -46,8 +46,9 @@ namespace {
 
 bool EndsWithFolded(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
-         absl::EqualsIgnoreCase(absl::string_view(s.data() + s.size() - suffix.size(), suffix.size()),
-                                absl::string_view(suffix.data(), suffix.size()));
+         absl::EqualsIgnoreCase(
+             absl::string_view(s.data() + s.size() - suffix.size(), suffix.size()),
+             absl::string_view(suffix.data(), suffix.size()));
 }
 
 // The language `content` of a ".h" file shows, or "" when it could be C.

@@ -30,8 +30,8 @@ absl::StatusOr<RepositoryLicense> DetectRepositoryLicenseDetail(const std::strin
   git_object* peeled = nullptr;
   rc = git_object_peel(&peeled, obj, GIT_OBJECT_TREE);
   if (rc != 0) {
-    return absl::InvalidArgumentError(std::string(
-        GitStatus(rc, absl::StrCat("reading the tree of \"", rev, "\"")).message()));
+    return absl::InvalidArgumentError(
+        std::string(GitStatus(rc, absl::StrCat("reading the tree of \"", rev, "\"")).message()));
   }
   TreePtr tree(reinterpret_cast<git_tree*>(peeled));
   size_t n = git_tree_entrycount(tree.get());
@@ -39,8 +39,9 @@ absl::StatusOr<RepositoryLicense> DetectRepositoryLicenseDetail(const std::strin
   std::vector<std::string> ids;  // distinct, in tree order
   bool all_named_one_license = true;
   bool any_file = false;
-  static const RE2 named("(?i)(?:licen[cs]e[-.](mit|apache|apache2|apache-2\\.0|bsd|isc|mpl|gpl|"
-                         "lgpl|zlib|unlicense|boost|0bsd|cc0)|unlicense)(\\.[a-z]+)?");
+  static const RE2 named(
+      "(?i)(?:licen[cs]e[-.](mit|apache|apache2|apache-2\\.0|bsd|isc|mpl|gpl|"
+      "lgpl|zlib|unlicense|boost|0bsd|cc0)|unlicense)(\\.[a-z]+)?");
   for (size_t i = 0; i < n; ++i) {
     const git_tree_entry* e = git_tree_entry_byindex(tree.get(), i);
     if (git_tree_entry_type(e) != GIT_OBJECT_BLOB) continue;

@@ -15,8 +15,8 @@
 #include "fmt/format.h"
 #include "miner/binary_probe.h"
 #include "miner/file_diff.h"
-#include "miner/git_handles.h"
 #include "miner/functions.h"
+#include "miner/git_handles.h"
 #include "miner/language.h"
 #include "miner/rename.h"
 #include "miner/tree_diff.h"
@@ -333,9 +333,9 @@ absl::Status BuildFile(BlobCache* cache, const FilePair& p, const RecordOptions&
   fc->set_old_path(DecodeToUtf8(p.old_path).text);
   fc->set_change_type(p.type);
   // The post-image tells a `.h` file's language; a deleted file's pre-image does.
-  fc->set_language(std::string(LanguageForFile(np.text, has_new ? std::string_view(b.data)
-                                                                : std::string_view(a.data),
-                                               opt.header_language)));
+  fc->set_language(std::string(
+      LanguageForFile(np.text, has_new ? std::string_view(b.data) : std::string_view(a.data),
+                      opt.header_language)));
   fc->set_old_mode(a.mode);
   fc->set_new_mode(b.mode);
   if (has_old) fc->set_old_blob(OidHex(a.id));

@@ -6,12 +6,12 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
-#include "re2/re2.h"
 #include "common/encoding.h"
 #include "common/status.h"
 #include "curation/curate.h"
 #include "miner/file_diff.h"
 #include "miner/git_handles.h"
+#include "re2/re2.h"
 
 namespace fixmine::miner {
 namespace {

@@ -68,7 +68,7 @@ struct TrajectoryStats {
   int64_t skipped = 0;                 // merges that could not be read (counted, not fatal)
   int64_t parents_shed = 0;  // non-first parents past TrajectoryOptions::max_parents, all merges
   int64_t steps_shed = 0;    // steps past TrajectoryOptions::max_steps, all trajectories
-  int64_t synthetic_merges = 0;  // GitHub's "Merge <sha> into <sha>" merges (not trajectories)
+  int64_t synthetic_merges = 0;     // GitHub's "Merge <sha> into <sha>" merges (not trajectories)
   std::vector<std::string> errors;  // the first few reasons
 };
 

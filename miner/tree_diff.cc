@@ -57,9 +57,9 @@ class Differ {
     // Each level holds its trees and entries on the stack: a hostile tree nested without end
     // would exhaust it. git refuses trees deeper than core.maxTreeDepth (2048) the same way.
     if (depth_ >= kMaxTreeDepth) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tree nested deeper than ", kMaxTreeDepth, " levels at \"", prefix.substr(0, 200),
-          "...\""));
+      return absl::InvalidArgumentError(absl::StrCat("tree nested deeper than ", kMaxTreeDepth,
+                                                     " levels at \"", prefix.substr(0, 200),
+                                                     "...\""));
     }
     ++depth_;
     absl::Status st = WalkLevel(prefix, a, b);

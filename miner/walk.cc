@@ -92,7 +92,8 @@ absl::Status PushAll(git_repository* repo, git_revwalk* walk, std::vector<std::s
     int prc = git_reference_peel(&obj, ref, GIT_OBJECT_COMMIT);
     if (prc == 0) {
       ObjectPtr o(obj);
-      if (git_revwalk_push(walk, git_object_id(obj)) == 0) tips->push_back(OidHex(*git_object_id(obj)));
+      if (git_revwalk_push(walk, git_object_id(obj)) == 0)
+        tips->push_back(OidHex(*git_object_id(obj)));
     } else if (prc != GIT_EPEEL && broken->empty()) {
       *broken = std::string(
           GitStatus(prc, absl::StrCat("reading ref \"", git_reference_name(ref), "\"")).message());
@@ -344,8 +345,9 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
   if (!broken.empty()) stats.walk_error = broken;
   if (empty) return absl::OkStatus();  // no commits
 
-  int workers = walk_opts.workers > 0 ? walk_opts.workers
-                                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int workers = walk_opts.workers > 0
+                    ? walk_opts.workers
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<RepoPtr> repos;
   for (int i = 0; i < workers; ++i) {
     RepoPtr r;

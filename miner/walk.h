@@ -45,14 +45,14 @@ struct WalkOptions {
 
 // Counters of one walk. `errors` keeps the first few messages of skipped commits.
 struct WalkStats {
-  int64_t commits_walked = 0;    // commits the walk visited (merges included)
-  int64_t merges_skipped = 0;    // merge commits without a conflict resolution (no record)
+  int64_t commits_walked = 0;     // commits the walk visited (merges included)
+  int64_t merges_skipped = 0;     // merge commits without a conflict resolution (no record)
   int64_t merge_resolutions = 0;  // merge commits that got a merge_resolution record
-  int64_t records = 0;           // records handed to the sink
-  int64_t files = 0;             // files in those records
-  int64_t commits_skipped = 0;   // commits that could not be built (bad objects), not fatal
-  int64_t already_present = 0;   // commits `skip` said were stored already
-  int64_t unavailable_files = 0; // files whose blobs could not be read
+  int64_t records = 0;            // records handed to the sink
+  int64_t files = 0;              // files in those records
+  int64_t commits_skipped = 0;    // commits that could not be built (bad objects), not fatal
+  int64_t already_present = 0;    // commits `skip` said were stored already
+  int64_t unavailable_files = 0;  // files whose blobs could not be read
   std::vector<std::string> errors;
   // Set when the walk itself stopped early (a commit it needed could not be read).
   std::string walk_error;

@@ -18,8 +18,8 @@
 #include "pipeline/repo_identity.h"
 #include "server/path_policy.h"
 #include "server/services.h"
-#include "storage/filter.h"
 #include "server/status_convert.h"
+#include "storage/filter.h"
 
 namespace fixmine::server {
 namespace {
@@ -292,9 +292,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
   return Done(ctx, st);
 }
 
-grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(
-    grpc::CallbackServerContext* ctx, const fixmine::v1::StartMiningRequest* req,
-    fixmine::v1::StartMiningResponse* resp) {
+grpc::ServerUnaryReactor* AdminServiceImpl::StartMining(grpc::CallbackServerContext* ctx,
+                                                        const fixmine::v1::StartMiningRequest* req,
+                                                        fixmine::v1::StartMiningResponse* resp) {
   if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   auto job = runner_->StartJob(*req);
   if (!job.ok()) return Done(ctx, job.status());
@@ -368,10 +368,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   // Curation counts: one scan of every record, each label evaluated as the filter of the same
   // name so the counts agree with `records count --filter` (docs/curation.md, "Stats").
   std::vector<std::pair<std::string, std::unique_ptr<storage::Filter>>> labels;
-  std::vector<std::string> names = {"is_fix",   "is_revert",     "is_bot",
-                                    "vendored", "generated",     "lockfile",
-                                    "documentation", "secrets_found", "duplicate",
-                                    "near_duplicate"};
+  std::vector<std::string> names = {"is_fix",    "is_revert",     "is_bot",        "vendored",
+                                    "generated", "lockfile",      "documentation", "secrets_found",
+                                    "duplicate", "near_duplicate"};
   for (const std::string& p : storage::Filter::PresetNames()) names.push_back("preset = " + p);
   for (const std::string& n : names) {
     auto f = storage::Filter::Parse(n);
@@ -383,26 +382,26 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
   for (auto& s : *resp->mutable_per_repository()) {
     for (const auto& [n, f] : labels) (*s.mutable_curation())[n] = 0;
   }
-  absl::Status st = store_->Scan(
-      nullptr, storage::ScanPosition{},
-      [&](const fixmine::v1::Record& rec, const storage::ScanPosition&) {
-        auto it = by_name.find(rec.repo());
-        auto* per = it == by_name.end() ? nullptr : it->second->mutable_curation();
-        auto bump = [&](const std::string& key) {
-          ++(*overall)[key];
-          if (per) ++(*per)[key];
-        };
-        for (const auto& [n, f] : labels) {
-          if (f->Matches(rec)) bump(n);
-        }
-        for (const std::string& reason : rec.quality().drop_reasons()) {
-          bump("drop = " + reason);
-        }
-        if (rec.labels().is_fix() && it != by_name.end()) {
-          it->second->set_fix_records(it->second->fix_records() + 1);
-        }
-        return true;
-      });
+  absl::Status st =
+      store_->Scan(nullptr, storage::ScanPosition{},
+                   [&](const fixmine::v1::Record& rec, const storage::ScanPosition&) {
+                     auto it = by_name.find(rec.repo());
+                     auto* per = it == by_name.end() ? nullptr : it->second->mutable_curation();
+                     auto bump = [&](const std::string& key) {
+                       ++(*overall)[key];
+                       if (per) ++(*per)[key];
+                     };
+                     for (const auto& [n, f] : labels) {
+                       if (f->Matches(rec)) bump(n);
+                     }
+                     for (const std::string& reason : rec.quality().drop_reasons()) {
+                       bump("drop = " + reason);
+                     }
+                     if (rec.labels().is_fix() && it != by_name.end()) {
+                       it->second->set_fix_records(it->second->fix_records() + 1);
+                     }
+                     return true;
+                   });
   if (!st.ok()) return Done(ctx, st);
   return Done(ctx, absl::OkStatus());
 }

@@ -3,9 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 
 namespace fixmine::server {
@@ -68,9 +68,9 @@ absl::StatusOr<Authorizer> Authorizer::Load(const std::string& path) {
     }
     if (value.size() < kMinTokenLength ||
         !PrintableToken(std::string_view(value.data(), value.size()))) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where(), "the token must be at least ", kMinTokenLength,
-          " printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where(), "the token must be at least ", kMinTokenLength,
+                       " printable ASCII characters without spaces (e.g. `openssl rand -hex 32`)"));
     }
     t.value = std::string(value);
     a.tokens_.push_back(std::move(t));
@@ -91,8 +91,7 @@ absl::Status Authorizer::CheckHeader(std::string_view header, bool present, Role
   }
   absl::string_view token(header.data(), header.size());
   if (!absl::ConsumePrefix(&token, "Bearer ")) {
-    return absl::UnauthenticatedError(
-        "the authorization header is not \"Bearer TOKEN\"");
+    return absl::UnauthenticatedError("the authorization header is not \"Bearer TOKEN\"");
   }
   // Compare against every token so the time does not tell which one (if any) matched.
   bool admin = false, read = false;

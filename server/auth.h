@@ -65,7 +65,6 @@ struct TlsFiles {
 // Plaintext credentials when `tls.cert` and `tls.key` are both empty, TLS credentials otherwise
 // (mutual TLS when `tls.client_ca` is set). INVALID_ARGUMENT when only one of cert and key is
 // given, a client CA without them, or a file cannot be read.
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
-    const TlsFiles& tls);
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(const TlsFiles& tls);
 
 }  // namespace fixmine::server

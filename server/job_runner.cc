@@ -202,8 +202,9 @@ absl::StatusOr<Job> JobRunner::StartJob(const fixmine::v1::StartMiningRequest& r
   std::lock_guard<std::mutex> l(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (removing_.count(req.repo()) > 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "repository ", QuoteInput(req.repo()), " is being removed; add it again once the removal ends"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("repository ", QuoteInput(req.repo()),
+                     " is being removed; add it again once the removal ends"));
   }
   // Read under mu_: a removal reserves the repository under mu_ too, so the repository either
   // still exists with no removal started, or this job is refused.
@@ -350,10 +351,10 @@ absl::Status JobRunner::BeginRemoval(const std::string& repo) {
     std::lock_guard<std::mutex> al(a->mu);
     // An ended job stays in active_ until its worker's Finish; it holds nothing any more.
     if (a->job.repo() == repo && !Ended(a->job.state())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "repository ", QuoteInput(repo), " has job ", id, " ",
-          fixmine::v1::JobState_Name(a->job.state()), "; cancel it first (fixmine job cancel ", id,
-          ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("repository ", QuoteInput(repo), " has job ", id, " ",
+                       fixmine::v1::JobState_Name(a->job.state()),
+                       "; cancel it first (fixmine job cancel ", id, ")"));
     }
   }
   removing_.insert(repo);
@@ -611,8 +612,8 @@ void JobRunner::Run(const std::shared_ptr<Active>& a) {
     // Checked again at each job: the repository may have changed since it was registered. Its
     // data outside its folder (alternates, linked object folders) as checked here is what the
     // worker's Landlock ruleset lets it read besides the folder.
-    if (absl::Status st = CheckRepositoryContained(repo->local_path(), config_.allowed_roots,
-                                                   &spec.read_paths);
+    if (absl::Status st =
+            CheckRepositoryContained(repo->local_path(), config_.allowed_roots, &spec.read_paths);
         !st.ok()) {
       return fail(st);
     }

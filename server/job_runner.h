@@ -27,9 +27,9 @@ namespace fixmine::server {
 // Runs mining jobs on its own worker threads (never on gRPC threads). Each job's git work runs
 // in a sandboxed child process (pipeline/worker.h, ServerConfig's worker_* limits) that streams
 // records back; the job's thread writes them in atomic batches together with the job's
-// progress, and kills the process on cancel or shutdown. Jobs found QUEUED or RUNNING in the store at Start (a server that stopped or crashed
-// mid-job) are queued again and resume: commits already stored are skipped.
-// Thread-safe.
+// progress, and kills the process on cancel or shutdown. Jobs found QUEUED or RUNNING in the store
+// at Start (a server that stopped or crashed mid-job) are queued again and resume: commits already
+// stored are skipped. Thread-safe.
 class JobRunner {
  public:
   // `store` is borrowed and must outlive the runner.
@@ -53,9 +53,9 @@ class JobRunner {
   // job as started, the cancel flag and `update`, which publishes the job's progress fields
   // (live for readers; persisted). Returns the job's outcome: OK (SUCCEEDED), CANCELLED, or an
   // error (FAILED with it). Borrowed state must outlive the runner.
-  using KindFn = std::function<absl::Status(
-      const fixmine::v1::Job& job, const std::atomic<bool>& cancel,
-      const std::function<void(const fixmine::v1::Job&)>& update)>;
+  using KindFn =
+      std::function<absl::Status(const fixmine::v1::Job& job, const std::atomic<bool>& cancel,
+                                 const std::function<void(const fixmine::v1::Job&)>& update)>;
   // Registers the function of `kind`. Call before Start.
   void SetKindRunner(const std::string& kind, KindFn run) { kinds_[kind] = std::move(run); }
   // Queues a job of a registered `kind` for `repo`; errors as StartJob (INVALID_ARGUMENT for an

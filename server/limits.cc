@@ -24,9 +24,9 @@ StreamRegistry::~StreamRegistry() {
 absl::Status StreamRegistry::Enter(grpc::CallbackServerContext* ctx) {
   std::lock_guard<std::mutex> l(mu_);
   if (max_streams_ > 0 && static_cast<int>(open_.size()) >= max_streams_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("the server has ", open_.size(), " streams open, its limit (--max-streams ",
-                     max_streams_, "); retry later"));
+    return absl::ResourceExhaustedError(absl::StrCat("the server has ", open_.size(),
+                                                     " streams open, its limit (--max-streams ",
+                                                     max_streams_, "); retry later"));
   }
   open_[ctx] = Slot{};
   return absl::OkStatus();
@@ -86,7 +86,8 @@ void StreamRegistry::Watch() {
     // TryCancel may run the reactor's callbacks on this thread, and they take mu_: call it
     // unlocked. The contexts stay valid: Leave waits while `cancelling` is set.
     l.unlock();
-    std::fprintf(stderr, "fixmined: cancelling %zu stream(s) idle for %lld s (--stream-idle-timeout)\n",
+    std::fprintf(stderr,
+                 "fixmined: cancelling %zu stream(s) idle for %lld s (--stream-idle-timeout)\n",
                  idle.size(), static_cast<long long>(idle_timeout_.count()));
     for (auto* ctx : idle) ctx->TryCancel();
     l.lock();

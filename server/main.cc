@@ -1,4 +1,5 @@
 // fixmined: the fixmine gRPC server.
+#include <grpc/support/log.h>
 #include <malloc.h>
 #include <signal.h>
 
@@ -11,8 +12,6 @@
 #include <mutex>
 #include <string_view>
 #include <thread>
-
-#include <grpc/support/log.h>
 
 #include "CLI/CLI.hpp"
 #include "common/log.h"
@@ -186,7 +185,7 @@ int main(int argc, char** argv) {
   fixmine::SetLogOutput(*fixmine::ParseLogFormat(log_format));
   // gRPC's own messages go through the same log, so --log-format json keeps every line JSON.
   gpr_set_log_function([](gpr_log_func_args* args) {
-    fixmine::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR ? fixmine::LogLevel::kError
+    fixmine::LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? fixmine::LogLevel::kError
                               : args->severity == GPR_LOG_SEVERITY_INFO ? fixmine::LogLevel::kInfo
                                                                         : fixmine::LogLevel::kDebug;
     fixmine::Log(level, std::string("grpc: ") + (args->message ? args->message : ""));
@@ -227,9 +226,9 @@ int main(int argc, char** argv) {
                  std::string("fixmined: ") + std::string(server.status().message()));
     return 1;
   }
-  fixmine::Log(fixmine::LogLevel::kInfo,
-               "fixmined: listening on port " + std::to_string((*server)->port()) +
-                   ", data in " + config.data_dir);
+  fixmine::Log(fixmine::LogLevel::kInfo, "fixmined: listening on port " +
+                                             std::to_string((*server)->port()) + ", data in " +
+                                             config.data_dir);
   std::atomic<bool> stopped{false};
   // Set (under close_mu) once the main thread is about to destroy the server.
   std::mutex close_mu;

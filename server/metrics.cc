@@ -190,19 +190,21 @@ Metrics::Metrics()
                         .Register(*registry_)
                         .Add({});
   github_requests_ = &BuildCounter()
-                         .Name("fixmine_github_requests_total")
-                         .Help("GitHub API requests sent by sync jobs, by result (\"ok\", "
-                               "\"not_modified\").")
-                         .Register(*registry_);
+                          .Name("fixmine_github_requests_total")
+                          .Help(
+                              "GitHub API requests sent by sync jobs, by result (\"ok\", "
+                              "\"not_modified\").")
+                          .Register(*registry_);
   github_waits_ = &BuildCounter()
-                      .Name("fixmine_github_waits_total")
-                      .Help("Waits of GitHub sync jobs, by kind: \"primary\" and \"secondary\" "
-                            "rate limits, \"retry\" backoff after 5xx answers or timeouts.")
-                      .Register(*registry_);
+                       .Name("fixmine_github_waits_total")
+                       .Help(
+                           "Waits of GitHub sync jobs, by kind: \"primary\" and \"secondary\" "
+                           "rate limits, \"retry\" backoff after 5xx answers or timeouts.")
+                       .Register(*registry_);
   github_wait_seconds_ = &BuildCounter()
-                             .Name("fixmine_github_wait_seconds_total")
-                             .Help("Seconds GitHub sync jobs spent waiting, by kind.")
-                             .Register(*registry_);
+                              .Name("fixmine_github_wait_seconds_total")
+                              .Help("Seconds GitHub sync jobs spent waiting, by kind.")
+                              .Register(*registry_);
   records_streamed_ = &BuildCounter()
                            .Name("fixmine_records_streamed_total")
                            .Help("Records sent by StreamRecords and ReadStream.")
@@ -218,13 +220,15 @@ Metrics::Metrics()
                       .Register(*registry_);
   worker_ends_ = &BuildCounter()
                       .Name("fixmine_worker_ends_total")
-                      .Help("Mining worker processes that ended, by how: exited, signal, "
-                            "cpu_limit, memory_limit, stop_grace.")
+                      .Help(
+                          "Mining worker processes that ended, by how: exited, signal, "
+                          "cpu_limit, memory_limit, stop_grace.")
                       .Register(*registry_);
   worker_unsandboxed_ = &BuildCounter()
                              .Name("fixmine_worker_unsandboxed_total")
-                             .Help("Mining workers that ran without a Landlock ruleset (the "
-                                   "kernel has none, or applying it failed).")
+                             .Help(
+                                 "Mining workers that ran without a Landlock ruleset (the "
+                                 "kernel has none, or applying it failed).")
                              .Register(*registry_)
                              .Add({});
 }
@@ -262,7 +266,8 @@ void Metrics::AddWorkerUnsandboxed() { worker_unsandboxed_->Increment(); }
 void Metrics::AddGithubRequests(int64_t ok, int64_t not_modified) {
   if (ok > 0) github_requests_->Add({{"result", "ok"}}).Increment(static_cast<double>(ok));
   if (not_modified > 0) {
-    github_requests_->Add({{"result", "not_modified"}}).Increment(static_cast<double>(not_modified));
+    github_requests_->Add({{"result", "not_modified"}})
+        .Increment(static_cast<double>(not_modified));
   }
 }
 

@@ -1,13 +1,13 @@
 #pragma once
 
+#include <grpcpp/support/server_interceptor.h>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/server_interceptor.h>
 
 #include "absl/status/status.h"
 
@@ -74,8 +74,7 @@ class Metrics {
     std::string method;   // GetJob
   };
   void RpcStarted(const RpcLabels& labels);
-  void RpcMessageSent(const RpcLabels& labels, const std::string& full_method,
-                      const void* message);
+  void RpcMessageSent(const RpcLabels& labels, const std::string& full_method, const void* message);
   void RpcMessageReceived(const RpcLabels& labels);
   void RpcHandled(const RpcLabels& labels, const std::string& code, double seconds);
 

@@ -151,8 +151,7 @@ absl::Status CheckObjectFolder(const std::string& what, const std::string& objec
           "; libgit2 would resolve it against the server's working directory; write an absolute "
           "path under an allowed root"));
     }
-    if (absl::Status s =
-            CheckObjectFolder("object alternate", alt, roots, depth + 1, seen, found);
+    if (absl::Status s = CheckObjectFolder("object alternate", alt, roots, depth + 1, seen, found);
         !s.ok()) {
       return s;
     }
@@ -178,8 +177,8 @@ absl::Status CheckRepositoryContained(const std::string& path,
   std::string gitdir = git_repository_path(repo.get());
   std::string commondir = git_repository_commondir(repo.get());
   repo.reset();
-  for (const auto& [what, dir] : {std::pair{"git folder", gitdir},
-                                  std::pair{"git common folder", commondir}}) {
+  for (const auto& [what, dir] :
+       {std::pair{"git folder", gitdir}, std::pair{"git common folder", commondir}}) {
     auto real = Contained(what, dir, roots);
     if (!real.ok()) return real.status();
     found.push_back(*real);

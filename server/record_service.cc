@@ -43,21 +43,23 @@ absl::Status ReadBatch(storage::RecordStore* store, const storage::Filter* filte
                        google::protobuf::RepeatedPtrField<Record>* out, bool* end) {
   size_t bytes = 0;
   bool stopped = false;
-  absl::Status st = store->Scan(filter, *pos, [&](const Record& r, const storage::ScanPosition& after) {
-    size_t size = r.ByteSizeLong();
-    if (out->size() > 0 && (bytes + size > max_bytes || static_cast<size_t>(out->size()) >= max_records)) {
-      stopped = true;
-      return false;
-    }
-    *out->Add() = r;
-    bytes += size;
-    *pos = after;
-    if (static_cast<size_t>(out->size()) >= max_records) {
-      stopped = true;
-      return false;
-    }
-    return true;
-  });
+  absl::Status st =
+      store->Scan(filter, *pos, [&](const Record& r, const storage::ScanPosition& after) {
+        size_t size = r.ByteSizeLong();
+        if (out->size() > 0 &&
+            (bytes + size > max_bytes || static_cast<size_t>(out->size()) >= max_records)) {
+          stopped = true;
+          return false;
+        }
+        *out->Add() = r;
+        bytes += size;
+        *pos = after;
+        if (static_cast<size_t>(out->size()) >= max_records) {
+          stopped = true;
+          return false;
+        }
+        return true;
+      });
   *end = !stopped;
   return st;
 }
@@ -86,7 +88,8 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
       streams_ = guards.streams;
     }
     if (limit < 0) {
-      this->Finish(ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
+      this->Finish(
+          ToGrpcStatus(absl::InvalidArgumentError("limit is negative; use 0 for no limit")));
       return;
     }
     if (!plan.ok()) {
@@ -137,9 +140,9 @@ class StreamReactor final : public grpc::ServerWriteReactor<Resp> {
     bool raw = plan_.format == RecordFormat::kRaw;
     // Rendered rows can be larger than the record (commitpack carries both contents): read
     // half as much so that a response stays near 1 MiB.
-    absl::Status st = ReadBatch(store_, plan_.filter.get(), &pos_, max_records,
-                                raw ? kMaxBatchBytes : kMaxBatchBytes / 2,
-                                resp_.mutable_records(), &end_);
+    absl::Status st =
+        ReadBatch(store_, plan_.filter.get(), &pos_, max_records,
+                  raw ? kMaxBatchBytes : kMaxBatchBytes / 2, resp_.mutable_records(), &end_);
     if (!st.ok()) {
       this->Finish(ToGrpcStatus(st));
       return;
@@ -194,7 +197,8 @@ grpc::ServerUnaryReactor* RecordServiceImpl::GetRecord(grpc::CallbackServerConte
                                                        const fixmine::v1::GetRecordRequest* req,
                                                        fixmine::v1::GetRecordResponse* resp) {
   if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
-  if (req->id().empty()) return Done(ctx, absl::InvalidArgumentError("id is empty; pass a record id"));
+  if (req->id().empty())
+    return Done(ctx, absl::InvalidArgumentError("id is empty; pass a record id"));
   auto r = store_->GetRecord(req->id());
   if (!r.ok()) return Done(ctx, r.status());
   *resp->mutable_record() = std::move(*r);
@@ -228,23 +232,24 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CountRecords(
   return Done(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(
-    grpc::CallbackServerContext* ctx, const fixmine::v1::ListRecordsRequest* req,
-    fixmine::v1::ListRecordsResponse* resp) {
+grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(grpc::CallbackServerContext* ctx,
+                                                         const fixmine::v1::ListRecordsRequest* req,
+                                                         fixmine::v1::ListRecordsResponse* resp) {
   if (absl::Status st = Allow(ctx, guards_); !st.ok()) return Done(ctx, st);
   if (req->page_size() < 0) {
     return Done(ctx, absl::InvalidArgumentError(
                          "page_size is negative; use 1 to 1000, or 0 for the default 100"));
   }
-  int page_size = req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
+  int page_size =
+      req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
   auto f = ParseFilter(EffectiveFilter(*req));
   if (!f.ok()) return Done(ctx, f.status());
   storage::ScanPosition pos;
   if (!req->page_token().empty()) {
     auto p = DecodeResumeToken(req->page_token(), (*f)->canonical());
     if (!p.ok()) {
-      return Done(ctx, absl::InvalidArgumentError(absl::StrCat(
-                           "page_token: ", std::string(p.status().message()))));
+      return Done(ctx, absl::InvalidArgumentError(
+                           absl::StrCat("page_token: ", std::string(p.status().message()))));
     }
     pos = *p;
   }
@@ -263,9 +268,8 @@ grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* RecordServiceImpl:
   spec.format = req->format();
   spec.sample_rate = req->sample_rate();
   spec.sample_seed = req->sample_seed();
-  return new StreamReactor<fixmine::v1::StreamRecordsResponse>(store_, MakeReadPlan(spec),
-                                                               req->resume_token(), req->limit(),
-                                                               ctx, guards_);
+  return new StreamReactor<fixmine::v1::StreamRecordsResponse>(
+      store_, MakeReadPlan(spec), req->resume_token(), req->limit(), ctx, guards_);
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
@@ -298,9 +302,8 @@ grpc::ServerWriteReactor<fixmine::v1::ReadStreamResponse>* RecordServiceImpl::Re
     grpc::CallbackServerContext* ctx, const fixmine::v1::ReadStreamRequest* req) {
   auto spec = DecodeStreamName(req->stream());
   absl::StatusOr<ReadPlan> plan = spec.ok() ? MakeReadPlan(*spec) : spec.status();
-  return new StreamReactor<fixmine::v1::ReadStreamResponse>(store_, std::move(plan),
-                                                            req->resume_token(), req->limit(),
-                                                            ctx, guards_);
+  return new StreamReactor<fixmine::v1::ReadStreamResponse>(
+      store_, std::move(plan), req->resume_token(), req->limit(), ctx, guards_);
 }
 
 }  // namespace fixmine::server

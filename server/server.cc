@@ -89,8 +89,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   }
   auto creds = MakeServerCredentials(config.tls);
   if (!creds.ok()) return creds.status();
-  s->streams_ = std::make_unique<StreamRegistry>(
-      config.max_streams, std::chrono::seconds(config.stream_idle_seconds));
+  s->streams_ = std::make_unique<StreamRegistry>(config.max_streams,
+                                                 std::chrono::seconds(config.stream_idle_seconds));
   CallGuards guards{s->auth_.get(), s->streams_.get()};
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
                                                  s->decontam_.get(), guards);

@@ -5,8 +5,8 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "server/job_runner.h"
 #include "server/github_service.h"
+#include "server/job_runner.h"
 #include "server/metrics.h"
 #include "server/server_config.h"
 #include "server/services.h"

@@ -108,9 +108,9 @@ class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackServi
                                         fixmine::v1::ListRecordsResponse* resp) override;
   grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* StreamRecords(
       grpc::CallbackServerContext* ctx, const fixmine::v1::StreamRecordsRequest* req) override;
-  grpc::ServerUnaryReactor* CreateReadSession(grpc::CallbackServerContext* ctx,
-                                              const fixmine::v1::CreateReadSessionRequest* req,
-                                              fixmine::v1::CreateReadSessionResponse* resp) override;
+  grpc::ServerUnaryReactor* CreateReadSession(
+      grpc::CallbackServerContext* ctx, const fixmine::v1::CreateReadSessionRequest* req,
+      fixmine::v1::CreateReadSessionResponse* resp) override;
   grpc::ServerWriteReactor<fixmine::v1::ReadStreamResponse>* ReadStream(
       grpc::CallbackServerContext* ctx, const fixmine::v1::ReadStreamRequest* req) override;
 

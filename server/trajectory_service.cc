@@ -52,9 +52,8 @@ class StreamReactor final
   // Checks the token, takes a stream slot (RESOURCE_EXHAUSTED when none is free; freed in
   // OnDone) and starts streaming. `ctx` and `guards` are borrowed.
   StreamReactor(storage::RecordStore* store, storage::TrajectoryStore* trajectories,
-                const fixmine::v1::StreamTrajectoriesRequest& req,
-                grpc::CallbackServerContext* ctx, const CallGuards& guards,
-                size_t max_chat_patch_bytes)
+                const fixmine::v1::StreamTrajectoriesRequest& req, grpc::CallbackServerContext* ctx,
+                const CallGuards& guards, size_t max_chat_patch_bytes)
       : store_(store),
         trajectories_(trajectories),
         ctx_(ctx),

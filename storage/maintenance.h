@@ -29,13 +29,13 @@ absl::StatusOr<CheckpointInfo> CheckpointStore(RecordStore* store, const std::st
 
 // What VerifyStore found.
 struct VerifyReport {
-  int64_t records = 0;         // entries of the records family
-  int64_t ids = 0;             // entries of the id index
-  int64_t time_entries = 0;    // entries of the time index
-  int64_t lang_entries = 0;    // entries of the language index
-  int64_t counted_total = 0;   // the total record counter
-  int64_t repositories = 0;    // registered repositories
-  int64_t jobs = 0;            // stored jobs
+  int64_t records = 0;        // entries of the records family
+  int64_t ids = 0;            // entries of the id index
+  int64_t time_entries = 0;   // entries of the time index
+  int64_t lang_entries = 0;   // entries of the language index
+  int64_t counted_total = 0;  // the total record counter
+  int64_t repositories = 0;   // registered repositories
+  int64_t jobs = 0;           // stored jobs
   // Each inconsistency or checksum failure found, as a sentence; empty when the store is sound.
   std::vector<std::string> problems;
 };

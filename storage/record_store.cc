@@ -29,10 +29,10 @@
 #include "storage/dedup_index.h"
 #include "storage/fault_injection.h"
 #include "storage/keys.h"
+#include "storage/maintenance.h"
 #include "storage/manifest_guard.h"
 #include "storage/rocks_access.h"
 #include "storage/trajectory_store.h"
-#include "storage/maintenance.h"
 
 namespace fixmine::storage {
 namespace {
@@ -237,7 +237,8 @@ class RocksRecordStore final : public RecordStore {
 
   // For companion stores (rocks_access.h).
   internal::RocksAccess Access() {
-    return {db_.get(), cf_.trajectories, cf_.github, [this](std::string_view what, rocksdb::WriteBatch* batch) {
+    return {db_.get(), cf_.trajectories, cf_.github,
+            [this](std::string_view what, rocksdb::WriteBatch* batch) {
               return Write(what, [&] { return db_->Write(SyncWrite(), batch); });
             }};
   }
@@ -360,12 +361,12 @@ class RocksRecordStore final : public RecordStore {
                                   members[i].near_duplicate_similarity()};
       if (after == before[i]) continue;
       std::string value;
-      FIXMINE_RETURN_IF_ERROR(FromRocks(
-          db_->Get(rocksdb::ReadOptions(), cf_.records, primary[i], &value), what));
+      FIXMINE_RETURN_IF_ERROR(
+          FromRocks(db_->Get(rocksdb::ReadOptions(), cf_.records, primary[i], &value), what));
       Record record;
       if (!record.ParseFromString(value)) {
-        return absl::DataLossError(fmt::format("{}: the record at key {} does not parse", what,
-                                               HexKey(primary[i])));
+        return absl::DataLossError(
+            fmt::format("{}: the record at key {} does not parse", what, HexKey(primary[i])));
       }
       record.set_duplicate_of(after.duplicate_of);
       record.set_near_duplicate_of(after.near_duplicate_of);
@@ -664,8 +665,8 @@ class RocksRecordStore final : public RecordStore {
     for (auto& [key, rec] : to_put) {
       value.clear();
       if (!rec.AppendToString(&value)) {
-        return absl::InternalError(fmt::format("{}: record \"{}\" does not serialize", what,
-                                               rec.id()));
+        return absl::InternalError(
+            fmt::format("{}: record \"{}\" does not serialize", what, rec.id()));
       }
       rec.Clear();  // copied into the batch; freed now rather than with the whole vector
       FIXMINE_RETURN_IF_ERROR(FromRocks(batch.Put(cf_.records, key, value), what));
@@ -886,9 +887,8 @@ class RocksRecordStore final : public RecordStore {
     FIXMINE_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), what));
     std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
     CheckpointInfo info;
-    FIXMINE_RETURN_IF_ERROR(
-        FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0, &info.sequence),
-                  what));
+    FIXMINE_RETURN_IF_ERROR(FromRocks(
+        checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0, &info.sequence), what));
     for (const auto& entry : std::filesystem::directory_iterator(target, ec)) {
       if (!entry.is_regular_file()) continue;
       ++info.files;
@@ -957,12 +957,10 @@ class RocksRecordStore final : public RecordStore {
         problem("lang_index: an entry points to a missing record");
       }
     }));
-    FIXMINE_RETURN_IF_ERROR(scan(cf_.repos, [&](std::string_view, std::string_view) {
-      ++report.repositories;
-    }));
-    FIXMINE_RETURN_IF_ERROR(scan(cf_.jobs, [&](std::string_view, std::string_view) {
-      ++report.jobs;
-    }));
+    FIXMINE_RETURN_IF_ERROR(
+        scan(cf_.repos, [&](std::string_view, std::string_view) { ++report.repositories; }));
+    FIXMINE_RETURN_IF_ERROR(
+        scan(cf_.jobs, [&](std::string_view, std::string_view) { ++report.jobs; }));
     if (report.ids != report.records) {
       problem(fmt::format("the id index has {} entries but there are {} records", report.ids,
                           report.records));
@@ -997,8 +995,8 @@ class RocksRecordStore final : public RecordStore {
       std::optional<int64_t> n = keys::DecodeCounter(value);
       int64_t actual = per_repo.count(repo) ? per_repo[repo] : 0;
       if (n && *n != actual) {
-        problem(fmt::format("repository \"{}\": its counter says {} records but there are {}",
-                            repo, *n, actual));
+        problem(fmt::format("repository \"{}\": its counter says {} records but there are {}", repo,
+                            *n, actual));
       }
       per_repo.erase(repo);
     }));
@@ -1038,9 +1036,8 @@ class RocksRecordStore final : public RecordStore {
       if (!write_fence_.ok()) return Fenced(what);
       rocksdb::Status s = write();
       if (!s.IsIOError()) return FromRocks(s, what);
-      write_fence_ = s.IsNoSpace()
-                         ? absl::ResourceExhaustedError(FromRocks(s, what).message())
-                         : absl::FailedPreconditionError(FromRocks(s, what).message());
+      write_fence_ = s.IsNoSpace() ? absl::ResourceExhaustedError(FromRocks(s, what).message())
+                                   : absl::FailedPreconditionError(FromRocks(s, what).message());
       result = Fenced(what);
       notify = on_fence_;
     }
@@ -1305,10 +1302,10 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   rocksdb::ColumnFamilyOptions records = RecordsFamilyOptions(base);
 
   const std::vector<std::string> known = {
-      keys::kMetaCf,         keys::kRecordsCf, keys::kIdsCf,  keys::kLangIndexCf,
-      keys::kTimeIndexCf,    keys::kReposCf,   keys::kJobsCf, keys::kCountersCf,
+      keys::kMetaCf,         keys::kRecordsCf,  keys::kIdsCf,        keys::kLangIndexCf,
+      keys::kTimeIndexCf,    keys::kReposCf,    keys::kJobsCf,       keys::kCountersCf,
       keys::kFingerprintsCf, keys::kLshBandsCf, keys::kBenchmarksCf, kTrajectoriesCf,
-      keys::kDedupCf, keys::kGithubCf};
+      keys::kDedupCf,        keys::kGithubCf};
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : known) {
     descriptors.emplace_back(name, name == keys::kCountersCf  ? counters
@@ -1353,9 +1350,8 @@ absl::StatusOr<std::unique_ptr<RecordStore>> RecordStore::Open(const std::string
   cf.trajectories = handles[11];
   cf.dedup = handles[12];
   cf.github = handles[13];
-  auto store =
-      std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db), std::move(handles),
-                                         cf, options);
+  auto store = std::make_unique<RocksRecordStore>(dir, std::move(env), std::move(db),
+                                                  std::move(handles), cf, options);
   FIXMINE_RETURN_IF_ERROR(store->CheckSchema());
   FIXMINE_RETURN_IF_ERROR(store->CompleteDedupIndex());
   RecordManifestState(dir);  // the open wrote a new MANIFEST
@@ -1389,32 +1385,31 @@ absl::StatusOr<int64_t> RestoreStore(const std::string& backup_dir, const std::s
   std::string what = fmt::format("restoring \"{}\" from \"{}\"", store_dir, backup_dir);
   std::error_code ec;
   if (!fs::exists(fs::path(backup_dir) / "CURRENT", ec)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: \"{}\" is not a store backup (no CURRENT file); name a folder written by "
-        "`fixmine db backup`",
-        what, backup_dir));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: \"{}\" is not a store backup (no CURRENT file); name a folder written by "
+                    "`fixmine db backup`",
+                    what, backup_dir));
   }
   bool target_has_files = fs::is_directory(store_dir, ec) && !fs::is_empty(store_dir, ec);
   if (target_has_files) {
     // Opening takes RocksDB's lock: it fails while a server (or anything else) has it open.
     auto open = RecordStore::Open(store_dir);
     if (!open.ok() && open.status().code() == absl::StatusCode::kUnavailable) {
-      return absl::UnavailableError(fmt::format(
-          "{}: the store is in use by a running process (stop fixmined first): {}", what,
-          std::string(open.status().message())));
+      return absl::UnavailableError(
+          fmt::format("{}: the store is in use by a running process (stop fixmined first): {}",
+                      what, std::string(open.status().message())));
     }
     if (open.ok()) open->reset();  // release the lock before replacing the folder
     if (!force) {
-      return absl::FailedPreconditionError(fmt::format(
-          "{}: the target folder holds a store; pass --force to replace it", what));
+      return absl::FailedPreconditionError(
+          fmt::format("{}: the target folder holds a store; pass --force to replace it", what));
     }
   }
   fs::path target(store_dir);
   fs::path staging = target;
   staging += ".restoring";
   fs::remove_all(staging, ec);
-  fs::create_directories(target.parent_path().empty() ? fs::path(".") : target.parent_path(),
-                         ec);
+  fs::create_directories(target.parent_path().empty() ? fs::path(".") : target.parent_path(), ec);
   fs::copy(backup_dir, staging, fs::copy_options::recursive, ec);
   if (ec) {
     fs::remove_all(staging, ec);

@@ -94,8 +94,8 @@ class RecordStore {
   // LSH index (the best earlier candidate at or above the threshold) and is indexed; its
   // `minhash` field is not kept in the stored record.
   virtual absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
-                                            const fixmine::v1::Job& job,
-                                            const fixmine::v1::Repository* repo) = 0;
+                                             const fixmine::v1::Job& job,
+                                             const fixmine::v1::Repository* repo) = 0;
   // Overwrites stored records in place, by primary key, in ONE atomic synced WriteBatch. Only
   // fields that no index or counter depends on may differ (the server uses it for
   // `contamination`); a record whose id is not stored is skipped. Returns how many were

@@ -8,7 +8,6 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-
 #include "storage/record_store.h"
 
 namespace rocksdb {

@@ -1,9 +1,10 @@
 // The CLI entry point run in-process: usage errors and extract's contract.
+#include "client/cli.h"
+
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "client/cli.h"
 #include "tests/testutil/git_repo.h"
 
 namespace fixmine::client {
@@ -60,8 +61,9 @@ TEST(Cli, ExtractWalksRevisionsDatesAndLimits) {
   ASSERT_EQ(RunIn({"extract", repo.path(), "-q", "--all"}, &out, &err), kExitOk) << err;
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 3);
   EXPECT_NE(out.find(c3), std::string::npos);
-  ASSERT_EQ(RunIn({"extract", repo.path(), "-q", "--rev", "side", "--max-commits", "1"}, &out, &err),
-            kExitOk);
+  ASSERT_EQ(
+      RunIn({"extract", repo.path(), "-q", "--rev", "side", "--max-commits", "1"}, &out, &err),
+      kExitOk);
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
   EXPECT_NE(out.find(c3), std::string::npos);
   ASSERT_EQ(RunIn({"extract", repo.path(), "-q", "--rev", c1 + "..side"}, &out, &err), kExitOk);
@@ -71,8 +73,9 @@ TEST(Cli, ExtractWalksRevisionsDatesAndLimits) {
             kExitOk);
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
   EXPECT_NE(out.find(c2), std::string::npos);
-  ASSERT_EQ(RunIn({"extract", repo.path(), "-q", "--until", "@" + std::to_string(t2 - 1)}, &out, &err),
-            kExitOk);
+  ASSERT_EQ(
+      RunIn({"extract", repo.path(), "-q", "--until", "@" + std::to_string(t2 - 1)}, &out, &err),
+      kExitOk);
   EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1);
   EXPECT_NE(out.find(c1), std::string::npos);
 }

@@ -286,8 +286,8 @@ TEST(ShardWorker, ARepositoryCannotReadOutsideItsFolder) {
   std::string secret = outside.CommitAll("secret");
   testutil::TempDir work;
   const std::string borrower = work.path() + "/borrower";
-  CommandResult clone = testutil::RunShell(fmt::format(
-      "git clone -q --shared {} {}", ShellQuote(outside.path()), ShellQuote(borrower)));
+  CommandResult clone = testutil::RunShell(
+      fmt::format("git clone -q --shared {} {}", ShellQuote(outside.path()), ShellQuote(borrower)));
   ASSERT_EQ(clone.exit_code, 0) << clone.err;
   ASSERT_TRUE(fs::exists(borrower + "/.git/objects/info/alternates"));
   const std::string& head = secret;  // the borrower's only commit

@@ -235,16 +235,14 @@ TEST(Formats, InvalidUtf8AndControlCharactersStayValidJson) {
 }
 
 TEST(Formats, TestPathHeuristics) {
-  for (const char* p :
-       {"tests/a.py", "src/test/java/FooTest.java", "pkg/foo_test.go", "test_foo.py",
-        "a/b/conftest.py", "web/x.spec.ts", "web/x.test.js", "lib/__tests__/x.js",
-        "spec/models/user_spec.rb", "FooTests.cs", "Testing/x.c", "e2e/login.js",
-        "src/test_io.c", "pkg/x_test.rs"}) {
+  for (const char* p : {"tests/a.py", "src/test/java/FooTest.java", "pkg/foo_test.go",
+                        "test_foo.py", "a/b/conftest.py", "web/x.spec.ts", "web/x.test.js",
+                        "lib/__tests__/x.js", "spec/models/user_spec.rb", "FooTests.cs",
+                        "Testing/x.c", "e2e/login.js", "src/test_io.c", "pkg/x_test.rs"}) {
     EXPECT_TRUE(IsTestPath(p)) << p;
   }
   for (const char* p : {"src/latest.go", "contest.py", "src/testdata_gen.py", "attest/x.c",
-                        "README.md", "src/protest.rs", "src/e2ex/a.c",
-                        "test_noext"}) {
+                        "README.md", "src/protest.rs", "src/e2ex/a.c", "test_noext"}) {
     EXPECT_FALSE(IsTestPath(p)) << p;
   }
 }

@@ -23,15 +23,17 @@ constexpr char kAwsKey[] = "AKIAIOSFODNN7EXAMPLE";
 class CurateRepoTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    repo_.Write("LICENSE", "MIT License\n\nPermission is hereby granted, free of charge, to any "
-                           "person obtaining a copy\n");
+    repo_.Write("LICENSE",
+                "MIT License\n\nPermission is hereby granted, free of charge, to any "
+                "person obtaining a copy\n");
     repo_.Write("src/main.c", "int main(void) { return 0; }\n");
     ids_["initial"] = repo_.CommitAll("Initial commit\n");
 
     repo_.Write("package-lock.json", "{\"lockfileVersion\": 3}\n");
     repo_.Git("add -A");
-    repo_.Git("commit -q --author='dependabot[bot] <49699333+dependabot[bot]@users.noreply."
-              "github.com>' -m 'Bump lodash from 4.17.20 to 4.17.21'");
+    repo_.Git(
+        "commit -q --author='dependabot[bot] <49699333+dependabot[bot]@users.noreply."
+        "github.com>' -m 'Bump lodash from 4.17.20 to 4.17.21'");
     ids_["bot"] = repo_.Git("rev-parse HEAD");
 
     repo_.Write("vendor/zlib/inflate.c", "/* zlib */\n");
@@ -105,8 +107,8 @@ TEST_F(CurateRepoTest, PlantedLabels) {
   EXPECT_TRUE(r["german"].labels().is_fix());
 
   EXPECT_TRUE(r["fix"].labels().is_fix());
-  EXPECT_THAT(r["fix"].labels().fix_evidence(), ElementsAre("keyword:Fix", "keyword:Fixes",
-                                                            "closes:#12"));
+  EXPECT_THAT(r["fix"].labels().fix_evidence(),
+              ElementsAre("keyword:Fix", "keyword:Fixes", "closes:#12"));
   EXPECT_THAT(r["fix"].labels().issue_refs(), ElementsAre("#12", "GH-3"));
   EXPECT_THAT(r["fix"].quality().drop_reasons(), ElementsAre());
 
@@ -178,8 +180,9 @@ TEST_F(CurateRepoTest, LicenseAtTheTip) {
 TEST_F(CurateRepoTest, Issue20DualLicenseFilesAndUnsure) {
   repo_.Remove("LICENSE");
   repo_.Write("LICENSE-APACHE", "Apache License\nVersion 2.0, January 2004\n");
-  repo_.Write("LICENSE-MIT", "Permission is hereby granted, free of charge, to any person "
-                             "obtaining a copy\n");
+  repo_.Write("LICENSE-MIT",
+              "Permission is hereby granted, free of charge, to any person "
+              "obtaining a copy\n");
   repo_.CommitAll("Dual license\n");
   auto dual = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
   ASSERT_TRUE(dual.ok()) << dual.status();
@@ -189,8 +192,9 @@ TEST_F(CurateRepoTest, Issue20DualLicenseFilesAndUnsure) {
   // byteorder's layout: a COPYING that only says "dual-licensed", and one file per license.
   repo_.Remove("LICENSE-APACHE");
   repo_.Write("COPYING", "This project is dual-licensed under the Unlicense and MIT licenses.\n");
-  repo_.Write("UNLICENSE", "This is free and unencumbered software released into the public "
-                           "domain.\n");
+  repo_.Write("UNLICENSE",
+              "This is free and unencumbered software released into the public "
+              "domain.\n");
   repo_.CommitAll("Dual license, the other way\n");
   auto unlicense = miner::DetectRepositoryLicenseDetail(repo_.path(), "HEAD");
   ASSERT_TRUE(unlicense.ok()) << unlicense.status();

@@ -35,27 +35,26 @@ TEST_P(FixTest, Classifies) {
 
 INSTANTIATE_TEST_SUITE_P(
     Languages, FixTest,
-    ::testing::Values(FixCase{"Fix null dereference in parser", true, "keyword:Fix"},
-                      FixCase{"Handle crash when the socket closes", true, "keyword:crash"},
-                      FixCase{"Avoid regression in scheduler", true, "keyword:regression"},
-                      FixCase{"Add new option for output", false, ""},
-                      FixCase{"Prefix the config loader", false, ""},  // "fix" inside a word
-                      FixCase{"Behebt Fehler beim Speichern", true, "keyword:Fehler"},
-                      FixCase{"Corrige le plantage au d\u00e9marrage", true, "keyword:plantage"},
-                      FixCase{"Corrig\u00e9 l'affichage", true, "keyword:Corrig\u00e9"},
-                      FixCase{"Arregla el fallo de memoria", true, "keyword:fallo"},
-                      FixCase{"Corrigido problema de codifica\u00e7\u00e3o", true,
-                              "keyword:Corrigido"},
-                      FixCase{"\u4fee\u590d\u5185\u5b58\u6cc4\u6f0f", true,
-                              "keyword:\u4fee\u590d"},  // 修复内存泄漏
-                      FixCase{"\u30d0\u30b0\u3092\u4fee\u6b63", true,
-                              "keyword:\u30d0\u30b0"},  // バグを修正
-                      FixCase{"\u0418\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d "
-                              "\u043f\u0430\u0440\u0441\u0435\u0440",
-                              true, ""},  // Исправлен парсер
-                      FixCase{"Update docs\n\nCloses #42", true, "closes:#42"},
-                      FixCase{"Handle empty input\n\nResolves PROJ-77", true, "closes:PROJ-77"},
-                      FixCase{"Add feature (#1234)", false, ""}));
+    ::testing::Values(
+        FixCase{"Fix null dereference in parser", true, "keyword:Fix"},
+        FixCase{"Handle crash when the socket closes", true, "keyword:crash"},
+        FixCase{"Avoid regression in scheduler", true, "keyword:regression"},
+        FixCase{"Add new option for output", false, ""},
+        FixCase{"Prefix the config loader", false, ""},  // "fix" inside a word
+        FixCase{"Behebt Fehler beim Speichern", true, "keyword:Fehler"},
+        FixCase{"Corrige le plantage au d\u00e9marrage", true, "keyword:plantage"},
+        FixCase{"Corrig\u00e9 l'affichage", true, "keyword:Corrig\u00e9"},
+        FixCase{"Arregla el fallo de memoria", true, "keyword:fallo"},
+        FixCase{"Corrigido problema de codifica\u00e7\u00e3o", true, "keyword:Corrigido"},
+        FixCase{"\u4fee\u590d\u5185\u5b58\u6cc4\u6f0f", true,
+                "keyword:\u4fee\u590d"},  // 修复内存泄漏
+        FixCase{"\u30d0\u30b0\u3092\u4fee\u6b63", true, "keyword:\u30d0\u30b0"},  // バグを修正
+        FixCase{"\u0418\u0441\u043f\u0440\u0430\u0432\u043b\u0435\u043d "
+                "\u043f\u0430\u0440\u0441\u0435\u0440",
+                true, ""},  // Исправлен парсер
+        FixCase{"Update docs\n\nCloses #42", true, "closes:#42"},
+        FixCase{"Handle empty input\n\nResolves PROJ-77", true, "closes:PROJ-77"},
+        FixCase{"Add feature (#1234)", false, ""}));
 
 TEST(FixTest, IssueRefsAreCollectedButAloneAreNotAFix) {
   FixLabel l = LabelFix("Add caching (#12)\n\nSee GH-7 and ABC-123, also owner/repo#9.");
@@ -113,15 +112,13 @@ INSTANTIATE_TEST_SUITE_P(
         NotFixCase{"Remove trailing whitespace\n\nfixed in every header\n", "formatting"}));
 
 TEST(NotFixTest, SimilarSubjectsThatAreFixesStayFixes) {
-  for (const char* m : {"Release the lock before closing the file\n\nFixes a deadlock.\n",
-                        "Fix formatting of long double\n",
-                        "Fix whitespace handling in the tokenizer\n",
-                        "Fix crash in clang plugin\n",
-                        "Fix clang-format crash on empty input\n",
-                        "Fix crash when reformatting long lines\n",
-                        "Fix crash when computing the indentation\n",
-                        "Fix indentation of option help\n",  // click: output, not code
-                        "Revert to the old allocator to fix a crash\n"}) {
+  for (const char* m :
+       {"Release the lock before closing the file\n\nFixes a deadlock.\n",
+        "Fix formatting of long double\n", "Fix whitespace handling in the tokenizer\n",
+        "Fix crash in clang plugin\n", "Fix clang-format crash on empty input\n",
+        "Fix crash when reformatting long lines\n", "Fix crash when computing the indentation\n",
+        "Fix indentation of option help\n",  // click: output, not code
+        "Revert to the old allocator to fix a crash\n"}) {
     FixLabel l = LabelFix(m);
     EXPECT_TRUE(l.is_fix) << m;
     EXPECT_EQ(l.not_fix_reason, "") << m;
@@ -157,12 +154,14 @@ TEST(BotTest, Rules) {
 }
 
 TEST(LanguageTest, DetectsChineseGermanJapaneseEnglish) {
-  EXPECT_EQ(DetectMessageLanguage("修复了当用户关闭窗口时程序崩溃的问题，并且改进了内存管理和错误处理的逻辑"),
+  EXPECT_EQ(DetectMessageLanguage(
+                "修复了当用户关闭窗口时程序崩溃的问题，并且改进了内存管理和错误处理的逻辑"),
             "zh");
   EXPECT_EQ(DetectMessageLanguage("Behebt einen Fehler beim Speichern der Datei, wenn der "
                                   "Benutzer das Fenster schließt und die Verbindung abbricht"),
             "de");
-  EXPECT_EQ(DetectMessageLanguage("ユーザーがウィンドウを閉じたときにプログラムがクラッシュする問題を修正しました"),
+  EXPECT_EQ(DetectMessageLanguage(
+                "ユーザーがウィンドウを閉じたときにプログラムがクラッシュする問題を修正しました"),
             "ja");
   EXPECT_EQ(DetectMessageLanguage("Fix a crash when the user closes the window while the "
                                   "connection is still being established"),
@@ -175,13 +174,15 @@ TEST(LanguageTest, DetectsChineseGermanJapaneseEnglish) {
 TEST(LanguageTest, LooksAtThePrefixOfLongMessages) {
   std::string english;
   while (english.size() < kLanguageDetectionPrefix) {
-    english += "Fix a crash when the user closes the window while the connection is still "
-               "being established. ";
+    english +=
+        "Fix a crash when the user closes the window while the connection is still "
+        "being established. ";
   }
   std::string german;
   while (german.size() < 3 * kLanguageDetectionPrefix) {
-    german += "Behebt einen Fehler beim Speichern der Datei, wenn der Benutzer das Fenster "
-              "schließt und die Verbindung abbricht. ";
+    german +=
+        "Behebt einen Fehler beim Speichern der Datei, wenn der Benutzer das Fenster "
+        "schließt und die Verbindung abbricht. ";
   }
   EXPECT_EQ(DetectMessageLanguage(german), "de");
   EXPECT_EQ(DetectMessageLanguage(english + german), "en");
@@ -314,8 +315,9 @@ TEST(LicenseTest, Issue20UnsureWhenNothingMatchesWell) {
   LicenseDetection none = DetectLicenseText("All rights reserved. Ask us before use.");
   EXPECT_EQ(none.spdx, "");
   EXPECT_TRUE(none.unsure);
-  LicenseDetection no_version = DetectLicenseText("Distributed under the GNU General Public "
-                                                  "License; see the FSF's web site.");
+  LicenseDetection no_version = DetectLicenseText(
+      "Distributed under the GNU General Public "
+      "License; see the FSF's web site.");
   EXPECT_EQ(no_version.spdx, "");
   EXPECT_TRUE(no_version.unsure);
   LicenseDetection mit = DetectLicenseText(

@@ -46,23 +46,23 @@ INSTANTIATE_TEST_SUITE_P(
     Rules, CommitPackFtRuleTest,
     ::testing::Values(
         RuleRow{"subject_too_short", Make("Fix a typo"), Make("Fix it")},
-        RuleRow{"subject_too_long", Make("Fix the overflow in the ring buffer when the reader "
-                                         "wraps around"),
+        RuleRow{"subject_too_long",
+                Make("Fix the overflow in the ring buffer when the reader "
+                     "wraps around"),
                 Make("Fix " + std::string(100, 'x'))},
         RuleRow{"too_few_words", Make("Fix buffer overflow"), Make("Fix buffer_overflow_now")},
         RuleRow{"too_many_words", Make("Add a b c d e f g h i j k l m n o p q r s t u v w x"),
                 Make("Add a b c d e f g h i j k l m n o p q r s t u v w x y z")},
-        RuleRow{"not_imperative", Make("Use a faster hash map"),
-                Make("Fixed the hash map growth")},
+        RuleRow{"not_imperative", Make("Use a faster hash map"), Make("Fixed the hash map growth")},
         RuleRow{"blocked_phrase", Make("Update the readme generator"),
                 Make("Update README with examples")},
         RuleRow{"blocked_phrase", Make("Remove wipe flag handling"), Make("Add parser (WIP)")},
-        RuleRow{"blocked_phrase", Make("Add first-run wizard dialog"), Make("Add initial commit files")},
-        RuleRow{"version_or_hash_only", Make("Bump version to use new API"),
-                Make("Bump to 1.2.3")},
-        RuleRow{"version_or_hash_only", Make("Revert change in 3f2a9c1 parser"),
-                Make("3f2a9c1d")},
-        RuleRow{"not_single_file", Make("Fix the parser state", 1), Make("Fix the parser state", 2)},
+        RuleRow{"blocked_phrase", Make("Add first-run wizard dialog"),
+                Make("Add initial commit files")},
+        RuleRow{"version_or_hash_only", Make("Bump version to use new API"), Make("Bump to 1.2.3")},
+        RuleRow{"version_or_hash_only", Make("Revert change in 3f2a9c1 parser"), Make("3f2a9c1d")},
+        RuleRow{"not_single_file", Make("Fix the parser state", 1),
+                Make("Fix the parser state", 2)},
         RuleRow{"too_large", Make("Fix the parser state", 1, 1000),
                 Make("Fix the parser state", 1, 1001)}));
 
@@ -103,9 +103,8 @@ TEST(DropReasonsTest, PrefixedByPreset) {
   r.mutable_labels()->set_is_bot(true);
   SetDropReasons(&r);
   EXPECT_THAT(r.quality().drop_reasons(),
-              ::testing::ElementsAre("commitpackft:subject_too_short",
-                                     "commitpackft:too_few_words", "commitpackft:not_imperative",
-                                     "commitpackft:blocked_phrase",
+              ::testing::ElementsAre("commitpackft:subject_too_short", "commitpackft:too_few_words",
+                                     "commitpackft:not_imperative", "commitpackft:blocked_phrase",
                                      "commitpackft:not_single_file", "default:bot"));
 }
 

@@ -44,8 +44,9 @@ TEST(SecretsTest, FlagLeavesTextAlone) {
 }
 
 TEST(SecretsTest, GitHubAndGitLabTokens) {
-  Scan s = ScanText("a = github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n"
-               "b = glpat-abcdefghij0123456789\n");
+  Scan s = ScanText(
+      "a = github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n"
+      "b = glpat-abcdefghij0123456789\n");
   EXPECT_THAT(s.kinds, ElementsAre("github_token", "gitlab_token"));
   EXPECT_EQ(s.text, "a = <REDACTED:github_token>\nb = <REDACTED:gitlab_token>\n");
 }
@@ -139,8 +140,9 @@ TEST(SecretsTest, WholeTextScanEqualsLineByLineScan) {
 TEST(SecretsTest, PrivateKeyBlockAfterOtherLinesAndAtTheEnd) {
   Scan s = ScanText(" a\n b\n-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB");
   EXPECT_THAT(s.kinds, ElementsAre("private_key"));
-  EXPECT_EQ(s.text, " a\n b\n-----BEGIN PRIVATE KEY-----\n<REDACTED:private_key>\n"
-                    "<REDACTED:private_key>");
+  EXPECT_EQ(s.text,
+            " a\n b\n-----BEGIN PRIVATE KEY-----\n<REDACTED:private_key>\n"
+            "<REDACTED:private_key>");
   Scan none = ScanText("only code here\nand more\n");
   EXPECT_FALSE(none.found);
   EXPECT_EQ(none.text, "only code here\nand more\n");

@@ -2,9 +2,9 @@
 // with no token, a wrong token, a read-only token and the admin token through a generic stub,
 // so a handler that forgot its check fails here; TLS and mutual TLS with certificates made by
 // the openssl CLI.
-#include <gtest/gtest.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
 
 #include <condition_variable>
 #include <mutex>
@@ -59,9 +59,8 @@ class Tokens : public ::testing::Test {
   void SetUp() override {
     token_file_ = dir_.path() + "/tokens";
     WriteFile(token_file_, fmt::format("# fixmined tokens\nadmin {}\n\nread {}\n", kAdmin, kRead));
-    server_ = std::make_unique<testutil::TestServer>(dir_.path(),
-                                                     std::vector<std::string>{"--token-file",
-                                                                              token_file_});
+    server_ = std::make_unique<testutil::TestServer>(
+        dir_.path(), std::vector<std::string>{"--token-file", token_file_});
     ASSERT_TRUE(server_->Start());
     channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
   }
@@ -72,7 +71,8 @@ class Tokens : public ::testing::Test {
 };
 
 // Missing and wrong tokens on every RPC: UNAUTHENTICATED. A read token on AdminService:
-// PERMISSION_DENIED; on RecordService and TrajectoryService it passes. The admin token passes everywhere.
+// PERMISSION_DENIED; on RecordService and TrajectoryService it passes. The admin token passes
+// everywhere.
 TEST_F(Tokens, EveryRpcNeedsTheRightToken) {
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   ASSERT_NE(pool->FindServiceByName("fixmine.v1.AdminService"), nullptr);
@@ -89,13 +89,16 @@ TEST_F(Tokens, EveryRpcNeedsTheRightToken) {
   for (const auto& m : admin) {
     EXPECT_EQ(CallRaw(channel_, m, "").error_code(), grpc::StatusCode::UNAUTHENTICATED) << m;
     EXPECT_EQ(CallRaw(channel_, m, "Bearer wrong-token-wrong-token").error_code(),
-              grpc::StatusCode::UNAUTHENTICATED) << m;
+              grpc::StatusCode::UNAUTHENTICATED)
+        << m;
     EXPECT_EQ(CallRaw(channel_, m, kAdmin).error_code(), grpc::StatusCode::UNAUTHENTICATED)
         << m << " (no Bearer prefix)";
     EXPECT_EQ(CallRaw(channel_, m, std::string("Bearer ") + kAdmin + "x").error_code(),
-              grpc::StatusCode::UNAUTHENTICATED) << m;
+              grpc::StatusCode::UNAUTHENTICATED)
+        << m;
     EXPECT_EQ(CallRaw(channel_, m, std::string("Bearer ") + kRead).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED) << m;
+              grpc::StatusCode::PERMISSION_DENIED)
+        << m;
     auto code = CallRaw(channel_, m, std::string("Bearer ") + kAdmin).error_code();
     EXPECT_NE(code, grpc::StatusCode::UNAUTHENTICATED) << m;
     EXPECT_NE(code, grpc::StatusCode::PERMISSION_DENIED) << m;
@@ -103,7 +106,8 @@ TEST_F(Tokens, EveryRpcNeedsTheRightToken) {
   for (const auto& m : records) {
     EXPECT_EQ(CallRaw(channel_, m, "").error_code(), grpc::StatusCode::UNAUTHENTICATED) << m;
     EXPECT_EQ(CallRaw(channel_, m, "Bearer nope-nope-nope-nope-nope").error_code(),
-              grpc::StatusCode::UNAUTHENTICATED) << m;
+              grpc::StatusCode::UNAUTHENTICATED)
+        << m;
     for (const char* t : {kRead, kAdmin}) {
       auto code = CallRaw(channel_, m, std::string("Bearer ") + t).error_code();
       EXPECT_NE(code, grpc::StatusCode::UNAUTHENTICATED) << m;
@@ -116,8 +120,7 @@ TEST_F(Tokens, EveryRpcNeedsTheRightToken) {
   client::FixmineClient reader(server_->address(), kRead);
   EXPECT_TRUE(reader.CountRecords("").ok());
   EXPECT_EQ(reader.GetStats().status().code(), StatusCode::kPermissionDenied);
-  EXPECT_EQ(reader.AddRepository(dir_.path(), "r").status().code(),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(reader.AddRepository(dir_.path(), "r").status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(anonymous.CountRecords("").status().code(), StatusCode::kUnauthenticated);
   client::FixmineClient operator_(server_->address(), kAdmin);
   EXPECT_TRUE(operator_.GetStats().ok());

@@ -24,7 +24,8 @@ using testutil::ShellQuote;
 // Fixed identity and dates, no user or system configuration.
 inline std::string GitEnv() {
   return "GIT_CONFIG_NOSYSTEM=1 HOME=/nonexistent GIT_AUTHOR_NAME=Ada "
-         "GIT_AUTHOR_EMAIL=ada@example.com GIT_COMMITTER_NAME=Cy GIT_COMMITTER_EMAIL=cy@example.com "
+         "GIT_AUTHOR_EMAIL=ada@example.com GIT_COMMITTER_NAME=Cy "
+         "GIT_COMMITTER_EMAIL=cy@example.com "
          "GIT_AUTHOR_DATE='1700000000 +0000' GIT_COMMITTER_DATE='1700000000 +0000'";
 }
 
@@ -164,7 +165,8 @@ inline std::string TruncatedObjectRepo(testutil::GitRepo& repo) {
   while (!blob.empty() && blob.back() == '\n') blob.pop_back();
   std::string path = repo.path() + "/.git/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
   std::error_code ec;
-  std::filesystem::permissions(path, std::filesystem::perms::owner_write, std::filesystem::perm_options::add, ec);
+  std::filesystem::permissions(path, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add, ec);
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size / 2);
   return blob;

@@ -15,8 +15,8 @@ namespace {
 using fixmine::v1::Job;
 using fixmine::v1::Record;
 
-constexpr int kBlobCap = 1 << 20;       // --max-blob-bytes of this suite's server
-constexpr int kMessageCap = 64 << 10;   // --max-message-bytes of this suite's server
+constexpr int kBlobCap = 1 << 20;      // --max-blob-bytes of this suite's server
+constexpr int kMessageCap = 64 << 10;  // --max-message-bytes of this suite's server
 
 class RepoContent : public ::testing::Test {
  protected:
@@ -92,9 +92,10 @@ TEST_F(RepoContent, TreeEntriesNamedDotDotDotGitAndVeryLong) {
 TEST_F(RepoContent, MaliciousGitmodulesIsNeverActedOn) {
   std::string marker = root_->path() + "/pwned";
   std::string repo = InitRepo(root_->path(), "submods");
-  std::string gm = Blob(repo, fmt::format(
-      "[submodule \"evil\"]\n\tpath = ../../evil\n\turl = ext::sh -c touch% {}\n"
-      "[submodule \"opt\"]\n\tpath = opt\n\turl = --upload-pack=touch {}\n", marker, marker));
+  std::string gm = Blob(
+      repo, fmt::format("[submodule \"evil\"]\n\tpath = ../../evil\n\turl = ext::sh -c touch% {}\n"
+                        "[submodule \"opt\"]\n\tpath = opt\n\turl = --upload-pack=touch {}\n",
+                        marker, marker));
   std::string some_commit = std::string(40, 'a');
   std::string tree = WriteTree(repo, {{"100644", ".gitmodules", gm},
                                       {"160000", "evil", some_commit},
@@ -121,7 +122,8 @@ TEST_F(RepoContent, TreeNestedDeeperThanTheCap) {
       "commit refs/heads/main\ncommitter Cy <cy@example.com> 1700000000 +0000\ndata 6\nfirst\n"
       "M 644 inline top\ndata 2\nx\n\n"
       "commit refs/heads/main\ncommitter Cy <cy@example.com> 1700000001 +0000\ndata 5\ndeep\n"
-      "M 644 inline " + deep + "\ndata 2\ny\n\n";
+      "M 644 inline " +
+      deep + "\ndata 2\ny\n\n";
   WriteFile(repo + "/.import", stream);
   Git(repo, "fast-import --quiet < .import");
   Job job = MineToEnd(*client_, repo, "deep");
@@ -155,7 +157,8 @@ TEST_F(RepoContent, BlobOverTheSizeCapIsNotRead) {
   for (size_t i = 80; i < big.size(); i += 81) big[i] = '\n';
   std::string small = Blob(repo, "small\n");
   std::string bigid = Blob(repo, big);
-  std::string tree = WriteTree(repo, {{"100644", "big.txt", bigid}, {"100644", "small.txt", small}});
+  std::string tree =
+      WriteTree(repo, {{"100644", "big.txt", bigid}, {"100644", "small.txt", small}});
   SetMain(repo, WriteCommit(repo, tree, {}, "big\n"));
   Job job = MineToEnd(*client_, repo, "bigblob");
   EXPECT_EQ(job.state(), fixmine::v1::SUCCEEDED) << job.error();
@@ -174,10 +177,13 @@ TEST_F(RepoContent, BlobOverTheSizeCapIsNotRead) {
 // binary file is flagged, the Latin-1 file is transcoded with its encoding named.
 TEST_F(RepoContent, BinaryAndInvalidUtf8Content) {
   std::string repo = InitRepo(root_->path(), "bytes");
-  std::string bin("\x7f" "ELF\0\0\x01\xff\xfe binary", 16);
+  std::string bin(
+      "\x7f"
+      "ELF\0\0\x01\xff\xfe binary",
+      16);
   std::string latin = "caf\xe9 cr\xe8me\n\xff\xfe\n";
-  std::string tree = WriteTree(repo, {{"100644", "a.bin", Blob(repo, bin)},
-                                      {"100644", "b.txt", Blob(repo, latin)}});
+  std::string tree = WriteTree(
+      repo, {{"100644", "a.bin", Blob(repo, bin)}, {"100644", "b.txt", Blob(repo, latin)}});
   SetMain(repo, WriteCommit(repo, tree, {}, "bytes\n"));
   Job job = MineToEnd(*client_, repo, "bytes");
   EXPECT_EQ(job.state(), fixmine::v1::SUCCEEDED) << job.error();
@@ -262,8 +268,8 @@ TEST_F(RepoContent, EmptyRepositoryAndHeadPointingNowhere) {
 // An octopus merge (three parents) is skipped as a merge; its parents are recorded.
 TEST_F(RepoContent, OctopusMerge) {
   std::string repo = InitRepo(root_->path(), "octopus");
-  std::string base = WriteCommit(repo, WriteTree(repo, {{"100644", "f", Blob(repo, "0\n")}}), {},
-                                 "base\n");
+  std::string base =
+      WriteCommit(repo, WriteTree(repo, {{"100644", "f", Blob(repo, "0\n")}}), {}, "base\n");
   std::vector<std::string> heads;
   for (int i = 1; i <= 3; ++i) {
     std::string t = WriteTree(repo, {{"100644", "f", Blob(repo, "0\n")},
@@ -294,8 +300,8 @@ TEST_F(RepoContent, ShallowRepository) {
   }
   SetMain(src, parent);
   std::string shallow = root_->path() + "/shallow";
-  CommandResult r = RunShell(fmt::format("{} git clone -q --bare --depth 1 file://{} {}",
-                                         GitEnv(), src, ShellQuote(shallow)));
+  CommandResult r = RunShell(fmt::format("{} git clone -q --bare --depth 1 file://{} {}", GitEnv(),
+                                         src, ShellQuote(shallow)));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_TRUE(std::filesystem::exists(shallow + "/shallow"));
   Job job = MineToEnd(*client_, shallow, "shallow");

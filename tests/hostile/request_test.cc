@@ -21,11 +21,11 @@ class Requests : public ::testing::Test {
     root_ = new testutil::TempDir();
     // A real repository outside the allowed root, and one inside.
     outside_repo_ = InitRepo(outside_->path(), "secret");
-    std::string t = WriteTree(outside_repo_, {{"100644", "key", WriteObject(outside_repo_, "blob",
-                                                                               "secret\n")}});
+    std::string t = WriteTree(outside_repo_,
+                              {{"100644", "key", WriteObject(outside_repo_, "blob", "secret\n")}});
     SetMain(outside_repo_, WriteCommit(outside_repo_, t, {}, "secret\n"));
-    server_ = new testutil::TestServer(root_->path(), {"--allow-scheme", "https",
-                                                        "--allow-scheme", "file"});
+    server_ = new testutil::TestServer(root_->path(),
+                                       {"--allow-scheme", "https", "--allow-scheme", "file"});
     ASSERT_TRUE(server_->Start());
     client_ = new client::FixmineClient(server_->address(), "");
   }
@@ -60,9 +60,9 @@ std::string Requests::last_message_;
 // "../", absolute, symlinked and percent-encoded spellings of a path outside the root.
 TEST_F(Requests, PathTraversalInEverySpelling) {
   const std::string root = root_->path();
-  EXPECT_EQ(Add(root + "/../" + std::filesystem::path(outside_->path()).filename().string() +
-                "/secret"),
-            StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      Add(root + "/../" + std::filesystem::path(outside_->path()).filename().string() + "/secret"),
+      StatusCode::kPermissionDenied);
   EXPECT_TRUE(absl::StrContains(last_message_, "outside the allowed roots")) << last_message_;
   EXPECT_EQ(Add(outside_repo_), StatusCode::kPermissionDenied);
   EXPECT_EQ(Add("/etc"), StatusCode::kPermissionDenied);
@@ -96,8 +96,8 @@ TEST_F(Requests, GitdirFileAndAlternatesOutsideTheRoots) {
 
   // Relative alternates are resolved from the objects folder, then checked the same way.
   std::string rel = InitRepo(root, "relalt");
-  WriteFile(rel + "/.git/objects/info/alternates", "../../../../../../../../../../../" +
-                                                       outside_repo_ + "/.git/objects\n");
+  WriteFile(rel + "/.git/objects/info/alternates",
+            "../../../../../../../../../../../" + outside_repo_ + "/.git/objects\n");
   EXPECT_EQ(Add(rel, "relalt"), StatusCode::kPermissionDenied);
 
   // An alternate inside the root is fine.
@@ -126,9 +126,9 @@ TEST_F(Requests, GitdirFileAndAlternatesOutsideTheRoots) {
 
 // URL schemes outside the allowlist, credentials in URLs, file URLs outside the roots.
 TEST_F(Requests, DisallowedUrlsAndSchemes) {
-  for (std::string url : {"http://example.com/r.git", "ssh://example.com/r.git",
-                          "git://example.com/r.git", "HTTPS://example.com/r.git",
-                          "ftp://example.com/r.git", "git+ssh://example.com/r.git"}) {
+  for (std::string url :
+       {"http://example.com/r.git", "ssh://example.com/r.git", "git://example.com/r.git",
+        "HTTPS://example.com/r.git", "ftp://example.com/r.git", "git+ssh://example.com/r.git"}) {
     EXPECT_EQ(Add(url, "u"), StatusCode::kInvalidArgument) << url << ": " << last_message_;
     EXPECT_TRUE(absl::StrContains(last_message_, "is not allowed")) << last_message_;
   }
@@ -171,7 +171,8 @@ TEST_F(Requests, OversizedRequests) {
 TEST_F(Requests, CatastrophicRegexes) {
   // A message that makes "(a+)+$" backtrack 2^40 times in a backtracking engine.
   std::string repo = InitRepo(root_->path(), "redos");
-  std::string t = WriteTree(repo, {{"100644", std::string(40, 'x'), WriteObject(repo, "blob", "x\n")}});
+  std::string t =
+      WriteTree(repo, {{"100644", std::string(40, 'x'), WriteObject(repo, "blob", "x\n")}});
   SetMain(repo, WriteCommit(repo, t, {}, std::string(40, 'a') + "!"));
   fixmine::v1::Job job = MineToEnd(*client_, repo, "redos");
   ASSERT_EQ(job.records_written(), 1);

@@ -3,8 +3,8 @@
 // cancels and short deadlines mid-stream and mid-job, the stream and job caps, and 200
 // concurrent streams with jobs running.
 #include <gtest/gtest.h>
-#include <sys/ioctl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,10 +121,13 @@ TEST_F(Clients, StalledReaderKeepsServerMemoryBoundedAndIsCancelled) {
   if (HasFatalFailure()) return;
   // Warm up: one full read, so caches are at their working size.
   int64_t all = 0;
-  ASSERT_TRUE(client_->StreamRecords({}, [&](const auto& b) {
-                all += b.records_size();
-                return true;
-              }).ok());
+  ASSERT_TRUE(client_
+                  ->StreamRecords({},
+                                  [&](const auto& b) {
+                                    all += b.records_size();
+                                    return true;
+                                  })
+                  .ok());
   ASSERT_EQ(all, kBigRecords);
   long before = RssKiB(server_->pid());
   ASSERT_GT(before, 0);
@@ -141,9 +144,8 @@ TEST_F(Clients, StalledReaderKeepsServerMemoryBoundedAndIsCancelled) {
       << "server RSS grew from " << before << " KiB to " << during << " KiB with a stalled reader";
   // The idle deadline (3 s) cancels the stream (the server logs it): the reader then gets
   // what was in flight, then an error, never all 60 records.
-  EXPECT_TRUE(Eventually([&] {
-    return absl::StrContains(ReadFile(server_->log_path()), "--stream-idle-timeout");
-  }));
+  EXPECT_TRUE(Eventually(
+      [&] { return absl::StrContains(ReadFile(server_->log_path()), "--stream-idle-timeout"); }));
   int got = resp.records_size();
   while (reader->Read(&resp)) got += resp.records_size();
   grpc::Status st = reader->Finish();

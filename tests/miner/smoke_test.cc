@@ -16,12 +16,13 @@ TEST(MineSmoke, OneRecordPerNonMergeCommit) {
   RecordOptions ro;
   ro.repo_name = "r";
   WalkStats stats;
-  auto st = Mine(repo.path(), {}, ro,
-                 [&](fixmine::v1::Record&& r) {
-                   got.push_back(std::move(r));
-                   return absl::OkStatus();
-                 },
-                 &stats);
+  auto st = Mine(
+      repo.path(), {}, ro,
+      [&](fixmine::v1::Record&& r) {
+        got.push_back(std::move(r));
+        return absl::OkStatus();
+      },
+      &stats);
   ASSERT_TRUE(st.ok()) << st;
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].commit(), c2);
@@ -42,8 +43,8 @@ TEST(MineSmoke, OversizedRecordShedsContentsThenPatchesLargestFirst) {
     for (int i = 0; i < lines; ++i) t += std::string(60, c) + std::to_string(i) + "\n";
     return t;
   };
-  repo.Write("big.txt", text('b', 2000));    // about 124 KB
-  repo.Write("mid.txt", text('m', 1000));    // about 62 KB
+  repo.Write("big.txt", text('b', 2000));  // about 124 KB
+  repo.Write("mid.txt", text('m', 1000));  // about 62 KB
   repo.Write("small.txt", text('s', 10));
   repo.CommitAll("add\n");
   repo.Write("big.txt", text('B', 2000));
@@ -56,12 +57,13 @@ TEST(MineSmoke, OversizedRecordShedsContentsThenPatchesLargestFirst) {
     ro.repo_name = "r";
     ro.max_record_bytes = budget;
     WalkStats stats;
-    EXPECT_TRUE(Mine(repo.path(), {}, ro,
-                     [&](fixmine::v1::Record&& r) {
-                       got.push_back(std::move(r));
-                       return absl::OkStatus();
-                     },
-                     &stats)
+    EXPECT_TRUE(Mine(
+                    repo.path(), {}, ro,
+                    [&](fixmine::v1::Record&& r) {
+                      got.push_back(std::move(r));
+                      return absl::OkStatus();
+                    },
+                    &stats)
                     .ok());
     EXPECT_EQ(got.size(), 2u);
     return got.empty() ? fixmine::v1::Record() : got[0];

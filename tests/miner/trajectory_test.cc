@@ -679,8 +679,9 @@ TEST(Trajectory, Issue20TrailerOnlyMergeTakesTheStepSubject) {
   repo.Git("checkout -q main");
   repo.Write("a.txt", "one\nmore\n");
   repo.CommitAll("main moves on\n");
-  repo.Git("merge -q --no-ff patch-1 -m 'Merge pull request #907 from someone/patch-1' "
-           "-m 'PiperOrigin-RevId: 123456789'");
+  repo.Git(
+      "merge -q --no-ff patch-1 -m 'Merge pull request #907 from someone/patch-1' "
+      "-m 'PiperOrigin-RevId: 123456789'");
   TrajectoryStats stats;
   TrajectorySet set = Find(repo, &stats);
   ASSERT_EQ(set.trajectories.size(), 1u);

@@ -30,9 +30,9 @@ class CurationE2e : public ::testing::Test {
     server_ = std::make_unique<testutil::TestServer>(repo_.path(),
                                                      std::vector<std::string>{"--bot", "ci robot"});
     ASSERT_TRUE(server_->Start());
-    ASSERT_EQ(Cli(fmt::format("repo add {} --name demo", testutil::ShellQuote(repo_.path())))
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        Cli(fmt::format("repo add {} --name demo", testutil::ShellQuote(repo_.path()))).exit_code,
+        0);
     CommandResult mine = Cli("mine demo --wait");
     ASSERT_EQ(mine.exit_code, 0) << mine.err;
   }

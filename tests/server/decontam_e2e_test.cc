@@ -3,13 +3,12 @@
 // from reads by default; a commit sharing only short lines is not; a commit mined after the
 // benchmark was added is labelled at mining time; `bench rm` clears the labels.
 #include <gtest/gtest.h>
-
-#include <sstream>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "fmt/format.h"
@@ -76,7 +75,8 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   }
   testutil::TestServer server(parent);
   ASSERT_TRUE(server.Start());
-  CommandResult add = server.Cli(fmt::format("repo add {} --name r", testutil::ShellQuote(repo.path())));
+  CommandResult add =
+      server.Cli(fmt::format("repo add {} --name r", testutil::ShellQuote(repo.path())));
   ASSERT_EQ(add.exit_code, 0) << add.err;
   CommandResult mine = server.Cli("mine r --wait");
   ASSERT_EQ(mine.exit_code, 0) << mine.err;
@@ -115,8 +115,7 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   EXPECT_TRUE(Has(plain.out, "\"commit\":\"" + unrelated + "\"")) << plain.out;
 
   // Mined after the benchmark was added: labelled at mining time.
-  repo.Write("src/again.py",
-             "def close_again(numbers, threshold):\n" + std::string(kSolution));
+  repo.Write("src/again.py", "def close_again(numbers, threshold):\n" + std::string(kSolution));
   std::string later = repo.CommitAll("Add close_again\n");
   mine = server.Cli("mine r --wait");
   ASSERT_EQ(mine.exit_code, 0) << mine.err;

@@ -7,9 +7,9 @@
 
 #include <filesystem>
 #include <map>
-#include <vector>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 #include "client/fixmine_client.h"
 #include "curation/canonical.h"

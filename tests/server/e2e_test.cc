@@ -78,7 +78,8 @@ class EndToEnd : public ::testing::Test {
   CommandResult Cli(const std::string& args) { return server_->Cli(args); }
 
   void AddAndMine() {
-    CommandResult add = Cli(fmt::format("repo add {} --name demo", testutil::ShellQuote(repo_.path())));
+    CommandResult add =
+        Cli(fmt::format("repo add {} --name demo", testutil::ShellQuote(repo_.path())));
     ASSERT_EQ(add.exit_code, 0) << add.err;
     CommandResult mine = Cli("mine demo --wait");
     ASSERT_EQ(mine.exit_code, 0) << mine.err;
@@ -231,7 +232,8 @@ TEST(EndToEndRemote, RemoteUrlIsClonedAsABareMirrorAndMined) {
                                           "/mirrors/mirror.git for-each-ref --format='%(refname)'");
   EXPECT_NE(refs.out.find("refs/heads/feature"), std::string::npos) << refs.out << refs.err;
   EXPECT_EQ(testutil::RunShell("git --git-dir " + server.data_dir() +
-                               "/mirrors/mirror.git rev-parse --is-bare-repository").out,
+                               "/mirrors/mirror.git rev-parse --is-bare-repository")
+                .out,
             "true\n");
   // New commits upstream arrive with --fetch.
   origin.Write("z.py", "x = 1\n");

@@ -53,7 +53,8 @@ TEST_F(Rpc, JobLifecycleWatchAndPagination) {
   auto job = client_->StartMining(req);
   ASSERT_TRUE(job.ok()) << job.status();
   std::vector<fixmine::v1::Job> events;
-  absl::Status st = client_->WatchJob(job->id(), [&](const fixmine::v1::Job& j) { events.push_back(j); });
+  absl::Status st =
+      client_->WatchJob(job->id(), [&](const fixmine::v1::Job& j) { events.push_back(j); });
   ASSERT_TRUE(st.ok()) << st;
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().state(), fixmine::v1::SUCCEEDED);
@@ -129,27 +130,36 @@ TEST_F(Rpc, StreamBatchesCarryTokensThatResumeExactly) {
   std::vector<std::string> all;
   fixmine::v1::StreamRecordsRequest sr;
   sr.set_filter("path:\"src/*.py\"");
-  ASSERT_TRUE(client_->StreamRecords(sr, [&](const auto& b) {
-                for (const auto& r : b.records()) all.push_back(r.id());
-                return true;
-              }).ok());
+  ASSERT_TRUE(client_
+                  ->StreamRecords(sr,
+                                  [&](const auto& b) {
+                                    for (const auto& r : b.records()) all.push_back(r.id());
+                                    return true;
+                                  })
+                  .ok());
   ASSERT_EQ(all.size(), 15u);
   // Stop after the first batch of a 4-record limit, then resume from its token.
   sr.set_limit(4);
   std::string token;
   std::vector<std::string> got;
-  ASSERT_TRUE(client_->StreamRecords(sr, [&](const auto& b) {
-                for (const auto& r : b.records()) got.push_back(r.id());
-                token = b.resume_token();
-                return true;
-              }).ok());
+  ASSERT_TRUE(client_
+                  ->StreamRecords(sr,
+                                  [&](const auto& b) {
+                                    for (const auto& r : b.records()) got.push_back(r.id());
+                                    token = b.resume_token();
+                                    return true;
+                                  })
+                  .ok());
   ASSERT_EQ(got.size(), 4u);
   sr.set_limit(0);
   sr.set_resume_token(token);
-  ASSERT_TRUE(client_->StreamRecords(sr, [&](const auto& b) {
-                for (const auto& r : b.records()) got.push_back(r.id());
-                return true;
-              }).ok());
+  ASSERT_TRUE(client_
+                  ->StreamRecords(sr,
+                                  [&](const auto& b) {
+                                    for (const auto& r : b.records()) got.push_back(r.id());
+                                    return true;
+                                  })
+                  .ok());
   EXPECT_EQ(got, all);
 }
 

@@ -95,8 +95,7 @@ TEST(FilterCurationTest, UnknownPresetNamesTheKnownOnes) {
   auto f = Filter::ParseWithPreset("", "nope");
   ASSERT_FALSE(f.ok());
   EXPECT_EQ(f.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(f.status().message().find("default, commitpackft"), std::string::npos)
-      << f.status();
+  EXPECT_NE(f.status().message().find("default, commitpackft"), std::string::npos) << f.status();
   EXPECT_EQ(Filter::PresetNames(), (std::vector<std::string>{"default", "commitpackft"}));
 }
 

@@ -271,9 +271,9 @@ TEST(FilterTest, Booleans) {
   r.mutable_files(1)->set_binary(true);
   r.mutable_files(2)->set_vendored(true);
   r.mutable_files(0)->set_generated(true);
-  for (std::string_view name : {"is_revert", "is_bot", "renames_skipped", "binary", "vendored",
-                                "generated", "merge_resolution", "has_bug_link", "has_fixed_by",
-                           "has_issue"}) {
+  for (std::string_view name :
+       {"is_revert", "is_bot", "renames_skipped", "binary", "vendored", "generated",
+        "merge_resolution", "has_bug_link", "has_fixed_by", "has_issue"}) {
     EXPECT_TRUE(Match(name, r)) << name;
     EXPECT_TRUE(Match(std::string(name) + " = true", r)) << name;
     EXPECT_FALSE(Match("NOT " + std::string(name), r)) << name;
@@ -591,8 +591,8 @@ TEST(FilterTest, DepthLimitHoldsForTheCanonicalTextToo) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ((*again)->canonical(), (*f)->canonical());
   // One more NOT under the AND is 65 levels: refused, as its canonical text would be.
-  EXPECT_TRUE(Contains(Error(nots(5) + "binary " + nots(64) + "binary"),
-                       "nested deeper than 64 levels"));
+  EXPECT_TRUE(
+      Contains(Error(nots(5) + "binary " + nots(64) + "binary"), "nested deeper than 64 levels"));
 }
 
 TEST(FilterTest, MatchesIsThreadSafe) {

@@ -233,8 +233,8 @@ TEST_F(MaintenanceTest, LargeRecordsLiveInBlobFilesThatBackupRestoreAndRemovalHa
       auto n = store_->WriteBatch(batch, job, &repo);
       ASSERT_TRUE(n.ok()) << n.status();
       ASSERT_EQ(*n, 4);
-      (name == "big" ? big : keep).insert((name == "big" ? big : keep).end(), batch.begin(),
-                                           batch.end());
+      (name == "big" ? big : keep)
+          .insert((name == "big" ? big : keep).end(), batch.begin(), batch.end());
     }
     ASSERT_TRUE(store_->Compact().ok());
   }

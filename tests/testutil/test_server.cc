@@ -1,7 +1,7 @@
 #include "tests/testutil/test_server.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,9 +29,9 @@ TestServer::~TestServer() {
 bool TestServer::Start() {
   std::string port_file = dir_.path() + "/port";
   unlink(port_file.c_str());
-  std::vector<std::string> args = {FixmindPath(),    "--listen",       "127.0.0.1:0",
-                                   "--data-dir",     data_dir_,        "--allowed-root",
-                                   allowed_root_,    "--port-file",    port_file};
+  std::vector<std::string> args = {FixmindPath(), "--listen",    "127.0.0.1:0",
+                                   "--data-dir",  data_dir_,     "--allowed-root",
+                                   allowed_root_, "--port-file", port_file};
   for (const auto& a : extra_args_) args.push_back(a);
   pid_ = fork();
   if (pid_ == 0) {

@@ -68,8 +68,8 @@ run() {
   done
   local dir
   case "$stage" in
-    map) dir="$OUT/map" ;; signatures) dir="$OUT/work/signatures" ;; buckets) dir="$OUT/work/pairs" ;;
-    clusters) dir="$OUT/work/clusters" ;; filter) dir="$OUT/data" ;; card) dir="$OUT/README.md" ;;
+    map) dir="$OUT/map" ;; signatures) dir="$OUT/stages/signatures" ;; buckets) dir="$OUT/stages/pairs" ;;
+    clusters) dir="$OUT/stages/clusters" ;; filter) dir="$OUT/data" ;; card) dir="$OUT/README.md" ;;
   esac
   local bytes
   bytes="$(du -sb "$dir" | cut -f1)"

@@ -50,30 +50,32 @@ std::string MapDonePath(const DatasetOptions& o, int64_t i) {
   return fmt::format("{}/map/train-{}-of-{}.done", o.dir, i, o.map_shards);
 }
 std::string SignaturesPath(const DatasetOptions& o, int64_t i, int64_t j) {
-  return fmt::format("{}/work/signatures/{}-of-{}.part-{}-of-{}.tsv", o.dir, i, o.map_shards, j,
+  return fmt::format("{}/stages/signatures/{}-of-{}.part-{}-of-{}.tsv", o.dir, i, o.map_shards, j,
                      o.partitions);
 }
 std::string SignaturesDone(const DatasetOptions& o, int64_t i) {
-  return fmt::format("{}/work/signatures/{}-of-{}.done", o.dir, i, o.map_shards);
+  return fmt::format("{}/stages/signatures/{}-of-{}.done", o.dir, i, o.map_shards);
 }
 std::string PairsPath(const DatasetOptions& o, int64_t j) {
-  return fmt::format("{}/work/pairs/{}-of-{}.tsv", o.dir, j, o.partitions);
+  return fmt::format("{}/stages/pairs/{}-of-{}.tsv", o.dir, j, o.partitions);
 }
 std::string PairsDone(const DatasetOptions& o, int64_t j) {
-  return fmt::format("{}/work/pairs/{}-of-{}.done", o.dir, j, o.partitions);
+  return fmt::format("{}/stages/pairs/{}-of-{}.done", o.dir, j, o.partitions);
 }
 std::string LabelsPath(const DatasetOptions& o, int64_t i) {
-  return fmt::format("{}/work/clusters/labels-{}-of-{}.tsv", o.dir, i, o.map_shards);
+  return fmt::format("{}/stages/clusters/labels-{}-of-{}.tsv", o.dir, i, o.map_shards);
 }
-std::string ClustersDone(const DatasetOptions& o) { return o.dir + "/work/clusters/clusters.done"; }
+std::string ClustersDone(const DatasetOptions& o) {
+  return o.dir + "/stages/clusters/clusters.done";
+}
 // The final shard of split `split` from map shard i, relative to DIR (as the card names it).
 std::string DataFile(const DatasetOptions& o, std::string_view split, int64_t i) {
   return fmt::format("data/{}-{:05d}-of-{:05d}.jsonl.zst", split, i, o.map_shards);
 }
 std::string FilterDone(const DatasetOptions& o, int64_t i) {
-  return fmt::format("{}/work/filter/{}-of-{}.done", o.dir, i, o.map_shards);
+  return fmt::format("{}/stages/filter/{}-of-{}.done", o.dir, i, o.map_shards);
 }
-std::string CardDone(const DatasetOptions& o) { return o.dir + "/work/card.done"; }
+std::string CardDone(const DatasetOptions& o) { return o.dir + "/stages/card.done"; }
 
 bool Exists(const std::string& path) {
   std::error_code ec;
@@ -959,7 +961,7 @@ absl::Status RunCardTask(const DatasetOptions& given, std::ostream& log) {
     } else if (these != filter_settings) {
       return absl::FailedPreconditionError(fmt::format(
           "filter task 0 ran with \"{}\" but task {} with \"{}\"; rerun the filter stage with "
-          "one set of flags (delete DIR/work/filter and DIR/data)",
+          "one set of flags (delete DIR/stages/filter and DIR/data)",
           filter_settings, i, these));
     }
     if (auto it = m->fields().find("files"); it != m->fields().end()) {

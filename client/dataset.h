@@ -3,9 +3,9 @@
 // wrote the map shards into DIR/map, these turn them into one deduplicated, split dataset with
 // its card, each stage a set of independent tasks that read and write files in DIR only:
 //
-//   signatures  (task per map shard)        DIR/work/signatures/I-of-N.part-J-of-B.tsv
-//   buckets     (task per bucket partition) DIR/work/pairs/J-of-B.tsv
-//   clusters    (one task)                  DIR/work/clusters/labels-I-of-N.tsv
+//   signatures  (task per map shard)        DIR/stages/signatures/I-of-N.part-J-of-B.tsv
+//   buckets     (task per bucket partition) DIR/stages/pairs/J-of-B.tsv
+//   clusters    (one task)                  DIR/stages/clusters/labels-I-of-N.tsv
 //   filter      (task per map shard)        DIR/data/SPLIT-IIIII-of-NNNNN.jsonl.zst
 //   card        (one task)                  DIR/README.md, DIR/stats.json
 //

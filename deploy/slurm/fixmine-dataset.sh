@@ -77,11 +77,11 @@ quote() { local s; printf -v s '%q ' "$@"; printf '%s' "${s% }"; }
 marker() {
   case "$1" in
     map) echo "$out/map/train-$2-of-$N.done" ;;
-    signatures) echo "$out/work/signatures/$2-of-$N.done" ;;
-    buckets) echo "$out/work/pairs/$2-of-$B.done" ;;
-    clusters) echo "$out/work/clusters/clusters.done" ;;
-    filter) echo "$out/work/filter/$2-of-$N.done" ;;
-    card) echo "$out/work/card.done" ;;
+    signatures) echo "$out/stages/signatures/$2-of-$N.done" ;;
+    buckets) echo "$out/stages/pairs/$2-of-$B.done" ;;
+    clusters) echo "$out/stages/clusters/clusters.done" ;;
+    filter) echo "$out/stages/filter/$2-of-$N.done" ;;
+    card) echo "$out/stages/card.done" ;;
   esac
 }
 tasks() {

@@ -281,8 +281,8 @@ TEST_F(DatasetStages, KeepsOneCanonicalPerDuplicateGroupWhateverTheSharding) {
   EXPECT_NE(text.str().find(fmt::format("num_examples: {}", kept.size())), std::string::npos)
       << text.str();
   // A filter task rerun with other settings: the card refuses to describe a mixed dataset.
-  fs::remove(work_.path() + "/run3x4/work/filter/1-of-3.done");
-  fs::remove(work_.path() + "/run3x4/work/card.done");
+  fs::remove(work_.path() + "/run3x4/stages/filter/1-of-3.done");
+  fs::remove(work_.path() + "/run3x4/stages/card.done");
   CommandResult r =
       Cli("dataset filter --dir run3x4 --map-shards 3 --partitions 4 --shard-index 1 --split repo");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -290,7 +290,7 @@ TEST_F(DatasetStages, KeepsOneCanonicalPerDuplicateGroupWhateverTheSharding) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("filter task 0 ran with \"--preset default --split none"), std::string::npos)
       << r.out;
-  EXPECT_FALSE(fs::exists(work_.path() + "/run3x4/work/card.done"));
+  EXPECT_FALSE(fs::exists(work_.path() + "/run3x4/stages/card.done"));
 }
 
 TEST_F(DatasetStages, DoneTasksAreSkippedAndUnfinishedInputsRefused) {
@@ -303,7 +303,7 @@ TEST_F(DatasetStages, DoneTasksAreSkippedAndUnfinishedInputsRefused) {
   EXPECT_NE(r.out.find("signatures stage is not complete"), std::string::npos) << r.out;
   r = Cli("dataset signatures --dir d --map-shards 1 --partitions 2 --shard-index 0");
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  std::string part = work_.path() + "/d/work/signatures/0-of-1.part-1-of-2.tsv";
+  std::string part = work_.path() + "/d/stages/signatures/0-of-1.part-1-of-2.tsv";
   auto before = fs::last_write_time(part);
   r = Cli("dataset signatures --dir d --map-shards 1 --partitions 2 --shard-index 0");
   EXPECT_EQ(r.exit_code, 0);
@@ -315,7 +315,7 @@ TEST_F(DatasetStages, DoneTasksAreSkippedAndUnfinishedInputsRefused) {
       "2>&1",
       ShellQuote(work_.path()), ShellQuote(testutil::CliPath())));
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_TRUE(fs::exists(work_.path() + "/d/work/pairs/1-of-2.done"));
+  EXPECT_TRUE(fs::exists(work_.path() + "/d/stages/pairs/1-of-2.done"));
   r = Cli("dataset buckets --dir d --map-shards 1 --partitions 2 --shard-index 2");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("out of range"), std::string::npos) << r.out;
@@ -331,7 +331,7 @@ TEST_F(DatasetStages, DoneTasksAreSkippedAndUnfinishedInputsRefused) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("summing to 1"), std::string::npos) << r.out;
   // A corrupt partition file: DATA_LOSS naming it, not a silently smaller dataset.
-  std::ofstream(work_.path() + "/d/work/signatures/0-of-1.part-0-of-2.tsv", std::ios::app)
+  std::ofstream(work_.path() + "/d/stages/signatures/0-of-1.part-0-of-2.tsv", std::ios::app)
       << "fbroken\n";
   r = Cli("dataset buckets --dir d --map-shards 1 --partitions 2 --shard-index 0");
   EXPECT_EQ(r.exit_code, 1);

@@ -244,7 +244,7 @@ class SlurmDatasetTest(unittest.TestCase):
     def submit_and_wait(cls, name, n, b, extra=()):
         out, _ = cls.submit(name, n, b, extra)
         cls.wait(out)
-        if not os.path.exists(os.path.join(out, "work", "card.done")):
+        if not os.path.exists(os.path.join(out, "stages", "card.done")):
             logs = "".join(open(p, errors="replace").read()[-2000:]
                            for p in sorted(glob.glob(os.path.join(out, "logs", "*.log"))))
             raise AssertionError("the run did not complete; logs:\n" + logs)
@@ -295,7 +295,7 @@ class SlurmDatasetTest(unittest.TestCase):
         one, printed = self.submit("one-1x1", 1, 1, wait=True)
         self.assertEqual([line.split()[0] for line in printed.splitlines()],
                          ["map", "signatures", "buckets", "clusters", "filter", "card"])
-        self.assertTrue(os.path.exists(os.path.join(one, "work", "card.done")))
+        self.assertTrue(os.path.exists(os.path.join(one, "stages", "card.done")))
         a = {r["id"]: r for rs in dataset_records(self.main).values() for r in rs}
         b = {r["id"]: r for rs in dataset_records(one).values() for r in rs}
         self.assertEqual(set(a), set(b))
@@ -387,16 +387,16 @@ class SlurmDatasetTest(unittest.TestCase):
                       if line.startswith("filter ")][0]
         subprocess.run(["scancel", "%s_1" % filter_job], env=self.cluster.env, check=True)
         self.wait(out)
-        self.assertFalse(os.path.exists(os.path.join(out, "work", "card.done")))
-        self.assertFalse(os.path.exists(os.path.join(out, "work", "filter", "1-of-3.done")))
-        self.assertTrue(os.path.exists(os.path.join(out, "work", "filter", "0-of-3.done")))
+        self.assertFalse(os.path.exists(os.path.join(out, "stages", "card.done")))
+        self.assertFalse(os.path.exists(os.path.join(out, "stages", "filter", "1-of-3.done")))
+        self.assertTrue(os.path.exists(os.path.join(out, "stages", "filter", "0-of-3.done")))
         os.remove(flag)
         _, again = self.submit("killed", 3, 4, fixmine=wrapper)
         stages = [line.split()[0] for line in again.splitlines()]
         self.assertEqual(stages, ["filter", "card"])  # only what was unfinished
         self.assertEqual(again.splitlines()[0].split()[2], "1")
         self.wait(out)
-        self.assertTrue(os.path.exists(os.path.join(out, "work", "card.done")))
+        self.assertTrue(os.path.exists(os.path.join(out, "stages", "card.done")))
         for path in sorted(glob.glob(os.path.join(self.main, "data", "*.jsonl.zst"))):
             other = os.path.join(out, "data", os.path.basename(path))
             self.assertEqual(read_zst_jsonl(path), read_zst_jsonl(other), path)

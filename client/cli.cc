@@ -61,6 +61,17 @@ int ReportCallFailure(CliContext& ctx, const absl::Status& st) {
   return ReportCallFailure(&ctx, ctx.command, st);
 }
 
+int RunCommand(Command& command, const std::string& path, CliContext& ctx) {
+  ctx.command = path;
+  Printer printer(ctx);
+  ctx.print = &printer;
+  int code = command.Run(ctx);
+  ctx.print = nullptr;
+  // A message that could not be rendered was left out: the output is incomplete.
+  if (printer.failed() && code == kExitOk) code = kExitFailed;
+  return code;
+}
+
 namespace {
 
 // A group of commands ("repo", "records session"): it only holds its subcommands, one of which
@@ -181,16 +192,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     CLI::App* sub = group->add_subcommand(cmd->name(), cmd->help());
     cmd->AddOptions(sub);
     std::string path = row.group.empty() ? cmd->name() : std::string(row.group) + " " + cmd->name();
-    sub->callback([&ctx, cmd, path] {
-      ctx.command = path;
-      Printer printer(ctx);
-      ctx.print = &printer;
-      int code = cmd->Run(ctx);
-      // A message that could not be rendered was left out: the output is incomplete.
-      if (printer.failed() && code == kExitOk) code = kExitFailed;
-      ctx.print = nullptr;
-      ctx.exit_code = code;
-    });
+    sub->callback([&ctx, cmd, path] { ctx.exit_code = RunCommand(*cmd, path, ctx); });
   }
 
   // CLI11 parses the arguments in reverse order of a vector.

@@ -39,6 +39,11 @@ class Command {
   std::string help_;
 };
 
+// Runs `command` as the CLI does once its arguments are parsed: names it `path` in ctx (for
+// messages), gives it a Printer, and returns its exit code, 1 when it returned 0 but a message
+// could not be rendered (its output is incomplete).
+int RunCommand(Command& command, const std::string& path, CliContext& ctx);
+
 // Makes one command; the rows of the command table hold these.
 using CommandFactory = std::unique_ptr<Command> (*)();
 

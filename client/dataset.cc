@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -313,8 +314,39 @@ absl::Status ForEachTsvLine(const std::string& path, Fn fn) {
   return absl::OkStatus();
 }
 
-std::string Skip(std::string_view stage, const std::string& marker) {
-  return fmt::format("dataset {}: complete ({} exists); skipping\n", stage, marker);
+// The .done markers of the `count` tasks of a stage, `path(i)` each.
+std::vector<std::string> Markers(int64_t count, const std::function<std::string(int64_t)>& path) {
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) out.push_back(path(i));
+  return out;
+}
+
+// What a stage task leaves when it succeeded: its .done marker's text and its summary line.
+struct StageDone {
+  std::string marker;
+  std::string summary;
+};
+
+// Runs one task of `stage` whose completion marker is `done`. The task is skipped (with a line
+// in `log`) when the marker exists; it fails FAILED_PRECONDITION when a marker of `need` (of
+// the stage `need_stage`) is missing; otherwise `body` runs (the marker's folder made first),
+// and when it succeeds its marker is written atomically and its summary logged. A task that
+// fails writes no marker, so that a rerun does it again.
+absl::Status RunStage(std::string_view stage, const std::string& done,
+                      const std::vector<std::string>& need, std::string_view need_stage,
+                      std::ostream& log, const std::function<absl::StatusOr<StageDone>()>& body) {
+  if (Exists(done)) {
+    log << fmt::format("dataset {}: complete ({} exists); skipping\n", stage, done);
+    return absl::OkStatus();
+  }
+  if (absl::Status st = NeedMarkers(need, need_stage); !st.ok()) return st;
+  if (absl::Status st = MakeParent(done); !st.ok()) return st;
+  absl::StatusOr<StageDone> result = body();
+  if (!result.ok()) return result.status();
+  if (absl::Status st = WriteAtomically(done, result->marker); !st.ok()) return st;
+  log << result->summary;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -346,101 +378,92 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
       !st.ok()) {
     return st;
   }
-  std::string done = SignaturesDone(o, index);
-  if (Exists(done)) {
-    log << Skip("signatures", done);
-    return absl::OkStatus();
-  }
-  if (absl::Status st = NeedMarkers({MapDonePath(o, index)}, "map (fixmine extract)"); !st.ok()) {
-    return st;
-  }
-  if (absl::Status st = MakeParent(done); !st.ok()) return st;
-  std::vector<std::unique_ptr<std::ofstream>> parts;
-  std::vector<int64_t> rows(static_cast<size_t>(o.partitions), 0);
-  for (int64_t j = 0; j < o.partitions; ++j) {
-    parts.push_back(std::make_unique<std::ofstream>(SignaturesPath(o, index, j) + ".tmp",
-                                                    std::ios::binary | std::ios::trunc));
-    if (!*parts.back()) {
-      return absl::InternalError(
-          fmt::format("creating \"{}.tmp\" failed", SignaturesPath(o, index, j)));
-    }
-  }
-  ZstdLineReader reader;
-  std::string input = MapShardPath(o, index);
-  if (absl::Status st = reader.Open(input); !st.ok()) return st;
-  int64_t records = 0, with_fp = 0, with_sig = 0;
-  std::string line, node, row;
-  while (true) {
-    auto more = reader.Next(&line);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    if (line.empty()) continue;
-    auto r = ParseRecord(line, input, records + 1);
-    if (!r.ok()) return r.status();
-    ++records;
-    Node n{r->id(), r->author().time(), r->repo(), r->committer().time(), index};
-    node.clear();
-    AppendNode(n, &node);
-    auto emit = [&](const std::string& key, std::string_view extra) {
-      auto j = static_cast<size_t>(Fnv1a64(key) % static_cast<uint64_t>(o.partitions));
-      row.assign(key);
-      row += '\t';
-      row += node;
-      if (!extra.empty()) {
-        row += "\t";
-        row += extra;
-      }
-      row += "\n";
-      *parts[j] << row;
-      ++rows[j];
-    };
-    // The store's fingerprint, recomputed when the shard was written without it.
-    std::string fp = r->patch_fingerprint();
-    if (fp.empty()) fp = curation::PatchFingerprint(*r);
-    if (!fp.empty()) {
-      ++with_fp;
-      emit("f" + fp, "");
-    }
-    emit("c" + r->commit(), "");
-    if (o.near_dup_threshold <= 0) continue;
-    google::protobuf::RepeatedField<uint32_t> sig;
-    if (r->minhash_size() == curation::kMinHashSize) {
-      sig = r->minhash();
-    } else {
-      for (uint32_t v : curation::MinHashSignature(*r)) sig.Add(v);
-    }
-    std::vector<std::string> buckets = storage::keys::LshBucketPrefixes(sig);
-    if (buckets.empty()) continue;
-    ++with_sig;
-    std::string extra = fp;  // the band rows' fingerprint and signature
-    extra += '\t';
-    extra += SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
-    for (const std::string& b : buckets) emit("b" + HexOf(b), extra);
-  }
-  std::string rows_json;
-  for (int64_t j = 0; j < o.partitions; ++j) {
-    parts[static_cast<size_t>(j)]->flush();
-    if (!*parts[static_cast<size_t>(j)]) {
-      return absl::InternalError(
-          fmt::format("writing \"{}.tmp\" failed (disk full?)", SignaturesPath(o, index, j)));
-    }
-    parts[static_cast<size_t>(j)].reset();
-    std::string path = SignaturesPath(o, index, j);
-    if (absl::Status st = Rename(path + ".tmp", path); !st.ok()) return st;
-    rows_json += fmt::format("{}{}", j == 0 ? "" : ",", rows[static_cast<size_t>(j)]);
-  }
-  if (absl::Status st = WriteAtomically(
-          done, fmt::format("{{\"stage\":\"signatures\",\"shard_index\":{},\"records\":{},"
-                            "\"with_fingerprint\":{},\"with_signature\":{},\"rows\":[{}]}}\n",
-                            index, records, with_fp, with_sig, rows_json));
-      !st.ok()) {
-    return st;
-  }
-  log << fmt::format(
-      "dataset signatures: shard {} of {}: {} records ({} with a fingerprint, {} with a MinHash "
-      "signature) -> {} partitions\n",
-      index, o.map_shards, records, with_fp, with_sig, o.partitions);
-  return absl::OkStatus();
+  return RunStage(
+      "signatures", SignaturesDone(o, index), {MapDonePath(o, index)}, "map (fixmine extract)", log,
+      [&]() -> absl::StatusOr<StageDone> {
+        std::vector<std::unique_ptr<std::ofstream>> parts;
+        std::vector<int64_t> rows(static_cast<size_t>(o.partitions), 0);
+        for (int64_t j = 0; j < o.partitions; ++j) {
+          parts.push_back(std::make_unique<std::ofstream>(SignaturesPath(o, index, j) + ".tmp",
+                                                          std::ios::binary | std::ios::trunc));
+          if (!*parts.back()) {
+            return absl::InternalError(
+                fmt::format("creating \"{}.tmp\" failed", SignaturesPath(o, index, j)));
+          }
+        }
+        ZstdLineReader reader;
+        std::string input = MapShardPath(o, index);
+        if (absl::Status st = reader.Open(input); !st.ok()) return st;
+        int64_t records = 0, with_fp = 0, with_sig = 0;
+        std::string line, node, row;
+        while (true) {
+          auto more = reader.Next(&line);
+          if (!more.ok()) return more.status();
+          if (!*more) break;
+          if (line.empty()) continue;
+          auto r = ParseRecord(line, input, records + 1);
+          if (!r.ok()) return r.status();
+          ++records;
+          Node n{r->id(), r->author().time(), r->repo(), r->committer().time(), index};
+          node.clear();
+          AppendNode(n, &node);
+          auto emit = [&](const std::string& key, std::string_view extra) {
+            auto j = static_cast<size_t>(Fnv1a64(key) % static_cast<uint64_t>(o.partitions));
+            row.assign(key);
+            row += '\t';
+            row += node;
+            if (!extra.empty()) {
+              row += "\t";
+              row += extra;
+            }
+            row += "\n";
+            *parts[j] << row;
+            ++rows[j];
+          };
+          // The store's fingerprint, recomputed when the shard was written without it.
+          std::string fp = r->patch_fingerprint();
+          if (fp.empty()) fp = curation::PatchFingerprint(*r);
+          if (!fp.empty()) {
+            ++with_fp;
+            emit("f" + fp, "");
+          }
+          emit("c" + r->commit(), "");
+          if (o.near_dup_threshold <= 0) continue;
+          google::protobuf::RepeatedField<uint32_t> sig;
+          if (r->minhash_size() == curation::kMinHashSize) {
+            sig = r->minhash();
+          } else {
+            for (uint32_t v : curation::MinHashSignature(*r)) sig.Add(v);
+          }
+          std::vector<std::string> buckets = storage::keys::LshBucketPrefixes(sig);
+          if (buckets.empty()) continue;
+          ++with_sig;
+          std::string extra = fp;  // the band rows' fingerprint and signature
+          extra += '\t';
+          extra += SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
+          for (const std::string& b : buckets) emit("b" + HexOf(b), extra);
+        }
+        std::string rows_json;
+        for (int64_t j = 0; j < o.partitions; ++j) {
+          parts[static_cast<size_t>(j)]->flush();
+          if (!*parts[static_cast<size_t>(j)]) {
+            return absl::InternalError(
+                fmt::format("writing \"{}.tmp\" failed (disk full?)", SignaturesPath(o, index, j)));
+          }
+          parts[static_cast<size_t>(j)].reset();
+          std::string path = SignaturesPath(o, index, j);
+          if (absl::Status st = Rename(path + ".tmp", path); !st.ok()) return st;
+          rows_json += fmt::format("{}{}", j == 0 ? "" : ",", rows[static_cast<size_t>(j)]);
+        }
+        return StageDone{
+            fmt::format("{{\"stage\":\"signatures\",\"shard_index\":{},\"records\":{},"
+                        "\"with_fingerprint\":{},\"with_signature\":{},\"rows\":[{}]}}\n",
+                        index, records, with_fp, with_sig, rows_json),
+            fmt::format("dataset signatures: shard {} of {}: {} records ({} with a fingerprint, {} "
+                        "with a MinHash "
+                        "signature) -> {} partitions\n",
+                        index, o.map_shards, records, with_fp, with_sig, o.partitions)};
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -455,105 +478,100 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
       !st.ok()) {
     return st;
   }
-  std::string done = PairsDone(o, index);
-  if (Exists(done)) {
-    log << Skip("buckets", done);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> need;
-  for (int64_t i = 0; i < o.map_shards; ++i) need.push_back(SignaturesDone(o, i));
-  if (absl::Status st = NeedMarkers(need, "signatures"); !st.ok()) return st;
-
-  struct Member {
-    Node node;
-    std::string fp, sig;  // bucket rows only: fingerprint, signature in hex
-  };
-  std::map<std::string, std::vector<Member>> groups;
-  int64_t rows = 0;
-  for (int64_t i = 0; i < o.map_shards; ++i) {
-    std::string path = SignaturesPath(o, i, index);
-    absl::Status st = ForEachTsvLine(path, [&](const std::vector<std::string_view>& f, int64_t n) {
-      Member m;
-      bool ok = f.size() >= 6 && !f[0].empty() && ParseNode(f, 1, &m.node);
-      if (ok && f[0][0] == 'b') {
-        ok = f.size() == 8 && f[7].size() == static_cast<size_t>(curation::kMinHashSize) * 8;
-      } else {
-        ok = ok && f.size() == 6;
-      }
-      if (ok && f.size() == 8) {
-        m.fp = std::string(f[6]);
-        m.sig = std::string(f[7]);
-      }
-      if (absl::Status c = CheckLine(path, n, ok); !c.ok()) return c;
-      ++rows;
-      groups[std::string(f[0])].push_back(std::move(m));
-      return absl::OkStatus();
-    });
-    if (!st.ok()) return st;
-  }
-  std::string out;
-  int64_t exact = 0, near = 0, compared = 0;
-  std::set<std::pair<std::string, std::string>> near_seen;
-  std::map<std::string, std::string> sigs;  // id -> signature hex, for the "S" lines
-  for (auto& [key, members] : groups) {
-    if (members.size() < 2) continue;
-    std::sort(members.begin(), members.end(),
-              [](const Member& a, const Member& b) { return NodeBefore(a.node, b.node); });
-    if (key[0] == 'f' || key[0] == 'c') {
-      for (size_t k = 1; k < members.size(); ++k) {
-        if (members[k].node.id == members[0].node.id) continue;
-        out += "E\t";
-        AppendNode(members[0].node, &out);
-        out += "\t";
-        AppendNode(members[k].node, &out);
-        out += "\n";
-        ++exact;
-      }
-      continue;
-    }
-    std::vector<std::vector<uint32_t>> decoded(members.size());
-    for (size_t k = 0; k < members.size(); ++k) {
-      if (!ParseSignature(members[k].sig, &decoded[k])) {
-        return absl::DataLossError(
-            fmt::format("a signature of record {} does not parse", members[k].node.id));
-      }
-    }
-    for (size_t a = 0; a < members.size(); ++a) {
-      for (size_t b = a + 1; b < members.size() && b <= a + kBucketWindow; ++b) {
-        const Node& na = members[a].node;
-        const Node& nb = members[b].node;
-        if (na.id == nb.id || !near_seen.emplace(na.id, nb.id).second) continue;
-        // Exact duplicates of each other: at most one is an exact canonical, so clusters would
-        // drop the pair. Left out here, it costs neither the pairs file nor clusters' memory.
-        if (!members[a].fp.empty() && members[a].fp == members[b].fp) continue;
-        ++compared;
-        int equal = curation::MinHashAgreement(decoded[a], decoded[b]);
-        if (!curation::IsNearDuplicate(equal, decoded[a].size(), o.near_dup_threshold)) continue;
-        out += "N\t";
-        AppendNode(na, &out);
-        out += "\t";
-        AppendNode(nb, &out);
-        out += fmt::format("\t{}\n", equal);
-        sigs.emplace(na.id, members[a].sig);
-        sigs.emplace(nb.id, members[b].sig);
-        ++near;
-      }
-    }
-  }
-  for (const auto& [id, sig] : sigs) out += fmt::format("S\t{}\t{}\n", id, sig);
-  if (absl::Status st = WriteAtomically(PairsPath(o, index), out); !st.ok()) return st;
-  if (absl::Status st = WriteAtomically(
-          done, fmt::format("{{\"stage\":\"buckets\",\"partition\":{},\"rows\":{},\"keys\":{},"
-                            "\"exact_pairs\":{},\"near_pairs\":{},\"compared\":{}}}\n",
-                            index, rows, groups.size(), exact, near, compared));
-      !st.ok()) {
-    return st;
-  }
-  log << fmt::format(
-      "dataset buckets: partition {} of {}: {} rows, {} keys -> {} exact pairs, {} near pairs "
-      "({} compared)\n",
-      index, o.partitions, rows, groups.size(), exact, near, compared);
-  return absl::OkStatus();
+  return RunStage(
+      "buckets", PairsDone(o, index),
+      Markers(o.map_shards, [&](int64_t i) { return SignaturesDone(o, i); }), "signatures", log,
+      [&]() -> absl::StatusOr<StageDone> {
+        struct Member {
+          Node node;
+          std::string fp, sig;  // bucket rows only: fingerprint, signature in hex
+        };
+        std::map<std::string, std::vector<Member>> groups;
+        int64_t rows = 0;
+        for (int64_t i = 0; i < o.map_shards; ++i) {
+          std::string path = SignaturesPath(o, i, index);
+          absl::Status st = ForEachTsvLine(path, [&](const std::vector<std::string_view>& f,
+                                                     int64_t n) {
+            Member m;
+            bool ok = f.size() >= 6 && !f[0].empty() && ParseNode(f, 1, &m.node);
+            if (ok && f[0][0] == 'b') {
+              ok = f.size() == 8 && f[7].size() == static_cast<size_t>(curation::kMinHashSize) * 8;
+            } else {
+              ok = ok && f.size() == 6;
+            }
+            if (ok && f.size() == 8) {
+              m.fp = std::string(f[6]);
+              m.sig = std::string(f[7]);
+            }
+            if (absl::Status c = CheckLine(path, n, ok); !c.ok()) return c;
+            ++rows;
+            groups[std::string(f[0])].push_back(std::move(m));
+            return absl::OkStatus();
+          });
+          if (!st.ok()) return st;
+        }
+        std::string out;
+        int64_t exact = 0, near = 0, compared = 0;
+        std::set<std::pair<std::string, std::string>> near_seen;
+        std::map<std::string, std::string> sigs;  // id -> signature hex, for the "S" lines
+        for (auto& [key, members] : groups) {
+          if (members.size() < 2) continue;
+          std::sort(members.begin(), members.end(),
+                    [](const Member& a, const Member& b) { return NodeBefore(a.node, b.node); });
+          if (key[0] == 'f' || key[0] == 'c') {
+            for (size_t k = 1; k < members.size(); ++k) {
+              if (members[k].node.id == members[0].node.id) continue;
+              out += "E\t";
+              AppendNode(members[0].node, &out);
+              out += "\t";
+              AppendNode(members[k].node, &out);
+              out += "\n";
+              ++exact;
+            }
+            continue;
+          }
+          std::vector<std::vector<uint32_t>> decoded(members.size());
+          for (size_t k = 0; k < members.size(); ++k) {
+            if (!ParseSignature(members[k].sig, &decoded[k])) {
+              return absl::DataLossError(
+                  fmt::format("a signature of record {} does not parse", members[k].node.id));
+            }
+          }
+          for (size_t a = 0; a < members.size(); ++a) {
+            for (size_t b = a + 1; b < members.size() && b <= a + kBucketWindow; ++b) {
+              const Node& na = members[a].node;
+              const Node& nb = members[b].node;
+              if (na.id == nb.id || !near_seen.emplace(na.id, nb.id).second) continue;
+              // Exact duplicates of each other: at most one is an exact canonical, so clusters
+              // would drop the pair. Left out here, it costs neither the pairs file nor clusters'
+              // memory.
+              if (!members[a].fp.empty() && members[a].fp == members[b].fp) continue;
+              ++compared;
+              int equal = curation::MinHashAgreement(decoded[a], decoded[b]);
+              if (!curation::IsNearDuplicate(equal, decoded[a].size(), o.near_dup_threshold))
+                continue;
+              out += "N\t";
+              AppendNode(na, &out);
+              out += "\t";
+              AppendNode(nb, &out);
+              out += fmt::format("\t{}\n", equal);
+              sigs.emplace(na.id, members[a].sig);
+              sigs.emplace(nb.id, members[b].sig);
+              ++near;
+            }
+          }
+        }
+        for (const auto& [id, sig] : sigs) out += fmt::format("S\t{}\t{}\n", id, sig);
+        if (absl::Status st = WriteAtomically(PairsPath(o, index), out); !st.ok()) return st;
+        return StageDone{
+            fmt::format("{{\"stage\":\"buckets\",\"partition\":{},\"rows\":{},\"keys\":{},"
+                        "\"exact_pairs\":{},\"near_pairs\":{},\"compared\":{}}}\n",
+                        index, rows, groups.size(), exact, near, compared),
+            fmt::format("dataset buckets: partition {} of {}: {} rows, {} keys -> {} exact pairs, "
+                        "{} near pairs "
+                        "({} compared)\n",
+                        index, o.partitions, rows, groups.size(), exact, near, compared)};
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,121 +581,114 @@ absl::Status RunBucketsTask(const DatasetOptions& o, int64_t index, std::ostream
 
 absl::Status RunClustersTask(const DatasetOptions& o, std::ostream& log) {
   if (absl::Status st = CheckOptions(o); !st.ok()) return st;
-  std::string done = ClustersDone(o);
-  if (Exists(done)) {
-    log << Skip("clusters", done);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> need;
-  for (int64_t j = 0; j < o.partitions; ++j) need.push_back(PairsDone(o, j));
-  if (absl::Status st = NeedMarkers(need, "buckets"); !st.ok()) return st;
-
-  std::unordered_map<std::string, Node> nodes;
-  std::unordered_map<std::string, std::vector<uint32_t>> sigs;
-  Components exact_cc;
-  std::vector<std::pair<std::string, std::string>> near_pairs;
-  for (int64_t j = 0; j < o.partitions; ++j) {
-    std::string path = PairsPath(o, j);
-    absl::Status st = ForEachTsvLine(path, [&](const std::vector<std::string_view>& f, int64_t n) {
-      if (f[0] == "S") {
-        std::vector<uint32_t> sig;
-        bool ok = f.size() == 3 && ParseSignature(f[2], &sig);
-        if (ok) sigs[std::string(f[1])] = std::move(sig);
-        return CheckLine(path, n, ok);
-      }
-      Node a, b;
-      bool ok = (f[0] == "E" && f.size() == 11) || (f[0] == "N" && f.size() == 12);
-      ok = ok && ParseNode(f, 1, &a) && ParseNode(f, 6, &b);
-      if (absl::Status c = CheckLine(path, n, ok); !c.ok()) return c;
-      nodes.emplace(a.id, a);
-      nodes.emplace(b.id, b);
-      if (f[0] == "E") {
-        exact_cc.Union(a.id, b.id);
-      } else {
-        near_pairs.emplace_back(a.id, b.id);
-      }
-      return absl::OkStatus();
-    });
-    if (!st.ok()) return st;
-  }
-  struct Label {
-    std::string id, kind, canonical;
-    int similarity = 0;
-  };
-  std::vector<std::vector<Label>> labels(static_cast<size_t>(o.map_shards));
-  auto canonical_of = [&](const std::vector<std::string>& members) {
-    const Node* best = &nodes.at(members[0]);
-    for (const std::string& id : members) {
-      if (NodeBefore(nodes.at(id), *best)) best = &nodes.at(id);
-    }
-    return best;
-  };
-  std::unordered_map<std::string, bool> removed;
-  int64_t exact_clusters = 0, exact_removed = 0;
-  for (const auto& [root, members] : exact_cc.Groups()) {
-    const Node* canon = canonical_of(members);
-    ++exact_clusters;
-    for (const std::string& id : members) {
-      if (id == canon->id) continue;
-      const Node& n = nodes.at(id);
-      if (n.shard < 0 || n.shard >= o.map_shards) {
-        return absl::DataLossError(fmt::format("record {} names map shard {}", id, n.shard));
-      }
-      labels[static_cast<size_t>(n.shard)].push_back({id, "d", canon->id, 0});
-      removed[id] = true;
-      ++exact_removed;
-    }
-  }
-  Components near_cc;
-  for (const auto& [a, b] : near_pairs) {
-    if (removed.count(a) > 0 || removed.count(b) > 0) continue;  // exact canonicals only
-    near_cc.Union(a, b);
-  }
-  int64_t near_clusters = 0, near_labelled = 0;
-  for (const auto& [root, members] : near_cc.Groups()) {
-    const Node* canon = canonical_of(members);
-    ++near_clusters;
-    auto cs = sigs.find(canon->id);
-    for (const std::string& id : members) {
-      if (id == canon->id) continue;
-      auto ms = sigs.find(id);
-      if (cs == sigs.end() || ms == sigs.end()) {
-        return absl::DataLossError(
-            fmt::format("no signature for record {} or {} in the pairs", id, canon->id));
-      }
-      const Node& n = nodes.at(id);
-      labels[static_cast<size_t>(n.shard)].push_back(
-          {id, "n", canon->id,
-           curation::SimilarityPercent(curation::MinHashAgreement(ms->second, cs->second),
-                                       cs->second.size())});
-      ++near_labelled;
-    }
-  }
-  for (int64_t i = 0; i < o.map_shards; ++i) {
-    auto& list = labels[static_cast<size_t>(i)];
-    std::sort(list.begin(), list.end(), [](const Label& a, const Label& b) { return a.id < b.id; });
-    std::string text;
-    for (const Label& l : list) {
-      const Node& c = nodes.at(l.canonical);
-      text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\n", l.id, l.kind, l.canonical, l.similarity,
-                          c.repo, c.commit_time);
-    }
-    if (absl::Status st = WriteAtomically(LabelsPath(o, i), text); !st.ok()) return st;
-  }
-  if (absl::Status st = WriteAtomically(
-          done,
-          fmt::format("{{\"stage\":\"clusters\",\"records_in_pairs\":{},"
-                      "\"exact_clusters\":{},\"exact_removed\":{},\"near_clusters\":{},"
-                      "\"near_labelled\":{}}}\n",
-                      nodes.size(), exact_clusters, exact_removed, near_clusters, near_labelled));
-      !st.ok()) {
-    return st;
-  }
-  log << fmt::format(
-      "dataset clusters: {} exact clusters ({} duplicates removed), {} near-duplicate clusters "
-      "({} records labelled)\n",
-      exact_clusters, exact_removed, near_clusters, near_labelled);
-  return absl::OkStatus();
+  return RunStage(
+      "clusters", ClustersDone(o),
+      Markers(o.partitions, [&](int64_t j) { return PairsDone(o, j); }), "buckets", log,
+      [&]() -> absl::StatusOr<StageDone> {
+        std::unordered_map<std::string, Node> nodes;
+        std::unordered_map<std::string, std::vector<uint32_t>> sigs;
+        Components exact_cc;
+        std::vector<std::pair<std::string, std::string>> near_pairs;
+        for (int64_t j = 0; j < o.partitions; ++j) {
+          std::string path = PairsPath(o, j);
+          absl::Status st =
+              ForEachTsvLine(path, [&](const std::vector<std::string_view>& f, int64_t n) {
+                if (f[0] == "S") {
+                  std::vector<uint32_t> sig;
+                  bool ok = f.size() == 3 && ParseSignature(f[2], &sig);
+                  if (ok) sigs[std::string(f[1])] = std::move(sig);
+                  return CheckLine(path, n, ok);
+                }
+                Node a, b;
+                bool ok = (f[0] == "E" && f.size() == 11) || (f[0] == "N" && f.size() == 12);
+                ok = ok && ParseNode(f, 1, &a) && ParseNode(f, 6, &b);
+                if (absl::Status c = CheckLine(path, n, ok); !c.ok()) return c;
+                nodes.emplace(a.id, a);
+                nodes.emplace(b.id, b);
+                if (f[0] == "E") {
+                  exact_cc.Union(a.id, b.id);
+                } else {
+                  near_pairs.emplace_back(a.id, b.id);
+                }
+                return absl::OkStatus();
+              });
+          if (!st.ok()) return st;
+        }
+        struct Label {
+          std::string id, kind, canonical;
+          int similarity = 0;
+        };
+        std::vector<std::vector<Label>> labels(static_cast<size_t>(o.map_shards));
+        auto canonical_of = [&](const std::vector<std::string>& members) {
+          const Node* best = &nodes.at(members[0]);
+          for (const std::string& id : members) {
+            if (NodeBefore(nodes.at(id), *best)) best = &nodes.at(id);
+          }
+          return best;
+        };
+        std::unordered_map<std::string, bool> removed;
+        int64_t exact_clusters = 0, exact_removed = 0;
+        for (const auto& [root, members] : exact_cc.Groups()) {
+          const Node* canon = canonical_of(members);
+          ++exact_clusters;
+          for (const std::string& id : members) {
+            if (id == canon->id) continue;
+            const Node& n = nodes.at(id);
+            if (n.shard < 0 || n.shard >= o.map_shards) {
+              return absl::DataLossError(fmt::format("record {} names map shard {}", id, n.shard));
+            }
+            labels[static_cast<size_t>(n.shard)].push_back({id, "d", canon->id, 0});
+            removed[id] = true;
+            ++exact_removed;
+          }
+        }
+        Components near_cc;
+        for (const auto& [a, b] : near_pairs) {
+          if (removed.count(a) > 0 || removed.count(b) > 0) continue;  // exact canonicals only
+          near_cc.Union(a, b);
+        }
+        int64_t near_clusters = 0, near_labelled = 0;
+        for (const auto& [root, members] : near_cc.Groups()) {
+          const Node* canon = canonical_of(members);
+          ++near_clusters;
+          auto cs = sigs.find(canon->id);
+          for (const std::string& id : members) {
+            if (id == canon->id) continue;
+            auto ms = sigs.find(id);
+            if (cs == sigs.end() || ms == sigs.end()) {
+              return absl::DataLossError(
+                  fmt::format("no signature for record {} or {} in the pairs", id, canon->id));
+            }
+            const Node& n = nodes.at(id);
+            labels[static_cast<size_t>(n.shard)].push_back(
+                {id, "n", canon->id,
+                 curation::SimilarityPercent(curation::MinHashAgreement(ms->second, cs->second),
+                                             cs->second.size())});
+            ++near_labelled;
+          }
+        }
+        for (int64_t i = 0; i < o.map_shards; ++i) {
+          auto& list = labels[static_cast<size_t>(i)];
+          std::sort(list.begin(), list.end(),
+                    [](const Label& a, const Label& b) { return a.id < b.id; });
+          std::string text;
+          for (const Label& l : list) {
+            const Node& c = nodes.at(l.canonical);
+            text += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\n", l.id, l.kind, l.canonical, l.similarity,
+                                c.repo, c.commit_time);
+          }
+          if (absl::Status st = WriteAtomically(LabelsPath(o, i), text); !st.ok()) return st;
+        }
+        return StageDone{
+            fmt::format("{{\"stage\":\"clusters\",\"records_in_pairs\":{},"
+                        "\"exact_clusters\":{},\"exact_removed\":{},\"near_clusters\":{},"
+                        "\"near_labelled\":{}}}\n",
+                        nodes.size(), exact_clusters, exact_removed, near_clusters, near_labelled),
+            fmt::format("dataset clusters: {} exact clusters ({} duplicates removed), {} "
+                        "near-duplicate clusters "
+                        "({} records labelled)\n",
+                        exact_clusters, exact_removed, near_clusters, near_labelled)};
+      });
 }
 
 namespace {
@@ -707,143 +718,139 @@ absl::Status RunFilterTask(const DatasetOptions& o, int64_t index, std::ostream&
     return absl::InvalidArgumentError(
         fmt::format("--preset \"{}\" is unknown; use default, commitpackft or none", o.preset));
   }
-  std::string done = FilterDone(o, index);
-  if (Exists(done)) {
-    log << Skip("filter", done);
-    return absl::OkStatus();
-  }
-  if (absl::Status st = NeedMarkers({ClustersDone(o)}, "clusters"); !st.ok()) return st;
-  struct Label {
-    std::string kind, canonical, canonical_repo;
-    int similarity = 0;
-    int64_t canonical_time = 0;
-  };
-  std::unordered_map<std::string, Label> labels;
-  std::string labels_path = LabelsPath(o, index);
-  absl::Status st =
-      ForEachTsvLine(labels_path, [&](const std::vector<std::string_view>& f, int64_t n) {
-        Label l;
-        int64_t sim = 0;
-        bool ok = f.size() == 6 && (f[1] == "d" || f[1] == "n") && ParseInt(f[3], &sim) &&
-                  ParseInt(f[5], &l.canonical_time);
-        if (ok) {
-          l.kind = std::string(f[1]);
-          l.canonical = std::string(f[2]);
-          l.similarity = static_cast<int>(sim);
-          l.canonical_repo = std::string(f[4]);
-          labels[std::string(f[0])] = std::move(l);
-        }
-        return CheckLine(labels_path, n, ok);
-      });
-  if (!st.ok()) return st;
+  return RunStage(
+      "filter", FilterDone(o, index), {ClustersDone(o)}, "clusters", log,
+      [&]() -> absl::StatusOr<StageDone> {
+        struct Label {
+          std::string kind, canonical, canonical_repo;
+          int similarity = 0;
+          int64_t canonical_time = 0;
+        };
+        std::unordered_map<std::string, Label> labels;
+        std::string labels_path = LabelsPath(o, index);
+        absl::Status st =
+            ForEachTsvLine(labels_path, [&](const std::vector<std::string_view>& f, int64_t n) {
+              Label l;
+              int64_t sim = 0;
+              bool ok = f.size() == 6 && (f[1] == "d" || f[1] == "n") && ParseInt(f[3], &sim) &&
+                        ParseInt(f[5], &l.canonical_time);
+              if (ok) {
+                l.kind = std::string(f[1]);
+                l.canonical = std::string(f[2]);
+                l.similarity = static_cast<int>(sim);
+                l.canonical_repo = std::string(f[4]);
+                labels[std::string(f[0])] = std::move(l);
+              }
+              return CheckLine(labels_path, n, ok);
+            });
+        if (!st.ok()) return st;
 
-  std::map<std::string, std::unique_ptr<ZstdFileWriter>> writers;  // split -> writer
-  std::vector<std::string> splits;
-  for (const char* s : kSplits) {
-    std::string name(s);
-    if (name == "fresh" && !o.fresh_after) continue;
-    if ((name == "validation" || name == "test") && o.split != "repo") continue;
-    splits.push_back(name);
-  }
-  for (const std::string& s : splits) {
-    std::string path = o.dir + "/" + DataFile(o, s, index);
-    if (absl::Status m = MakeParent(path); !m.ok()) return m;
-    auto w = std::make_unique<ZstdFileWriter>();
-    if (absl::Status w_st = w->Open(path + ".tmp"); !w_st.ok()) return w_st;
-    writers[s] = std::move(w);
-  }
-  ZstdLineReader reader;
-  std::string input = MapShardPath(o, index);
-  if (absl::Status r_st = reader.Open(input); !r_st.ok()) return r_st;
-  int64_t records = 0, removed = 0, cross_split = 0, preset_dropped = 0;
-  std::map<std::string, int64_t> kept;                                        // split -> records
-  std::map<std::string, std::map<std::string, int64_t>> langs, label_counts;  // name -> split
-  std::string line, out;
-  while (true) {
-    auto more = reader.Next(&line);
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    if (line.empty()) continue;
-    auto r = ParseRecord(line, input, records + 1);
-    if (!r.ok()) return r.status();
-    ++records;
-    r->clear_duplicate_of();
-    r->clear_near_duplicate_of();
-    r->clear_near_duplicate_similarity();
-    r->clear_minhash();
-    std::string split = SplitOf(o, r->repo(), r->committer().time());
-    if (auto it = labels.find(r->id()); it != labels.end()) {
-      const Label& l = it->second;
-      if (l.kind == "d") {
-        ++removed;  // canonical records only
-        continue;
-      }
-      if (SplitOf(o, l.canonical_repo, l.canonical_time) != split) {
-        ++cross_split;  // a near duplicate never sits in another split than its canonical
-        continue;
-      }
-      r->set_near_duplicate_of(l.canonical);
-      r->set_near_duplicate_similarity(l.similarity);
-    }
-    if (o.preset != "none" && !curation::PassesPreset(*r, o.preset)) {
-      ++preset_dropped;
-      continue;
-    }
-    ++kept[split];
-    std::set<std::string> record_langs;
-    for (const auto& f : r->files())
-      record_langs.insert(f.language().empty() ? "unknown" : f.language());
-    for (const std::string& l : record_langs) ++langs[l][split];
-    auto count = [&](bool yes, const char* name) {
-      if (yes) ++label_counts[name][split];
-    };
-    count(r->labels().is_fix(), "is_fix");
-    count(r->labels().is_revert(), "is_revert");
-    count(r->labels().is_bot(), "is_bot");
-    count(!r->near_duplicate_of().empty(), "near_duplicate");
-    count(r->secrets_found(), "secrets_found");
-    count(!r->trajectory_id().empty(), "trajectory_step");
-    out.clear();
-    AppendRecordJsonLine(*r, &out);
-    if (absl::Status w_st = writers.at(split)->Write(out); !w_st.ok()) return w_st;
-  }
-  std::string files_json;
-  for (const std::string& s : splits) {
-    if (absl::Status c = writers.at(s)->Close(); !c.ok()) return c;
-    std::string path = o.dir + "/" + DataFile(o, s, index);
-    if (absl::Status rn = Rename(path + ".tmp", path); !rn.ok()) return rn;
-    files_json += fmt::format("{}{}:{{\"split\":{},\"records\":{}}}", files_json.empty() ? "" : ",",
-                              Quote(DataFile(o, s, index)), Quote(s), kept[s]);
-  }
-  auto nested = [](const std::map<std::string, std::map<std::string, int64_t>>& m) {
-    std::string text;
-    for (const auto& [name, per_split] : m) {
-      std::string inner;
-      for (const auto& [split, n] : per_split) {
-        inner += fmt::format("{}{}:{}", inner.empty() ? "" : ",", Quote(split), n);
-      }
-      text += fmt::format("{}{}:{{{}}}", text.empty() ? "" : ",", Quote(name), inner);
-    }
-    return text;
-  };
-  int64_t total_kept = 0;
-  for (const auto& [s, n] : kept) total_kept += n;
-  if (absl::Status d_st = WriteAtomically(
-          done,
-          fmt::format("{{\"stage\":\"filter\",\"shard_index\":{},\"input_records\":{},"
-                      "\"kept\":{},\"exact_duplicates_removed\":{},\"cross_split_dropped\":{},"
-                      "\"preset_dropped\":{},\"files\":{{{}}},\"languages\":{{{}}},"
-                      "\"labels\":{{{}}},\"settings\":{}}}\n",
-                      index, records, total_kept, removed, cross_split, preset_dropped, files_json,
-                      nested(langs), nested(label_counts), FilterSettingsJson(o)));
-      !d_st.ok()) {
-    return d_st;
-  }
-  log << fmt::format(
-      "dataset filter: shard {} of {}: {} records -> {} kept; {} exact duplicates removed, {} "
-      "near duplicates in another split than their canonical, {} dropped by preset {}\n",
-      index, o.map_shards, records, total_kept, removed, cross_split, preset_dropped, o.preset);
-  return absl::OkStatus();
+        std::map<std::string, std::unique_ptr<ZstdFileWriter>> writers;  // split -> writer
+        std::vector<std::string> splits;
+        for (const char* s : kSplits) {
+          std::string name(s);
+          if (name == "fresh" && !o.fresh_after) continue;
+          if ((name == "validation" || name == "test") && o.split != "repo") continue;
+          splits.push_back(name);
+        }
+        for (const std::string& s : splits) {
+          std::string path = o.dir + "/" + DataFile(o, s, index);
+          if (absl::Status m = MakeParent(path); !m.ok()) return m;
+          auto w = std::make_unique<ZstdFileWriter>();
+          if (absl::Status w_st = w->Open(path + ".tmp"); !w_st.ok()) return w_st;
+          writers[s] = std::move(w);
+        }
+        ZstdLineReader reader;
+        std::string input = MapShardPath(o, index);
+        if (absl::Status r_st = reader.Open(input); !r_st.ok()) return r_st;
+        int64_t records = 0, removed = 0, cross_split = 0, preset_dropped = 0;
+        std::map<std::string, int64_t> kept;  // split -> records
+        std::map<std::string, std::map<std::string, int64_t>> langs, label_counts;  // name -> split
+        std::string line, out;
+        while (true) {
+          auto more = reader.Next(&line);
+          if (!more.ok()) return more.status();
+          if (!*more) break;
+          if (line.empty()) continue;
+          auto r = ParseRecord(line, input, records + 1);
+          if (!r.ok()) return r.status();
+          ++records;
+          r->clear_duplicate_of();
+          r->clear_near_duplicate_of();
+          r->clear_near_duplicate_similarity();
+          r->clear_minhash();
+          std::string split = SplitOf(o, r->repo(), r->committer().time());
+          if (auto it = labels.find(r->id()); it != labels.end()) {
+            const Label& l = it->second;
+            if (l.kind == "d") {
+              ++removed;  // canonical records only
+              continue;
+            }
+            if (SplitOf(o, l.canonical_repo, l.canonical_time) != split) {
+              ++cross_split;  // a near duplicate never sits in another split than its canonical
+              continue;
+            }
+            r->set_near_duplicate_of(l.canonical);
+            r->set_near_duplicate_similarity(l.similarity);
+          }
+          if (o.preset != "none" && !curation::PassesPreset(*r, o.preset)) {
+            ++preset_dropped;
+            continue;
+          }
+          ++kept[split];
+          std::set<std::string> record_langs;
+          for (const auto& f : r->files())
+            record_langs.insert(f.language().empty() ? "unknown" : f.language());
+          for (const std::string& l : record_langs) ++langs[l][split];
+          auto count = [&](bool yes, const char* name) {
+            if (yes) ++label_counts[name][split];
+          };
+          count(r->labels().is_fix(), "is_fix");
+          count(r->labels().is_revert(), "is_revert");
+          count(r->labels().is_bot(), "is_bot");
+          count(!r->near_duplicate_of().empty(), "near_duplicate");
+          count(r->secrets_found(), "secrets_found");
+          count(!r->trajectory_id().empty(), "trajectory_step");
+          out.clear();
+          AppendRecordJsonLine(*r, &out);
+          if (absl::Status w_st = writers.at(split)->Write(out); !w_st.ok()) return w_st;
+        }
+        std::string files_json;
+        for (const std::string& s : splits) {
+          if (absl::Status c = writers.at(s)->Close(); !c.ok()) return c;
+          std::string path = o.dir + "/" + DataFile(o, s, index);
+          if (absl::Status rn = Rename(path + ".tmp", path); !rn.ok()) return rn;
+          files_json +=
+              fmt::format("{}{}:{{\"split\":{},\"records\":{}}}", files_json.empty() ? "" : ",",
+                          Quote(DataFile(o, s, index)), Quote(s), kept[s]);
+        }
+        auto nested = [](const std::map<std::string, std::map<std::string, int64_t>>& m) {
+          std::string text;
+          for (const auto& [name, per_split] : m) {
+            std::string inner;
+            for (const auto& [split, n] : per_split) {
+              inner += fmt::format("{}{}:{}", inner.empty() ? "" : ",", Quote(split), n);
+            }
+            text += fmt::format("{}{}:{{{}}}", text.empty() ? "" : ",", Quote(name), inner);
+          }
+          return text;
+        };
+        int64_t total_kept = 0;
+        for (const auto& [s, n] : kept) total_kept += n;
+        return StageDone{
+            fmt::format("{{\"stage\":\"filter\",\"shard_index\":{},\"input_records\":{},"
+                        "\"kept\":{},\"exact_duplicates_removed\":{},\"cross_split_dropped\":{},"
+                        "\"preset_dropped\":{},\"files\":{{{}}},\"languages\":{{{}}},"
+                        "\"labels\":{{{}}},\"settings\":{}}}\n",
+                        index, records, total_kept, removed, cross_split, preset_dropped,
+                        files_json, nested(langs), nested(label_counts), FilterSettingsJson(o)),
+            fmt::format(
+                "dataset filter: shard {} of {}: {} records -> {} kept; {} exact duplicates "
+                "removed, {} "
+                "near duplicates in another split than their canonical, {} dropped by preset {}\n",
+                index, o.map_shards, records, total_kept, removed, cross_split, preset_dropped,
+                o.preset)};
+      });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -906,209 +913,215 @@ std::string NestedTable(std::string_view what, const Nested& m,
 absl::Status RunCardTask(const DatasetOptions& given, std::ostream& log) {
   DatasetOptions o = given;  // the filter's settings are taken from its markers
   if (absl::Status st = CheckOptions(o); !st.ok()) return st;
-  std::string done = CardDone(o);
-  if (Exists(done)) {
-    log << Skip("card", done);
-    return absl::OkStatus();
-  }
-  std::vector<std::string> need;
-  for (int64_t i = 0; i < o.map_shards; ++i) need.push_back(FilterDone(o, i));
-  if (absl::Status st = NeedMarkers(need, "filter"); !st.ok()) return st;
+  return RunStage(
+      "card", CardDone(o), Markers(o.map_shards, [&](int64_t i) { return FilterDone(o, i); }),
+      "filter", log, [&]() -> absl::StatusOr<StageDone> {
+        std::map<std::string, std::pair<std::string, int64_t>> files;  // path -> split, records
+        std::map<std::string, int64_t> split_records;
+        Nested langs, labels;
+        int64_t input = 0, removed = 0, cross = 0, preset_dropped = 0;
+        std::string filter_settings;
+        for (int64_t i = 0; i < o.map_shards; ++i) {
+          auto m = ReadMarker(FilterDone(o, i));
+          if (!m.ok()) return m.status();
+          input += Int(*m, "input_records");
+          removed += Int(*m, "exact_duplicates_removed");
+          cross += Int(*m, "cross_split_dropped");
+          preset_dropped += Int(*m, "preset_dropped");
+          auto settings = m->fields().find("settings");
+          if (settings == m->fields().end()) {
+            return absl::DataLossError(
+                fmt::format("the marker \"{}\" has no \"settings\"", FilterDone(o, i)));
+          }
+          const auto& sf = settings->second.struct_value().fields();
+          auto text = [&sf](const char* key) {
+            auto it = sf.find(key);
+            return it == sf.end() ? std::string() : it->second.string_value();
+          };
+          auto number = [&sf](const char* key) {
+            auto it = sf.find(key);
+            return it == sf.end() ? 0.0 : it->second.number_value();
+          };
+          std::string these =
+              fmt::format("--preset {} --split {} --split-fractions {},{},{}{}", text("preset"),
+                          text("split"), number("train"), number("validation"), number("test"),
+                          text("fresh_after").empty() ? std::string()
+                                                      : " --fresh-after " + text("fresh_after"));
+          if (i == 0) {
+            o.preset = text("preset");
+            o.split = text("split");
+            o.train = number("train");
+            o.validation = number("validation");
+            o.test = number("test");
+            o.fresh_after_text = text("fresh_after");
+            if (o.fresh_after_text.empty()) {
+              o.fresh_after.reset();
+            } else {
+              o.fresh_after = 0;  // only whether there is a cutoff matters here
+            }
+            filter_settings = these;
+          } else if (these != filter_settings) {
+            return absl::FailedPreconditionError(
+                fmt::format("filter task 0 ran with \"{}\" but task {} with \"{}\"; rerun the "
+                            "filter stage with "
+                            "one set of flags (delete DIR/stages/filter and DIR/data)",
+                            filter_settings, i, these));
+          }
+          if (auto it = m->fields().find("files"); it != m->fields().end()) {
+            for (const auto& file_kv : it->second.struct_value().fields()) {
+              const std::string& path = file_kv.first;
+              const auto& ff = file_kv.second.struct_value().fields();
+              std::string split = ff.at("split").string_value();
+              auto n = static_cast<int64_t>(ff.at("records").number_value());
+              files[path] = {split, n};
+              split_records[split] += n;
+            }
+          }
+          AddNested(*m, "languages", &langs);
+          AddNested(*m, "labels", &labels);
+        }
+        int64_t repos = 0, failed = 0, commits = 0, contaminated = 0, map_records = 0;
+        for (int64_t i = 0; i < o.map_shards; ++i) {
+          auto m = ReadMarker(MapDonePath(o, i));
+          if (!m.ok()) return m.status();
+          repos += Int(*m, "repos");
+          commits += Int(*m, "commits");
+          contaminated += Int(*m, "contaminated");
+          map_records += Int(*m, "records");
+          if (auto it = m->fields().find("failed"); it != m->fields().end()) {
+            failed += it->second.list_value().values_size();
+          }
+        }
+        if (o.command.empty()) {
+          o.command = fmt::format(
+              "fixmine extract --repo-list REPOS --shard-count {} --out {}/map\n"
+              "fixmine dataset {{signatures,buckets,clusters,filter,card}} --dir {} --map-shards "
+              "{} "
+              "--partitions {} --near-dup-threshold {}\n# filter: {}",
+              o.map_shards, o.dir, o.dir, o.map_shards, o.partitions, o.near_dup_threshold,
+              filter_settings);
+        }
+        auto clusters = ReadMarker(ClustersDone(o));
+        if (!clusters.ok()) return clusters.status();
 
-  std::map<std::string, std::pair<std::string, int64_t>> files;  // path -> split, records
-  std::map<std::string, int64_t> split_records;
-  Nested langs, labels;
-  int64_t input = 0, removed = 0, cross = 0, preset_dropped = 0;
-  std::string filter_settings;
-  for (int64_t i = 0; i < o.map_shards; ++i) {
-    auto m = ReadMarker(FilterDone(o, i));
-    if (!m.ok()) return m.status();
-    input += Int(*m, "input_records");
-    removed += Int(*m, "exact_duplicates_removed");
-    cross += Int(*m, "cross_split_dropped");
-    preset_dropped += Int(*m, "preset_dropped");
-    auto settings = m->fields().find("settings");
-    if (settings == m->fields().end()) {
-      return absl::DataLossError(
-          fmt::format("the marker \"{}\" has no \"settings\"", FilterDone(o, i)));
-    }
-    const auto& sf = settings->second.struct_value().fields();
-    auto text = [&sf](const char* key) {
-      auto it = sf.find(key);
-      return it == sf.end() ? std::string() : it->second.string_value();
-    };
-    auto number = [&sf](const char* key) {
-      auto it = sf.find(key);
-      return it == sf.end() ? 0.0 : it->second.number_value();
-    };
-    std::string these = fmt::format(
-        "--preset {} --split {} --split-fractions {},{},{}{}", text("preset"), text("split"),
-        number("train"), number("validation"), number("test"),
-        text("fresh_after").empty() ? std::string() : " --fresh-after " + text("fresh_after"));
-    if (i == 0) {
-      o.preset = text("preset");
-      o.split = text("split");
-      o.train = number("train");
-      o.validation = number("validation");
-      o.test = number("test");
-      o.fresh_after_text = text("fresh_after");
-      if (o.fresh_after_text.empty()) {
-        o.fresh_after.reset();
-      } else {
-        o.fresh_after = 0;  // only whether there is a cutoff matters here
-      }
-      filter_settings = these;
-    } else if (these != filter_settings) {
-      return absl::FailedPreconditionError(fmt::format(
-          "filter task 0 ran with \"{}\" but task {} with \"{}\"; rerun the filter stage with "
-          "one set of flags (delete DIR/stages/filter and DIR/data)",
-          filter_settings, i, these));
-    }
-    if (auto it = m->fields().find("files"); it != m->fields().end()) {
-      for (const auto& file_kv : it->second.struct_value().fields()) {
-        const std::string& path = file_kv.first;
-        const auto& ff = file_kv.second.struct_value().fields();
-        std::string split = ff.at("split").string_value();
-        auto n = static_cast<int64_t>(ff.at("records").number_value());
-        files[path] = {split, n};
-        split_records[split] += n;
-      }
-    }
-    AddNested(*m, "languages", &langs);
-    AddNested(*m, "labels", &labels);
-  }
-  int64_t repos = 0, failed = 0, commits = 0, contaminated = 0, map_records = 0;
-  for (int64_t i = 0; i < o.map_shards; ++i) {
-    auto m = ReadMarker(MapDonePath(o, i));
-    if (!m.ok()) return m.status();
-    repos += Int(*m, "repos");
-    commits += Int(*m, "commits");
-    contaminated += Int(*m, "contaminated");
-    map_records += Int(*m, "records");
-    if (auto it = m->fields().find("failed"); it != m->fields().end()) {
-      failed += it->second.list_value().values_size();
-    }
-  }
-  if (o.command.empty()) {
-    o.command = fmt::format(
-        "fixmine extract --repo-list REPOS --shard-count {} --out {}/map\n"
-        "fixmine dataset {{signatures,buckets,clusters,filter,card}} --dir {} --map-shards {} "
-        "--partitions {} --near-dup-threshold {}\n# filter: {}",
-        o.map_shards, o.dir, o.dir, o.map_shards, o.partitions, o.near_dup_threshold,
-        filter_settings);
-  }
-  auto clusters = ReadMarker(ClustersDone(o));
-  if (!clusters.ok()) return clusters.status();
+        std::vector<std::string> splits;  // in the card's order, the non-empty ones
+        for (const char* s : kSplits) {
+          if (split_records[s] > 0) splits.emplace_back(s);
+        }
+        int64_t kept = 0;
+        for (const auto& [s, n] : split_records) kept += n;
 
-  std::vector<std::string> splits;  // in the card's order, the non-empty ones
-  for (const char* s : kSplits) {
-    if (split_records[s] > 0) splits.emplace_back(s);
-  }
-  int64_t kept = 0;
-  for (const auto& [s, n] : split_records) kept += n;
+        std::string splits_json, files_json;
+        for (const char* s : kSplits) {
+          if (split_records.count(s) == 0) continue;
+          splits_json += fmt::format("{}\n    {}:{}", splits_json.empty() ? "" : ",", Quote(s),
+                                     split_records[s]);
+        }
+        for (const auto& [path, f] : files) {
+          files_json +=
+              fmt::format("{}\n    {}:{{\"split\":{},\"records\":{}}}",
+                          files_json.empty() ? "" : ",", Quote(path), Quote(f.first), f.second);
+        }
+        std::string fresh = o.fresh_after ? Quote(o.fresh_after_text) : "null";
+        std::string stats = fmt::format(
+            "{{\n  \"records\":{},\n  \"splits\":{{{}\n  }},\n  \"files\":{{{}\n  }},\n"
+            "  \"languages\":{},\n  \"labels\":{},\n"
+            "  "
+            "\"map\":{{\"shards\":{},\"repositories\":{},\"repositories_failed\":{},\"commits\":{},"
+            "\"records\":{}}},\n"
+            "  "
+            "\"dedup\":{{\"input_records\":{},\"exact_clusters\":{},\"exact_duplicates_removed\":{}"
+            ","
+            "\"near_duplicate_clusters\":{},\"near_duplicates_labelled\":{},"
+            "\"near_duplicates_dropped_across_splits\":{},\"near_dup_threshold\":{},"
+            "\"bucket_partitions\":{}}},\n"
+            "  \"decontamination\":{{\"contaminated_left_out\":{},\"fresh_after\":{},"
+            "\"fresh_records\":{}}},\n"
+            "  \"filter\":{{\"preset\":{},\"dropped_by_preset\":{},\"split\":{},"
+            "\"fractions\":{{\"train\":{},\"validation\":{},\"test\":{}}}}},\n"
+            "  \"command\":{}\n}}\n",
+            kept, splits_json, files_json, NestedJson(langs), NestedJson(labels), o.map_shards,
+            repos, failed, commits, map_records, input, Int(*clusters, "exact_clusters"), removed,
+            Int(*clusters, "near_clusters"), Int(*clusters, "near_labelled"), cross,
+            o.near_dup_threshold, o.partitions, contaminated, fresh, split_records["fresh"],
+            Quote(o.preset), preset_dropped, Quote(o.split), o.train, o.validation, o.test,
+            Quote(o.command));
 
-  std::string splits_json, files_json;
-  for (const char* s : kSplits) {
-    if (split_records.count(s) == 0) continue;
-    splits_json +=
-        fmt::format("{}\n    {}:{}", splits_json.empty() ? "" : ",", Quote(s), split_records[s]);
-  }
-  for (const auto& [path, f] : files) {
-    files_json += fmt::format("{}\n    {}:{{\"split\":{},\"records\":{}}}",
-                              files_json.empty() ? "" : ",", Quote(path), Quote(f.first), f.second);
-  }
-  std::string fresh = o.fresh_after ? Quote(o.fresh_after_text) : "null";
-  std::string stats = fmt::format(
-      "{{\n  \"records\":{},\n  \"splits\":{{{}\n  }},\n  \"files\":{{{}\n  }},\n"
-      "  \"languages\":{},\n  \"labels\":{},\n"
-      "  \"map\":{{\"shards\":{},\"repositories\":{},\"repositories_failed\":{},\"commits\":{},"
-      "\"records\":{}}},\n"
-      "  \"dedup\":{{\"input_records\":{},\"exact_clusters\":{},\"exact_duplicates_removed\":{},"
-      "\"near_duplicate_clusters\":{},\"near_duplicates_labelled\":{},"
-      "\"near_duplicates_dropped_across_splits\":{},\"near_dup_threshold\":{},"
-      "\"bucket_partitions\":{}}},\n"
-      "  \"decontamination\":{{\"contaminated_left_out\":{},\"fresh_after\":{},"
-      "\"fresh_records\":{}}},\n"
-      "  \"filter\":{{\"preset\":{},\"dropped_by_preset\":{},\"split\":{},"
-      "\"fractions\":{{\"train\":{},\"validation\":{},\"test\":{}}}}},\n"
-      "  \"command\":{}\n}}\n",
-      kept, splits_json, files_json, NestedJson(langs), NestedJson(labels), o.map_shards, repos,
-      failed, commits, map_records, input, Int(*clusters, "exact_clusters"), removed,
-      Int(*clusters, "near_clusters"), Int(*clusters, "near_labelled"), cross, o.near_dup_threshold,
-      o.partitions, contaminated, fresh, split_records["fresh"], Quote(o.preset), preset_dropped,
-      Quote(o.split), o.train, o.validation, o.test, Quote(o.command));
+        std::string card =
+            "---\npretty_name: fixmine code-fix records\ntags:\n- code\n- git\n"
+            "- commits\n- fixmine\nconfigs:\n- config_name: default\n  data_files:\n";
+        for (const std::string& s : splits) {
+          card += fmt::format("  - split: {}\n    path: data/{}-*.jsonl.zst\n", s, s);
+        }
+        card += "dataset_info:\n  config_name: default\n  splits:\n";
+        for (const std::string& s : splits) {
+          card += fmt::format("  - name: {}\n    num_examples: {}\n", s, split_records[s]);
+        }
+        card += "---\n\n# fixmine code-fix records\n\n";
+        card += fmt::format(
+            "Records mined from git histories by fixmine (one JSON object per non-merge commit, "
+            "the "
+            "proto field names of `fixmine.v1.Record`), deduplicated across the whole corpus (one "
+            "canonical record per duplicate group). {} records from {} repositories ({} failed) "
+            "and "
+            "{} commits.\n\n",
+            kept, repos, failed, commits);
+        card += "Load it with `datasets.load_dataset(\"json\", data_files={";
+        for (size_t k = 0; k < splits.size(); ++k) {
+          card += fmt::format("{}\"{}\": \"data/{}-*.jsonl.zst\"", k == 0 ? "" : ", ", splits[k],
+                              splits[k]);
+        }
+        card +=
+            "})`, or load this folder.\n\n## How it was made\n\n```sh\n" + o.command + "\n```\n\n";
+        card += "## Splits\n\n| split | records | files |\n|---|---:|---:|\n";
+        for (const std::string& s : splits) {
+          int64_t n_files = 0;
+          for (const auto& [path, f] : files) n_files += f.first == s;
+          card += fmt::format("| {} | {} | {} |\n", s, split_records[s], n_files);
+        }
+        card += fmt::format(
+            "\nSplit rule: {}{}. A near duplicate whose canonical record falls in another split is "
+            "left out ({} records), so no duplicate straddles two splits.\n",
+            o.split == "repo"
+                ? fmt::format("repository-disjoint by a hash of the repository name (train {}, "
+                              "validation {}, test {})",
+                              o.train, o.validation, o.test)
+                : std::string("all in train"),
+            o.fresh_after ? fmt::format("; records committed after {} are in `fresh` (newer than "
+                                        "the training data: decontamination by time)",
+                                        o.fresh_after_text)
+                          : std::string(),
+            cross);
+        card += "\n## Languages\n\nA record counts once for each language among its files.\n\n";
+        card += NestedTable("language", langs, splits);
+        card += "\n## Labels\n\n";
+        card += NestedTable("label", labels, splits);
+        card += fmt::format(
+            "\n## Dedup and decontamination\n\n"
+            "| figure | value |\n|---|---:|\n"
+            "| records mined | {} |\n"
+            "| exact-duplicate clusters | {} |\n"
+            "| exact duplicates removed (only the canonical record kept) | {} |\n"
+            "| near-duplicate clusters (threshold {}) | {} |\n"
+            "| near duplicates labelled (`near_duplicate_of`, kept) | {} |\n"
+            "| near duplicates left out across splits | {} |\n"
+            "| dropped by preset `{}` | {} |\n"
+            "| contaminated by a benchmark, left out | {} |\n"
+            "| records in `fresh` | {} |\n\n"
+            "Canonical rule: exact duplicates share a patch fingerprint or a commit id across "
+            "repositories; the canonical record is the earliest by author time, then the smallest "
+            "record id; the others name it in `duplicate_of` and are not in this dataset.\n",
+            input, Int(*clusters, "exact_clusters"), removed, o.near_dup_threshold,
+            Int(*clusters, "near_clusters"), Int(*clusters, "near_labelled"), cross, o.preset,
+            preset_dropped, contaminated, split_records["fresh"]);
 
-  std::string card =
-      "---\npretty_name: fixmine code-fix records\ntags:\n- code\n- git\n"
-      "- commits\n- fixmine\nconfigs:\n- config_name: default\n  data_files:\n";
-  for (const std::string& s : splits) {
-    card += fmt::format("  - split: {}\n    path: data/{}-*.jsonl.zst\n", s, s);
-  }
-  card += "dataset_info:\n  config_name: default\n  splits:\n";
-  for (const std::string& s : splits) {
-    card += fmt::format("  - name: {}\n    num_examples: {}\n", s, split_records[s]);
-  }
-  card += "---\n\n# fixmine code-fix records\n\n";
-  card += fmt::format(
-      "Records mined from git histories by fixmine (one JSON object per non-merge commit, the "
-      "proto field names of `fixmine.v1.Record`), deduplicated across the whole corpus (one "
-      "canonical record per duplicate group). {} records from {} repositories ({} failed) and "
-      "{} commits.\n\n",
-      kept, repos, failed, commits);
-  card += "Load it with `datasets.load_dataset(\"json\", data_files={";
-  for (size_t k = 0; k < splits.size(); ++k) {
-    card +=
-        fmt::format("{}\"{}\": \"data/{}-*.jsonl.zst\"", k == 0 ? "" : ", ", splits[k], splits[k]);
-  }
-  card += "})`, or load this folder.\n\n## How it was made\n\n```sh\n" + o.command + "\n```\n\n";
-  card += "## Splits\n\n| split | records | files |\n|---|---:|---:|\n";
-  for (const std::string& s : splits) {
-    int64_t n_files = 0;
-    for (const auto& [path, f] : files) n_files += f.first == s;
-    card += fmt::format("| {} | {} | {} |\n", s, split_records[s], n_files);
-  }
-  card += fmt::format(
-      "\nSplit rule: {}{}. A near duplicate whose canonical record falls in another split is "
-      "left out ({} records), so no duplicate straddles two splits.\n",
-      o.split == "repo"
-          ? fmt::format("repository-disjoint by a hash of the repository name (train {}, "
-                        "validation {}, test {})",
-                        o.train, o.validation, o.test)
-          : std::string("all in train"),
-      o.fresh_after ? fmt::format("; records committed after {} are in `fresh` (newer than "
-                                  "the training data: decontamination by time)",
-                                  o.fresh_after_text)
-                    : std::string(),
-      cross);
-  card += "\n## Languages\n\nA record counts once for each language among its files.\n\n";
-  card += NestedTable("language", langs, splits);
-  card += "\n## Labels\n\n";
-  card += NestedTable("label", labels, splits);
-  card += fmt::format(
-      "\n## Dedup and decontamination\n\n"
-      "| figure | value |\n|---|---:|\n"
-      "| records mined | {} |\n"
-      "| exact-duplicate clusters | {} |\n"
-      "| exact duplicates removed (only the canonical record kept) | {} |\n"
-      "| near-duplicate clusters (threshold {}) | {} |\n"
-      "| near duplicates labelled (`near_duplicate_of`, kept) | {} |\n"
-      "| near duplicates left out across splits | {} |\n"
-      "| dropped by preset `{}` | {} |\n"
-      "| contaminated by a benchmark, left out | {} |\n"
-      "| records in `fresh` | {} |\n\n"
-      "Canonical rule: exact duplicates share a patch fingerprint or a commit id across "
-      "repositories; the canonical record is the earliest by author time, then the smallest "
-      "record id; the others name it in `duplicate_of` and are not in this dataset.\n",
-      input, Int(*clusters, "exact_clusters"), removed, o.near_dup_threshold,
-      Int(*clusters, "near_clusters"), Int(*clusters, "near_labelled"), cross, o.preset,
-      preset_dropped, contaminated, split_records["fresh"]);
-
-  if (absl::Status st = WriteAtomically(o.dir + "/stats.json", stats); !st.ok()) return st;
-  if (absl::Status st = WriteAtomically(o.dir + "/README.md", card); !st.ok()) return st;
-  if (absl::Status st = WriteAtomically(done, "{\"stage\":\"card\"}\n"); !st.ok()) return st;
-  log << fmt::format("dataset card: {} records in {} splits -> {}/README.md, {}/stats.json\n", kept,
-                     splits.size(), o.dir, o.dir);
-  return absl::OkStatus();
+        if (absl::Status st = WriteAtomically(o.dir + "/stats.json", stats); !st.ok()) return st;
+        if (absl::Status st = WriteAtomically(o.dir + "/README.md", card); !st.ok()) return st;
+        return StageDone{
+            "{\"stage\":\"card\"}\n",
+            fmt::format("dataset card: {} records in {} splits -> {}/README.md, {}/stats.json\n",
+                        kept, splits.size(), o.dir, o.dir)};
+      });
 }
 
 }  // namespace fixmine::client

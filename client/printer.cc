@@ -10,8 +10,9 @@ namespace fixmine::client {
 bool Printer::Render(const google::protobuf::Message& message, bool pretty, std::string* text) {
   absl::StatusOr<std::string> rendered = pretty ? ToPrettyJson(message) : ToJsonLine(message);
   if (!rendered.ok()) {
-    *ctx_.err << "fixmine " << ctx_.command << ": rendering " << message.GetTypeName()
-              << " as JSON: " << rendered.status().message() << "\n";
+    // The status says "rendering JSON: CAUSE".
+    *ctx_.err << "fixmine " << ctx_.command << ": printing " << message.GetTypeName() << ": "
+              << rendered.status().message() << "\n";
     failed_ = true;
     return false;
   }

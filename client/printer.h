@@ -14,8 +14,8 @@ struct CliContext;
 
 // The one printer of `--output table|json|jsonl` (docs/architecture.md, "Client"). A message
 // that cannot be rendered as JSON (protobuf's printer refuses it) is not printed: the printer
-// says so on stderr ("fixmine COMMAND: rendering TYPE as JSON: CAUSE"), remembers it, and the
-// command then exits 1 (RunCli checks failed()). One printer per command run; not thread-safe.
+// says so on stderr ("fixmine COMMAND: printing TYPE: rendering JSON: CAUSE"), remembers it, and
+// the command then exits 1 (RunCli checks failed()). One printer per command run; not thread-safe.
 class Printer {
  public:
   // Prints to ctx.out as ctx.output says; failures go to ctx.err named by ctx.command. `ctx`

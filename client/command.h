@@ -39,6 +39,24 @@ class Command {
   std::string help_;
 };
 
+// A command whose one required positional argument is a name or an id (`repo show NAME`), held
+// in `arg_`.
+class ArgCommand : public Command {
+ public:
+  ArgCommand(std::string name, std::string help, std::string arg, std::string arg_help)
+      : Command(std::move(name), std::move(help)),
+        arg_name_(std::move(arg)),
+        arg_help_(std::move(arg_help)) {}
+  void AddOptions(CLI::App* cmd) override;
+
+ protected:
+  std::string arg_;
+
+ private:
+  std::string arg_name_;
+  std::string arg_help_;
+};
+
 // Runs `command` as the CLI does once its arguments are parsed: names it `path` in ctx (for
 // messages), gives it a Printer, and returns its exit code, 1 when it returned 0 but a message
 // could not be rendered (its output is incomplete).

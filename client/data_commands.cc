@@ -330,25 +330,18 @@ class SessionRead : public Command {
   int Run(CliContext& ctx) override {
     fixmine::v1::ReadStreamRequest req;
     req.set_stream(stream_);
-    req.set_resume_token(paging_.resume_token);
-    req.set_limit(paging_.limit);
-    StreamTally tally{paging_.resume_token};
+    paging_.Fill(&req);
+    StreamTally tally(paging_);
     std::string buf;
     absl::Status st =
         Connect(ctx).ReadStream(req, [&](const fixmine::v1::ReadStreamResponse& resp) {
           buf.clear();
           for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
           AppendRows(resp.rendered(), &buf);
-          ctx.out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-          ctx.out->flush();
-          tally.count += resp.record_count();
-          tally.last_token = resp.resume_token();
+          tally.Write(ctx, buf, resp.record_count(), resp.resume_token());
           return true;
         });
-    bool limited = paging_.limit > 0 && tally.count >= paging_.limit;
-    if (int code = tally.Finish(ctx, st, limited); code != kExitOk) return code;
-    *ctx.err << fmt::format("records session read: {} records\n", tally.count);
-    return kExitOk;
+    return tally.Finish(ctx, st, "records");
   }
 
  private:

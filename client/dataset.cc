@@ -314,6 +314,26 @@ absl::Status ForEachTsvLine(const std::string& path, Fn fn) {
   return absl::OkStatus();
 }
 
+// Reads map shard `index`, calling `fn` with each record (which it may change) and counting
+// them in `*count`; stops at the first error of reading, parsing or `fn`.
+absl::Status ForEachMapRecord(const DatasetOptions& o, int64_t index, int64_t* count,
+                              const std::function<absl::Status(fixmine::v1::Record*)>& fn) {
+  ZstdLineReader reader;
+  std::string input = MapShardPath(o, index);
+  if (absl::Status st = reader.Open(input); !st.ok()) return st;
+  std::string line;
+  while (true) {
+    auto more = reader.Next(&line);
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    if (line.empty()) continue;
+    auto r = ParseRecord(line, input, *count + 1);
+    if (!r.ok()) return r.status();
+    ++*count;
+    if (absl::Status st = fn(&*r); !st.ok()) return st;
+  }
+}
+
 // The .done markers of the `count` tasks of a stage, `path(i)` each.
 std::vector<std::string> Markers(int64_t count, const std::function<std::string(int64_t)>& path) {
   std::vector<std::string> out;
@@ -391,19 +411,9 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
                 fmt::format("creating \"{}.tmp\" failed", SignaturesPath(o, index, j)));
           }
         }
-        ZstdLineReader reader;
-        std::string input = MapShardPath(o, index);
-        if (absl::Status st = reader.Open(input); !st.ok()) return st;
         int64_t records = 0, with_fp = 0, with_sig = 0;
-        std::string line, node, row;
-        while (true) {
-          auto more = reader.Next(&line);
-          if (!more.ok()) return more.status();
-          if (!*more) break;
-          if (line.empty()) continue;
-          auto r = ParseRecord(line, input, records + 1);
-          if (!r.ok()) return r.status();
-          ++records;
+        std::string node, row;
+        absl::Status read = ForEachMapRecord(o, index, &records, [&](fixmine::v1::Record* r) {
           Node n{r->id(), r->author().time(), r->repo(), r->committer().time(), index};
           node.clear();
           AppendNode(n, &node);
@@ -428,7 +438,7 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
             emit("f" + fp, "");
           }
           emit("c" + r->commit(), "");
-          if (o.near_dup_threshold <= 0) continue;
+          if (o.near_dup_threshold <= 0) return absl::OkStatus();
           google::protobuf::RepeatedField<uint32_t> sig;
           if (r->minhash_size() == curation::kMinHashSize) {
             sig = r->minhash();
@@ -436,13 +446,15 @@ absl::Status RunSignaturesTask(const DatasetOptions& o, int64_t index, std::ostr
             for (uint32_t v : curation::MinHashSignature(*r)) sig.Add(v);
           }
           std::vector<std::string> buckets = storage::keys::LshBucketPrefixes(sig);
-          if (buckets.empty()) continue;
+          if (buckets.empty()) return absl::OkStatus();
           ++with_sig;
           std::string extra = fp;  // the band rows' fingerprint and signature
           extra += '\t';
           extra += SignatureHex(std::vector<uint32_t>(sig.begin(), sig.end()));
           for (const std::string& b : buckets) emit("b" + HexOf(b), extra);
-        }
+          return absl::OkStatus();
+        });
+        if (!read.ok()) return read;
         std::string rows_json;
         for (int64_t j = 0; j < o.partitions; ++j) {
           parts[static_cast<size_t>(j)]->flush();
@@ -760,21 +772,11 @@ absl::Status RunFilterTask(const DatasetOptions& o, int64_t index, std::ostream&
           if (absl::Status w_st = w->Open(path + ".tmp"); !w_st.ok()) return w_st;
           writers[s] = std::move(w);
         }
-        ZstdLineReader reader;
-        std::string input = MapShardPath(o, index);
-        if (absl::Status r_st = reader.Open(input); !r_st.ok()) return r_st;
         int64_t records = 0, removed = 0, cross_split = 0, preset_dropped = 0;
         std::map<std::string, int64_t> kept;  // split -> records
         std::map<std::string, std::map<std::string, int64_t>> langs, label_counts;  // name -> split
-        std::string line, out;
-        while (true) {
-          auto more = reader.Next(&line);
-          if (!more.ok()) return more.status();
-          if (!*more) break;
-          if (line.empty()) continue;
-          auto r = ParseRecord(line, input, records + 1);
-          if (!r.ok()) return r.status();
-          ++records;
+        std::string out;
+        absl::Status read = ForEachMapRecord(o, index, &records, [&](fixmine::v1::Record* r) {
           r->clear_duplicate_of();
           r->clear_near_duplicate_of();
           r->clear_near_duplicate_similarity();
@@ -784,18 +786,18 @@ absl::Status RunFilterTask(const DatasetOptions& o, int64_t index, std::ostream&
             const Label& l = it->second;
             if (l.kind == "d") {
               ++removed;  // canonical records only
-              continue;
+              return absl::OkStatus();
             }
             if (SplitOf(o, l.canonical_repo, l.canonical_time) != split) {
               ++cross_split;  // a near duplicate never sits in another split than its canonical
-              continue;
+              return absl::OkStatus();
             }
             r->set_near_duplicate_of(l.canonical);
             r->set_near_duplicate_similarity(l.similarity);
           }
           if (o.preset != "none" && !curation::PassesPreset(*r, o.preset)) {
             ++preset_dropped;
-            continue;
+            return absl::OkStatus();
           }
           ++kept[split];
           std::set<std::string> record_langs;
@@ -813,8 +815,9 @@ absl::Status RunFilterTask(const DatasetOptions& o, int64_t index, std::ostream&
           count(!r->trajectory_id().empty(), "trajectory_step");
           out.clear();
           AppendRecordJsonLine(*r, &out);
-          if (absl::Status w_st = writers.at(split)->Write(out); !w_st.ok()) return w_st;
-        }
+          return writers.at(split)->Write(out);
+        });
+        if (!read.ok()) return read;
         std::string files_json;
         for (const std::string& s : splits) {
           if (absl::Status c = writers.at(s)->Close(); !c.ok()) return c;

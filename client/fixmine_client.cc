@@ -97,6 +97,19 @@ absl::Status FixmineClient::Stream(
   return st;
 }
 
+// The field `get` of a response, or the call's error.
+template <typename Response, typename T>
+absl::StatusOr<T> Take(const absl::StatusOr<Response>& resp, const T& (Response::*get)() const) {
+  if (!resp.ok()) return resp.status();
+  return ((*resp).*get)();
+}
+template <typename Response>
+absl::StatusOr<int64_t> Take(const absl::StatusOr<Response>& resp,
+                             int64_t (Response::*get)() const) {
+  if (!resp.ok()) return resp.status();
+  return ((*resp).*get)();
+}
+
 // Store maintenance may run for minutes on a large store, and a count over a large store may
 // take a while: those calls have no deadline.
 constexpr int kNoDeadline = 0;
@@ -106,17 +119,15 @@ absl::StatusOr<Repository> FixmineClient::AddRepository(const std::string& sourc
   AddRepositoryRequest req;
   req.set_source(source);
   req.set_name(name);
-  auto resp = Call(admin_.get(), &AdminService::Stub::AddRepository, req);
-  if (!resp.ok()) return resp.status();
-  return resp->repository();
+  return Take(Call(admin_.get(), &AdminService::Stub::AddRepository, req),
+              &AddRepositoryResponse::repository);
 }
 
 absl::StatusOr<Repository> FixmineClient::GetRepository(const std::string& name) {
   GetRepositoryRequest req;
   req.set_name(name);
-  auto resp = Call(admin_.get(), &AdminService::Stub::GetRepository, req);
-  if (!resp.ok()) return resp.status();
-  return resp->repository();
+  return Take(Call(admin_.get(), &AdminService::Stub::GetRepository, req),
+              &GetRepositoryResponse::repository);
 }
 
 absl::StatusOr<std::vector<Repository>> FixmineClient::ListRepositories() {
@@ -128,23 +139,18 @@ absl::StatusOr<std::vector<Repository>> FixmineClient::ListRepositories() {
 absl::StatusOr<int64_t> FixmineClient::RemoveRepository(const std::string& name) {
   RemoveRepositoryRequest req;
   req.set_name(name);
-  auto resp = Call(admin_.get(), &AdminService::Stub::RemoveRepository, req);
-  if (!resp.ok()) return resp.status();
-  return resp->records_removed();
+  return Take(Call(admin_.get(), &AdminService::Stub::RemoveRepository, req),
+              &RemoveRepositoryResponse::records_removed);
 }
 
 absl::StatusOr<Job> FixmineClient::StartMining(const StartMiningRequest& req) {
-  auto resp = Call(admin_.get(), &AdminService::Stub::StartMining, req);
-  if (!resp.ok()) return resp.status();
-  return resp->job();
+  return Take(Call(admin_.get(), &AdminService::Stub::StartMining, req), &StartMiningResponse::job);
 }
 
 absl::StatusOr<Job> FixmineClient::GetJob(const std::string& id) {
   GetJobRequest req;
   req.set_id(id);
-  auto resp = Call(admin_.get(), &AdminService::Stub::GetJob, req);
-  if (!resp.ok()) return resp.status();
-  return resp->job();
+  return Take(Call(admin_.get(), &AdminService::Stub::GetJob, req), &GetJobResponse::job);
 }
 
 absl::StatusOr<std::vector<Job>> FixmineClient::ListJobs(const std::string& repo) {
@@ -158,9 +164,7 @@ absl::StatusOr<std::vector<Job>> FixmineClient::ListJobs(const std::string& repo
 absl::StatusOr<Job> FixmineClient::CancelJob(const std::string& id) {
   CancelJobRequest req;
   req.set_id(id);
-  auto resp = Call(admin_.get(), &AdminService::Stub::CancelJob, req);
-  if (!resp.ok()) return resp.status();
-  return resp->job();
+  return Take(Call(admin_.get(), &AdminService::Stub::CancelJob, req), &CancelJobResponse::job);
 }
 
 absl::Status FixmineClient::WatchJob(const std::string& id,
@@ -179,9 +183,8 @@ absl::StatusOr<GetStatsResponse> FixmineClient::GetStats() {
 }
 
 absl::StatusOr<int64_t> FixmineClient::AddBenchmark(const AddBenchmarkRequest& req) {
-  auto resp = Call(admin_.get(), &AdminService::Stub::AddBenchmark, req);
-  if (!resp.ok()) return resp.status();
-  return resp->item_count();
+  return Take(Call(admin_.get(), &AdminService::Stub::AddBenchmark, req),
+              &AddBenchmarkResponse::item_count);
 }
 
 absl::StatusOr<BackupStoreResponse> FixmineClient::BackupStore(const std::string& dir) {
@@ -211,9 +214,8 @@ absl::Status FixmineClient::RemoveBenchmark(const std::string& name) {
 absl::StatusOr<Record> FixmineClient::GetRecord(const std::string& id) {
   GetRecordRequest req;
   req.set_id(id);
-  auto resp = Call(records_.get(), &RecordService::Stub::GetRecord, req);
-  if (!resp.ok()) return resp.status();
-  return resp->record();
+  return Take(Call(records_.get(), &RecordService::Stub::GetRecord, req),
+              &GetRecordResponse::record);
 }
 
 absl::StatusOr<int64_t> FixmineClient::CountRecords(const std::string& filter) {
@@ -266,17 +268,14 @@ absl::StatusOr<Repository> FixmineClient::SetGithubRepository(const std::string&
   SetGithubRepositoryRequest req;
   req.set_repo(repo);
   req.set_github(github);
-  auto resp = Call(github_.get(), &GithubService::Stub::SetGithubRepository, req);
-  if (!resp.ok()) return resp.status();
-  return resp->repository();
+  return Take(Call(github_.get(), &GithubService::Stub::SetGithubRepository, req),
+              &SetGithubRepositoryResponse::repository);
 }
 
 absl::StatusOr<Job> FixmineClient::SyncGithub(const std::string& repo) {
   SyncGithubRequest req;
   req.set_repo(repo);
-  auto resp = Call(github_.get(), &GithubService::Stub::SyncGithub, req);
-  if (!resp.ok()) return resp.status();
-  return resp->job();
+  return Take(Call(github_.get(), &GithubService::Stub::SyncGithub, req), &SyncGithubResponse::job);
 }
 
 absl::StatusOr<ImportGithubEventsResponse> FixmineClient::ImportGithubEvents(

@@ -81,26 +81,25 @@ bool AppendSweInstance(const Instance& i, Printer& print, std::string* out) {
 }
 
 // Streams instances as SWE-bench rows to `out`; returns the exit code and the number written.
+// `summary_noun`: as StreamTally::Finish.
 int StreamInstances(CliContext& ctx, const std::string& filter, const Paging& paging,
-                    std::ostream& out, int64_t* count) {
+                    std::ostream& out, std::string_view summary_noun, int64_t* count) {
   fixmine::v1::StreamInstancesRequest req;
   req.set_filter(filter);
-  req.set_limit(paging.limit);
-  req.set_resume_token(paging.resume_token);
-  StreamTally tally{paging.resume_token};
+  paging.Fill(&req);
+  StreamTally tally(paging);
   std::string row;
   absl::Status st =
       Connect(ctx).StreamInstances(req, [&](const fixmine::v1::StreamInstancesResponse& resp) {
         for (const Instance& i : resp.instances()) {
           row.clear();
           if (AppendSweInstance(i, *ctx.print, &row)) out << row;
-          ++tally.count;
         }
-        tally.last_token = resp.resume_token();
+        tally.Count(resp.instances_size(), resp.resume_token());
         return true;
       });
-  *count = tally.count;
-  return tally.Finish(ctx, st, paging.limit > 0 && tally.count >= paging.limit);
+  *count = tally.count();
+  return tally.Finish(ctx, st, summary_noun);
 }
 
 // Reads GH Archive dumps into import batches and sends them (docs/github.md).
@@ -226,21 +225,18 @@ class GithubIssues : public Command {
   int Run(CliContext& ctx) override {
     fixmine::v1::StreamIssuesRequest req;
     req.set_repo(name_);
-    req.set_limit(paging_.limit);
     req.set_filter(filter_);
-    req.set_resume_token(paging_.resume_token);
-    StreamTally tally{paging_.resume_token};
+    paging_.Fill(&req);
+    StreamTally tally(paging_);
     std::string buf;
     absl::Status st =
         Connect(ctx).StreamIssues(req, [&](const fixmine::v1::StreamIssuesResponse& resp) {
           buf.clear();
           for (const auto& i : resp.issues()) ctx.print->AppendJsonLine(i, &buf);
-          *ctx.out << buf;
-          tally.count += resp.issues_size();
-          tally.last_token = resp.resume_token();
+          tally.Write(ctx, buf, resp.issues_size(), resp.resume_token());
           return true;
         });
-    return tally.Finish(ctx, st, paging_.limit > 0 && tally.count >= paging_.limit);
+    return tally.Finish(ctx, st);
   }
 
  private:
@@ -258,9 +254,7 @@ class InstancesStream : public Command {
   }
   int Run(CliContext& ctx) override {
     int64_t count = 0;
-    int code = StreamInstances(ctx, filter_, paging_, *ctx.out, &count);
-    if (code == kExitOk) *ctx.err << fmt::format("instances stream: {} instances\n", count);
-    return code;
+    return StreamInstances(ctx, filter_, paging_, *ctx.out, "instances", &count);
   }
 
  private:
@@ -291,7 +285,7 @@ class InstancesExport : public Command {
     tmp += ".tmp";
     std::ofstream f(tmp, std::ios::trunc | std::ios::binary);
     int64_t count = 0;
-    int code = StreamInstances(ctx, filter_, Paging(), f, &count);
+    int code = StreamInstances(ctx, filter_, Paging(), f, "", &count);
     f.close();
     // A row that could not be rendered leaves the file incomplete: it is not kept either.
     if (code != kExitOk || !f || ctx.print->failed()) {

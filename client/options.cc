@@ -5,6 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
+#include "client/command.h"
 #include "common/formats.h"
 #include "common/sampling.h"
 #include "fmt/format.h"
@@ -32,6 +33,10 @@ void AddConnectionOptions(CLI::App* app, CliContext* ctx) {
       ->check(CLI::ExistingFile);
   app->add_option("--tls-key", ctx->tls_key, "PEM private key of --tls-cert")
       ->check(CLI::ExistingFile);
+}
+
+void ArgCommand::AddOptions(CLI::App* cmd) {
+  cmd->add_option(arg_name_, arg_, arg_help_)->required();
 }
 
 void AddOutputOption(CLI::App* app, CliContext* ctx) {
@@ -82,12 +87,30 @@ void Paging::Add(CLI::App* cmd, std::string_view noun, std::string_view verb) {
       ->check(CLI::NonNegativeNumber);
 }
 
-int StreamTally::Finish(CliContext& ctx, const absl::Status& st, bool stopped_early) const {
-  if ((stopped_early || !st.ok()) && !last_token.empty()) {
-    *ctx.err << "resume_token: " << last_token << "\n";
+void StreamTally::Write(CliContext& ctx, const std::string& rows, int64_t items,
+                        const std::string& resume_token) {
+  ctx.out->write(rows.data(), static_cast<std::streamsize>(rows.size()));
+  ctx.out->flush();
+  Count(items, resume_token);
+}
+
+void StreamTally::Count(int64_t items, const std::string& resume_token) {
+  count_ += items;
+  last_token_ = resume_token;
+}
+
+int StreamTally::Finish(CliContext& ctx, const absl::Status& st, std::string_view noun,
+                        bool interrupted) const {
+  bool limited = limit_ > 0 && count_ >= limit_;
+  if ((interrupted || limited || !st.ok()) && !last_token_.empty()) {
+    *ctx.err << "resume_token: " << last_token_ << "\n";
   }
-  if (!st.ok()) return ReportCallFailure(ctx, st);
-  return kExitOk;
+  if (!st.ok() && !interrupted) return ReportCallFailure(ctx, st);
+  if (!noun.empty()) {
+    *ctx.err << fmt::format("{}: {} {}{}\n", ctx.command, count_, noun,
+                            interrupted ? " (interrupted)" : "");
+  }
+  return interrupted ? kExitFailed : kExitOk;
 }
 
 }  // namespace fixmine::client

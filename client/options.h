@@ -69,6 +69,12 @@ struct Paging {
   // `verb` completes the help of --resume-token: "continue after the NOUN a previous VERB
   // printed".
   void Add(CLI::App* cmd, std::string_view noun, std::string_view verb);
+  // Sets the request's resume_token and limit.
+  template <typename Request>
+  void Fill(Request* req) const {
+    req->set_resume_token(resume_token);
+    req->set_limit(limit);
+  }
 };
 
 // Appends each of `rows` (rendered rows of a stream) and a newline to `buf`.
@@ -80,15 +86,33 @@ void AppendRows(const Rows& rows, std::string* buf) {
   }
 }
 
-// What a streaming command has printed so far: items and the last resume token.
-struct StreamTally {
-  std::string last_token;
-  int64_t count = 0;
+// A stream printed to stdout batch by batch: the items so far and the last resume token, so
+// that an interrupted, limited or failed stream ends with the token to continue from.
+class StreamTally {
+ public:
+  explicit StreamTally(const Paging& paging)
+      : limit_(paging.limit), last_token_(paging.resume_token) {}
 
-  // Ends the stream: prints "resume_token: TOKEN" on stderr when the stream stopped early
-  // (`stopped_early`, or `st` failed) and a token is known; returns the exit code of `st`
-  // (ReportCallFailure) or kExitOk.
-  int Finish(CliContext& ctx, const absl::Status& st, bool stopped_early) const;
+  // Writes `rows` (one batch, newline-terminated) to ctx.out and flushes; counts `items` and
+  // keeps the batch's `resume_token`.
+  void Write(CliContext& ctx, const std::string& rows, int64_t items,
+             const std::string& resume_token);
+  // Counts `items` and keeps `resume_token` without writing.
+  void Count(int64_t items, const std::string& resume_token);
+  // Ends the stream: prints "resume_token: TOKEN" on stderr when it stopped early (`interrupted`,
+  // the --limit reached, or `st` failed) and a token is known. Returns ReportCallFailure's code
+  // when `st` failed and the stream was not interrupted. Otherwise prints the summary
+  // "COMMAND: COUNT NOUN[ (interrupted)]" on stderr when `noun` is not empty, and returns 1 when
+  // interrupted, else 0.
+  int Finish(CliContext& ctx, const absl::Status& st, std::string_view noun = {},
+             bool interrupted = false) const;
+
+  int64_t count() const { return count_; }
+
+ private:
+  int64_t limit_;
+  std::string last_token_;
+  int64_t count_ = 0;
 };
 
 }  // namespace fixmine::client

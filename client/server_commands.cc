@@ -197,38 +197,26 @@ class RepoList : public Command {
   }
 };
 
-class RepoShow : public Command {
+class RepoShow : public ArgCommand {
  public:
-  RepoShow() : Command("show", "Show one repository") {}
-  void AddOptions(CLI::App* cmd) override {
-    cmd->add_option("name", name_, "repository name")->required();
-  }
+  RepoShow() : ArgCommand("show", "Show one repository", "name", "repository name") {}
   int Run(CliContext& ctx) override {
-    auto r = Connect(ctx).GetRepository(name_);
+    auto r = Connect(ctx).GetRepository(arg_);
     if (!r.ok()) return ReportCallFailure(ctx, r.status());
     PrintRepo(ctx, *r);
     return kExitOk;
   }
-
- private:
-  std::string name_;
 };
 
-class RepoRm : public Command {
+class RepoRm : public ArgCommand {
  public:
-  RepoRm() : Command("rm", "Remove a repository and its records") {}
-  void AddOptions(CLI::App* cmd) override {
-    cmd->add_option("name", name_, "repository name")->required();
-  }
+  RepoRm() : ArgCommand("rm", "Remove a repository and its records", "name", "repository name") {}
   int Run(CliContext& ctx) override {
-    auto n = Connect(ctx).RemoveRepository(name_);
+    auto n = Connect(ctx).RemoveRepository(arg_);
     if (!n.ok()) return ReportCallFailure(ctx, n.status());
-    *ctx.out << fmt::format("removed {} ({} records)\n", name_, *n);
+    *ctx.out << fmt::format("removed {} ({} records)\n", arg_, *n);
     return kExitOk;
   }
-
- private:
-  std::string name_;
 };
 
 // Client-side over the record stream (docs/operations.md, "Repository statistics").
@@ -343,20 +331,17 @@ class JobList : public Command {
 };
 
 // A command on one job, named by its id.
-class JobCommand : public Command {
+class JobCommand : public ArgCommand {
  public:
-  using Command::Command;
-  void AddOptions(CLI::App* cmd) override { cmd->add_option("id", id_, "job id")->required(); }
-
- protected:
-  std::string id_;
+  JobCommand(std::string name, std::string help)
+      : ArgCommand(std::move(name), std::move(help), "id", "job id") {}
 };
 
 class JobShow : public JobCommand {
  public:
   JobShow() : JobCommand("show", "Show one job") {}
   int Run(CliContext& ctx) override {
-    auto r = Connect(ctx).GetJob(id_);
+    auto r = Connect(ctx).GetJob(arg_);
     if (!r.ok()) return ReportCallFailure(ctx, r.status());
     PrintJob(ctx, *r);
     return kExitOk;
@@ -368,7 +353,7 @@ class JobWatch : public JobCommand {
   JobWatch() : JobCommand("watch", "Follow a job's progress until it ends (JSON Lines)") {}
   int Run(CliContext& ctx) override {
     FixmineClient c = Connect(ctx);
-    return WatchToEnd(ctx, c, id_, true);
+    return WatchToEnd(ctx, c, arg_, true);
   }
 };
 
@@ -386,15 +371,15 @@ class JobCancel : public JobCommand {
   }
   int Run(CliContext& ctx) override {
     FixmineClient c = Connect(ctx);
-    auto r = c.CancelJob(id_);
+    auto r = c.CancelJob(arg_);
     if (!r.ok()) return ReportCallFailure(ctx, r.status());
     int code = kExitOk;
     if (wait_ && r->state() == fixmine::v1::CANCELLING) {
-      code = WatchToEnd(ctx, c, id_, false, fixmine::v1::CANCELLED);
-      auto final_job = c.GetJob(id_);
+      code = WatchToEnd(ctx, c, arg_, false, fixmine::v1::CANCELLED);
+      auto final_job = c.GetJob(arg_);
       if (final_job.ok()) r = std::move(final_job);
     } else if (wait_ && r->state() != fixmine::v1::CANCELLED) {
-      *ctx.err << "fixmine: job " << id_ << " had already ended " << StateName(r->state()) << "\n";
+      *ctx.err << "fixmine: job " << arg_ << " had already ended " << StateName(r->state()) << "\n";
       code = kExitFailed;
     }
     PrintJob(ctx, *r);
@@ -471,11 +456,10 @@ class RecordsStream : public Command {
     FixmineClient c = Connect(ctx);
     fixmine::v1::StreamRecordsRequest req;
     selection_.Fill(&req);
-    req.set_resume_token(paging_.resume_token);
-    req.set_limit(paging_.limit);
+    paging_.Fill(&req);
     req.set_format(format_);
     sample_.Fill(&req);
-    StreamTally tally{paging_.resume_token};
+    StreamTally tally(paging_);
     std::string buf;
     absl::Status st;
     {
@@ -486,23 +470,16 @@ class RecordsStream : public Command {
             buf.clear();
             for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
             AppendRows(resp.rendered(), &buf);  // --format other than raw
-            ctx.out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-            ctx.out->flush();
-            tally.count += resp.record_count() > 0 ? resp.record_count() : resp.records_size();
-            tally.last_token = resp.resume_token();
+            tally.Write(ctx, buf,
+                        resp.record_count() > 0 ? resp.record_count() : resp.records_size(),
+                        resp.resume_token());
             return !InterruptWatch::interrupted();
           },
           [&](grpc::ClientContext* cc) { watch.SetLive(cc); });
     }
     bool interrupted =
         InterruptWatch::interrupted() || (!st.ok() && st.code() == absl::StatusCode::kCancelled);
-    bool limited = paging_.limit > 0 && tally.count >= paging_.limit;
-    int code =
-        tally.Finish(ctx, interrupted ? absl::OkStatus() : st, interrupted || limited || !st.ok());
-    if (code != kExitOk) return code;
-    *ctx.err << fmt::format("records stream: {} records{}\n", tally.count,
-                            interrupted ? " (interrupted)" : "");
-    return interrupted ? kExitFailed : kExitOk;
+    return tally.Finish(ctx, st, "records", interrupted);
   }
 
  private:
@@ -512,19 +489,15 @@ class RecordsStream : public Command {
   Sampling sample_;
 };
 
-class RecordsGet : public Command {
+class RecordsGet : public ArgCommand {
  public:
-  RecordsGet() : Command("get", "Print one record as JSON") {}
-  void AddOptions(CLI::App* cmd) override { cmd->add_option("id", id_, "record id")->required(); }
+  RecordsGet() : ArgCommand("get", "Print one record as JSON", "id", "record id") {}
   int Run(CliContext& ctx) override {
-    auto r = Connect(ctx).GetRecord(id_);
+    auto r = Connect(ctx).GetRecord(arg_);
     if (!r.ok()) return ReportCallFailure(ctx, r.status());
     ctx.print->Json(*r);
     return kExitOk;
   }
-
- private:
-  std::string id_;
 };
 
 // --- bench (decontamination, docs/curation.md) ---
@@ -584,21 +557,17 @@ class BenchList : public Command {
   }
 };
 
-class BenchRm : public Command {
+class BenchRm : public ArgCommand {
  public:
-  BenchRm() : Command("rm", "Remove a benchmark (its labels are cleared in the background)") {}
-  void AddOptions(CLI::App* cmd) override {
-    cmd->add_option("name", name_, "benchmark name")->required();
-  }
+  BenchRm()
+      : ArgCommand("rm", "Remove a benchmark (its labels are cleared in the background)", "name",
+                   "benchmark name") {}
   int Run(CliContext& ctx) override {
-    absl::Status st = Connect(ctx).RemoveBenchmark(name_);
+    absl::Status st = Connect(ctx).RemoveBenchmark(arg_);
     if (!st.ok()) return ReportCallFailure(ctx, st);
-    *ctx.out << fmt::format("removed {}\n", name_);
+    *ctx.out << fmt::format("removed {}\n", arg_);
     return kExitOk;
   }
-
- private:
-  std::string name_;
 };
 
 // --- stats, health ---

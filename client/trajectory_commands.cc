@@ -37,26 +37,19 @@ class TrajectoriesStream : public Command {
     if (!CheckFormat(ctx, format_).ok()) return kExitUsage;
     fixmine::v1::StreamTrajectoriesRequest req;
     req.set_filter(filter_);
-    req.set_resume_token(paging_.resume_token);
-    req.set_limit(paging_.limit);
+    paging_.Fill(&req);
     req.set_format(format_);
-    StreamTally tally{paging_.resume_token};
+    StreamTally tally(paging_);
     std::string buf;
     absl::Status st = Connect(ctx).StreamTrajectories(
         req, [&](const fixmine::v1::StreamTrajectoriesResponse& resp) {
           buf.clear();
           for (const auto& t : resp.trajectories()) ctx.print->AppendJsonLine(t, &buf);
           AppendRows(resp.rendered(), &buf);
-          ctx.out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-          ctx.out->flush();
-          tally.count += resp.trajectory_count();
-          tally.last_token = resp.resume_token();
+          tally.Write(ctx, buf, resp.trajectory_count(), resp.resume_token());
           return true;
         });
-    bool limited = paging_.limit > 0 && tally.count >= paging_.limit;
-    if (int code = tally.Finish(ctx, st, limited); code != kExitOk) return code;
-    *ctx.err << fmt::format("trajectories stream: {} trajectories\n", tally.count);
-    return kExitOk;
+    return tally.Finish(ctx, st, "trajectories");
   }
 
  private:

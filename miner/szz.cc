@@ -640,6 +640,8 @@ class LineBlamer {
     if (!c) return nullptr;
     auto entry = std::make_shared<ChangedPaths::Entry>();
     unsigned n = git_commit_parentcount(c.get());
+    entry->parents.reserve(n);
+    entry->changed.reserve(n);
     git_tree* raw = nullptr;
     TreePtr tree;
     if (git_commit_tree(&raw, c.get()) == 0) tree.reset(raw);

@@ -231,8 +231,10 @@ std::vector<std::string> GitBlameOfRecord(GitRepo& repo, const Record& r) {
   std::set<std::string> ids;
   for (const fixmine::v1::FileChange& f : r.files()) {
     if (f.change_type() != fixmine::v1::MODIFIED || f.binary()) continue;
+    std::vector<SzzLine> todo = LinesToBlame(f);
     std::vector<int> lines;
-    for (const SzzLine& l : LinesToBlame(f)) lines.push_back(l.line);
+    lines.reserve(todo.size());
+    for (const SzzLine& l : todo) lines.push_back(l.line);
     if (lines.empty()) continue;
     for (std::string& id : GitBlameCommits(repo, r.parents(0), f.old_path(), lines)) {
       ids.insert(std::move(id));
@@ -360,7 +362,7 @@ TEST(SzzTest, RevertOfAFixIsNotAFixAndHasNoLinks) {
   History h;
   h.repo.Git("revert --no-edit " + h.f);
   std::string revert_id = h.repo.Git("rev-parse HEAD");
-  revert_id.erase(revert_id.find_last_not_of("\n") + 1);
+  revert_id.erase(revert_id.find_last_not_of('\n') + 1);
   auto records = MineAll(h.repo.path(), SzzMode::kFixes);
   ASSERT_EQ(records.count(revert_id), 1u);
   const Record& r = records.at(revert_id);

@@ -10,12 +10,14 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/clock.h"
 #include "client/cli.h"
+#include "client/command.h"
 #include "client/fixmine_client.h"
+#include "client/options.h"
+#include "client/printer.h"
 #include "client/zstd_writer.h"
 #include "common/formats.h"
 #include "common/json.h"
 #include "common/record_json.h"
-#include "common/sampling.h"
 #include "common/time.h"
 #include "fmt/format.h"
 #include "google/protobuf/struct.pb.h"
@@ -29,58 +31,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// --sample / --seed as given.
-struct SampleArgs {
-  double rate = 0;
-  bool given = false;
-  uint64_t seed = 0;
-  double wire_rate() const { return given ? rate : 0; }
-};
-
-void AddSampleOptions(CLI::App* cmd, SampleArgs* s) {
-  cmd->add_option_function<double>(
-      "--sample",
-      [s](double rate) {
-        s->rate = rate;
-        s->given = true;
-      },
-      "keep a deterministic sample of this share of the records, 0 < RATE <= 1");
-  cmd->add_option("--seed", s->seed, "seed of --sample (default 0)");
-}
-
-// Checks --format and --sample before any call; prints the problem and returns false.
-bool CheckFormatAndSample(CliContext* ctx, std::string_view what, const std::string& format,
-                          const SampleArgs& s) {
-  auto f = ParseRecordFormat(format);
-  if (!f.ok()) {
-    *ctx->err << "fixmine " << what << ": " << f.status().message() << "\n";
-    return false;
-  }
-  if (s.given) {
-    absl::Status st = ValidateSampleRate(s.rate);
-    if (!st.ok()) {
-      *ctx->err << "fixmine " << what << ": --sample: " << st.message() << "\n";
-      return false;
-    }
-  }
-  return true;
-}
-
 std::string ShardName(int64_t index, int64_t count) {
   return fmt::format("train-{:05d}-of-{:05d}.jsonl.zst", index, count);
 }
-
-struct ExportArgs {
-  std::string format = "raw";
-  std::string filter;
-  std::string preset;
-  bool include_contaminated = false;
-  std::string out_dir;
-  int64_t shard_records = 100000;
-  SampleArgs sample;
-  bool overwrite = false;
-  bool quiet = false;
-};
 
 struct ShardInfo {
   std::string file;
@@ -89,9 +42,19 @@ struct ShardInfo {
   uint64_t bytes = 0;
 };
 
-int RunExport(CliContext* ctx, const ExportArgs& a) {
-  std::ostream& err = *ctx->err;
-  if (!CheckFormatAndSample(ctx, "records export", a.format, a.sample)) return kExitUsage;
+struct ExportArgs {
+  std::string format = "raw";
+  RecordSelection selection;
+  std::string out_dir;
+  int64_t shard_records = 100000;
+  Sampling sample;
+  bool overwrite = false;
+  bool quiet = false;
+};
+
+int RunExport(CliContext& ctx, const ExportArgs& a) {
+  std::ostream& err = *ctx.err;
+  if (!CheckFormatAndSample(ctx, a.format, a.sample)) return kExitUsage;
   RecordFormat format = *ParseRecordFormat(a.format);
   if (a.shard_records <= 0) {
     err << "fixmine records export: --shard-records must be at least 1\n";
@@ -120,15 +83,12 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   }
   for (const auto& p : stale) fs::remove(p, ec);
 
-  FixmineClient c(ctx->server, ConnectionOf(*ctx));
+  FixmineClient c = Connect(ctx);
   fixmine::v1::CountRecordsRequest count_req;
-  count_req.set_filter(a.filter);
-  count_req.set_preset(a.preset);
-  count_req.set_include_contaminated(a.include_contaminated);
-  count_req.set_sample_rate(a.sample.wire_rate());
-  count_req.set_sample_seed(a.sample.seed);
+  a.selection.Fill(&count_req);
+  a.sample.Fill(&count_req);
   auto counted = c.CountRecords(count_req);
-  if (!counted.ok()) return ReportCallFailure(ctx, "records export", counted.status());
+  if (!counted.ok()) return ReportCallFailure(ctx, counted.status());
   // The shard count is part of every file name, so it is fixed from the count up front;
   // records stored after the count go into the last shard.
   int64_t expected = counted->count();
@@ -155,7 +115,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
     return writer->Open((fs::path(a.out_dir) / infos[static_cast<size_t>(index)].file).string());
   };
   absl::Status st = open_shard(0);
-  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, st);
 
   auto start = std::chrono::steady_clock::now();
   auto last_draw = start - std::chrono::seconds(1);
@@ -175,11 +135,8 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   };
 
   fixmine::v1::StreamRecordsRequest req;
-  req.set_filter(a.filter);
-  req.set_preset(a.preset);
-  req.set_include_contaminated(a.include_contaminated);
-  req.set_sample_rate(a.sample.wire_rate());
-  req.set_sample_seed(a.sample.seed);
+  a.selection.Fill(&req);
+  a.sample.Fill(&req);
   // Raw records, rendered here: a shard boundary must fall between records (commitpack makes
   // several rows of one), and rendering on the client spreads that work over the readers.
   std::string buf;
@@ -217,28 +174,28 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
       draw(false);
       return true;
     });
-    if (!write_error.ok()) return ReportCallFailure(ctx, "records export", write_error);
+    if (!write_error.ok()) return ReportCallFailure(ctx, write_error);
     bool transient = st.code() == absl::StatusCode::kUnavailable && !req.resume_token().empty();
     if (st.ok() || !transient || attempt >= 4) break;
     err << fmt::format("\nfixmine records export: {}; resuming in {} s\n",
                        std::string(st.message()), 1 << attempt);
     std::this_thread::sleep_for(std::chrono::seconds(1 << attempt));
   }
-  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, st);
   st = writer->Write(buf);
   // Shards the stream never reached (records removed after the count) are written empty, so
   // that the N of "-of-N" always holds.
   while (st.ok() && current + 1 < shards) st = open_shard(current + 1);
   if (st.ok()) st = close_shard();
-  if (!st.ok()) return ReportCallFailure(ctx, "records export", st);
+  if (!st.ok()) return ReportCallFailure(ctx, st);
   draw(true);
 
   // manifest.json: what was exported, from which store state, and how to load it.
   google::protobuf::Struct m;
   auto& f = *m.mutable_fields();
   f["format"].set_string_value(RecordFormatName(format));
-  f["filter"].set_string_value(a.filter);
-  if (!a.preset.empty()) f["preset"].set_string_value(a.preset);
+  f["filter"].set_string_value(a.selection.filter);
+  if (!a.selection.preset.empty()) f["preset"].set_string_value(a.selection.preset);
   if (a.sample.given) {
     f["sample_rate"].set_number_value(a.sample.rate);
     f["sample_seed"].set_string_value(std::to_string(a.sample.seed));
@@ -263,7 +220,7 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   }
   f["total_rows"].set_number_value(static_cast<double>(total_rows));
   auto text = ToPrettyJson(m);
-  if (!text.ok()) return ReportCallFailure(ctx, "records export", text.status());
+  if (!text.ok()) return ReportCallFailure(ctx, text.status());
   std::string manifest_path = (fs::path(a.out_dir) / "manifest.json").string();
   {
     std::ofstream out(manifest_path, std::ios::binary | std::ios::trunc);
@@ -282,163 +239,128 @@ int RunExport(CliContext* ctx, const ExportArgs& a) {
   return kExitOk;
 }
 
-struct SessionReadArgs {
-  std::string stream;
-  std::string resume_token;
-  int64_t limit = 0;
+class RecordsExport : public Command {
+ public:
+  RecordsExport()
+      : Command("export",
+                "Write matching records as zstd JSON Lines shards and a manifest (Hugging Face "
+                "datasets)") {}
+  void AddOptions(CLI::App* cmd) override {
+    cmd->add_option("--format", a_.format,
+                    "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
+        ->capture_default_str();
+    a_.selection.Add(cmd, "export");
+    cmd->add_option("--out", a_.out_dir, "folder for the shards and manifest.json")->required();
+    cmd->add_option("--shard-records", a_.shard_records, "records per shard")
+        ->capture_default_str();
+    a_.sample.Add(cmd);
+    cmd->add_flag("--overwrite", a_.overwrite, "replace an export already in --out");
+    cmd->add_flag("-q,--quiet", a_.quiet, "no progress bar or summary on stderr");
+  }
+  int Run(CliContext& ctx) override { return RunExport(ctx, a_); }
+
+ private:
+  ExportArgs a_;
 };
 
-int RunSessionRead(CliContext* ctx, const SessionReadArgs& a) {
-  FixmineClient c(ctx->server, ConnectionOf(*ctx));
-  fixmine::v1::ReadStreamRequest req;
-  req.set_stream(a.stream);
-  req.set_resume_token(a.resume_token);
-  req.set_limit(a.limit);
-  std::string last_token = a.resume_token;
-  int64_t count = 0;
-  std::string buf;
-  absl::Status st = c.ReadStream(req, [&](const fixmine::v1::ReadStreamResponse& resp) {
-    buf.clear();
-    for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
-    for (const auto& row : resp.rendered()) {
-      buf += row;
-      buf.push_back('\n');
-    }
-    ctx->out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    ctx->out->flush();
-    count += resp.record_count();
-    last_token = resp.resume_token();
-    return true;
-  });
-  bool limited = a.limit > 0 && count >= a.limit;
-  if ((limited || !st.ok()) && !last_token.empty()) {
-    *ctx->err << "resume_token: " << last_token << "\n";
+class RecordsCount : public Command {
+ public:
+  RecordsCount() : Command("count", "Count records matching a filter") {}
+  void AddOptions(CLI::App* cmd) override {
+    selection_.Add(cmd, "count");
+    sample_.Add(cmd);  // counts what `stream --sample --seed` sends
   }
-  if (!st.ok()) return ReportCallFailure(ctx, "records session read", st);
-  *ctx->err << fmt::format("records session read: {} records\n", count);
-  return kExitOk;
-}
+  int Run(CliContext& ctx) override {
+    if (!CheckFormatAndSample(ctx, "raw", sample_)) return kExitUsage;
+    fixmine::v1::CountRecordsRequest req;
+    selection_.Fill(&req);
+    sample_.Fill(&req);
+    auto n = Connect(ctx).CountRecords(req);
+    if (!n.ok()) return ReportCallFailure(ctx, n.status());
+    *ctx.out << n->count() << "\n";
+    return kExitOk;
+  }
 
-struct SessionCreateArgs {
-  std::string filter;
-  std::string preset;
-  bool include_contaminated = false;
-  std::string format = "raw";
-  int streams = 1;
-  SampleArgs sample;
+ private:
+  RecordSelection selection_;
+  Sampling sample_;
 };
 
-int RunSessionCreate(CliContext* ctx, const SessionCreateArgs& a) {
-  if (!CheckFormatAndSample(ctx, "records session create", a.format, a.sample)) return kExitUsage;
-  FixmineClient c(ctx->server, ConnectionOf(*ctx));
-  fixmine::v1::CreateReadSessionRequest req;
-  req.set_filter(a.filter);
-  req.set_preset(a.preset);
-  req.set_include_contaminated(a.include_contaminated);
-  req.set_format(a.format);
-  req.set_max_streams(a.streams);
-  req.set_sample_rate(a.sample.wire_rate());
-  req.set_sample_seed(a.sample.seed);
-  auto resp = c.CreateReadSession(req);
-  if (!resp.ok()) return ReportCallFailure(ctx, "records session create", resp.status());
-  if (ctx->output == "json" || ctx->output == "jsonl") {
-    *ctx->out << (ctx->output == "json" ? ToPrettyJson(*resp) : ToJsonLine(*resp)).value_or("{}")
-              << "\n";
-  } else {
-    for (const auto& s : resp->streams()) *ctx->out << s << "\n";
+class SessionCreate : public Command {
+ public:
+  SessionCreate() : Command("create", "Create a session; prints one stream per line") {}
+  void AddOptions(CLI::App* cmd) override {
+    selection_.Add(cmd, "read");
+    cmd->add_option("--streams", streams_, "number of streams, 1 to 64")->capture_default_str();
+    cmd->add_option("--format", format_, "template of every stream (docs/formats.md)")
+        ->capture_default_str();
+    sample_.Add(cmd);
   }
-  return kExitOk;
-}
+  int Run(CliContext& ctx) override {
+    if (!CheckFormatAndSample(ctx, format_, sample_)) return kExitUsage;
+    fixmine::v1::CreateReadSessionRequest req;
+    selection_.Fill(&req);
+    req.set_format(format_);
+    req.set_max_streams(streams_);
+    sample_.Fill(&req);
+    auto resp = Connect(ctx).CreateReadSession(req);
+    if (!resp.ok()) return ReportCallFailure(ctx, resp.status());
+    ctx.print->One(*resp, [&] {
+      std::string t;
+      for (const auto& s : resp->streams()) t += s + "\n";
+      return t;
+    });
+    return kExitOk;
+  }
+
+ private:
+  RecordSelection selection_;
+  std::string format_ = "raw";
+  int streams_ = 1;
+  Sampling sample_;
+};
+
+class SessionRead : public Command {
+ public:
+  SessionRead() : Command("read", "Read one stream of a session as JSON Lines") {}
+  void AddOptions(CLI::App* cmd) override {
+    cmd->add_option("stream", stream_, "a stream name printed by `session create`")->required();
+    paging_.Add(cmd, "records", "read");
+  }
+  int Run(CliContext& ctx) override {
+    fixmine::v1::ReadStreamRequest req;
+    req.set_stream(stream_);
+    req.set_resume_token(paging_.resume_token);
+    req.set_limit(paging_.limit);
+    StreamTally tally{paging_.resume_token};
+    std::string buf;
+    absl::Status st =
+        Connect(ctx).ReadStream(req, [&](const fixmine::v1::ReadStreamResponse& resp) {
+          buf.clear();
+          for (const auto& r : resp.records()) AppendRecordJsonLine(r, &buf);
+          AppendRows(resp.rendered(), &buf);
+          ctx.out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+          ctx.out->flush();
+          tally.count += resp.record_count();
+          tally.last_token = resp.resume_token();
+          return true;
+        });
+    bool limited = paging_.limit > 0 && tally.count >= paging_.limit;
+    if (int code = tally.Finish(ctx, st, limited); code != kExitOk) return code;
+    *ctx.err << fmt::format("records session read: {} records\n", tally.count);
+    return kExitOk;
+  }
+
+ private:
+  std::string stream_;
+  Paging paging_;
+};
 
 }  // namespace
 
-void RegisterDataCommands(CLI::App* records, CliContext* ctx) {
-  {
-    struct CountArgs {
-      std::string filter;
-      std::string preset;
-      bool include_contaminated = false;
-      SampleArgs sample;
-    };
-    auto a = std::make_shared<CountArgs>();
-    CLI::App* count = records->add_subcommand("count", "Count records matching a filter");
-    count->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
-    count->add_option("--preset", a->preset,
-                      "curation preset ANDed with the filter: default, commitpackft "
-                      "(docs/curation.md)");
-    count->add_flag("--include-contaminated", a->include_contaminated,
-                    "also count records labelled contaminated by a benchmark (docs/curation.md)");
-    AddSampleOptions(count, &a->sample);  // counts what `stream --sample --seed` sends
-    count->callback([=] {
-      if (!CheckFormatAndSample(ctx, "records count", "raw", a->sample)) {
-        ctx->exit_code = kExitUsage;
-        return;
-      }
-      FixmineClient c(ctx->server, ConnectionOf(*ctx));
-      fixmine::v1::CountRecordsRequest req;
-      req.set_filter(a->filter);
-      req.set_preset(a->preset);
-      req.set_include_contaminated(a->include_contaminated);
-      req.set_sample_rate(a->sample.wire_rate());
-      req.set_sample_seed(a->sample.seed);
-      auto n = c.CountRecords(req);
-      if (!n.ok()) {
-        ctx->exit_code = ReportCallFailure(ctx, "records count", n.status());
-        return;
-      }
-      *ctx->out << n->count() << "\n";
-    });
-  }
-  {
-    auto a = std::make_shared<ExportArgs>();
-    CLI::App* cmd = records->add_subcommand(
-        "export",
-        "Write matching records as zstd JSON Lines shards and a manifest (Hugging Face datasets)");
-    cmd->add_option("--format", a->format,
-                    "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
-        ->capture_default_str();
-    cmd->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
-    cmd->add_option("--preset", a->preset,
-                    "curation preset ANDed with the filter: default, commitpackft "
-                    "(docs/curation.md)");
-    cmd->add_flag("--include-contaminated", a->include_contaminated,
-                  "also export records labelled contaminated by a benchmark (docs/curation.md)");
-    cmd->add_option("--out", a->out_dir, "folder for the shards and manifest.json")->required();
-    cmd->add_option("--shard-records", a->shard_records, "records per shard")
-        ->capture_default_str();
-    AddSampleOptions(cmd, &a->sample);
-    cmd->add_flag("--overwrite", a->overwrite, "replace an export already in --out");
-    cmd->add_flag("-q,--quiet", a->quiet, "no progress bar or summary on stderr");
-    cmd->callback([=] { ctx->exit_code = RunExport(ctx, *a); });
-  }
-  CLI::App* session = records->add_subcommand(
-      "session", "Parallel read sessions: split matching records into disjoint streams");
-  session->require_subcommand(1);
-  {
-    auto a = std::make_shared<SessionCreateArgs>();
-    CLI::App* cmd =
-        session->add_subcommand("create", "Create a session; prints one stream per line");
-    cmd->add_option("--filter", a->filter, "filter expression (docs/filters.md)");
-    cmd->add_option("--preset", a->preset,
-                    "curation preset ANDed with the filter: default, commitpackft");
-    cmd->add_flag("--include-contaminated", a->include_contaminated,
-                  "also read records labelled contaminated by a benchmark (docs/curation.md)");
-    cmd->add_option("--streams", a->streams, "number of streams, 1 to 64")->capture_default_str();
-    cmd->add_option("--format", a->format, "template of every stream (docs/formats.md)")
-        ->capture_default_str();
-    AddSampleOptions(cmd, &a->sample);
-    cmd->callback([=] { ctx->exit_code = RunSessionCreate(ctx, *a); });
-  }
-  {
-    auto a = std::make_shared<SessionReadArgs>();
-    CLI::App* cmd = session->add_subcommand("read", "Read one stream of a session as JSON Lines");
-    cmd->add_option("stream", a->stream, "a stream name printed by `session create`")->required();
-    cmd->add_option("--resume-token", a->resume_token,
-                    "continue after the records a previous read printed");
-    cmd->add_option("--limit", a->limit, "stop after this many records")
-        ->check(CLI::NonNegativeNumber);
-    cmd->callback([=] { ctx->exit_code = RunSessionRead(ctx, *a); });
-  }
-}
+std::unique_ptr<Command> NewRecordsCountCommand() { return std::make_unique<RecordsCount>(); }
+std::unique_ptr<Command> NewRecordsExportCommand() { return std::make_unique<RecordsExport>(); }
+std::unique_ptr<Command> NewSessionCreateCommand() { return std::make_unique<SessionCreate>(); }
+std::unique_ptr<Command> NewSessionReadCommand() { return std::make_unique<SessionRead>(); }
 
 }  // namespace fixmine::client

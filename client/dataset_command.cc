@@ -7,6 +7,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
+#include "client/command.h"
 #include "client/dataset.h"
 #include "client/shard.h"
 #include "common/time.h"
@@ -50,122 +51,134 @@ absl::Status Resolve(DatasetArgs* a) {
   return absl::OkStatus();
 }
 
-int Report(const absl::Status& st, std::string_view stage, CliContext* ctx) {
+int Report(const absl::Status& st, CliContext& ctx) {
   if (st.ok()) return kExitOk;
-  *ctx->err << "fixmine dataset " << stage << ": " << st.message() << "\n";
+  *ctx.err << "fixmine " << ctx.command << ": " << st.message() << "\n";
   return st.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitFailed;
 }
 
-}  // namespace
+// One stage: its name, help, and how many tasks it has.
+struct Stage {
+  const char* name;
+  const char* help;
+  enum Tasks { kPerMapShard, kPerPartition, kOne } tasks;
+};
 
-void RegisterDatasetCommands(CLI::App* app, CliContext* ctx) {
-  CLI::App* group = app->add_subcommand(
-      "dataset",
-      "Global stages of a sharded run: dedup across all map shards, splits and the dataset "
-      "card (offline, no server; docs/scale-out.md)");
-  group->require_subcommand(1);
-  group->footer(
-      "Order: fixmine extract --repo-list ... --out DIR/map (N tasks), then signatures (N), "
-      "buckets (B), clusters (1), filter (N), card (1). Every task writes a .done marker and "
-      "is skipped when it exists; deploy/slurm/fixmine-dataset.sh submits them all.");
-  struct Stage {
-    const char* name;
-    const char* help;
-    int tasks;  // 0: map shards, 1: partitions, 2: one task
-  };
-  const Stage stages[] = {
-      {"signatures",
-       "map shard I -> fingerprint, commit id and MinHash LSH band rows, in B bucket files", 0},
-      {"buckets", "bucket partition J of every map shard -> exact and near-duplicate pairs", 1},
-      {"clusters", "all pairs -> clusters and their canonical records (one task)", 2},
-      {"filter",
-       "map shard I -> the kept (canonical) records in DIR/data/SPLIT-*.jsonl.zst, labelled", 0},
-      {"card", "all filter markers -> DIR/README.md (Hugging Face dataset card) and stats.json", 2},
-  };
-  for (const Stage& stage : stages) {
-    auto a = std::make_shared<DatasetArgs>();
-    CLI::App* cmd = group->add_subcommand(stage.name, stage.help);
-    cmd->add_option("--dir", a->options.dir,
+const Stage kSignatures = {
+    "signatures",
+    "map shard I -> fingerprint, commit id and MinHash LSH band rows, in B bucket files",
+    Stage::kPerMapShard};
+const Stage kBuckets = {"buckets",
+                        "bucket partition J of every map shard -> exact and near-duplicate pairs",
+                        Stage::kPerPartition};
+const Stage kClusters = {"clusters", "all pairs -> clusters and their canonical records (one task)",
+                         Stage::kOne};
+const Stage kFilter = {
+    "filter", "map shard I -> the kept (canonical) records in DIR/data/SPLIT-*.jsonl.zst, labelled",
+    Stage::kPerMapShard};
+const Stage kCard = {"card",
+                     "all filter markers -> DIR/README.md (Hugging Face dataset card) and "
+                     "stats.json",
+                     Stage::kOne};
+
+// `fixmine dataset STAGE`: one task of one stage (client/dataset.h).
+class DatasetStage : public Command {
+ public:
+  explicit DatasetStage(const Stage& stage) : Command(stage.name, stage.help), stage_(stage) {}
+  void AddOptions(CLI::App* cmd) override {
+    DatasetOptions& o = a_.options;
+    cmd->add_option("--dir", o.dir,
                     "the run's folder (map shards in DIR/map, from fixmine extract --repo-list "
                     "--out DIR/map)")
         ->required();
-    cmd->add_option("--map-shards", a->options.map_shards,
+    cmd->add_option("--map-shards", o.map_shards,
                     "N: the number of map shards (extract --shard-count)")
         ->required()
         ->check(CLI::PositiveNumber);
-    cmd->add_option("--partitions", a->options.partitions, "B: the number of bucket partitions")
+    cmd->add_option("--partitions", o.partitions, "B: the number of bucket partitions")
         ->required()
         ->check(CLI::PositiveNumber);
-    if (stage.tasks != 2) {
-      cmd->add_option("--shard-index", a->shard_index,
+    if (stage_.tasks != Stage::kOne) {
+      cmd->add_option("--shard-index", a_.shard_index,
                       "this task, 0 to COUNT-1 (default: $SLURM_ARRAY_TASK_ID, else "
                       "$JOB_COMPLETION_INDEX)")
           ->check(CLI::NonNegativeNumber);
-      cmd->add_option("--shard-count", a->shard_count,
-                      stage.tasks == 0 ? "the number of tasks; must equal --map-shards"
-                                       : "the number of tasks; must equal --partitions")
+      cmd->add_option("--shard-count", a_.shard_count,
+                      stage_.tasks == Stage::kPerMapShard
+                          ? "the number of tasks; must equal --map-shards"
+                          : "the number of tasks; must equal --partitions")
           ->check(CLI::PositiveNumber);
     }
-    std::string name = stage.name;
-    if (name == "signatures" || name == "buckets" || name == "card") {
-      cmd->add_option("--near-dup-threshold", a->options.near_dup_threshold,
+    if (&stage_ == &kSignatures || &stage_ == &kBuckets || &stage_ == &kCard) {
+      cmd->add_option("--near-dup-threshold", o.near_dup_threshold,
                       "estimated Jaccard similarity (0 to 1) from which two records are near "
                       "duplicates, as fixmined's flag; 0: none")
           ->capture_default_str();
     }
-    if (name == "filter") {
-      cmd->add_option("--preset", a->options.preset,
+    if (&stage_ == &kFilter) {
+      cmd->add_option("--preset", o.preset,
                       "keep only records this preset keeps: default (as fixmined streams with "
                       "--preset default), commitpackft, or none (every canonical record)")
           ->capture_default_str();
-      cmd->add_option("--split", a->options.split,
+      cmd->add_option("--split", o.split,
                       "none (every record in train) or repo (repository-disjoint "
                       "train/validation/test by a hash of the repository name)")
           ->check(CLI::IsMember({"none", "repo"}))
           ->capture_default_str();
-      cmd->add_option("--split-fractions", a->fractions,
+      cmd->add_option("--split-fractions", a_.fractions,
                       "with --split repo: TRAIN,VALIDATION,TEST fractions summing to 1")
           ->capture_default_str();
-      cmd->add_option("--fresh-after", a->fresh_after,
+      cmd->add_option("--fresh-after", a_.fresh_after,
                       "records committed after this time (RFC 3339, YYYY-MM-DD, @unix) go to a "
                       "separate `fresh` split");
     }
-    if (name == "card") {
-      cmd->add_option("--command", a->options.command,
+    if (&stage_ == &kCard) {
+      cmd->add_option("--command", o.command,
                       "the command line that made the dataset, for the card (default: the "
                       "stages' own); the filter's settings are read from its markers");
     }
-    cmd->callback([a, ctx, stage, name] {
-      if (absl::Status st = Resolve(a.get()); !st.ok()) {
-        ctx->exit_code = Report(st, name, ctx);
-        return;
-      }
-      const DatasetOptions& o = a->options;
-      int64_t count = stage.tasks == 0 ? o.map_shards : o.partitions;
-      if (stage.tasks != 2 && a->shard_count != 0 && a->shard_count != count) {
-        ctx->exit_code =
-            Report(absl::InvalidArgumentError(fmt::format(
-                       "--shard-count {} must equal {} {} (the stage's number of tasks)",
-                       a->shard_count, stage.tasks == 0 ? "--map-shards" : "--partitions", count)),
-                   name, ctx);
-        return;
-      }
-      absl::Status st;
-      if (stage.tasks == 2) {
-        st = name == "clusters" ? RunClustersTask(o, *ctx->err) : RunCardTask(o, *ctx->err);
-      } else {
-        auto index = ResolveShardIndex(a->shard_index);
-        if (!index.ok()) {
-          ctx->exit_code = Report(index.status(), name, ctx);
-          return;
-        }
-        if (name == "signatures") st = RunSignaturesTask(o, *index, *ctx->err);
-        if (name == "buckets") st = RunBucketsTask(o, *index, *ctx->err);
-        if (name == "filter") st = RunFilterTask(o, *index, *ctx->err);
-      }
-      ctx->exit_code = Report(st, name, ctx);
-    });
   }
+  int Run(CliContext& ctx) override {
+    if (absl::Status st = Resolve(&a_); !st.ok()) return Report(st, ctx);
+    const DatasetOptions& o = a_.options;
+    if (stage_.tasks == Stage::kOne) {
+      return Report(&stage_ == &kClusters ? RunClustersTask(o, *ctx.err) : RunCardTask(o, *ctx.err),
+                    ctx);
+    }
+    bool per_shard = stage_.tasks == Stage::kPerMapShard;
+    int64_t count = per_shard ? o.map_shards : o.partitions;
+    if (a_.shard_count != 0 && a_.shard_count != count) {
+      return Report(absl::InvalidArgumentError(fmt::format(
+                        "--shard-count {} must equal {} {} (the stage's number of tasks)",
+                        a_.shard_count, per_shard ? "--map-shards" : "--partitions", count)),
+                    ctx);
+    }
+    auto index = ResolveShardIndex(a_.shard_index);
+    if (!index.ok()) return Report(index.status(), ctx);
+    if (&stage_ == &kSignatures) return Report(RunSignaturesTask(o, *index, *ctx.err), ctx);
+    if (&stage_ == &kBuckets) return Report(RunBucketsTask(o, *index, *ctx.err), ctx);
+    return Report(RunFilterTask(o, *index, *ctx.err), ctx);
+  }
+
+ private:
+  const Stage& stage_;
+  DatasetArgs a_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> NewDatasetSignaturesCommand() {
+  return std::make_unique<DatasetStage>(kSignatures);
 }
+std::unique_ptr<Command> NewDatasetBucketsCommand() {
+  return std::make_unique<DatasetStage>(kBuckets);
+}
+std::unique_ptr<Command> NewDatasetClustersCommand() {
+  return std::make_unique<DatasetStage>(kClusters);
+}
+std::unique_ptr<Command> NewDatasetFilterCommand() {
+  return std::make_unique<DatasetStage>(kFilter);
+}
+std::unique_ptr<Command> NewDatasetCardCommand() { return std::make_unique<DatasetStage>(kCard); }
 
 }  // namespace fixmine::client

@@ -16,6 +16,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
+#include "client/command.h"
 #include "client/shard.h"
 #include "client/zstd_writer.h"
 #include "common/formats.h"
@@ -701,127 +702,137 @@ int RunShard(const ExtractArgs& a, CliContext* ctx) {
   return kExitOk;
 }
 
+// `fixmine extract`: its options and the choice between one repository and a shard.
+class Extract : public Command {
+ public:
+  Extract()
+      : Command("extract", "Mine a local repository into JSON Lines records, offline (no server)") {
+  }
+  void AddOptions(CLI::App* cmd) override {
+    ExtractArgs* args = &args_;
+    cmd->footer(
+        "Curation defaults: on one repository, git fidelity (--email-policy keep, --secrets flag, "
+        "--szz off, no trajectory pass unless --trajectories-out); with --repo-list, fixmined's "
+        "(--email-policy hash, --secrets redact, --szz fixes, --trajectories on), so the shards "
+        "hold the records the server would stream. docs/operations.md \"Scale out\".");
+    cmd->add_option("repo", args->repo,
+                    "path to the repository (bare or with a work tree); or use --repo-list");
+    cmd->add_option(
+        "--repo-list", args->repo_list,
+        "file of repositories, one a line (PATH or URL, optionally followed by a NAME): "
+        "mine this shard's share into --out DIR/train-I-of-N.jsonl.zst with fixmined's "
+        "curation (docs/operations.md)");
+    cmd->add_option(
+           "--shard-index", args->shard_index,
+           "this shard, 0 to N-1 (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--shard-count", args->shard_count, "number of shards N")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option(
+        "--rev", args->revs,
+        "revision or range to walk (repeatable; default HEAD), e.g. main, v1..v2, ^old");
+    cmd->add_flag("--all", args->all,
+                  "walk every branch and tag plus HEAD (never refs/pull/* or other hidden refs; "
+                  "a --rev glob such as 'refs/pull/*/head' walks those)");
+    cmd->add_option("--since", args->since,
+                    "only commits committed at or after this time (RFC 3339, YYYY-MM-DD, @unix)");
+    cmd->add_option("--until", args->until, "only commits committed at or before this time");
+    cmd->add_option("--max-commits", args->max_commits, "stop after this many records")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--out", args->out_path,
+                    "write JSON Lines here instead of stdout (with --repo-list: the folder)");
+    cmd->add_option("--name", args->name,
+                    "repository name stored in records (default: folder name; with --repo-list "
+                    "a line's NAME)");
+    cmd->add_option("--workers", args->workers, "threads building records (default: one per core)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--content-cap", args->content_cap,
+                    "bytes of each file's pre-image to keep (default 1 MiB)")
+        ->capture_default_str();
+    cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
+    cmd->add_option("--max-record-bytes", args->max_record_bytes,
+                    "records larger than this shed file contents, then patches, largest first "
+                    "(0: no budget)")
+        ->capture_default_str();
+    // Curation: the same flags as fixmined; defaults by mode (docs/operations.md "Scaling out").
+    const std::string policies =
+        "Curation (defaults: one repository keeps git fidelity; "
+        "--repo-list uses fixmined's)";
+    cmd->add_option("--email-policy", args->email_policy,
+                    "author and committer e-mails: keep, hash or drop (default: keep; with "
+                    "--repo-list hash, as fixmined)")
+        ->check(CLI::IsMember({"keep", "hash", "drop"}))
+        ->group(policies);
+    cmd->add_option("--secrets", args->secrets,
+                    "secrets found in added lines and pre-images: redact or flag (default: flag; "
+                    "with --repo-list redact, as fixmined)")
+        ->check(CLI::IsMember({"redact", "flag"}))
+        ->group(policies);
+    cmd->add_option("--szz", args->szz,
+                    "bug-introducing commits (SZZ blame) for: fixes, all or off (default: off; "
+                    "with --repo-list fixes, as fixmined; docs/trajectories.md)")
+        ->check(CLI::IsMember({"fixes", "all", "off"}))
+        ->group(policies);
+    cmd->add_option("--trajectories", args->trajectories,
+                    "find pull-request trajectories and fill the step records' trajectory fields: "
+                    "on or off (default: on with --trajectories-out; with --repo-list on, as "
+                    "fixmined, written to train-I-of-N.trajectories.jsonl.zst)")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->group(policies);
+    cmd->add_option("--bot", args->bots,
+                    "authors whose name or e-mail contains this are bots (repeatable)")
+        ->group(policies);
+    cmd->add_option("--preset", args->preset,
+                    "write only the records this curation preset keeps: default or commitpackft "
+                    "(docs/curation.md)")
+        ->group(policies);
+    cmd->add_option("--bench", args->bench,
+                    "benchmark NAME=FILE (repeatable): records whose code shares an n-gram with "
+                    "an item are contaminated and left out; FILE as in `fixmine bench add`")
+        ->group(policies);
+    cmd->add_option("--bench-field", args->bench_field,
+                    "field holding the text in .jsonl benchmark lines")
+        ->capture_default_str()
+        ->group(policies);
+    cmd->add_option("--bench-ngram", args->bench_ngram, "benchmark n-gram size in tokens, 5 to 50")
+        ->capture_default_str()
+        ->group(policies);
+    cmd->add_flag("--include-contaminated", args->include_contaminated,
+                  "also write records a --bench benchmark contaminates (labelled)")
+        ->group(policies);
+    cmd->add_flag("--strict", args->strict,
+                  "with --repo-list: a repository that cannot be cloned, opened or walked fails "
+                  "the shard (default: it is named in the .done marker's \"failed\")");
+    cmd->add_option("--retries", args->retries,
+                    "with --repo-list: further attempts at a remote whose clone failed on the "
+                    "network, 1 s, 2 s, 4 s ... apart")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 10));
+    cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
+    cmd->add_option("--format", args->format,
+                    "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
+        ->capture_default_str();
+    cmd->add_option("--trajectories-out", args->trajectories_out,
+                    "also write the pull-request trajectories as JSON Lines here "
+                    "(docs/trajectories.md)");
+    // Same bytes through protobuf's JSON printer (slower); kept to check the fast writer.
+    cmd->add_flag("--proto-json", args->proto_json, "")->group("");
+  }
+  int Run(CliContext& ctx) override {
+    if (!args_.repo_list.empty()) return RunShard(args_, &ctx);
+    if (args_.repo.empty()) {
+      *ctx.err << "fixmine extract: name a repository, or --repo-list FILE\n";
+      return kExitUsage;
+    }
+    return RunExtract(args_, &ctx);
+  }
+
+ private:
+  ExtractArgs args_;
+};
+
 }  // namespace
 
-void RegisterExtractCommand(CLI::App* app, CliContext* ctx) {
-  auto args = std::make_shared<ExtractArgs>();
-  CLI::App* cmd = app->add_subcommand(
-      "extract", "Mine a local repository into JSON Lines records, offline (no server)");
-  cmd->footer(
-      "Curation defaults: on one repository, git fidelity (--email-policy keep, --secrets flag, "
-      "--szz off, no trajectory pass unless --trajectories-out); with --repo-list, fixmined's "
-      "(--email-policy hash, --secrets redact, --szz fixes, --trajectories on), so the shards "
-      "hold the records the server would stream. docs/operations.md \"Scale out\".");
-  cmd->add_option("repo", args->repo,
-                  "path to the repository (bare or with a work tree); or use --repo-list");
-  cmd->add_option("--repo-list", args->repo_list,
-                  "file of repositories, one a line (PATH or URL, optionally followed by a NAME): "
-                  "mine this shard's share into --out DIR/train-I-of-N.jsonl.zst with fixmined's "
-                  "curation (docs/operations.md)");
-  cmd->add_option(
-         "--shard-index", args->shard_index,
-         "this shard, 0 to N-1 (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--shard-count", args->shard_count, "number of shards N")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--rev", args->revs,
-                  "revision or range to walk (repeatable; default HEAD), e.g. main, v1..v2, ^old");
-  cmd->add_flag("--all", args->all,
-                "walk every branch and tag plus HEAD (never refs/pull/* or other hidden refs; "
-                "a --rev glob such as 'refs/pull/*/head' walks those)");
-  cmd->add_option("--since", args->since,
-                  "only commits committed at or after this time (RFC 3339, YYYY-MM-DD, @unix)");
-  cmd->add_option("--until", args->until, "only commits committed at or before this time");
-  cmd->add_option("--max-commits", args->max_commits, "stop after this many records")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--out", args->out_path,
-                  "write JSON Lines here instead of stdout (with --repo-list: the folder)");
-  cmd->add_option("--name", args->name,
-                  "repository name stored in records (default: folder name; with --repo-list "
-                  "a line's NAME)");
-  cmd->add_option("--workers", args->workers, "threads building records (default: one per core)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--content-cap", args->content_cap,
-                  "bytes of each file's pre-image to keep (default 1 MiB)")
-      ->capture_default_str();
-  cmd->add_flag("--new-content", args->new_content, "also include each file's post-image");
-  cmd->add_option("--max-record-bytes", args->max_record_bytes,
-                  "records larger than this shed file contents, then patches, largest first "
-                  "(0: no budget)")
-      ->capture_default_str();
-  // Curation: the same flags as fixmined; defaults by mode (docs/operations.md "Scaling out").
-  const std::string policies =
-      "Curation (defaults: one repository keeps git fidelity; "
-      "--repo-list uses fixmined's)";
-  cmd->add_option("--email-policy", args->email_policy,
-                  "author and committer e-mails: keep, hash or drop (default: keep; with "
-                  "--repo-list hash, as fixmined)")
-      ->check(CLI::IsMember({"keep", "hash", "drop"}))
-      ->group(policies);
-  cmd->add_option("--secrets", args->secrets,
-                  "secrets found in added lines and pre-images: redact or flag (default: flag; "
-                  "with --repo-list redact, as fixmined)")
-      ->check(CLI::IsMember({"redact", "flag"}))
-      ->group(policies);
-  cmd->add_option("--szz", args->szz,
-                  "bug-introducing commits (SZZ blame) for: fixes, all or off (default: off; "
-                  "with --repo-list fixes, as fixmined; docs/trajectories.md)")
-      ->check(CLI::IsMember({"fixes", "all", "off"}))
-      ->group(policies);
-  cmd->add_option("--trajectories", args->trajectories,
-                  "find pull-request trajectories and fill the step records' trajectory fields: "
-                  "on or off (default: on with --trajectories-out; with --repo-list on, as "
-                  "fixmined, written to train-I-of-N.trajectories.jsonl.zst)")
-      ->check(CLI::IsMember({"on", "off"}))
-      ->group(policies);
-  cmd->add_option("--bot", args->bots,
-                  "authors whose name or e-mail contains this are bots (repeatable)")
-      ->group(policies);
-  cmd->add_option("--preset", args->preset,
-                  "write only the records this curation preset keeps: default or commitpackft "
-                  "(docs/curation.md)")
-      ->group(policies);
-  cmd->add_option("--bench", args->bench,
-                  "benchmark NAME=FILE (repeatable): records whose code shares an n-gram with "
-                  "an item are contaminated and left out; FILE as in `fixmine bench add`")
-      ->group(policies);
-  cmd->add_option("--bench-field", args->bench_field,
-                  "field holding the text in .jsonl benchmark lines")
-      ->capture_default_str()
-      ->group(policies);
-  cmd->add_option("--bench-ngram", args->bench_ngram, "benchmark n-gram size in tokens, 5 to 50")
-      ->capture_default_str()
-      ->group(policies);
-  cmd->add_flag("--include-contaminated", args->include_contaminated,
-                "also write records a --bench benchmark contaminates (labelled)")
-      ->group(policies);
-  cmd->add_flag("--strict", args->strict,
-                "with --repo-list: a repository that cannot be cloned, opened or walked fails "
-                "the shard (default: it is named in the .done marker's \"failed\")");
-  cmd->add_option("--retries", args->retries,
-                  "with --repo-list: further attempts at a remote whose clone failed on the "
-                  "network, 1 s, 2 s, 4 s ... apart")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 10));
-  cmd->add_flag("-q,--quiet", args->quiet, "no progress or summary on stderr");
-  cmd->add_option("--format", args->format,
-                  "template: raw, commitpack, chat, sharegpt, swe, datatrove (docs/formats.md)")
-      ->capture_default_str();
-  cmd->add_option("--trajectories-out", args->trajectories_out,
-                  "also write the pull-request trajectories as JSON Lines here "
-                  "(docs/trajectories.md)");
-  // Same bytes through protobuf's JSON printer (slower); kept to check the fast writer.
-  cmd->add_flag("--proto-json", args->proto_json, "")->group("");
-  cmd->callback([args, ctx] {
-    if (!args->repo_list.empty()) {
-      ctx->exit_code = RunShard(*args, ctx);
-    } else if (args->repo.empty()) {
-      *ctx->err << "fixmine extract: name a repository, or --repo-list FILE\n";
-      ctx->exit_code = kExitUsage;
-    } else {
-      ctx->exit_code = RunExtract(*args, ctx);
-    }
-  });
-}
+std::unique_ptr<Command> NewExtractCommand() { return std::make_unique<Extract>(); }
 
 }  // namespace fixmine::client

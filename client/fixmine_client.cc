@@ -19,23 +19,6 @@ absl::Status FromGrpc(const grpc::Status& status) {
 
 namespace {
 
-// Reads a server stream to its end, handing each response to `on_batch`; when `on_batch`
-// returns false the call is cancelled and OK is returned.
-template <typename Response>
-absl::Status DrainStream(grpc::ClientContext* ctx,
-                         std::unique_ptr<grpc::ClientReader<Response>> reader,
-                         const std::function<bool(const Response&)>& on_batch) {
-  Response resp;
-  while (reader->Read(&resp)) {
-    if (!on_batch(resp)) {
-      ctx->TryCancel();
-      (void)reader->Finish();
-      return absl::OkStatus();
-    }
-  }
-  return FromGrpc(reader->Finish());
-}
-
 std::string ReadPem(const std::string& path) {
   if (path.empty()) return "";
   std::ifstream f(path, std::ios::binary);
@@ -64,216 +47,254 @@ FixmineClient::FixmineClient(const std::string& address, const ConnectionOptions
   channel_ = grpc::CreateCustomChannel(address, creds, args);
   admin_ = AdminService::NewStub(channel_);
   records_ = RecordService::NewStub(channel_);
+  trajectories_ = TrajectoryService::NewStub(channel_);
+  github_ = GithubService::NewStub(channel_);
 }
 
-void FixmineClient::Prepare(grpc::ClientContext* ctx, bool deadline) const {
-  if (deadline) {
-    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds_));
+void FixmineClient::Prepare(grpc::ClientContext* ctx, int deadline_seconds) const {
+  if (deadline_seconds > 0) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_seconds));
   }
   if (!token_.empty()) ctx->AddMetadata("authorization", "Bearer " + token_);
 }
 
-#define FIXMINE_UNARY(stub, Method, req, resp)      \
-  grpc::ClientContext ctx;                          \
-  Prepare(&ctx, true);                              \
-  grpc::Status gs = stub->Method(&ctx, req, &resp); \
-  if (!gs.ok()) return FromGrpc(gs)
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> FixmineClient::Call(
+    Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+    const Request& request, int deadline_seconds) const {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, deadline_seconds);
+  Response response;
+  grpc::Status gs = (stub->*method)(&ctx, request, &response);
+  if (!gs.ok()) return FromGrpc(gs);
+  return response;
+}
+
+template <typename Stub, typename Request, typename Response>
+absl::Status FixmineClient::Stream(
+    Stub* stub,
+    std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(grpc::ClientContext*,
+                                                                  const Request&),
+    const Request& request, const std::function<bool(const Response&)>& on_batch,
+    const std::function<void(grpc::ClientContext*)>& context_hook) const {
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 0);
+  if (context_hook) context_hook(&ctx);
+  std::unique_ptr<grpc::ClientReader<Response>> reader = (stub->*method)(&ctx, request);
+  absl::Status st = absl::OkStatus();
+  Response resp;
+  bool stopped = false;
+  while (reader->Read(&resp)) {
+    if (!on_batch(resp)) {
+      ctx.TryCancel();
+      (void)reader->Finish();
+      stopped = true;
+      break;
+    }
+  }
+  if (!stopped) st = FromGrpc(reader->Finish());
+  if (context_hook) context_hook(nullptr);
+  return st;
+}
+
+// Store maintenance may run for minutes on a large store, and a count over a large store may
+// take a while: those calls have no deadline.
+constexpr int kNoDeadline = 0;
 
 absl::StatusOr<Repository> FixmineClient::AddRepository(const std::string& source,
                                                         const std::string& name) {
   AddRepositoryRequest req;
   req.set_source(source);
   req.set_name(name);
-  AddRepositoryResponse resp;
-  FIXMINE_UNARY(admin_, AddRepository, req, resp);
-  return resp.repository();
+  auto resp = Call(admin_.get(), &AdminService::Stub::AddRepository, req);
+  if (!resp.ok()) return resp.status();
+  return resp->repository();
 }
 
 absl::StatusOr<Repository> FixmineClient::GetRepository(const std::string& name) {
   GetRepositoryRequest req;
   req.set_name(name);
-  GetRepositoryResponse resp;
-  FIXMINE_UNARY(admin_, GetRepository, req, resp);
-  return resp.repository();
+  auto resp = Call(admin_.get(), &AdminService::Stub::GetRepository, req);
+  if (!resp.ok()) return resp.status();
+  return resp->repository();
 }
 
 absl::StatusOr<std::vector<Repository>> FixmineClient::ListRepositories() {
-  ListRepositoriesRequest req;
-  ListRepositoriesResponse resp;
-  FIXMINE_UNARY(admin_, ListRepositories, req, resp);
-  return std::vector<Repository>(resp.repositories().begin(), resp.repositories().end());
+  auto resp = Call(admin_.get(), &AdminService::Stub::ListRepositories, ListRepositoriesRequest());
+  if (!resp.ok()) return resp.status();
+  return std::vector<Repository>(resp->repositories().begin(), resp->repositories().end());
 }
 
 absl::StatusOr<int64_t> FixmineClient::RemoveRepository(const std::string& name) {
   RemoveRepositoryRequest req;
   req.set_name(name);
-  RemoveRepositoryResponse resp;
-  FIXMINE_UNARY(admin_, RemoveRepository, req, resp);
-  return resp.records_removed();
+  auto resp = Call(admin_.get(), &AdminService::Stub::RemoveRepository, req);
+  if (!resp.ok()) return resp.status();
+  return resp->records_removed();
 }
 
 absl::StatusOr<Job> FixmineClient::StartMining(const StartMiningRequest& req) {
-  StartMiningResponse resp;
-  FIXMINE_UNARY(admin_, StartMining, req, resp);
-  return resp.job();
+  auto resp = Call(admin_.get(), &AdminService::Stub::StartMining, req);
+  if (!resp.ok()) return resp.status();
+  return resp->job();
 }
 
 absl::StatusOr<Job> FixmineClient::GetJob(const std::string& id) {
   GetJobRequest req;
   req.set_id(id);
-  GetJobResponse resp;
-  FIXMINE_UNARY(admin_, GetJob, req, resp);
-  return resp.job();
+  auto resp = Call(admin_.get(), &AdminService::Stub::GetJob, req);
+  if (!resp.ok()) return resp.status();
+  return resp->job();
 }
 
 absl::StatusOr<std::vector<Job>> FixmineClient::ListJobs(const std::string& repo) {
   ListJobsRequest req;
   req.set_repo(repo);
-  ListJobsResponse resp;
-  FIXMINE_UNARY(admin_, ListJobs, req, resp);
-  return std::vector<Job>(resp.jobs().begin(), resp.jobs().end());
+  auto resp = Call(admin_.get(), &AdminService::Stub::ListJobs, req);
+  if (!resp.ok()) return resp.status();
+  return std::vector<Job>(resp->jobs().begin(), resp->jobs().end());
 }
 
 absl::StatusOr<Job> FixmineClient::CancelJob(const std::string& id) {
   CancelJobRequest req;
   req.set_id(id);
-  CancelJobResponse resp;
-  FIXMINE_UNARY(admin_, CancelJob, req, resp);
-  return resp.job();
+  auto resp = Call(admin_.get(), &AdminService::Stub::CancelJob, req);
+  if (!resp.ok()) return resp.status();
+  return resp->job();
 }
 
 absl::Status FixmineClient::WatchJob(const std::string& id,
                                      const std::function<void(const Job&)>& on_event) {
-  grpc::ClientContext ctx;
-  Prepare(&ctx, false);
   WatchJobRequest req;
   req.set_id(id);
-  auto reader = admin_->WatchJob(&ctx, req);
-  WatchJobResponse resp;
-  while (reader->Read(&resp)) on_event(resp.job());
-  return FromGrpc(reader->Finish());
+  return Stream(admin_.get(), &AdminService::Stub::WatchJob, req,
+                std::function<bool(const WatchJobResponse&)>([&](const WatchJobResponse& resp) {
+                  on_event(resp.job());
+                  return true;
+                }));
 }
 
 absl::StatusOr<GetStatsResponse> FixmineClient::GetStats() {
-  GetStatsRequest req;
-  GetStatsResponse resp;
-  FIXMINE_UNARY(admin_, GetStats, req, resp);
-  return resp;
+  return Call(admin_.get(), &AdminService::Stub::GetStats, GetStatsRequest());
 }
 
-absl::StatusOr<int64_t> FixmineClient::AddBenchmark(const fixmine::v1::AddBenchmarkRequest& req) {
-  fixmine::v1::AddBenchmarkResponse resp;
-  FIXMINE_UNARY(admin_, AddBenchmark, req, resp);
-  return resp.item_count();
+absl::StatusOr<int64_t> FixmineClient::AddBenchmark(const AddBenchmarkRequest& req) {
+  auto resp = Call(admin_.get(), &AdminService::Stub::AddBenchmark, req);
+  if (!resp.ok()) return resp.status();
+  return resp->item_count();
 }
 
-// Store maintenance may run for minutes on a large store: no deadline.
-#define FIXMINE_UNARY_NO_DEADLINE(stub, Method, req, resp) \
-  grpc::ClientContext ctx;                                 \
-  Prepare(&ctx, false);                                    \
-  grpc::Status gs = stub->Method(&ctx, req, &resp);        \
-  if (!gs.ok()) return FromGrpc(gs)
-
-absl::StatusOr<fixmine::v1::BackupStoreResponse> FixmineClient::BackupStore(
-    const std::string& dir) {
-  fixmine::v1::BackupStoreRequest req;
+absl::StatusOr<BackupStoreResponse> FixmineClient::BackupStore(const std::string& dir) {
+  BackupStoreRequest req;
   req.set_dir(dir);
-  fixmine::v1::BackupStoreResponse resp;
-  FIXMINE_UNARY_NO_DEADLINE(admin_, BackupStore, req, resp);
-  return resp;
+  return Call(admin_.get(), &AdminService::Stub::BackupStore, req, kNoDeadline);
 }
 
-absl::StatusOr<fixmine::v1::CompactStoreResponse> FixmineClient::CompactStore() {
-  fixmine::v1::CompactStoreRequest req;
-  fixmine::v1::CompactStoreResponse resp;
-  FIXMINE_UNARY_NO_DEADLINE(admin_, CompactStore, req, resp);
-  return resp;
+absl::StatusOr<CompactStoreResponse> FixmineClient::CompactStore() {
+  return Call(admin_.get(), &AdminService::Stub::CompactStore, CompactStoreRequest(), kNoDeadline);
 }
 
-absl::StatusOr<fixmine::v1::VerifyStoreResponse> FixmineClient::VerifyStore() {
-  fixmine::v1::VerifyStoreRequest req;
-  fixmine::v1::VerifyStoreResponse resp;
-  FIXMINE_UNARY_NO_DEADLINE(admin_, VerifyStore, req, resp);
-  return resp;
+absl::StatusOr<VerifyStoreResponse> FixmineClient::VerifyStore() {
+  return Call(admin_.get(), &AdminService::Stub::VerifyStore, VerifyStoreRequest(), kNoDeadline);
 }
 
-absl::StatusOr<fixmine::v1::ListBenchmarksResponse> FixmineClient::ListBenchmarks() {
-  fixmine::v1::ListBenchmarksRequest req;
-  fixmine::v1::ListBenchmarksResponse resp;
-  FIXMINE_UNARY(admin_, ListBenchmarks, req, resp);
-  return resp;
+absl::StatusOr<ListBenchmarksResponse> FixmineClient::ListBenchmarks() {
+  return Call(admin_.get(), &AdminService::Stub::ListBenchmarks, ListBenchmarksRequest());
 }
 
 absl::Status FixmineClient::RemoveBenchmark(const std::string& name) {
-  fixmine::v1::RemoveBenchmarkRequest req;
+  RemoveBenchmarkRequest req;
   req.set_name(name);
-  fixmine::v1::RemoveBenchmarkResponse resp;
-  FIXMINE_UNARY(admin_, RemoveBenchmark, req, resp);
-  return absl::OkStatus();
+  return Call(admin_.get(), &AdminService::Stub::RemoveBenchmark, req).status();
 }
 
 absl::StatusOr<Record> FixmineClient::GetRecord(const std::string& id) {
   GetRecordRequest req;
   req.set_id(id);
-  GetRecordResponse resp;
-  FIXMINE_UNARY(records_, GetRecord, req, resp);
-  return resp.record();
+  auto resp = Call(records_.get(), &RecordService::Stub::GetRecord, req);
+  if (!resp.ok()) return resp.status();
+  return resp->record();
 }
 
 absl::StatusOr<int64_t> FixmineClient::CountRecords(const std::string& filter) {
   CountRecordsRequest req;
   req.set_filter(filter);
-  CountRecordsResponse resp;
-  grpc::ClientContext ctx;
-  Prepare(&ctx, false);  // a count over a large store may take a while
-  grpc::Status gs = records_->CountRecords(&ctx, req, &resp);
-  if (!gs.ok()) return FromGrpc(gs);
-  return resp.count();
+  auto resp = CountRecords(req);
+  if (!resp.ok()) return resp.status();
+  return resp->count();
 }
 
 absl::StatusOr<CountRecordsResponse> FixmineClient::CountRecords(const CountRecordsRequest& req) {
-  CountRecordsResponse resp;
-  grpc::ClientContext ctx;
-  Prepare(&ctx, false);  // a count over a large store may take a while
-  grpc::Status gs = records_->CountRecords(&ctx, req, &resp);
-  if (!gs.ok()) return FromGrpc(gs);
-  return resp;
+  return Call(records_.get(), &RecordService::Stub::CountRecords, req, kNoDeadline);
 }
 
 absl::StatusOr<CreateReadSessionResponse> FixmineClient::CreateReadSession(
     const CreateReadSessionRequest& req) {
-  CreateReadSessionResponse resp;
-  FIXMINE_UNARY(records_, CreateReadSession, req, resp);
-  return resp;
+  return Call(records_.get(), &RecordService::Stub::CreateReadSession, req);
 }
 
 absl::Status FixmineClient::ReadStream(
     const ReadStreamRequest& req, const std::function<bool(const ReadStreamResponse&)>& on_batch,
     const std::function<void(grpc::ClientContext*)>& context_hook) {
-  grpc::ClientContext ctx;
-  Prepare(&ctx, false);
-  if (context_hook) context_hook(&ctx);
-  absl::Status st = DrainStream(&ctx, records_->ReadStream(&ctx, req), on_batch);
-  if (context_hook) context_hook(nullptr);
-  return st;
+  return Stream(records_.get(), &RecordService::Stub::ReadStream, req, on_batch, context_hook);
 }
 
 absl::StatusOr<ListRecordsResponse> FixmineClient::ListRecords(const ListRecordsRequest& req) {
-  ListRecordsResponse resp;
-  FIXMINE_UNARY(records_, ListRecords, req, resp);
-  return resp;
+  return Call(records_.get(), &RecordService::Stub::ListRecords, req);
 }
 
 absl::Status FixmineClient::StreamRecords(
     const StreamRecordsRequest& req,
     const std::function<bool(const StreamRecordsResponse&)>& on_batch,
     const std::function<void(grpc::ClientContext*)>& context_hook) {
-  grpc::ClientContext ctx;
-  Prepare(&ctx, false);
-  if (context_hook) context_hook(&ctx);
-  absl::Status st = DrainStream(&ctx, records_->StreamRecords(&ctx, req), on_batch);
-  if (context_hook) context_hook(nullptr);
-  return st;
+  return Stream(records_.get(), &RecordService::Stub::StreamRecords, req, on_batch, context_hook);
+}
+
+absl::StatusOr<GetTrajectoryResponse> FixmineClient::GetTrajectory(
+    const GetTrajectoryRequest& req) {
+  return Call(trajectories_.get(), &TrajectoryService::Stub::GetTrajectory, req);
+}
+
+absl::Status FixmineClient::StreamTrajectories(
+    const StreamTrajectoriesRequest& req,
+    const std::function<bool(const StreamTrajectoriesResponse&)>& on_batch) {
+  return Stream(trajectories_.get(), &TrajectoryService::Stub::StreamTrajectories, req, on_batch);
+}
+
+absl::StatusOr<Repository> FixmineClient::SetGithubRepository(const std::string& repo,
+                                                              const std::string& github) {
+  SetGithubRepositoryRequest req;
+  req.set_repo(repo);
+  req.set_github(github);
+  auto resp = Call(github_.get(), &GithubService::Stub::SetGithubRepository, req);
+  if (!resp.ok()) return resp.status();
+  return resp->repository();
+}
+
+absl::StatusOr<Job> FixmineClient::SyncGithub(const std::string& repo) {
+  SyncGithubRequest req;
+  req.set_repo(repo);
+  auto resp = Call(github_.get(), &GithubService::Stub::SyncGithub, req);
+  if (!resp.ok()) return resp.status();
+  return resp->job();
+}
+
+absl::StatusOr<ImportGithubEventsResponse> FixmineClient::ImportGithubEvents(
+    const ImportGithubEventsRequest& req) {
+  constexpr int kImportDeadlineSeconds = 600;
+  return Call(github_.get(), &GithubService::Stub::ImportGithubEvents, req, kImportDeadlineSeconds);
+}
+
+absl::Status FixmineClient::StreamIssues(
+    const StreamIssuesRequest& req,
+    const std::function<bool(const StreamIssuesResponse&)>& on_batch) {
+  return Stream(github_.get(), &GithubService::Stub::StreamIssues, req, on_batch);
+}
+
+absl::Status FixmineClient::StreamInstances(
+    const StreamInstancesRequest& req,
+    const std::function<bool(const StreamInstancesResponse&)>& on_batch) {
+  return Stream(github_.get(), &GithubService::Stub::StreamInstances, req, on_batch);
 }
 
 absl::Status FixmineClient::Health() { return HealthOf(""); }
@@ -293,7 +314,7 @@ absl::Status FixmineClient::StoreWritesHealth() {
 absl::Status FixmineClient::HealthOf(const std::string& service) {
   grpc::GenericStub stub(channel_);
   grpc::ClientContext ctx;
-  Prepare(&ctx, true);
+  Prepare(&ctx, deadline_seconds_);
   // HealthCheckRequest{service = 1: string}; the empty name encodes to zero bytes.
   std::string encoded;
   if (!service.empty()) {

@@ -9,7 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/admin.grpc.pb.h"
+#include "fixmine/v1/github.grpc.pb.h"
 #include "fixmine/v1/records_service.grpc.pb.h"
+#include "fixmine/v1/trajectories.grpc.pb.h"
 #include "storage/record_store.h"
 
 namespace fixmine::client {
@@ -28,9 +30,11 @@ struct ConnectionOptions {
   std::string tls_key;
 };
 
-// A connection to one fixmined. Unary calls use a deadline (default 30 s); streams have none.
-// Errors are the server's gRPC status as an absl::Status with the same code and message
-// (UNAVAILABLE when the server cannot be reached). Thread-safe.
+// A connection to one fixmined, covering every service it serves (records, admin and jobs,
+// trajectories, GitHub and instances, health): the only place the client builds stubs and call
+// metadata (the bearer token). Unary calls use a deadline (default 30 s) unless said otherwise;
+// streams have none. Errors are the server's gRPC status as an absl::Status with the same code
+// and message (UNAVAILABLE when the server cannot be reached). Thread-safe.
 class FixmineClient {
  public:
   // Creates a client for `address` (HOST:PORT). `token`, when set, is sent as
@@ -85,6 +89,32 @@ class FixmineClient {
       const std::function<bool(const fixmine::v1::StreamRecordsResponse&)>& on_batch,
       const std::function<void(grpc::ClientContext*)>& context_hook = {});
 
+  // Trajectories (docs/trajectories.md).
+  absl::StatusOr<fixmine::v1::GetTrajectoryResponse> GetTrajectory(
+      const fixmine::v1::GetTrajectoryRequest& request);
+  // Streams trajectories, calling `on_batch` for each response; `on_batch` returns false to stop
+  // early (the call is then cancelled and OK is returned).
+  absl::Status StreamTrajectories(
+      const fixmine::v1::StreamTrajectoriesRequest& request,
+      const std::function<bool(const fixmine::v1::StreamTrajectoriesResponse&)>& on_batch);
+
+  // GitHub data and instances (docs/github.md).
+  // Ties registered repository `repo` to GitHub repository `github` (OWNER/REPO or its URL).
+  absl::StatusOr<fixmine::v1::Repository> SetGithubRepository(const std::string& repo,
+                                                              const std::string& github);
+  // Starts a sync job of `repo`'s issues, pull requests and comments; returns the job.
+  absl::StatusOr<fixmine::v1::Job> SyncGithub(const std::string& repo);
+  // Stores one batch of GH Archive items. Deadline 600 s: a batch of 2 MiB may be slow to store.
+  absl::StatusOr<fixmine::v1::ImportGithubEventsResponse> ImportGithubEvents(
+      const fixmine::v1::ImportGithubEventsRequest& request);
+  // Streams a repository's issues / the instances, as StreamRecords does.
+  absl::Status StreamIssues(
+      const fixmine::v1::StreamIssuesRequest& request,
+      const std::function<bool(const fixmine::v1::StreamIssuesResponse&)>& on_batch);
+  absl::Status StreamInstances(
+      const fixmine::v1::StreamInstancesRequest& request,
+      const std::function<bool(const fixmine::v1::StreamInstancesResponse&)>& on_batch);
+
   // grpc.health.v1 Check of the whole server: OK when SERVING.
   absl::Status Health();
   // The health of the store's writes (service kStoreWritesHealthService): OK while the store
@@ -99,7 +129,30 @@ class FixmineClient {
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
  private:
-  void Prepare(grpc::ClientContext* ctx, bool deadline) const;
+  // Sets the call's deadline (`deadline_seconds` from now; none when 0) and its token.
+  void Prepare(grpc::ClientContext* ctx, int deadline_seconds) const;
+  // One unary call of `method` on `stub` with `deadline_seconds` (0: none); the response, or
+  // the call's status.
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(Stub* stub,
+                                grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                                const Request& request, int deadline_seconds) const;
+  // A unary call with the client's deadline.
+  template <typename Stub, typename Request, typename Response>
+  absl::StatusOr<Response> Call(Stub* stub,
+                                grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                                const Request& request) const {
+    return Call(stub, method, request, deadline_seconds_);
+  }
+  // A server stream of `method` on `stub`, handed to `on_batch` (see StreamRecords).
+  template <typename Stub, typename Request, typename Response>
+  absl::Status Stream(Stub* stub,
+                      std::unique_ptr<grpc::ClientReader<Response>> (Stub::*method)(
+                          grpc::ClientContext*, const Request&),
+                      const Request& request, const std::function<bool(const Response&)>& on_batch,
+                      const std::function<void(grpc::ClientContext*)>& context_hook = {}) const;
   // grpc.health.v1 Check of `service`: OK for SERVING, UNAVAILABLE for NOT_SERVING, the call's
   // status otherwise (NOT_FOUND for a name the server does not know).
   absl::Status HealthOf(const std::string& service);
@@ -107,6 +160,8 @@ class FixmineClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<fixmine::v1::AdminService::Stub> admin_;
   std::unique_ptr<fixmine::v1::RecordService::Stub> records_;
+  std::unique_ptr<fixmine::v1::TrajectoryService::Stub> trajectories_;
+  std::unique_ptr<fixmine::v1::GithubService::Stub> github_;
   std::string token_;
   int deadline_seconds_ = 30;
 };

@@ -1,135 +1,103 @@
 // `fixmine trajectories stream|get`: pull-request trajectories from a server (docs/api.md,
 // docs/trajectories.md).
-#include <grpcpp/grpcpp.h>
-
 #include <memory>
 
 #include "CLI/CLI.hpp"
 #include "client/cli.h"
+#include "client/command.h"
 #include "client/fixmine_client.h"
-#include "common/json.h"
+#include "client/options.h"
+#include "client/printer.h"
 #include "common/trajectory_format.h"
-#include "fixmine/v1/trajectories.grpc.pb.h"
 #include "fmt/format.h"
 
 namespace fixmine::client {
 namespace {
 
-using fixmine::v1::TrajectoryService;
-
-// A stub on the same channel the other commands use (TLS per --tls-ca/--tls-cert).
-std::unique_ptr<TrajectoryService::Stub> Connect(const CliContext* ctx) {
-  FixmineClient c(ctx->server, ConnectionOf(*ctx));
-  return TrajectoryService::NewStub(c.channel());
+// Checks a trajectory --format before any call: prints "fixmine COMMAND: ..." and returns
+// whether it is chat (false for raw) or the exit code of a bad value.
+absl::StatusOr<bool> CheckFormat(CliContext& ctx, const std::string& format) {
+  auto chat = ParseTrajectoryFormat(format);
+  if (!chat.ok()) *ctx.err << "fixmine " << ctx.command << ": " << chat.status().message() << "\n";
+  return chat;
 }
 
-void Prepare(const CliContext* ctx, grpc::ClientContext* cc, bool deadline) {
-  if (deadline) cc->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  if (!ctx->token.empty()) cc->AddMetadata("authorization", "Bearer " + ctx->token);
-}
+class TrajectoriesStream : public Command {
+ public:
+  TrajectoriesStream()
+      : Command("stream",
+                "Stream matching trajectories as JSON Lines (resume with --resume-token)") {}
+  void AddOptions(CLI::App* cmd) override {
+    cmd->add_option("--filter", filter_,
+                    "trajectory filter (docs/filters.md, \"Trajectory filters\")");
+    paging_.Add(cmd, "trajectories", "stream");
+    cmd->add_option("--format", format_, "raw or chat (docs/formats.md)")->capture_default_str();
+  }
+  int Run(CliContext& ctx) override {
+    if (!CheckFormat(ctx, format_).ok()) return kExitUsage;
+    fixmine::v1::StreamTrajectoriesRequest req;
+    req.set_filter(filter_);
+    req.set_resume_token(paging_.resume_token);
+    req.set_limit(paging_.limit);
+    req.set_format(format_);
+    StreamTally tally{paging_.resume_token};
+    std::string buf;
+    absl::Status st = Connect(ctx).StreamTrajectories(
+        req, [&](const fixmine::v1::StreamTrajectoriesResponse& resp) {
+          buf.clear();
+          for (const auto& t : resp.trajectories()) ctx.print->AppendJsonLine(t, &buf);
+          AppendRows(resp.rendered(), &buf);
+          ctx.out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+          ctx.out->flush();
+          tally.count += resp.trajectory_count();
+          tally.last_token = resp.resume_token();
+          return true;
+        });
+    bool limited = paging_.limit > 0 && tally.count >= paging_.limit;
+    if (int code = tally.Finish(ctx, st, limited); code != kExitOk) return code;
+    *ctx.err << fmt::format("trajectories stream: {} trajectories\n", tally.count);
+    return kExitOk;
+  }
 
-struct StreamArgs {
-  std::string filter;
-  std::string resume_token;
-  int64_t limit = 0;
-  std::string format = "raw";
+ private:
+  std::string filter_;
+  Paging paging_;
+  std::string format_ = "raw";
 };
 
-int RunStream(CliContext* ctx, const StreamArgs& a) {
-  if (auto f = ParseTrajectoryFormat(a.format); !f.ok()) {
-    *ctx->err << "fixmine trajectories stream: " << f.status().message() << "\n";
-    return kExitUsage;
+class TrajectoriesGet : public Command {
+ public:
+  TrajectoriesGet() : Command("get", "Print one trajectory as JSON") {}
+  void AddOptions(CLI::App* cmd) override {
+    cmd->add_option("id", id_, "trajectory id")->required();
+    cmd->add_option("--format", format_, "raw or chat (docs/formats.md)")->capture_default_str();
   }
-  auto stub = Connect(ctx);
-  fixmine::v1::StreamTrajectoriesRequest req;
-  req.set_filter(a.filter);
-  req.set_resume_token(a.resume_token);
-  req.set_limit(a.limit);
-  req.set_format(a.format);
-  grpc::ClientContext cc;
-  Prepare(ctx, &cc, false);
-  auto reader = stub->StreamTrajectories(&cc, req);
-  fixmine::v1::StreamTrajectoriesResponse resp;
-  std::string last_token = a.resume_token;
-  int64_t count = 0;
-  std::string buf;
-  while (reader->Read(&resp)) {
-    buf.clear();
-    for (const auto& t : resp.trajectories()) {
-      buf += ToJsonLine(t).value_or("{}");
-      buf.push_back('\n');
+  int Run(CliContext& ctx) override {
+    auto chat = CheckFormat(ctx, format_);
+    if (!chat.ok()) return kExitUsage;
+    fixmine::v1::GetTrajectoryRequest req;
+    req.set_id(id_);
+    req.set_format(format_);
+    auto resp = Connect(ctx).GetTrajectory(req);
+    if (!resp.ok()) return ReportCallFailure(ctx, resp.status());
+    if (*chat) {
+      *ctx.out << resp->rendered() << "\n";
+    } else {
+      ctx.print->Json(resp->trajectory());
     }
-    for (const auto& row : resp.rendered()) {
-      buf += row;
-      buf.push_back('\n');
-    }
-    ctx->out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    ctx->out->flush();
-    count += resp.trajectory_count();
-    last_token = resp.resume_token();
+    return kExitOk;
   }
-  absl::Status st = FromGrpc(reader->Finish());
-  bool limited = a.limit > 0 && count >= a.limit;
-  if ((limited || !st.ok()) && !last_token.empty()) {
-    *ctx->err << "resume_token: " << last_token << "\n";
-  }
-  if (!st.ok()) return ReportCallFailure(ctx, "trajectories stream", st);
-  *ctx->err << fmt::format("trajectories stream: {} trajectories\n", count);
-  return kExitOk;
-}
 
-int RunGet(CliContext* ctx, const std::string& id, const std::string& format) {
-  auto chat = ParseTrajectoryFormat(format);
-  if (!chat.ok()) {
-    *ctx->err << "fixmine trajectories get: " << chat.status().message() << "\n";
-    return kExitUsage;
-  }
-  auto stub = Connect(ctx);
-  fixmine::v1::GetTrajectoryRequest req;
-  req.set_id(id);
-  req.set_format(format);
-  fixmine::v1::GetTrajectoryResponse resp;
-  grpc::ClientContext cc;
-  Prepare(ctx, &cc, true);
-  absl::Status st = FromGrpc(stub->GetTrajectory(&cc, req, &resp));
-  if (!st.ok()) return ReportCallFailure(ctx, "trajectories get", st);
-  if (*chat) {
-    *ctx->out << resp.rendered() << "\n";
-  } else if (ctx->output == "json") {
-    *ctx->out << ToPrettyJson(resp.trajectory()).value_or("{}") << "\n";
-  } else {
-    *ctx->out << ToJsonLine(resp.trajectory()).value_or("{}") << "\n";
-  }
-  return kExitOk;
-}
+ private:
+  std::string id_;
+  std::string format_ = "raw";
+};
 
 }  // namespace
 
-void RegisterTrajectoryCommands(CLI::App* app, CliContext* ctx) {
-  CLI::App* traj = app->add_subcommand("trajectories", "Read stored pull-request trajectories");
-  traj->require_subcommand(1);
-  {
-    auto a = std::make_shared<StreamArgs>();
-    CLI::App* stream = traj->add_subcommand(
-        "stream", "Stream matching trajectories as JSON Lines (resume with --resume-token)");
-    stream->add_option("--filter", a->filter,
-                       "trajectory filter (docs/filters.md, \"Trajectory filters\")");
-    stream->add_option("--resume-token", a->resume_token,
-                       "continue after the trajectories a previous stream printed");
-    stream->add_option("--limit", a->limit, "stop after this many trajectories")
-        ->check(CLI::NonNegativeNumber);
-    stream->add_option("--format", a->format, "raw or chat (docs/formats.md)")
-        ->capture_default_str();
-    stream->callback([=] { ctx->exit_code = RunStream(ctx, *a); });
-  }
-  {
-    auto id = std::make_shared<std::string>();
-    auto format = std::make_shared<std::string>("raw");
-    CLI::App* get = traj->add_subcommand("get", "Print one trajectory as JSON");
-    get->add_option("id", *id, "trajectory id")->required();
-    get->add_option("--format", *format, "raw or chat (docs/formats.md)")->capture_default_str();
-    get->callback([=] { ctx->exit_code = RunGet(ctx, *id, *format); });
-  }
+std::unique_ptr<Command> NewTrajectoriesStreamCommand() {
+  return std::make_unique<TrajectoriesStream>();
 }
+std::unique_ptr<Command> NewTrajectoriesGetCommand() { return std::make_unique<TrajectoriesGet>(); }
 
 }  // namespace fixmine::client

@@ -9,7 +9,10 @@
 #   5. starts the container on loopback with a git repository built here, mines it through the
 #      host's fixmine CLI, streams every record and compares the commits with git's own list,
 #      runs the image's health check, stops the container (it must exit 0 after draining),
-#      starts it again on the same volume and finds the records still there.
+#      starts it again on the same volume and finds the records still there;
+#   6. starts it once more under a seccomp profile that refuses the landlock_* calls and unshare
+#      (an older Docker's default): the mining worker must still mine, run degraded and say so
+#      (worker_sandbox "no Landlock", a start-up warning), as docs/security.md describes.
 # Usage: deploy/test-image.sh     (as root; run after deploy/build.sh, it uses BUILD_DIR's CLI)
 # Environment: FIXMINE_CACHE_DIR (default ~/.cache/fixmine), FIXMINE_IMAGE (default
 # localhost/fixmine:test), FIXMINE_IMAGE_JOBS (compile jobs in the build stage; default nproc).
@@ -151,12 +154,12 @@ if grep -q -- --metrics-listen <<<"$server_help"; then
   METRICS_ADDR="127.0.0.1:$(free_port)"
   METRICS=(--metrics-listen "$METRICS_ADDR")
 fi
-start_container() {
+start_container() {  # extra podman run options in "$@"
   # --health-interval disable: no periodic checks (podman would schedule them with systemd
   # timers, and there may be no systemd); the test runs the check itself. podman still logs that
   # it found no systemd; that goes to podman.err.
   "${PODMAN[@]}" run -d --name "$NAME" --network host -e FIXMINE_SERVER="$FIXMINE_SERVER" \
-    --health-interval disable \
+    --health-interval disable "$@" \
     -v "$VOLUME:/var/lib/fixmine" -v "$WORK/git:/srv/git:ro" "$IMAGE" \
     --listen "$FIXMINE_SERVER" --data-dir /var/lib/fixmine --allowed-root /srv/git "${METRICS[@]}" \
     >/dev/null 2>"$WORK/podman.err" || { cat "$WORK/podman.err" >&2; fail "podman run"; }
@@ -183,7 +186,12 @@ start_container
 [ "$(podman exec "$NAME" id -u)" = "$uid" ] || fail "fixmined does not run as uid $uid"
 podman healthcheck run "$NAME" >/dev/null || fail "the image's HEALTHCHECK reports unhealthy"
 "$FIXMINE" repo add /srv/git/demo --name demo >/dev/null
-"$FIXMINE" mine demo --wait >/dev/null 2>"$WORK/mine.err" || { cat "$WORK/mine.err" >&2; fail "mine"; }
+"$FIXMINE" mine demo --wait >"$WORK/mine.out" 2>"$WORK/mine.err" ||
+  { cat "$WORK/mine.err" >&2; fail "mine"; }
+# podman's default seccomp profile lets the worker apply Landlock (this kernel has it).
+grep -q '^worker_sandbox: *landlock ABI' "$WORK/mine.out" ||
+  { cat "$WORK/mine.out" >&2; fail "the container's mining worker did not run under Landlock"; }
+log "worker: $(grep '^worker_sandbox:' "$WORK/mine.out" | sed 's/^worker_sandbox: *//')"
 "$FIXMINE" records stream --filter 'repo = "demo"' >"$WORK/records.jsonl"
 python3 - "$WORK/records.jsonl" "$WORK/expected" <<'EOF'
 import json, sys
@@ -216,4 +224,38 @@ start_container
 count2="$("$FIXMINE" records count --filter 'repo = "demo"')"
 [ "$count2" = "$count" ] || fail "after a restart the volume holds $count2 records, not $count"
 stop_container
+
+# --- 6. a container whose seccomp profile blocks Landlock and unshare -------------------------
+# podman's own profile with landlock_* and unshare taken out of its allow rules: they then get
+# the profile's default action (an errno), as under Docker releases that predate Landlock.
+SECCOMP_DEFAULT="${FIXMINE_SECCOMP_PROFILE:-/usr/share/containers/seccomp.json}"
+if [ -r "$SECCOMP_DEFAULT" ]; then
+  python3 - "$SECCOMP_DEFAULT" "$WORK/seccomp-nosandbox.json" <<'EOF'
+import json, sys
+profile = json.load(open(sys.argv[1]))
+blocked = {"landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self", "unshare"}
+if profile.get("defaultAction") == "SCMP_ACT_ALLOW":
+    sys.exit("the default seccomp profile allows every call; cannot derive a blocking one")
+for rule in profile["syscalls"]:
+    if rule.get("action") == "SCMP_ACT_ALLOW":
+        rule["names"] = [n for n in rule["names"] if n not in blocked]
+profile["syscalls"] = [r for r in profile["syscalls"] if r["names"]]
+json.dump(profile, open(sys.argv[2], "w"))
+EOF
+  log "restarting under a seccomp profile without landlock_* and unshare"
+  start_container --security-opt "seccomp=$WORK/seccomp-nosandbox.json"
+  "$FIXMINE" repo add /srv/git/demo --name demo-nosandbox >/dev/null
+  "$FIXMINE" mine demo-nosandbox --wait >"$WORK/mine2.out" 2>"$WORK/mine.err" ||
+    { cat "$WORK/mine.err" "$WORK/mine2.out" >&2; fail "mine under the blocking seccomp profile"; }
+  grep -q '^worker_sandbox: *no Landlock' "$WORK/mine2.out" ||
+    { cat "$WORK/mine2.out" >&2; fail "worker_sandbox does not say the worker ran without Landlock"; }
+  count3="$("$FIXMINE" records count --filter 'repo = "demo-nosandbox"')"
+  [ "$count3" = "$count" ] || fail "the degraded worker mined $count3 records, not $count"
+  log "degraded worker: $(grep '^worker_sandbox:' "$WORK/mine2.out" | sed 's/^worker_sandbox: *//')"
+  stop_container
+  grep -q "the kernel has no Landlock" "$WORK/server.log" ||
+    { cat "$WORK/server.log" >&2; fail "fixmined did not warn at start that it has no Landlock"; }
+else
+  log "no $SECCOMP_DEFAULT: the seccomp check is skipped (set FIXMINE_SECCOMP_PROFILE)"
+fi
 log "passed"

@@ -14,6 +14,7 @@
 #include "github/sync.h"
 #include "server/auth.h"
 #include "server/limits.h"
+#include "server/path_policy.h"
 #include "server/resume_token.h"
 #include "server/status_convert.h"
 #include "storage/issue_filter.h"
@@ -33,17 +34,6 @@ constexpr std::string_view kIssueTokenContext = "issues\n";
 // Items of one ImportGithubEvents request at most.
 constexpr int kMaxImportItems = 10000;
 
-grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const absl::Status& st) {
-  auto* r = ctx->DefaultReactor();
-  r->Finish(ToGrpcStatus(st));
-  return r;
-}
-
-absl::Status Check(grpc::CallbackServerContext* ctx, const CallGuards& guards, Role role) {
-  if (guards.auth == nullptr) return absl::InternalError("server started without an authorizer");
-  return guards.auth->Check(*ctx, role);
-}
-
 // The instance as read: decontaminated against the current benchmarks (its problem statement,
 // hints and patches checked as a record's message and added lines are).
 void Decontaminate(const Decontaminator* d, Instance* inst) {
@@ -58,99 +48,65 @@ void Decontaminate(const Decontaminator* d, Instance* inst) {
   *inst->mutable_contamination() = r.contamination();
 }
 
-// A server stream over a scan: one write in flight; `fill` reads the next batch after `after`
-// into the response and says whether the scan ended.
+// The items of a keyed scan after a resume token (StreamInstances, StreamIssues), up to
+// kMaxBatchItems per response; `fill` reads the next batch after `after` into the response and
+// says whether the scan ended.
 template <typename Response>
-class ScanStream final : public grpc::ServerWriteReactor<Response> {
+class ScanBatches final : public BatchSource<Response> {
  public:
+  using Step = typename BatchSource<Response>::Step;
   // Fills `resp` with up to `max` items after `*after` (moving it); sets `*end` when no more.
   using Fill = std::function<absl::Status(size_t max, std::string* after, Response* resp,
                                           size_t* count, bool* end)>;
 
-  ScanStream(grpc::CallbackServerContext* ctx, const CallGuards& guards, Role role, int64_t limit,
-             const std::string& token, std::string context, std::string index,
-             std::function<absl::Status()> validate, Fill fill)
-      : ctx_(ctx), context_(std::move(context)), index_(std::move(index)), fill_(std::move(fill)) {
-    auto fail = [this](const absl::Status& st) { this->Finish(ToGrpcStatus(st)); };
-    if (absl::Status st = Check(ctx, guards, role); !st.ok()) {
-      fail(st);
-      return;
-    }
-    if (guards.streams != nullptr) {
-      if (absl::Status st = guards.streams->Enter(ctx); !st.ok()) {
-        fail(st);
-        return;
-      }
-      streams_ = guards.streams;
-    }
-    if (limit < 0) {
-      fail(absl::InvalidArgumentError("limit is negative; use 0 for no limit"));
-      return;
-    }
-    if (validate) {
-      if (absl::Status st = validate(); !st.ok()) {
-        fail(st);
-        return;
-      }
-    }
-    if (!token.empty()) {
-      auto pos = DecodeResumeToken(token, context_);
-      if (!pos.ok()) {
-        fail(pos.status());
-        return;
-      }
+  // `context` is what resume tokens are bound to, `index` the name they carry; `validate`
+  // checks the request (may be empty).
+  ScanBatches(int64_t limit, std::string token, std::string context, std::string index,
+              std::function<absl::Status()> validate, Fill fill)
+      : limit_(limit),
+        token_(std::move(token)),
+        context_(std::move(context)),
+        index_(std::move(index)),
+        validate_(std::move(validate)),
+        fill_(std::move(fill)) {}
+
+  absl::Status Open() override {
+    if (limit_ < 0) return absl::InvalidArgumentError("limit is negative; use 0 for no limit");
+    if (validate_) FIXMINE_RETURN_IF_ERROR(validate_());
+    if (!token_.empty()) {
+      auto pos = DecodeResumeToken(token_, context_);
+      if (!pos.ok()) return pos.status();
       if (pos->index != index_) {
-        fail(absl::InvalidArgumentError(
-            "resume_token was issued by another stream; pass one of this stream's tokens"));
-        return;
+        return absl::InvalidArgumentError(
+            "resume_token was issued by another stream; pass one of this stream's tokens");
       }
       after_ = pos->last_key;
     }
-    remaining_ = limit > 0 ? limit : -1;
-    Next();
+    remaining_ = limit_ > 0 ? limit_ : -1;
+    return absl::OkStatus();
   }
 
-  void OnWriteDone(bool ok) override {
-    if (streams_ != nullptr) streams_->WriteDone(ctx_);
-    if (!ok) {
-      this->Finish(grpc::Status(grpc::StatusCode::ABORTED, "writing to the client failed"));
-      return;
-    }
-    Next();
-  }
-  void OnCancel() override { cancelled_ = true; }
-  void OnDone() override {
-    if (streams_ != nullptr) streams_->Leave(ctx_);
-    delete this;
+  absl::StatusOr<Step> Next(Response* resp) override {
+    if (end_ || remaining_ == 0) return Step::kEnd;
+    size_t max = remaining_ > 0 ? std::min<size_t>(remaining_, kMaxBatchItems) : kMaxBatchItems;
+    size_t count = 0;
+    FIXMINE_RETURN_IF_ERROR(fill_(max, &after_, resp, &count, &end_));
+    if (count == 0) return Step::kEnd;
+    if (remaining_ > 0) remaining_ -= static_cast<int64_t>(count);
+    resp->set_resume_token(EncodeResumeToken({index_, after_}, context_));
+    return Step::kBatch;
   }
 
  private:
-  void Next() {
-    if (cancelled_) return this->Finish(grpc::Status::CANCELLED);
-    if (end_ || remaining_ == 0) return this->Finish(grpc::Status::OK);
-    resp_.Clear();
-    size_t max = remaining_ > 0 ? std::min<size_t>(remaining_, kMaxBatchItems) : kMaxBatchItems;
-    size_t count = 0;
-    if (absl::Status st = fill_(max, &after_, &resp_, &count, &end_); !st.ok()) {
-      return this->Finish(ToGrpcStatus(st));
-    }
-    if (count == 0) return this->Finish(grpc::Status::OK);
-    if (remaining_ > 0) remaining_ -= static_cast<int64_t>(count);
-    resp_.set_resume_token(EncodeResumeToken({index_, after_}, context_));
-    if (streams_ != nullptr) streams_->WriteStarted(ctx_);
-    this->StartWrite(&resp_);
-  }
-
-  grpc::CallbackServerContext* ctx_;
-  StreamRegistry* streams_ = nullptr;
+  const int64_t limit_;
+  const std::string token_;
   const std::string context_;
   const std::string index_;
-  Fill fill_;
+  const std::function<absl::Status()> validate_;
+  const Fill fill_;
   std::string after_;
-  Response resp_;
   int64_t remaining_ = -1;
   bool end_ = false;
-  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace
@@ -174,13 +130,7 @@ JobRunner::KindFn MakeGithubSyncKind(GithubDeps deps) {
     while (!options.api_url.empty() && options.api_url.back() == '/') options.api_url.pop_back();
     options.token = config.github_token;
     // Checked before any request: a plain http URL only with the flag.
-    std::string lower = absl::AsciiStrToLower(options.api_url);
-    if (!lower.starts_with("https://") &&
-        !(config.github_allow_http && lower.starts_with("http://"))) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the GitHub API URL \"", options.api_url,
-          "\" is not https; plain http needs fixmined --github-allow-http (a local test server)"));
-    }
+    FIXMINE_RETURN_IF_ERROR(CheckGithubApiUrl(options.api_url, config.github_allow_http));
     Job job = started;
     int64_t reported_requests = 0, reported_not_modified = 0;
     auto on_progress = [&](const github::SyncProgress& p, const std::string& wait_kind,
@@ -260,114 +210,117 @@ std::function<void(const fixmine::v1::Repository&)> MakeGithubAfterMine(GithubDe
 grpc::ServerUnaryReactor* GithubServiceImpl::SyncGithub(grpc::CallbackServerContext* ctx,
                                                         const fixmine::v1::SyncGithubRequest* req,
                                                         fixmine::v1::SyncGithubResponse* resp) {
-  if (absl::Status st = Check(ctx, guards_, Role::kAdmin); !st.ok()) return Done(ctx, st);
-  if (req->repo().empty()) {
-    return Done(ctx, absl::InvalidArgumentError("repo is empty; name a registered repository"));
-  }
-  auto repo = deps_.store->GetRepository(req->repo());
-  if (!repo.ok()) return Done(ctx, repo.status());
-  if (repo->github().empty()) {
-    return Done(ctx, absl::FailedPreconditionError(absl::StrCat(
-                         "repository ", QuoteInput(req->repo()),
-                         " is tied to no GitHub repository; tie it with `fixmine repo add ... "
-                         "--github OWNER/REPO`")));
-  }
-  auto job = runner_->StartKindJob(req->repo(), kGithubSyncKind);
-  if (!job.ok()) return Done(ctx, job.status());
-  *resp->mutable_job() = std::move(*job);
-  return Done(ctx, absl::OkStatus());
+  return Serve(ctx, guards_, Role::kAdmin, Cost::kLight, [=, this]() -> absl::Status {
+    if (req->repo().empty()) {
+      return absl::InvalidArgumentError("repo is empty; name a registered repository");
+    }
+    auto repo = deps_.store->GetRepository(req->repo());
+    if (!repo.ok()) return repo.status();
+    if (repo->github().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("repository ", QuoteInput(req->repo()),
+                       " is tied to no GitHub repository; tie it with `fixmine repo add ... "
+                       "--github OWNER/REPO`"));
+    }
+    auto job = runner_->StartKindJob(req->repo(), kGithubSyncKind);
+    if (!job.ok()) return job.status();
+    *resp->mutable_job() = std::move(*job);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* GithubServiceImpl::SetGithubRepository(
     grpc::CallbackServerContext* ctx, const fixmine::v1::SetGithubRepositoryRequest* req,
     fixmine::v1::SetGithubRepositoryResponse* resp) {
-  if (absl::Status st = Check(ctx, guards_, Role::kAdmin); !st.ok()) return Done(ctx, st);
-  std::string github;
-  if (!req->github().empty()) {
-    auto parsed = github::ParseGithubRepo(req->github());
-    if (!parsed) {
-      return Done(ctx, absl::InvalidArgumentError(
-                           absl::StrCat("github ", QuoteInput(req->github()),
-                                        " is not OWNER/REPO or https://github.com/OWNER/REPO")));
+  return Serve(ctx, guards_, Role::kAdmin, Cost::kLight, [=, this]() -> absl::Status {
+    std::string github;
+    if (!req->github().empty()) {
+      auto parsed = github::ParseGithubRepo(req->github());
+      if (!parsed) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("github ", QuoteInput(req->github()),
+                         " is not OWNER/REPO or https://github.com/OWNER/REPO"));
+      }
+      github = *parsed;
     }
-    github = *parsed;
-  }
-  auto repo = deps_.store->GetRepository(req->repo());
-  if (!repo.ok()) return Done(ctx, repo.status());
-  repo->set_github(github);
-  repo->clear_record_count();
-  if (absl::Status st = deps_.store->PutRepository(*repo); !st.ok()) return Done(ctx, st);
-  *resp->mutable_repository() = std::move(*repo);
-  return Done(ctx, absl::OkStatus());
+    auto repo = deps_.store->GetRepository(req->repo());
+    if (!repo.ok()) return repo.status();
+    repo->set_github(github);
+    repo->clear_record_count();
+    if (absl::Status st = deps_.store->PutRepository(*repo); !st.ok()) return st;
+    *resp->mutable_repository() = std::move(*repo);
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* GithubServiceImpl::ImportGithubEvents(
     grpc::CallbackServerContext* ctx, const fixmine::v1::ImportGithubEventsRequest* req,
     fixmine::v1::ImportGithubEventsResponse* resp) {
-  if (absl::Status st = Check(ctx, guards_, Role::kAdmin); !st.ok()) return Done(ctx, st);
-  if (req->items_size() > kMaxImportItems) {
-    return Done(ctx, absl::InvalidArgumentError(absl::StrCat(
-                         "more than ", kMaxImportItems, " items in one request; send batches")));
-  }
-  std::lock_guard<std::mutex> lock(import_mu_);
-  auto repos = deps_.store->ListRepositories();
-  if (!repos.ok()) return Done(ctx, repos.status());
-  std::multimap<std::string, std::string> tied;  // lower-case owner/repo -> registered name
-  for (const auto& r : *repos) {
-    if (!r.github().empty()) tied.emplace(absl::AsciiStrToLower(r.github()), r.name());
-  }
-  storage::GithubWrite w;
-  int64_t unmatched = 0;
-  for (int i = 0; i < req->items_size(); ++i) {
-    const auto& item = req->items(i);
-    int kinds = item.has_issue() + item.has_pull() + item.has_comment();
-    if (kinds != 1) {
-      return Done(ctx, absl::InvalidArgumentError(absl::StrCat(
-                           "items[", i, "] holds ", kinds, " objects; exactly one is expected")));
+  return Serve(ctx, guards_, Role::kAdmin, Cost::kHeavy, [=, this]() -> absl::Status {
+    if (req->items_size() > kMaxImportItems) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("more than ", kMaxImportItems, " items in one request; send batches"));
     }
-    auto range = tied.equal_range(absl::AsciiStrToLower(item.github_repo()));
-    if (range.first == range.second) {
-      ++unmatched;
-      continue;
-    }
-    for (auto it = range.first; it != range.second; ++it) {
-      if (item.has_issue()) {
-        w.issues.push_back(github::ToIssue(item.issue(), it->second));
-      } else if (item.has_pull()) {
-        fixmine::v1::PullRequest p = github::ToPull(item.pull(), it->second);
-        // A pull request synced from the API keeps its commit list and links.
-        auto old = deps_.github->GetPull(it->second, p.number());
-        if (!old.ok()) return Done(ctx, old.status());
-        if (*old) {
-          *p.mutable_commits() = (*old)->commits();
-          p.set_commits_synced_at((*old)->commits_synced_at());
-          *p.mutable_resolves() = (*old)->resolves();
-          p.set_trajectory_id((*old)->trajectory_id());
-          p.set_matched_by((*old)->matched_by());
-        }
-        w.pulls.push_back(std::move(p));
-      } else if (auto c = github::ToComment(item.comment(), it->second, item.issue_number())) {
-        w.comments.push_back(std::move(*c));
-      }
-    }
-  }
-  auto stored = deps_.github->Write(w);
-  if (!stored.ok()) return Done(ctx, stored.status());
-  resp->set_stored(static_cast<int64_t>(w.issues.size() + w.pulls.size() + w.comments.size()));
-  resp->set_unmatched(unmatched);
-  if (req->link()) {
-    // The link passes run as jobs, off the gRPC threads.
+    std::lock_guard<std::mutex> lock(import_mu_);
+    auto repos = deps_.store->ListRepositories();
+    if (!repos.ok()) return repos.status();
+    std::multimap<std::string, std::string> tied;  // lower-case owner/repo -> registered name
     for (const auto& r : *repos) {
-      if (r.github().empty()) continue;
-      auto job = runner_->StartKindJob(r.name(), kGithubLinkKind);
-      if (job.ok()) {
-        resp->add_link_jobs(job->id());
-      } else if (job.status().code() != absl::StatusCode::kFailedPrecondition) {
-        return Done(ctx, job.status());
+      if (!r.github().empty()) tied.emplace(absl::AsciiStrToLower(r.github()), r.name());
+    }
+    storage::GithubWrite w;
+    int64_t unmatched = 0;
+    for (int i = 0; i < req->items_size(); ++i) {
+      const auto& item = req->items(i);
+      int kinds = item.has_issue() + item.has_pull() + item.has_comment();
+      if (kinds != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("items[", i, "] holds ", kinds, " objects; exactly one is expected"));
+      }
+      auto range = tied.equal_range(absl::AsciiStrToLower(item.github_repo()));
+      if (range.first == range.second) {
+        ++unmatched;
+        continue;
+      }
+      for (auto it = range.first; it != range.second; ++it) {
+        if (item.has_issue()) {
+          w.issues.push_back(github::ToIssue(item.issue(), it->second));
+        } else if (item.has_pull()) {
+          fixmine::v1::PullRequest p = github::ToPull(item.pull(), it->second);
+          // A pull request synced from the API keeps its commit list and links.
+          auto old = deps_.github->GetPull(it->second, p.number());
+          if (!old.ok()) return old.status();
+          if (*old) {
+            *p.mutable_commits() = (*old)->commits();
+            p.set_commits_synced_at((*old)->commits_synced_at());
+            *p.mutable_resolves() = (*old)->resolves();
+            p.set_trajectory_id((*old)->trajectory_id());
+            p.set_matched_by((*old)->matched_by());
+          }
+          w.pulls.push_back(std::move(p));
+        } else if (auto c = github::ToComment(item.comment(), it->second, item.issue_number())) {
+          w.comments.push_back(std::move(*c));
+        }
       }
     }
-  }
-  return Done(ctx, absl::OkStatus());
+    auto stored = deps_.github->Write(w);
+    if (!stored.ok()) return stored.status();
+    resp->set_stored(static_cast<int64_t>(w.issues.size() + w.pulls.size() + w.comments.size()));
+    resp->set_unmatched(unmatched);
+    if (req->link()) {
+      // The link passes run as jobs, off the gRPC threads.
+      for (const auto& r : *repos) {
+        if (r.github().empty()) continue;
+        auto job = runner_->StartKindJob(r.name(), kGithubLinkKind);
+        if (job.ok()) {
+          resp->add_link_jobs(job->id());
+        } else if (job.status().code() != absl::StatusCode::kFailedPrecondition) {
+          return job.status();
+        }
+      }
+    }
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImpl::StreamInstances(
@@ -382,33 +335,35 @@ grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImp
   }
   absl::Status parse_status = parsed.status();
   GithubDeps deps = deps_;
-  return new ScanStream<fixmine::v1::StreamInstancesResponse>(
-      ctx, guards_, Role::kRead, req->limit(), req->resume_token(), context, "instances",
-      [parse_status] { return parse_status; },
-      [deps, filter](size_t max, std::string* after, fixmine::v1::StreamInstancesResponse* resp,
-                     size_t* count, bool* end) -> absl::Status {
-        size_t bytes = 0;
-        bool stopped = false;
-        FIXMINE_RETURN_IF_ERROR(deps.github->ScanInstances(
-            filter->get(), *after,
-            [&](const Instance& i, const std::string& key) {
-              if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
-                stopped = true;
-                return false;
-              }
-              *resp->add_instances() = i;
-              bytes += i.ByteSizeLong();
-              *after = key;
-              if (++*count >= max) {
-                stopped = true;
-                return false;
-              }
-              return true;
-            },
-            [&](Instance* i) { Decontaminate(deps.decontam, i); }));
-        *end = !stopped;
-        return absl::OkStatus();
-      });
+  return BatchStream<fixmine::v1::StreamInstancesResponse>::Start(
+      ctx, guards_, Role::kRead,
+      std::make_unique<ScanBatches<fixmine::v1::StreamInstancesResponse>>(
+          req->limit(), req->resume_token(), context, "instances",
+          [parse_status] { return parse_status; },
+          [deps, filter](size_t max, std::string* after, fixmine::v1::StreamInstancesResponse* resp,
+                         size_t* count, bool* end) -> absl::Status {
+            size_t bytes = 0;
+            bool stopped = false;
+            FIXMINE_RETURN_IF_ERROR(deps.github->ScanInstances(
+                filter->get(), *after,
+                [&](const Instance& i, const std::string& key) {
+                  if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
+                    stopped = true;
+                    return false;
+                  }
+                  *resp->add_instances() = i;
+                  bytes += i.ByteSizeLong();
+                  *after = key;
+                  if (++*count >= max) {
+                    stopped = true;
+                    return false;
+                  }
+                  return true;
+                },
+                [&](Instance* i) { Decontaminate(deps.decontam, i); }));
+            *end = !stopped;
+            return absl::OkStatus();
+          }));
 }
 
 grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::StreamIssues(
@@ -423,39 +378,42 @@ grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::
     context += (*filter)->canonical();
   }
   absl::Status parse_status = parsed.status();
-  return new ScanStream<fixmine::v1::StreamIssuesResponse>(
-      ctx, guards_, Role::kRead, req->limit(), req->resume_token(), context, "issues",
-      [deps, repo, parse_status]() -> absl::Status {
-        if (repo.empty()) return absl::InvalidArgumentError("repo is empty; name a repository");
-        if (!parse_status.ok()) return parse_status;
-        return deps.store->GetRepository(repo).status();
-      },
-      [deps, repo, filter](size_t max, std::string* after, fixmine::v1::StreamIssuesResponse* resp,
-                           size_t* count, bool* end) -> absl::Status {
-        size_t bytes = 0;
-        bool stopped = false;
-        FIXMINE_RETURN_IF_ERROR(
-            deps.github->ScanIssues(repo, *after, [&](const Issue& i, const std::string& key) {
-              if (!(*filter)->Matches(i)) {
-                *after = key;
-                return true;
-              }
-              if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
-                stopped = true;
-                return false;
-              }
-              *resp->add_issues() = i;
-              bytes += i.ByteSizeLong();
-              *after = key;
-              if (++*count >= max) {
-                stopped = true;
-                return false;
-              }
-              return true;
-            }));
-        *end = !stopped;
-        return absl::OkStatus();
-      });
+  return BatchStream<fixmine::v1::StreamIssuesResponse>::Start(
+      ctx, guards_, Role::kRead,
+      std::make_unique<ScanBatches<fixmine::v1::StreamIssuesResponse>>(
+          req->limit(), req->resume_token(), context, "issues",
+          [deps, repo, parse_status]() -> absl::Status {
+            if (repo.empty()) return absl::InvalidArgumentError("repo is empty; name a repository");
+            if (!parse_status.ok()) return parse_status;
+            return deps.store->GetRepository(repo).status();
+          },
+          [deps, repo, filter](size_t max, std::string* after,
+                               fixmine::v1::StreamIssuesResponse* resp, size_t* count,
+                               bool* end) -> absl::Status {
+            size_t bytes = 0;
+            bool stopped = false;
+            FIXMINE_RETURN_IF_ERROR(
+                deps.github->ScanIssues(repo, *after, [&](const Issue& i, const std::string& key) {
+                  if (!(*filter)->Matches(i)) {
+                    *after = key;
+                    return true;
+                  }
+                  if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
+                    stopped = true;
+                    return false;
+                  }
+                  *resp->add_issues() = i;
+                  bytes += i.ByteSizeLong();
+                  *after = key;
+                  if (++*count >= max) {
+                    stopped = true;
+                    return false;
+                  }
+                  return true;
+                }));
+            *end = !stopped;
+            return absl::OkStatus();
+          }));
 }
 
 }  // namespace fixmine::server

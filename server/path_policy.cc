@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -190,6 +191,89 @@ absl::Status CheckRepositoryContained(const std::string& path,
   Seen seen;
   FIXMINE_RETURN_IF_ERROR(CheckObjectFolder("object folder", objects, roots, 0, &seen, &found));
   if (data_paths != nullptr) *data_paths = std::move(found);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ResolveLocalRepository(const std::string& source,
+                                                   const std::vector<std::string>& roots) {
+  if (roots.empty()) {
+    return absl::FailedPreconditionError(
+        "local repositories are disabled: the server was started without --allowed-root");
+  }
+  char buf[PATH_MAX];
+  if (realpath(source.c_str(), buf) == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat("repository path ", QuoteInput(source, 256), " does not exist"));
+  }
+  std::string real = buf;
+  for (const auto& root : roots) {
+    if (UnderRoot(real, root)) return real;
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "repository path ", QuoteInput(source, 256), " (resolved to ", QuoteInput(real, 256),
+      ") is outside the allowed roots: ", absl::StrJoin(roots, ", ")));
+}
+
+absl::Status CheckRepositoryUrl(const std::string& url, const std::vector<std::string>& schemes,
+                                const std::vector<std::string>& roots) {
+  size_t sep = url.find("://");
+  std::string scheme = url.substr(0, sep);
+  bool allowed = false;
+  for (const auto& s : schemes) allowed = allowed || s == scheme;
+  if (!allowed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("URL scheme ", QuoteInput(scheme),
+                     " is not allowed; allowed: ", absl::StrJoin(schemes, ", ")));
+  }
+  std::string rest = url.substr(sep + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  if (authority.find('@') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "URL embeds credentials (user@host); give a URL without them");
+  }
+  if (scheme != "file" && authority.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("URL ", QuoteInput(url, 256), " has no host"));
+  }
+  if (scheme == "file") {
+    // A file URL names a local folder: the allowed roots apply to it as to a plain path.
+    if (!authority.empty() && authority != "localhost") {
+      return absl::InvalidArgumentError(absl::StrCat("file URL ", QuoteInput(url, 256),
+                                                     " names host ", QuoteInput(authority),
+                                                     "; use file:///PATH"));
+    }
+    auto real = ResolveLocalRepository(rest.substr(authority.size()), roots);
+    if (!real.ok()) return real.status();
+    return CheckRepositoryContained(*real, roots);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckBackupFolder(const std::string& dir, const std::string& data_dir) {
+  if (dir.empty() || dir[0] != '/') {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "backup folder \"", dir, "\" must be an absolute path on the server's filesystem"));
+  }
+  // A backup inside the live data folder would be copied into later backups and
+  // removed with the data; keep them apart.
+  std::error_code ec;
+  fs::path data = fs::weakly_canonical(data_dir, ec);
+  fs::path target = fs::weakly_canonical(dir, ec);
+  std::string d = data.string() + "/", t = target.string() + "/";
+  if (t.compare(0, d.size(), d) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("backup folder \"", dir,
+                                                   "\" is inside the data folder \"", data_dir,
+                                                   "\"; choose a folder outside it"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckGithubApiUrl(const std::string& url, bool allow_http) {
+  std::string lower = absl::AsciiStrToLower(url);
+  if (!lower.starts_with("https://") && !(allow_http && lower.starts_with("http://"))) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the GitHub API URL \"", url,
+        "\" is not https; plain http needs fixmined --github-allow-http (a local test server)"));
+  }
   return absl::OkStatus();
 }
 

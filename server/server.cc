@@ -91,7 +91,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!creds.ok()) return creds.status();
   s->streams_ = std::make_unique<StreamRegistry>(config.max_streams,
                                                  std::chrono::seconds(config.stream_idle_seconds));
-  CallGuards guards{s->auth_.get(), s->streams_.get()};
+  s->heavy_ = std::make_unique<Executor>("store-sized calls", kHeavyWorkers, kHeavyQueue);
+  s->batches_ = std::make_unique<Executor>("stream batches", kBatchWorkers, kBatchQueue);
+  CallGuards guards{s->auth_.get(), s->streams_.get(), s->heavy_.get(), s->batches_.get()};
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
                                                  s->decontam_.get(), guards);
   s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get(), guards);
@@ -158,6 +160,8 @@ Server::~Server() {
   // thread) while Wait is still inside grpc_->Wait() (a race TSan found).
   if (store_ != nullptr) store_->SetFenceCallback(nullptr);  // it names grpc_'s health service
   grpc_.reset();
+  heavy_.reset();
+  batches_.reset();
   metrics_.reset();  // stops /metrics before the runner and store its gauges read go away
   runner_.reset();
   decontam_.reset();
@@ -179,6 +183,9 @@ void Server::Shutdown(int grace_ms) {
   if (grpc_) {
     grpc_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(grace_ms));
   }
+  // Every call has finished: the queues are empty.
+  if (heavy_) heavy_->Shutdown();
+  if (batches_) batches_->Shutdown();
   if (runner_) runner_->Shutdown();
   if (decontam_) decontam_->Shutdown();
 }

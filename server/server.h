@@ -57,6 +57,10 @@ class Server {
   std::unique_ptr<Decontaminator> decontam_;
   std::unique_ptr<Authorizer> auth_;
   std::unique_ptr<StreamRegistry> streams_;
+  // Where store-sized unary calls and stream batches run (server/rpc.h); shut down after
+  // grpc_ (their tasks finish calls), destroyed before the stores.
+  std::unique_ptr<Executor> heavy_;
+  std::unique_ptr<Executor> batches_;
   std::unique_ptr<JobRunner> runner_;
   std::unique_ptr<AdminServiceImpl> admin_;
   std::unique_ptr<RecordServiceImpl> records_;

@@ -9,20 +9,15 @@
 #include "server/auth.h"
 #include "server/job_runner.h"
 #include "server/limits.h"
+#include "server/rpc.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
 
 namespace fixmine::server {
 
-// What every call passes before its handler runs: the token check and the stream cap. Both
-// borrowed; they outlive the services.
-struct CallGuards {
-  const Authorizer* auth = nullptr;
-  StreamRegistry* streams = nullptr;
-};
-
-// AdminService on the gRPC callback API: validation, then the store or the job runner.
-// Every RPC needs an admin token when tokens are configured (`guards`). Store, runner, config
+// AdminService on the gRPC callback API: every RPC goes through Serve / BatchStream
+// (server/rpc.h), so it needs an admin token when tokens are configured (`guards`); then
+// validation, then the store or the job runner. Store, runner, config
 // and guards are borrowed and outlive the service. Thread-safe.
 class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService {
  public:
@@ -68,7 +63,7 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   grpc::ServerUnaryReactor* RemoveBenchmark(grpc::CallbackServerContext* ctx,
                                             const fixmine::v1::RemoveBenchmarkRequest* req,
                                             fixmine::v1::RemoveBenchmarkResponse* resp) override;
-  // Store maintenance (server/store_maintenance.cc). They run on the calling gRPC thread, like
+  // Store maintenance (server/store_maintenance.cc). They run on the heavy executor, like
   // GetStats, and take as long as the store needs (docs/operations.md).
   grpc::ServerUnaryReactor* BackupStore(grpc::CallbackServerContext* ctx,
                                         const fixmine::v1::BackupStoreRequest* req,
@@ -88,8 +83,9 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   CallGuards guards_;
 };
 
-// RecordService on the gRPC callback API. Streams keep one write in flight and read the next
-// batch from the store only when the previous one was sent, so a slow client never makes the
+// RecordService on the gRPC callback API. Streams (BatchStream) keep one write in flight and
+// read the next batch from the store, on the batch executor, only when the previous one was
+// sent, so a slow client never makes the
 // server buffer more than one batch. Every RPC needs a read or admin token when tokens are
 // configured; streams count against the stream cap. Thread-safe.
 class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackService {

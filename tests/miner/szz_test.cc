@@ -262,7 +262,7 @@ TEST(SzzTest, RevertOfAFixIsNotAFixAndHasNoLinks) {
   History h;
   h.repo.Git("revert --no-edit " + h.f);
   std::string revert_id = h.repo.Git("rev-parse HEAD");
-  revert_id.erase(revert_id.find_last_not_of("\n") + 1);
+  revert_id.erase(revert_id.find_last_not_of('\n') + 1);
   auto records = MineAll(h.repo.path(), SzzMode::kFixes);
   ASSERT_EQ(records.count(revert_id), 1u);
   const Record& r = records.at(revert_id);

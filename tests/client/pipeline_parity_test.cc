@@ -16,6 +16,7 @@
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "tests/testutil/benchmark_text.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
 
@@ -30,15 +31,7 @@ constexpr char kAwsKey[] = "AKIAQ7X2M4L9TR3PWZ5N";
 
 // HumanEval/0's canonical solution; the benchmark repository pastes it with other spacing and
 // case.
-constexpr char kSolution[] =
-    "    for idx, elem in enumerate(numbers):\n"
-    "        for idx2, elem2 in enumerate(numbers):\n"
-    "            if idx != idx2:\n"
-    "                distance = abs(elem - elem2)\n"
-    "                if distance < threshold:\n"
-    "                    return True\n"
-    "\n"
-    "    return False\n";
+constexpr const char* kSolution = testutil::kHumanEvalZeroSolution;
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;

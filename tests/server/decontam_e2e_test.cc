@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "tests/testutil/benchmark_text.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
 
@@ -25,15 +26,7 @@ bool Has(const std::string& text, const std::string& part) {
 }
 
 // HumanEval/0's canonical solution.
-constexpr char kSolution[] =
-    "    for idx, elem in enumerate(numbers):\n"
-    "        for idx2, elem2 in enumerate(numbers):\n"
-    "            if idx != idx2:\n"
-    "                distance = abs(elem - elem2)\n"
-    "                if distance < threshold:\n"
-    "                    return True\n"
-    "\n"
-    "    return False\n";
+constexpr const char* kSolution = testutil::kHumanEvalZeroSolution;
 
 // Polls `records count ARGS` until it prints `want` (at most about 20 s).
 std::string CountUntil(const testutil::TestServer& server, const std::string& args,

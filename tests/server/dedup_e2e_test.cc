@@ -22,19 +22,10 @@ namespace fixmine {
 namespace {
 
 using testutil::CommandResult;
+using testutil::LineOf;
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// The JSON line of `commit` in a `records stream` output; "" when absent.
-std::string LineOf(const std::string& out, const std::string& commit) {
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (Has(line, "\"commit\":\"" + commit + "\"")) return line;
-  }
-  return "";
 }
 
 // Every stored record by "repo:commit", read through the client library.

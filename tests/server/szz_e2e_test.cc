@@ -13,18 +13,10 @@ namespace fixmine {
 namespace {
 
 using testutil::CommandResult;
+using testutil::LineOf;
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-std::string LineOf(const std::string& out, const std::string& commit) {
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (Has(line, "\"commit\":\"" + commit + "\"")) return line;
-  }
-  return "";
 }
 
 //   * M  merge side: the return line was edited on both sides; resolved by hand

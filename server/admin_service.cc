@@ -141,12 +141,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveRepository(
     absl::Status st = [&]() -> absl::Status {
       auto repo = store_->GetRepository(req->name());
       if (!repo.ok()) return repo.status();
+      // One batch: records, trajectories and GitHub data go together.
       auto n = store_->RemoveRepository(req->name());
       if (!n.ok()) return n.status();
-      if (runner_->trajectory_store() != nullptr) {
-        auto t = runner_->trajectory_store()->RemoveRepository(req->name());
-        if (!t.ok()) return t.status();
-      }
       if (repo->remote()) {
         std::error_code ec;
         std::filesystem::remove_all(repo->local_path(), ec);

@@ -18,15 +18,9 @@ using fixmine::v1::Record;
 
 constexpr int kSignatureSize = keys::kLshBands * keys::kLshRows;
 
-absl::Status ReadError(const rocksdb::Status& s, std::string_view what) {
-  std::string msg = fmt::format("{}: reading the dedup index: {}", what, s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(msg);
-  return absl::InternalError(msg);
-}
-
-absl::Status BatchError(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(fmt::format("{}: adding to the write batch: {}", what, s.ToString()));
+// A RocksDB error met while planning, for `what`.
+absl::Status IndexError(const rocksdb::Status& s, std::string_view what) {
+  return FromRocks(s, fmt::format("{}: the dedup index", what));
 }
 
 // A fingerprint or commit that can be a key part: not empty, no '\0'.
@@ -65,9 +59,12 @@ bool Before(const Node* a, const Node* b) {
 // The state of one Apply: nodes loaded from the index or added, and the planning steps.
 class Plan {
  public:
-  Plan(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* dedup_cf, rocksdb::ColumnFamilyHandle* lsh_cf,
-       double threshold, std::string_view what)
-      : db_(db), dedup_cf_(dedup_cf), lsh_cf_(lsh_cf), threshold_(threshold), what_(what) {}
+  Plan(const DbCore& core, double threshold, std::string_view what)
+      : core_(core),
+        dedup_cf_(core.cf(Family::kDedup)),
+        lsh_cf_(core.cf(Family::kLsh)),
+        threshold_(threshold),
+        what_(what) {}
 
   absl::Status Add(Record* record) {
     auto node = std::make_unique<Node>();
@@ -256,14 +253,14 @@ class Plan {
       const bool is = n->is_canonical() && n->has_signature();
       if (n->removed) {
         FIXMINE_RETURN_IF_ERROR(
-            BatchError(batch->Delete(dedup_cf_, keys::DedupMemberKey(id)), what_));
+            IndexError(batch->Delete(dedup_cf_, keys::DedupMemberKey(id)), what_));
         for (const std::string& key : KeysOf(*n)) {
-          FIXMINE_RETURN_IF_ERROR(BatchError(batch->Delete(dedup_cf_, key + id), what_));
+          FIXMINE_RETURN_IF_ERROR(IndexError(batch->Delete(dedup_cf_, key + id), what_));
         }
         FIXMINE_RETURN_IF_ERROR(SetNearEntry(n->old_labels.near_duplicate_of, "", id, batch));
         FIXMINE_RETURN_IF_ERROR(SetBuckets(*n, was, false, batch));
         FIXMINE_RETURN_IF_ERROR(
-            BatchError(batch->Delete(lsh_cf_, keys::LshSignatureKey(id)), what_));
+            IndexError(batch->Delete(lsh_cf_, keys::LshSignatureKey(id)), what_));
         continue;
       }
       if (!n->is_new && n->labels == n->old_labels) continue;
@@ -271,14 +268,14 @@ class Plan {
       value.clear();
       n->member.AppendToString(&value);
       FIXMINE_RETURN_IF_ERROR(
-          BatchError(batch->Put(dedup_cf_, keys::DedupMemberKey(id), value), what_));
+          IndexError(batch->Put(dedup_cf_, keys::DedupMemberKey(id), value), what_));
       FIXMINE_RETURN_IF_ERROR(
           SetNearEntry(n->old_labels.near_duplicate_of, n->labels.near_duplicate_of, id, batch));
       FIXMINE_RETURN_IF_ERROR(SetBuckets(*n, was, is, batch));
       if (n->is_new) {
         for (const std::string& key : KeysOf(*n)) {
           FIXMINE_RETURN_IF_ERROR(
-              BatchError(batch->Put(dedup_cf_, key + id, rocksdb::Slice()), what_));
+              IndexError(batch->Put(dedup_cf_, key + id, rocksdb::Slice()), what_));
         }
         SetLabels(n->labels, n->added);
         n->added->clear_minhash();
@@ -305,10 +302,10 @@ class Plan {
     if (old_root == new_root) return absl::OkStatus();
     if (!old_root.empty()) {
       FIXMINE_RETURN_IF_ERROR(
-          BatchError(batch->Delete(dedup_cf_, keys::DedupNearPrefix(old_root) + id), what_));
+          IndexError(batch->Delete(dedup_cf_, keys::DedupNearPrefix(old_root) + id), what_));
     }
     if (!new_root.empty()) {
-      FIXMINE_RETURN_IF_ERROR(BatchError(
+      FIXMINE_RETURN_IF_ERROR(IndexError(
           batch->Put(dedup_cf_, keys::DedupNearPrefix(new_root) + id, rocksdb::Slice()), what_));
     }
     return absl::OkStatus();
@@ -318,7 +315,7 @@ class Plan {
     if (was == is) return absl::OkStatus();
     for (const std::string& prefix : keys::LshBucketPrefixes(n.member.minhash())) {
       std::string key = keys::LshBucketKey(prefix, n.id());
-      FIXMINE_RETURN_IF_ERROR(BatchError(
+      FIXMINE_RETURN_IF_ERROR(IndexError(
           is ? batch->Put(lsh_cf_, key, rocksdb::Slice()) : batch->Delete(lsh_cf_, key), what_));
     }
     return absl::OkStatus();
@@ -328,10 +325,10 @@ class Plan {
   absl::StatusOr<Node*> Load(const std::string& id) {
     if (auto it = nodes_.find(id); it != nodes_.end()) return it->second.get();
     std::string value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), dedup_cf_, keys::DedupMemberKey(id), &value);
-    if (s.IsNotFound()) return nullptr;
-    if (!s.ok()) return ReadError(s, what_);
+    FIXMINE_ASSIGN_OR_RETURN(bool found,
+                             core_.Get(nullptr, Family::kDedup, keys::DedupMemberKey(id), &value,
+                                       fmt::format("{}: the dedup index", what_)));
+    if (!found) return nullptr;
     auto node = std::make_unique<Node>();
     if (!node->member.ParseFromString(value) || node->member.id() != id) {
       return absl::DataLossError(
@@ -345,20 +342,20 @@ class Plan {
   }
 
   // The ids stored under `prefix` in `cf` (the rest of each key).
-  absl::StatusOr<std::vector<std::string>> ScanIds(rocksdb::ColumnFamilyHandle* cf,
-                                                   const std::string& prefix) {
+  absl::StatusOr<std::vector<std::string>> ScanIds(Family cf, const std::string& prefix) {
     std::vector<std::string> out;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cf));
+    const rocksdb::ReadOptions ro;
+    std::unique_ptr<rocksdb::Iterator> it = core_.NewIterator(ro, cf);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       out.emplace_back(it->key().ToStringView().substr(prefix.size()));
     }
-    if (!it->status().ok()) return ReadError(it->status(), what_);
+    if (!it->status().ok()) return IndexError(it->status(), what_);
     return out;
   }
 
   // The records (stored and not removed, or added) indexed under an 'f' or 'c' prefix.
   absl::StatusOr<std::vector<Node*>> KeyMembers(const std::string& key) {
-    FIXMINE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(dedup_cf_, key));
+    FIXMINE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(Family::kDedup, key));
     std::vector<Node*> out;
     for (const std::string& id : ids) {
       FIXMINE_ASSIGN_OR_RETURN(Node * n, Load(id));
@@ -373,7 +370,7 @@ class Plan {
   // A near group as stored: its canonical `root` and the records naming it.
   absl::StatusOr<std::vector<Node*>> NearMembers(const std::string& root) {
     FIXMINE_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                             ScanIds(dedup_cf_, keys::DedupNearPrefix(root)));
+                             ScanIds(Family::kDedup, keys::DedupNearPrefix(root)));
     ids.push_back(root);
     std::vector<Node*> out;
     for (const std::string& id : ids) {
@@ -385,7 +382,7 @@ class Plan {
 
   // The canonicals with a signature in an LSH bucket after this change.
   absl::StatusOr<std::vector<Node*>> BucketMembers(const std::string& prefix) {
-    FIXMINE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(lsh_cf_, prefix));
+    FIXMINE_ASSIGN_OR_RETURN(std::vector<std::string> ids, ScanIds(Family::kLsh, prefix));
     std::vector<Node*> out;
     for (const std::string& id : ids) {
       FIXMINE_ASSIGN_OR_RETURN(Node * n, Load(id));
@@ -400,7 +397,7 @@ class Plan {
     return out;
   }
 
-  rocksdb::DB* const db_;
+  const DbCore& core_;
   rocksdb::ColumnFamilyHandle* const dedup_cf_;
   rocksdb::ColumnFamilyHandle* const lsh_cf_;
   const double threshold_;
@@ -418,7 +415,7 @@ class Plan {
 absl::StatusOr<std::map<std::string, DedupLabels>> DedupIndex::Apply(
     const std::vector<Record*>& added, const std::vector<std::string>& removed,
     rocksdb::WriteBatch* batch, std::string_view what) {
-  Plan plan(db_, dedup_cf_, lsh_cf_, threshold_, what);
+  Plan plan(*core_, threshold_, what);
   for (Record* r : added) FIXMINE_RETURN_IF_ERROR(plan.Add(r));
   for (const std::string& id : removed) FIXMINE_RETURN_IF_ERROR(plan.Remove(id));
   FIXMINE_RETURN_IF_ERROR(plan.ExactGroups());

@@ -13,8 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "fixmine/v1/records.pb.h"
-#include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
+#include "storage/db_core.h"
 
 namespace fixmine::storage::internal {
 
@@ -26,16 +25,16 @@ struct DedupLabels {
   bool operator==(const DedupLabels&) const = default;
 };
 
-// Reads and plans writes of the dedup family (keys::kDedupCf) and the LSH buckets
-// (keys::kLshBandsCf). Not thread-safe: the caller serialises every Apply of a store and
-// every other write of those two families, so what Apply reads is what its batch changes.
+// The component that owns the dedup family (Family::kDedup) and the LSH buckets
+// (Family::kLsh): reads them and appends their changes to a caller's batch. Not thread-safe:
+// its owner serialises every Apply and every other write of those two families, so that what
+// Apply reads is what its batch changes (RecordStore holds it ABSL_PT_GUARDED_BY its batch
+// mutex).
 class DedupIndex {
  public:
-  // `db` and the two families are borrowed and must outlive this object. `threshold` is the
-  // near-duplicate threshold (0 or less: no near duplicates; signatures are still indexed).
-  DedupIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* dedup_cf,
-             rocksdb::ColumnFamilyHandle* lsh_cf, double threshold)
-      : db_(db), dedup_cf_(dedup_cf), lsh_cf_(lsh_cf), threshold_(threshold) {}
+  // `core` is borrowed and must outlive this object. `threshold` is the near-duplicate
+  // threshold (0 or less: no near duplicates; signatures are still indexed).
+  DedupIndex(const DbCore* core, double threshold) : core_(core), threshold_(threshold) {}
 
   // Plans, into `batch`, the dedup index changes for storing `added` (records not stored yet,
   // distinct ids, valid commits) and deleting the stored records `removed` (ids; unknown ones
@@ -48,9 +47,7 @@ class DedupIndex {
       rocksdb::WriteBatch* batch, std::string_view what);
 
  private:
-  rocksdb::DB* const db_;
-  rocksdb::ColumnFamilyHandle* const dedup_cf_;
-  rocksdb::ColumnFamilyHandle* const lsh_cf_;
+  const DbCore* const core_;
   const double threshold_;
 };
 

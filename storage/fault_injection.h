@@ -29,4 +29,16 @@ std::unique_ptr<rocksdb::Env> NewEioSwitchEnv(const std::string& switch_path);
 // abort (`sync_without_flush_called_`, docs/reliability.md "Disk I/O errors"). Thread-safe.
 std::unique_ptr<rocksdb::Env> NewStoreEnv();
 
+// The environment variable that names a crash point (test-only, tests/crash): the process
+// kills itself with SIGKILL when it reaches the point of that name. Unset: never.
+inline constexpr char kCrashPointVariable[] = "FIXMINE_TEST_CRASH_POINT";
+// The crash points. In RecordStore::RemoveRepository: once the records' half of the removal is
+// planned and the trajectories' is not (the point between the two writes of the removal before
+// it became one batch), and right after the batch is committed.
+inline constexpr char kCrashRemovalBetweenHalves[] = "remove-repository:between-halves";
+inline constexpr char kCrashRemovalAfterWrite[] = "remove-repository:after-write";
+
+// Kills the process with SIGKILL when kCrashPointVariable names `point`; returns otherwise.
+void CrashPoint(const char* point);
+
 }  // namespace fixmine::storage::internal

@@ -252,4 +252,24 @@ std::string DedupNearPrefix(std::string_view canonical_id) {
   return DedupPrefix('n', canonical_id);
 }
 
+std::string TrajectoryRepoPrefix(std::string_view repo) {
+  std::string k = "t";
+  k.append(repo);
+  k.push_back('\0');
+  return k;
+}
+
+std::string TrajectoryKey(std::string_view repo, int64_t merge_time, std::string_view id) {
+  std::string k = TrajectoryRepoPrefix(repo);
+  AppendBigEndian64(&k, UINT64_MAX - BiasedTime(merge_time));
+  k.append(id);
+  return k;
+}
+
+std::string TrajectoryIdKey(std::string_view id) {
+  std::string k = "i";
+  k.append(id);
+  return k;
+}
+
 }  // namespace fixmine::storage::keys

@@ -1,39 +1,66 @@
 #pragma once
 
-// Key encoding of the RocksDB record store. Pure functions over bytes; thread-safe.
+// Key encoding of the RocksDB store: every column family's key layout and value type. Pure
+// functions over bytes; thread-safe. The families are declared (name, tuning, purpose) and opened
+// from one table, storage/db_core.cc's kFamilies; the component that writes each is named after
+// it (docs/architecture.md "Storage").
 //
-// Column families and their keys (values are serialized protos unless noted):
-//   default     "schema_version" -> decimal text
-//   records     repo '\0' be64(UINT64_MAX - (time + 2^62)) commit-bytes -> Record
-//               (one repository is one prefix, newest committer time first)
-//   ids         record id -> primary key
-//   lang_index  language '\0' primary key -> "" (one per distinct non-empty file language)
-//   time_index  be64(time + 2^62) primary key -> "" (oldest first)
-//   repos       name -> Repository (record_count not stored; it comes from counters)
-//   jobs        id -> Job
-//   counters    "total" | "repo\0" name -> le64 count, updated with an add merge operator
-//   fingerprints  (no longer written; stores of earlier builds may hold fingerprint -> id)
-//   lsh_bands   'b' band(1 byte) be64(band hash) record id -> "" (MinHash LSH buckets), for
-//               exact-canonical records with a signature only (curation/canonical.h);
-//               's' record id -> signature (no longer written; read by the dedup rebuild)
-//   dedup       dedup groups (curation/canonical.h, docs/storage.md "Dedup groups"):
-//               'm' record id -> member: a Record holding only id, commit, author.time,
-//                   patch_fingerprint, minhash and the three dedup labels, for every record
-//               'f' fingerprint '\0' record id -> ""   (members by patch_fingerprint)
-//               'c' commit hex '\0' record id -> ""    (members by commit id)
-//               'n' near canonical id '\0' record id -> "" (near_duplicate_of, reversed)
-//   default also holds "dedup_layout" -> "2" once the dedup family is complete, and
-//               "dedup_threshold" -> the near-duplicate threshold its near groups were made at
-//   benchmarks  name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
-//   github      repo '\0' tag ... (storage/github_store.h; removed with the repository):
-//               'c' be64(issue number) be64(comment id) -> IssueComment
-//               'e' API URL -> ETag '\n' next-page URL (conditional requests)
-//               'i' be64(issue number) -> Issue
-//               'n' be64(pull number) -> Instance
-//               'p' be64(pull number) -> PullRequest
-//               's' -> GithubSyncState (where an interrupted sync resumes)
-// `time` is the committer time in Unix seconds; the 2^62 bias makes negative times sort below
-// positive ones as unsigned bytes.
+// Notation: be64(x) is x as 8 bytes big-endian (byte order is numeric order); BiasedTime(t) is
+// t + 2^62 (below), so that negative Unix times sort below positive ones; '\0' is one zero byte.
+// Values are serialized protos (fixmine.v1) unless noted.
+//
+//   default (meta)      RecordStore, BugLinks
+//     "schema_version" -> kSchemaVersion as decimal text
+//     "dedup_layout" -> "2" once the dedup family covers every record (kDedupLayoutKey)
+//     "dedup_threshold" -> the near-duplicate threshold (decimal text) the near groups were
+//         made at (kDedupThresholdKey)
+//     "bug_link/" repo '\0' bug-introducing commit hex '\0' fix commit hex -> ""  (BugLinkKey)
+//   records             RecordIndex
+//     repo '\0' be64(UINT64_MAX - BiasedTime(committer time)) commit bytes -> Record
+//         (PrimaryKey: one repository is one prefix, newest committer time first)
+//   ids                 RecordIndex
+//     record id -> primary key (raw bytes)
+//   lang_index          RecordIndex
+//     language '\0' primary key -> ""  (one per distinct non-empty file language; LangKey)
+//   time_index          RecordIndex
+//     be64(BiasedTime(committer time)) primary key -> ""  (oldest first; TimeKey)
+//   repos               RecordStore
+//     name -> Repository (record_count not stored; it comes from counters)
+//   jobs                RecordStore
+//     job id -> Job
+//   counters            RecordIndex
+//     "total" | "repo\0" name -> le64 count (EncodeCounter), updated with an add merge operator
+//   fingerprints        (no longer written; stores of earlier builds may hold fingerprint -> id,
+//                       which the dedup rebuild at open deletes)
+//   lsh_bands           DedupIndex
+//     'b' band(1 byte) be64(band hash) record id -> ""  (MinHash LSH buckets; LshBucketKey), for
+//         exact-canonical records with a signature only (curation/canonical.h)
+//     's' record id -> signature as le32 values (no longer written; read by the dedup rebuild)
+//   dedup               DedupIndex (curation/canonical.h, docs/storage.md "Dedup groups")
+//     'm' record id -> Record holding only id, commit, author.time, patch_fingerprint, minhash
+//         and the three dedup labels (every record has one)
+//     'f' fingerprint '\0' record id -> ""   (members by patch_fingerprint)
+//     'c' commit hex '\0' record id -> ""    (members by commit id)
+//     'n' near canonical id '\0' record id -> ""  (near_duplicate_of, reversed)
+//   benchmarks          RecordStore
+//     name -> Benchmark (items' text included, so the n-gram index is rebuilt at start)
+//   trajectories        TrajectoryStore
+//     't' repo '\0' be64(UINT64_MAX - BiasedTime(merge committer time)) trajectory id ->
+//         Trajectory (TrajectoryKey: one repository is one prefix, newest merge first, then id)
+//     'i' trajectory id -> the 't' key (TrajectoryIdKey)
+//   github              GithubStore (docs/github.md); every key starts with the repository's
+//                       name and '\0' (RepoPrefix), so removing it deletes one range:
+//     repo '\0' 'c' be64(issue number) be64(comment id) -> IssueComment
+//     repo '\0' 'e' API URL -> ETag '\n' next-page URL (text; conditional requests)
+//     repo '\0' 'i' be64(issue number) -> Issue
+//     repo '\0' 'n' be64(pull number) -> Instance
+//     repo '\0' 'p' be64(pull number) -> PullRequest
+//     repo '\0' 's' -> GithubSyncState (where an interrupted sync resumes)
+//
+// Removing a repository (RecordStore::RemoveRepository) deletes, in ONE batch, its records and
+// their ids, lang_index and time_index entries, its counter (and subtracts from "total"), its
+// dedup members (relabelling the remaining members of their groups), its bug links, its
+// trajectories (both key spaces), its github range and its repos entry.
 
 #include <cstdint>
 #include <optional>
@@ -59,6 +86,8 @@ inline constexpr char kFingerprintsCf[] = "fingerprints";
 inline constexpr char kLshBandsCf[] = "lsh_bands";
 inline constexpr char kBenchmarksCf[] = "benchmarks";
 inline constexpr char kDedupCf[] = "dedup";
+inline constexpr char kTrajectoriesCf[] = "trajectories";
+inline constexpr char kGithubCf[] = "github";
 
 // Meta key whose value kDedupLayout says the dedup family covers every record (a store of an
 // earlier build is rebuilt once at open, docs/storage.md).
@@ -67,7 +96,6 @@ inline constexpr char kDedupLayout[] = "2";
 // Meta key holding the near-duplicate threshold (decimal text) the stored near groups were made
 // with; another threshold at open relabels the store.
 inline constexpr char kDedupThresholdKey[] = "dedup_threshold";
-inline constexpr char kGithubCf[] = "github";
 
 // MinHash LSH layout: signatures of kLshBands * kLshRows values; two records whose signatures
 // agree on every row of one band share that band's bucket.
@@ -157,6 +185,13 @@ std::string DedupMemberKey(std::string_view id);
 std::string DedupFingerprintPrefix(std::string_view fingerprint);
 std::string DedupCommitPrefix(std::string_view commit);
 std::string DedupNearPrefix(std::string_view canonical_id);
+
+// trajectories family: the prefix 't' repo '\0' of a repository's trajectories, a trajectory's
+// primary key (that prefix, be64(UINT64_MAX - BiasedTime(merge_time)), id) and its id entry
+// 'i' id.
+std::string TrajectoryRepoPrefix(std::string_view repo);
+std::string TrajectoryKey(std::string_view repo, int64_t merge_time, std::string_view id);
+std::string TrajectoryIdKey(std::string_view id);
 
 // Decodes lowercase or uppercase hex; nullopt for odd length or a non-hex character.
 std::optional<std::string> HexToBytes(std::string_view hex);

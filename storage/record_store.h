@@ -7,13 +7,22 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "fixmine/v1/admin.pb.h"
 #include "fixmine/v1/records.pb.h"
 #include "storage/filter.h"
 
 namespace fixmine::storage {
+
+namespace internal {
+class BugLinks;
+class DbCore;
+class DedupIndex;
+class RecordIndex;
+}  // namespace internal
 
 // The grpc.health.v1 service name under which fixmined reports whether the store takes writes:
 // SERVING until a write fails with an I/O error (RecordStore::WriteFence), NOT_SERVING after
@@ -38,12 +47,16 @@ struct StoreOptions {
 };
 
 // The record store: RocksDB with column families for records, secondary indexes, repositories,
-// jobs and metadata. Knows nothing of git. One process opens a folder at a time.
+// jobs and metadata (storage/keys.h), over the database core (storage/db_core.h) and its
+// components (docs/architecture.md "Storage"). Knows nothing of git. One process opens a folder
+// at a time. TrajectoryStore and GithubStore work on the same database.
 // Thread-safe: every method may be called from any thread; writes of one repository's records
 // must come from one writer at a time (the mining job of that repository).
 class RecordStore {
  public:
-  virtual ~RecordStore() = default;
+  ~RecordStore();
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
 
   // Opens (creating when absent) the store in `dir`. FAILED_PRECONDITION when the folder holds
   // a store of another schema version; UNAVAILABLE when another process holds it open;
@@ -55,34 +68,36 @@ class RecordStore {
 
   // --- repositories ---
   // Stores (creates or replaces) a repository by name.
-  virtual absl::Status PutRepository(const fixmine::v1::Repository& repo) = 0;
+  absl::Status PutRepository(const fixmine::v1::Repository& repo);
   // NOT_FOUND when absent. `record_count` is filled from the store.
-  virtual absl::StatusOr<fixmine::v1::Repository> GetRepository(std::string_view name) = 0;
+  absl::StatusOr<fixmine::v1::Repository> GetRepository(std::string_view name);
   // All repositories by name, with `record_count` filled.
-  virtual absl::StatusOr<std::vector<fixmine::v1::Repository>> ListRepositories() = 0;
-  // Deletes the repository, its records and their index entries; returns how many records.
-  // NOT_FOUND when absent.
-  virtual absl::StatusOr<int64_t> RemoveRepository(std::string_view name) = 0;
+  absl::StatusOr<std::vector<fixmine::v1::Repository>> ListRepositories();
+  // Deletes the repository with everything stored for it, in ONE atomic synced batch: its
+  // records and their index entries and counter, its dedup members (the remaining members of
+  // their groups relabelled), its bug-fix links, its trajectories and its GitHub data. A crash
+  // keeps all of it or none. Returns how many records. NOT_FOUND when absent.
+  absl::StatusOr<int64_t> RemoveRepository(std::string_view name);
 
   // --- jobs ---
-  virtual absl::Status PutJob(const fixmine::v1::Job& job) = 0;
+  absl::Status PutJob(const fixmine::v1::Job& job);
   // NOT_FOUND when absent.
-  virtual absl::StatusOr<fixmine::v1::Job> GetJob(std::string_view id) = 0;
+  absl::StatusOr<fixmine::v1::Job> GetJob(std::string_view id);
   // All jobs, newest (created_at, then id) first.
-  virtual absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs() = 0;
+  absl::StatusOr<std::vector<fixmine::v1::Job>> ListJobs();
 
   // --- benchmarks (decontamination, docs/curation.md) ---
 
   // Stores (creates or replaces) a benchmark by name; INVALID_ARGUMENT for an empty name.
-  virtual absl::Status PutBenchmark(const fixmine::v1::Benchmark& benchmark) = 0;
+  absl::Status PutBenchmark(const fixmine::v1::Benchmark& benchmark);
   // All benchmarks by name, items included.
-  virtual absl::StatusOr<std::vector<fixmine::v1::Benchmark>> ListBenchmarks() = 0;
+  absl::StatusOr<std::vector<fixmine::v1::Benchmark>> ListBenchmarks();
   // NOT_FOUND when absent.
-  virtual absl::Status RemoveBenchmark(std::string_view name) = 0;
+  absl::Status RemoveBenchmark(std::string_view name);
 
   // --- records ---
   // True when a record with this id is stored.
-  virtual absl::StatusOr<bool> HasRecord(std::string_view id) = 0;
+  absl::StatusOr<bool> HasRecord(std::string_view id);
   // Writes `records` (skipping any whose id is stored already), their index entries, `job` and,
   // when not null, `repo` in ONE atomic RocksDB WriteBatch (synced), so a crash keeps all or
   // nothing of it. Returns how many records were new.
@@ -93,18 +108,17 @@ class RecordStore {
   // and has a MinHash signature gets near_duplicate_of / near_duplicate_similarity from the
   // LSH index (the best earlier candidate at or above the threshold) and is indexed; its
   // `minhash` field is not kept in the stored record.
-  virtual absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
-                                             const fixmine::v1::Job& job,
-                                             const fixmine::v1::Repository* repo) = 0;
+  absl::StatusOr<int64_t> WriteBatch(const std::vector<fixmine::v1::Record>& records,
+                                     const fixmine::v1::Job& job,
+                                     const fixmine::v1::Repository* repo);
   // Overwrites stored records in place, by primary key, in ONE atomic synced WriteBatch. Only
   // fields that no index or counter depends on may differ (the server uses it for
   // `contamination`); a record whose id is not stored is skipped. Returns how many were
   // rewritten.
-  virtual absl::StatusOr<int64_t> UpdateRecords(
-      const std::vector<fixmine::v1::Record>& records) = 0;
+  absl::StatusOr<int64_t> UpdateRecords(const std::vector<fixmine::v1::Record>& records);
 
   // NOT_FOUND when no record has this id.
-  virtual absl::StatusOr<fixmine::v1::Record> GetRecord(std::string_view id) = 0;
+  absl::StatusOr<fixmine::v1::Record> GetRecord(std::string_view id);
 
   // Visits, on a consistent snapshot, the records matching `filter` (null: all) in store
   // order, starting right after `from` (a default ScanPosition starts at the beginning). The
@@ -112,34 +126,54 @@ class RecordStore {
   // `visit` gets each matching record and the position just after it, and returns false to
   // stop. Order: repository name, then committer time newest first, then commit id (for the
   // repository key space; index key spaces have their own stable order).
-  virtual absl::Status Scan(
+  absl::Status Scan(
       const Filter* filter, const ScanPosition& from,
-      const std::function<bool(const fixmine::v1::Record&, const ScanPosition& after)>& visit) = 0;
+      const std::function<bool(const fixmine::v1::Record&, const ScanPosition& after)>& visit);
   // Like Scan but without parsing non-matching... counts matching records.
-  virtual absl::StatusOr<int64_t> Count(const Filter* filter) = 0;
+  absl::StatusOr<int64_t> Count(const Filter* filter);
 
   // Number of records of a repository (kept as a counter, O(1)).
-  virtual absl::StatusOr<int64_t> RecordCount(std::string_view repo) = 0;
+  absl::StatusOr<int64_t> RecordCount(std::string_view repo);
   // Total records.
-  virtual absl::StatusOr<int64_t> TotalRecords() = 0;
+  absl::StatusOr<int64_t> TotalRecords();
   // Approximate bytes on disk.
-  virtual int64_t ApproximateSize() = 0;
+  int64_t ApproximateSize();
   // The store's generation: RocksDB's latest sequence number, which grows with every write.
   // Equal generations mean nothing was written in between. O(1).
-  virtual uint64_t Generation() = 0;
+  uint64_t Generation();
   // Compacts every column family.
-  virtual absl::Status Compact() = 0;
+  absl::Status Compact();
 
   // OK while the store takes writes. Once a write has failed with an I/O error (EIO from a
   // failing disk, or no space left for RocksDB itself), the store is fenced: every later write
   // is refused, without reaching RocksDB, with this status (FAILED_PRECONDITION for an I/O
   // error, RESOURCE_EXHAUSTED for no space), whose message names the first error and what the
   // operator should do. Reads are unaffected. Only reopening the store lifts it. Thread-safe.
-  virtual absl::Status WriteFence() = 0;
+  absl::Status WriteFence();
   // Calls `on_fence` once, with WriteFence()'s status, when the store becomes fenced (on the
   // thread whose write failed; at once when it is fenced already). Replaces an earlier callback.
   // Thread-safe.
-  virtual void SetFenceCallback(std::function<void(const absl::Status&)> on_fence) = 0;
+  void SetFenceCallback(std::function<void(const absl::Status&)> on_fence);
+
+  // The database core, for the other components of storage/ (TrajectoryStore, GithubStore,
+  // maintenance.h); its type is complete only inside storage/.
+  internal::DbCore* core() const { return core_.get(); }
+
+ private:
+  RecordStore(std::unique_ptr<internal::DbCore> core, const StoreOptions& options);
+  // Writes the schema version into a new store; FAILED_PRECONDITION for another version.
+  absl::Status CheckSchema();
+  // Builds or relabels the dedup family when its layout or threshold marks differ.
+  absl::Status CompleteDedupIndex();
+
+  const std::unique_ptr<internal::DbCore> core_;
+  const StoreOptions options_;
+  const std::unique_ptr<internal::RecordIndex> records_;
+  // Serialises the writes that read before they write: record batches (dedup index, bug-fix
+  // links), record updates and repository removals.
+  absl::Mutex batch_mu_;
+  const std::unique_ptr<internal::DedupIndex> dedup_ ABSL_PT_GUARDED_BY(batch_mu_);
+  const std::unique_ptr<internal::BugLinks> bug_links_ ABSL_PT_GUARDED_BY(batch_mu_);
 };
 
 }  // namespace fixmine::storage

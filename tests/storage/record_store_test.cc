@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "storage/keys.h"
+#include "storage/trajectory_store.h"
 #include "tests/testutil/git_repo.h"
 
 namespace fixmine::storage {
@@ -589,6 +590,49 @@ TEST_F(RecordStoreTest, RemoveRepositoryRemovesRecordsIndexEntriesAndCounts) {
   EXPECT_EQ(*n, 12);
   EXPECT_EQ(*store_->TotalRecords(), 36);
   EXPECT_EQ(store_->GetRepository("alpha")->record_count(), 12);
+}
+
+// The removal takes the repository's trajectories with its records (one batch), and only its
+// own: "alphabet" shares "alpha" as a name prefix.
+TEST_F(RecordStoreTest, RemoveRepositoryRemovesItsTrajectoriesAndNoOthers) {
+  WriteDataset();
+  auto trajectories = TrajectoryStore::Of(store_.get());
+  ASSERT_TRUE(trajectories.ok()) << trajectories.status();
+  std::vector<fixmine::v1::Trajectory> put;
+  for (const std::string repo : {"alpha", "alphabet"}) {
+    for (int i = 0; i < 3; ++i) {
+      fixmine::v1::Trajectory t;
+      t.set_id(fmt::format("{}-t{}", repo, i));
+      t.set_repo(repo);
+      t.mutable_merged_by()->set_time(1000 + i);
+      put.push_back(t);
+    }
+  }
+  ASSERT_TRUE((*trajectories)->Put(put).ok());
+  auto repos_of_stored = [&] {
+    std::multiset<std::string> repos;
+    EXPECT_TRUE((*trajectories)
+                    ->Scan(nullptr, "",
+                           [&](const fixmine::v1::Trajectory& t, const std::string&) {
+                             repos.insert(t.repo());
+                             return true;
+                           })
+                    .ok());
+    return repos;
+  };
+  ASSERT_EQ(repos_of_stored().count("alpha"), 3u);
+
+  auto removed = store_->RemoveRepository("alpha");
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 12);
+  std::multiset<std::string> left = repos_of_stored();
+  EXPECT_EQ(left.count("alpha"), 0u);
+  EXPECT_EQ(left.count("alphabet"), 3u);
+  // The id entries went too: a Get by id finds nothing.
+  EXPECT_EQ((*trajectories)->Get("alpha-t0").status().code(), absl::StatusCode::kNotFound);
+  auto kept = (*trajectories)->Get("alphabet-t1");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->repo(), "alphabet");
 }
 
 TEST_F(RecordStoreTest, RemoveRepositoryWithoutRecords) {

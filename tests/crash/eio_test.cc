@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "tests/crash/crash_util.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/jobs.h"
@@ -25,10 +26,6 @@ namespace {
 
 constexpr int kSmallCommits = 40;
 constexpr int kBigCommits = 600;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // Sets an environment variable for the servers this test starts; unsets it at the end.
 struct ScopedEnv {
@@ -69,7 +66,7 @@ void FailTheDiskWhileMining(const std::string& mode) {
   ASSERT_TRUE(watched.ok()) << watched << "; server log:\n"
                             << testutil::RunShell("tail -30 " + server.log_path()).out;
   EXPECT_EQ(last.state(), fixmine::v1::FAILED);
-  EXPECT_TRUE(Has(last.error(), "I/O error")) << last.error();
+  EXPECT_TRUE(absl::StrContains(last.error(), "I/O error")) << last.error();
   EXPECT_LT(last.records_written(), kBigCommits);
   ASSERT_EQ(kill(server.pid(), 0), 0) << "fixmined died; log:\n"
                                       << testutil::RunShell("tail -30 " + server.log_path()).out;
@@ -89,19 +86,22 @@ void FailTheDiskWhileMining(const std::string& mode) {
   // Health answers and reports the fence, saying what to do.
   auto health = server.Cli("health");
   EXPECT_EQ(health.exit_code, 1) << health.out << health.err;
-  EXPECT_TRUE(Has(health.out + health.err, "writes refused")) << health.out << health.err;
-  EXPECT_TRUE(Has(health.out + health.err, "db verify")) << health.out << health.err;
+  EXPECT_TRUE(absl::StrContains(health.out + health.err, "writes refused"))
+      << health.out << health.err;
+  EXPECT_TRUE(absl::StrContains(health.out + health.err, "db verify")) << health.out << health.err;
   EXPECT_TRUE(c.Health().ok()) << "the gRPC health check of the server itself stays SERVING";
 
   // Further writes are refused with a status naming the error and the operator's steps.
   auto again = testutil::StartJob(c, "big");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
-  EXPECT_TRUE(Has(std::string(again.status().message()), "I/O error")) << again.status();
-  EXPECT_TRUE(Has(std::string(again.status().message()), "db verify")) << again.status();
+  EXPECT_TRUE(absl::StrContains(std::string(again.status().message()), "I/O error"))
+      << again.status();
+  EXPECT_TRUE(absl::StrContains(std::string(again.status().message()), "db verify"))
+      << again.status();
   auto add = server.Cli("repo add " + testutil::ShellQuote(small.path()) + " --name other");
   EXPECT_NE(add.exit_code, 0);
-  EXPECT_TRUE(Has(add.err, "fix the disk")) << add.err;
+  EXPECT_TRUE(absl::StrContains(add.err, "fix the disk")) << add.err;
 
   // SIGTERM ends it cleanly (no abort in RocksDB's shutdown either).
   EXPECT_EQ(server.Stop(), 0) << testutil::RunShell("tail -30 " + server.log_path()).out;

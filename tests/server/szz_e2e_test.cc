@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -14,10 +15,6 @@ namespace {
 
 using testutil::CommandResult;
 using testutil::LineOf;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 //   * M  merge side: the return line was edited on both sides; resolved by hand
 //   |
@@ -61,15 +58,15 @@ TEST(SzzE2e, MergeResolutionAndBugFixLinksInTheStore) {
 
   std::string merge = LineOf(stream.out, m);
   ASSERT_FALSE(merge.empty()) << stream.out;
-  EXPECT_TRUE(Has(merge, "\"merge_resolution\":true")) << merge;
-  EXPECT_TRUE(Has(merge, "diff --cc calc.c")) << merge;
+  EXPECT_TRUE(absl::StrContains(merge, "\"merge_resolution\":true")) << merge;
+  EXPECT_TRUE(absl::StrContains(merge, "diff --cc calc.c")) << merge;
   std::string fix = LineOf(stream.out, f);
-  EXPECT_TRUE(Has(fix, "\"bug_introducing_commits\":[\"" + i + "\"]")) << fix;
+  EXPECT_TRUE(absl::StrContains(fix, "\"bug_introducing_commits\":[\"" + i + "\"]")) << fix;
   // I was written after F (newest first) and still lists it.
   std::string bug = LineOf(stream.out, i);
-  EXPECT_TRUE(Has(bug, "\"fixed_by\":[\"" + f + "\"]")) << bug;
-  EXPECT_FALSE(Has(LineOf(stream.out, a), "fixed_by")) << LineOf(stream.out, a);
-  EXPECT_FALSE(Has(LineOf(stream.out, s), "bug_introducing_commits"));
+  EXPECT_TRUE(absl::StrContains(bug, "\"fixed_by\":[\"" + f + "\"]")) << bug;
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, a), "fixed_by")) << LineOf(stream.out, a);
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, s), "bug_introducing_commits"));
 
   EXPECT_EQ(server.Cli("records count --filter merge_resolution").out, "1\n");
   EXPECT_EQ(server.Cli("records count --filter has_bug_link").out, "1\n");

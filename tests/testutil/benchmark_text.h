@@ -14,4 +14,16 @@ inline constexpr char kHumanEvalZeroSolution[] =
     "\n"
     "    return False\n";
 
+// The same function pasted into a repository with other spacing, tabs and case: what
+// decontamination must still find.
+inline constexpr char kHumanEvalZeroPasted[] =
+    "def has_close_elements(Numbers, threshold):\n"
+    "\tfor IDX, elem in enumerate( Numbers ):\n"
+    "\t\tfor IDX2, ELEM2 in enumerate(Numbers):\n"
+    "\t\t\tif IDX != IDX2:\n"
+    "\t\t\t\tdistance = abs(elem - ELEM2)\n"
+    "\t\t\t\tif distance < threshold:\n"
+    "\t\t\t\t\treturn True\n"
+    "\treturn False\n";
+
 }  // namespace fixmine::testutil

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks fixmine against what a user would run instead, side by side on the same machine.
 #
-# Usage: bench/run.sh [--runs N] [--short] [--no-build] [--bin-dir DIR] [--work DIR] [REPO...]
+# Usage: bench/run.sh [--runs N] [--short] [--no-build] [--bin-dir DIR] [--work DIR]
+#                     [--commit REV]... [REPO...]
 #   REPO       bare or non-bare git repositories (default: a 20,000-commit bench/gen_repo one)
 #   --runs N   runs per figure; the median is printed (default 3)
 #   --short    CI mode: a 300-commit generated repository unless REPOs are given, 1 run
@@ -9,6 +10,7 @@
 #              build-release first)
 #   --bin-dir  the build folder holding client/fixmine, server/fixmined, bench/store_scan
 #   --work     scratch folder for outputs and generated repositories (default: a temp folder)
+#   --commit   a commit to time alone against git show -M (repeatable; the one-commit row)
 #
 # For each repository, prints one row per figure: the median wall time, the baseline's median
 # measured in the same run, their ratio, the target, and the peak RSS (/usr/bin/time -v).
@@ -35,9 +37,15 @@
 #   re-mine 1%      mine --wait, trajectories off (no --rev: the incremental path, hiding the last mine's tips)
 #                   after the only branch of a shared clone moves from about 1% of the commits
 #                   back to the tip                                        vs the full mine
+#   one-commit      with --commit REV, in each repository holding REV: fixmine extract --rev REV
+#                   --max-commits 1 --workers 1   vs git show -M REV (target <= 2; the leveldb
+#                   commit 8ea574d1 that deletes 832 binary files is the known case)
 #   pydriller       only when `import pydriller` works (it is not installed here: no PyPI)
 # Then notes: records/s and MB/s of the scan and the stream, per-commit CPU of the first commits
-# and of the whole history, the re-mine's server CPU against the full mine's.
+# and of the whole history, the re-mine's server CPU against the full mine's, the server CPU of
+# the mine with its defaults against both off (ratio), and the trajectory pass's share of the
+# mine's CPU (target <= 25%). On a machine others use too, wall times are noisy: compare the
+# cpu_s column (user + sys) and the CPU ratios of the notes.
 # Exit status: 0 when every command ran, 1 when one failed. No timing is asserted.
 # The sharded run's dataset stages (signatures, buckets, clusters, filter, card) have their own
 # script, bench/dataset.sh: each stage's time, peak RSS and output size (docs/scale-out.md).
@@ -50,6 +58,7 @@ BUILD=1
 BIN="$ROOT/build-release"
 WORK=""
 REPOS=()
+COMMITS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
@@ -57,7 +66,8 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD=0; shift ;;
     --bin-dir) BIN="$(cd "$2" && pwd)"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    --commit) COMMITS+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) REPOS+=("$(cd "$1" && pwd)"); shift ;;
   esac
@@ -339,6 +349,18 @@ for repo in "${REPOS[@]}"; do
     NOTES+=("$name: linearity: CPU ms per commit, first $first: $per_first, whole history ($records): $per_all, ratio $(awk -v a="$per_first" -v b="$per_all" 'BEGIN {if (b > 0) printf "%.2f", a / b}') (target 0.80 to 1.25); without the fixed cost of a 1-commit run ($one_cpu s): $adj_first and $adj_all, ratio $(awk -v a="$adj_first" -v b="$adj_all" 'BEGIN {if (b > 0) printf "%.2f", a / b}')")
   fi
 
+  # One commit alone (--commit): extract of just that commit against git show -M of it.
+  for rev in "${COMMITS[@]}"; do
+    git -C "$repo" cat-file -e "$rev^{commit}" 2>/dev/null || continue
+    measure show_one git -C "$repo" show -M --format=%H%n%B "$rev" || true
+    show_s=$MEDIAN show_cpu=$CPU
+    measure extract_rev "$FIXMINE" extract "$repo" --name "$name" --rev "$rev" --max-commits 1 \
+      --workers 1 --out "$extract_file" -q || true
+    rm -f "$extract_file"
+    row "$name" 1 "one-commit" "$MEDIAN" "git-show-M" "$show_s" "<=2" "$RSS" "-" "$CPU"
+    NOTES+=("$name: commit $rev alone: extract CPU $CPU s against git show -M $show_cpu s, ratio $(awk -v a="$CPU" -v b="$show_cpu" 'BEGIN {if (b > 0) printf "%.2f", a / b}') (target <= 2)")
+  done
+
   if python3 -c 'import pydriller' 2>/dev/null; then
     measure pydriller python3 "$ROOT/bench/pydriller_walk.py" "$repo" || true
     row "$name" "$commits" "pydriller" "$MEDIAN" "extract" "$extract_s" ">=20" "$RSS" "$OUTMB"
@@ -406,7 +428,7 @@ for repo in "${REPOS[@]}"; do
         srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
         row "$name" "$commits" "mine-traj" "$traj_s" "extract" "$extract_s" "(info)" \
           "$((${srv_kb:-0} / 1024))" "-" "$traj_cpu"
-        NOTES+=("$name: mine --wait with trajectories (fixmined's default): server CPU $traj_cpu s against $mine_cpu s without")
+        NOTES+=("$name: mine --wait with trajectories (fixmined's default): server CPU $traj_cpu s against $mine_cpu s without; the trajectory pass is $(awk -v a="$traj_cpu" -v b="$mine_cpu" 'BEGIN {if (a > 0) printf "%.0f%%", 100 * (a - b) / a}') of the mine's CPU (target <= 25%)")
       fi
       # The server's defaults (--szz fixes, --trajectories on), once, against the same mine with
       # both off (the mine --wait row): the target is <= 1.5x its wall time.
@@ -423,7 +445,7 @@ for repo in "${REPOS[@]}"; do
         srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
         row "$name" "$commits" "mine-defaults" "$def_s" "mine --wait" "$mine_s" "<=1.5" \
           "$((${srv_kb:-0} / 1024))" "-" "$def_cpu"
-        NOTES+=("$name: mine --wait with the server's defaults (--szz fixes, trajectories on): server CPU $def_cpu s against $mine_cpu s with both off")
+        NOTES+=("$name: mine --wait with the server's defaults (--szz fixes, trajectories on): server CPU $def_cpu s against $mine_cpu s with both off, ratio $(awk -v a="$def_cpu" -v b="$mine_cpu" 'BEGIN {if (b > 0) printf "%.2f", a / b}') (wall ratio in the mine-defaults row; target <= 1.5)")
       fi
       remine_figure "$repo" "$name" "$mine_s" "$mine_cpu"
     fi
@@ -434,6 +456,7 @@ for repo in "${REPOS[@]}"; do
 done
 
 echo
+echo "note: wall times are noisy when other work shares the machine; compare cpu_s (user + sys)"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); git $(git --version | cut -d' ' -f3); runs: $RUNS (median)"
 printf '%-14s %7s  %-14s %8s  %-14s %8s  %6s  %-10s %7s %7s %7s\n' repo commits figure \
   "time_s" baseline "base_s" ratio target cpu_s rss_MiB out_MB

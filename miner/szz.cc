@@ -3,6 +3,8 @@
 #include <git2/sys/hashsig.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -15,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "miner/git_handles.h"
+#include "miner/tree_diff.h"
 
 namespace fixmine::miner {
 namespace {
@@ -205,6 +208,117 @@ SignatureCache& SharedSignatures() {
   return *cache;
 }
 
+// Where a file's unchanged stretch of history ends, shared by the threads of the process: for a
+// commit and a path, the commit reached by stepping, while one exists, to the first parent (in
+// parent order) holding the same blob at that path (git blame's pass of every line to a
+// TREESAME parent). A commit id names its whole history, so an entry is right whichever
+// repository is mined. A blame that walked such a stretch records its end for its first commit
+// and for the commits of the stretch whose id starts with a byte divisible by kStride: a later
+// blame of the same file from anywhere on the stretch meets one of them within about kStride
+// commits and jumps to the end, instead of reading every commit's trees again.
+class ChainCache {
+ public:
+  static constexpr int kStride = 8;
+  static bool Sampled(const git_oid& commit) { return commit.id[0] % kStride == 0; }
+
+  std::optional<git_oid> Find(const git_oid& commit, std::string_view path) {
+    Key k = KeyOf(commit, path);
+    absl::MutexLock l(&mu_);
+    auto it = ends_.find(k);
+    if (it == ends_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(const git_oid& commit, std::string_view path, const git_oid& end) {
+    Key k = KeyOf(commit, path);
+    absl::MutexLock l(&mu_);
+    if (ends_.size() >= kMaxEntries) ends_.clear();  // then it starts over
+    ends_[k] = end;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = size_t{1} << 19;  // about 64 bytes each
+  struct Key {
+    git_oid commit;
+    uint64_t path_hash;
+    bool operator==(const Key& o) const {
+      return path_hash == o.path_hash && git_oid_equal(&commit, &o.commit);
+    }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h = 0;
+      std::memcpy(&h, k.commit.id, sizeof(h));  // already uniformly distributed
+      return static_cast<size_t>(h ^ k.path_hash);
+    }
+  };
+  static Key KeyOf(const git_oid& commit, std::string_view path) {
+    return Key{commit, std::hash<std::string_view>()(path)};
+  }
+  absl::Mutex mu_;
+  std::unordered_map<Key, git_oid, KeyHash> ends_ ABSL_GUARDED_BY(mu_);
+};
+ChainCache& SharedChains() {
+  static ChainCache* cache = new ChainCache();
+  return *cache;
+}
+
+// What each commit changed against each of its parents, as hashes of the paths whose blob
+// differs (or that exist on one side only), shared by the threads of the process: a blame
+// steps through a commit that left the blamed file alone with one lookup here instead of
+// reading the parent's trees, and the blames of every file share one tree diff per commit.
+// Keyed by commit id (which names its trees and parents), so an entry is right whichever
+// repository is mined. A hash of another path can only make a file look changed; the blame
+// then reads the trees to be sure.
+class ChangedPaths {
+ public:
+  struct Entry {
+    std::vector<git_oid> parents;
+    // Sorted path hashes, one list per parent; nullopt when that parent's diff could not be
+    // made or was too large to keep (the blame reads the trees).
+    std::vector<std::optional<std::vector<uint64_t>>> changed;
+  };
+
+  static uint64_t HashOf(std::string_view path) { return std::hash<std::string_view>()(path); }
+
+  std::shared_ptr<const Entry> Find(const git_oid& commit) {
+    absl::MutexLock l(&mu_);
+    auto it = entries_.find(commit);
+    return it == entries_.end() ? nullptr : it->second;
+  }
+  void Put(const git_oid& commit, std::shared_ptr<const Entry> entry) {
+    size_t cost = kEntryBytes + entry->parents.size() * sizeof(git_oid);
+    for (const auto& c : entry->changed) cost += c ? c->size() * sizeof(uint64_t) : 0;
+    absl::MutexLock l(&mu_);
+    if (bytes_ + cost > kMaxBytes) {  // then it starts over
+      entries_.clear();
+      bytes_ = 0;
+    }
+    if (entries_.emplace(commit, std::move(entry)).second) bytes_ += cost;
+  }
+
+ private:
+  static constexpr size_t kEntryBytes = 160;  // map node, entry, vectors
+  static constexpr size_t kMaxBytes = size_t{48} << 20;
+  struct OidHash {
+    size_t operator()(const git_oid& id) const {
+      size_t h = 0;
+      std::memcpy(&h, id.id, sizeof(h));  // already uniformly distributed
+      return h;
+    }
+  };
+  struct OidEq {
+    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b); }
+  };
+  absl::Mutex mu_;
+  std::unordered_map<git_oid, std::shared_ptr<const Entry>, OidHash, OidEq> entries_
+      ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+ChangedPaths& SharedChangedPaths() {
+  static ChangedPaths* cache = new ChangedPaths();
+  return *cache;
+}
+
 struct Hunk {
   int new_start, new_lines, old_lines;
 };
@@ -213,10 +327,35 @@ struct Hunk {
 // any repository, so an entry stays right whichever repository the thread mines next).
 struct Caches {
   static constexpr size_t kMaxPaths = 100000;  // about 10 MB; then it starts over
-  static constexpr size_t kMaxDiffs = 20000;
   std::unordered_map<std::string, std::optional<git_oid>> paths;  // tree id + path -> blob id
-  std::unordered_map<std::string, std::vector<Hunk>> hunks;       // blob id + blob id -> hunks
 };
+using HunkList = std::shared_ptr<const std::vector<Hunk>>;
+
+// The hunks of diffs between two blobs (no context, white space ignored), shared by the threads
+// of the process: the blames of one file's fixes on different workers cross the same changes.
+class HunkCache {
+ public:
+  HunkList Find(const std::string& key) {
+    absl::MutexLock l(&mu_);
+    auto it = hunks_.find(key);
+    return it == hunks_.end() ? nullptr : it->second;
+  }
+  void Put(std::string key, HunkList hunks) {
+    absl::MutexLock l(&mu_);
+    if (hunks_.size() >= kMaxDiffs) hunks_.clear();  // then it starts over
+    hunks_.emplace(std::move(key), std::move(hunks));
+  }
+
+ private:
+  static constexpr size_t kMaxDiffs = 50000;  // a few hundred bytes each
+  absl::Mutex mu_;
+  std::unordered_map<std::string, HunkList> hunks_ ABSL_GUARDED_BY(mu_);  // blob id + blob id
+};
+HunkCache& SharedHunks() {
+  static HunkCache* cache = new HunkCache();
+  return *cache;
+}
+
 Caches& ThreadCaches() {
   thread_local Caches caches;
   return caches;
@@ -332,27 +471,25 @@ class LineBlamer {
     TreePtr ptree(pt);
     if (git_commit_tree(&ct, child) != 0) return std::nullopt;
     TreePtr ctree(ct);
-    git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
-    opts.flags = GIT_DIFF_SKIP_BINARY_CHECK;
-    git_diff* raw = nullptr;
-    if (git_diff_tree_to_tree(&raw, repo_, ptree.get(), ctree.get(), &opts) != 0) {
-      return std::nullopt;
-    }
-    DiffPtr diff(raw);
-    std::vector<const git_diff_delta*> deleted;
-    for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-      const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
-      if (d->status != GIT_DELTA_DELETED || d->old_file.mode == GIT_FILEMODE_COMMIT) continue;
-      if (git_oid_equal(&d->old_file.id, &blob)) return ParentFile{d->old_file.path, blob};
-      deleted.push_back(d);
+    std::vector<TreeChange> diff;
+    if (!DiffTrees(repo_, ptree.get(), ctree.get(), &diff).ok()) return std::nullopt;
+    std::vector<const TreeChange*> deleted;
+    for (const TreeChange& d : diff) {
+      // A type change is a deletion and an addition to git's and libgit2's tree diffs.
+      if (d.kind != TreeChange::Kind::kDeleted && d.kind != TreeChange::Kind::kTypeChanged) {
+        continue;
+      }
+      if (d.old_side.mode == GIT_FILEMODE_COMMIT) continue;
+      if (git_oid_equal(&d.old_side.id, &blob)) return ParentFile{d.path, blob};
+      deleted.push_back(&d);
     }
     if (deleted.empty()) return std::nullopt;
     Signature target = SignatureOf(blob);
     if (!target.sig) return std::nullopt;
     int best = -1;
-    const git_diff_delta* from = nullptr;
-    for (const git_diff_delta* d : deleted) {
-      Signature s = SignatureOf(d->old_file.id);
+    const TreeChange* from = nullptr;
+    for (const TreeChange* d : deleted) {
+      Signature s = SignatureOf(d->old_side.id);
       if (!s.sig) continue;
       // Files of very different sizes are not compared (as libgit2's rename detection does).
       size_t big = std::max(s.size, target.size), small = std::min(s.size, target.size);
@@ -364,7 +501,7 @@ class LineBlamer {
       }
     }
     if (!from || best < kRenameThreshold) return std::nullopt;
-    return ParentFile{from->old_file.path, from->old_file.id};
+    return ParentFile{from->path, from->old_side.id};
   }
 
   Signature SignatureOf(const git_oid& id) {
@@ -416,13 +553,11 @@ class LineBlamer {
   }
 
   // The hunks of the diff (no context, white space ignored) from blob `from` to blob `to`, kept
-  // per thread for the next blame that crosses the same change. Null when it failed.
-  const std::vector<Hunk>* Hunks(const git_oid& from, const git_oid& to) {
-    Caches& caches = ThreadCaches();
+  // in SharedHunks() for the next blame that crosses the same change. Null when it failed.
+  HunkList Hunks(const git_oid& from, const git_oid& to) {
     std::string key(reinterpret_cast<const char*>(from.id), GIT_OID_RAWSZ);
     key.append(reinterpret_cast<const char*>(to.id), GIT_OID_RAWSZ);
-    auto hit = caches.hunks.find(key);
-    if (hit != caches.hunks.end()) return &hit->second;
+    if (HunkList hit = SharedHunks().Find(key)) return hit;
     BlobHandle a_blob = Load(from), b_blob = Load(to);
     if (!a_blob || !b_blob) return nullptr;
     std::string_view a(static_cast<const char*>(git_blob_rawcontent(a_blob.get())),
@@ -434,19 +569,19 @@ class LineBlamer {
     opts.context_lines = 0;
     opts.interhunk_lines = 0;
     opts.flags = GIT_DIFF_IGNORE_WHITESPACE | GIT_DIFF_FORCE_TEXT;
-    std::vector<Hunk> hunks;
+    auto hunks = std::make_shared<std::vector<Hunk>>();
     if (git_diff_buffers(a.data(), a.size(), nullptr, b.data(), b.size(), nullptr, &opts, nullptr,
-                         nullptr, &LineBlamer::OnHunk, nullptr, &hunks) != 0) {
+                         nullptr, &LineBlamer::OnHunk, nullptr, hunks.get()) != 0) {
       return nullptr;
     }
-    if (caches.hunks.size() >= Caches::kMaxDiffs) caches.hunks.clear();  // then it starts over
-    return &caches.hunks.emplace(std::move(key), std::move(hunks)).first->second;
+    SharedHunks().Put(std::move(key), hunks);
+    return hunks;
   }
 
   // Moves the lines of `s` that the diff from `parent_blob` leaves unchanged to the parent's
   // line numbers in `passed`; the others stay in s->lines. False when the diff failed.
   bool Split(Suspect* s, const git_oid& parent_blob, std::vector<int>* passed) {
-    const std::vector<Hunk>* found = Hunks(parent_blob, s->blob);
+    HunkList found = Hunks(parent_blob, s->blob);
     if (!found) return false;
     const std::vector<Hunk>& hunks = *found;
     std::vector<int> kept;
@@ -476,9 +611,102 @@ class LineBlamer {
     return true;
   }
 
+  // The first parent (in parent order) of `commit` holding `blob` at `path`; nullopt when there
+  // is none or the commit cannot be read.
+  std::optional<git_oid> SameParent(const git_oid& commit, const std::string& path,
+                                    const git_oid& blob) {
+    std::shared_ptr<const ChangedPaths::Entry> entry = Changes(commit);
+    if (!entry) return std::nullopt;
+    uint64_t hash = ChangedPaths::HashOf(path);
+    for (size_t i = 0; i < entry->parents.size(); ++i) {
+      const std::optional<std::vector<uint64_t>>& changed = entry->changed[i];
+      if (changed) {
+        // Listed: changed (or a hash collision, which Pass's own reading of the trees corrects).
+        if (std::binary_search(changed->begin(), changed->end(), hash)) continue;
+        return entry->parents[i];  // the same entry at `path` in this parent
+      }
+      // Not known: the parent's tree says.
+      std::optional<ParentFile> f = FileAt(entry->parents[i], path);
+      if (f && git_oid_equal(&f->blob, &blob)) return entry->parents[i];
+    }
+    return std::nullopt;
+  }
+
+  // The parents of `commit` and the paths it changed against each (ChangedPaths), made on
+  // first use; null when the commit cannot be read.
+  std::shared_ptr<const ChangedPaths::Entry> Changes(const git_oid& commit) {
+    if (auto hit = SharedChangedPaths().Find(commit)) return hit;
+    CommitPtr c = Commit(commit);
+    if (!c) return nullptr;
+    auto entry = std::make_shared<ChangedPaths::Entry>();
+    unsigned n = git_commit_parentcount(c.get());
+    entry->parents.reserve(n);
+    entry->changed.reserve(n);
+    git_tree* raw = nullptr;
+    TreePtr tree;
+    if (git_commit_tree(&raw, c.get()) == 0) tree.reset(raw);
+    std::vector<TreeChange> diff;
+    for (unsigned i = 0; i < n; ++i) {
+      const git_oid* parent = git_commit_parent_id(c.get(), i);
+      if (parent == nullptr) return nullptr;
+      entry->parents.push_back(*parent);
+      std::optional<std::vector<uint64_t>>& changed = entry->changed.emplace_back();
+      CommitPtr p = Commit(*parent);
+      raw = nullptr;
+      if (!tree || !p || git_commit_tree(&raw, p.get()) != 0) continue;
+      TreePtr ptree(raw);
+      diff.clear();
+      if (!DiffTrees(repo_, ptree.get(), tree.get(), &diff).ok() || diff.size() > kMaxChanged) {
+        continue;
+      }
+      changed.emplace();
+      changed->reserve(diff.size());
+      for (const TreeChange& ch : diff) {
+        // A mode change that keeps the blob keeps every line (the blame compares blobs).
+        bool same_blob = ch.old_side.present() && ch.new_side.present() &&
+                         ch.old_side.mode != GIT_FILEMODE_COMMIT &&
+                         ch.new_side.mode != GIT_FILEMODE_COMMIT &&
+                         git_oid_equal(&ch.old_side.id, &ch.new_side.id);
+        if (!same_blob) changed->push_back(ChangedPaths::HashOf(ch.path));
+      }
+      std::sort(changed->begin(), changed->end());
+    }
+    SharedChangedPaths().Put(commit, entry);
+    return entry;
+  }
+  // Diffs larger than this (a merge of a long-lived branch, a mass rename) are not kept.
+  static constexpr size_t kMaxChanged = 4096;
+
+  // The end of the unchanged stretch of `path` (holding `blob`) from `commit` (ChainCache): the
+  // commit every line of the file at `commit` is passed on to unchanged. Records the ends of
+  // the stretch walked in SharedChains().
+  git_oid StretchEnd(const git_oid& commit, const std::string& path, const git_oid& blob) {
+    std::vector<git_oid> walked;
+    git_oid at = commit;
+    for (;;) {
+      if (std::optional<git_oid> end = SharedChains().Find(at, path)) {
+        at = *end;
+        break;
+      }
+      std::optional<git_oid> next = SameParent(at, path, blob);
+      if (!next) break;
+      walked.push_back(at);
+      at = *next;
+    }
+    for (size_t i = 0; i < walked.size(); ++i) {
+      if (i == 0 || ChainCache::Sampled(walked[i])) SharedChains().Put(walked[i], path, at);
+    }
+    return at;
+  }
+
   // Passes the lines of `s` on to its parents; returns false when some are left, written by
   // s->commit.
   bool Pass(Suspect* s) {
+    git_oid end = StretchEnd(s->commit, s->path, s->blob);
+    if (!git_oid_equal(&end, &s->commit)) {  // unchanged down to `end`: every line goes there
+      Add(end, s->path, s->blob, std::move(s->lines));
+      return true;
+    }
     CommitPtr c = Commit(s->commit);
     if (!c) return false;
     unsigned n = git_commit_parentcount(c.get());

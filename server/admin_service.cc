@@ -274,7 +274,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetStats(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminServiceImpl::AddBenchmark(
     grpc::CallbackServerContext* ctx, const fixmine::v1::AddBenchmarkRequest* req,
     fixmine::v1::AddBenchmarkResponse* resp) {
-  return Serve(ctx, guards_, Role::kAdmin, Cost::kLight, [=, this]() -> absl::Status {
+  return Serve(ctx, guards_, Role::kAdmin, Cost::kHeavy, [=, this]() -> absl::Status {
     if (req->name().empty()) return absl::InvalidArgumentError("name is empty");
     if (req->items().empty()) {
       return absl::InvalidArgumentError(
@@ -316,7 +316,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBenchmarks(
 grpc::ServerUnaryReactor* AdminServiceImpl::RemoveBenchmark(
     grpc::CallbackServerContext* ctx, const fixmine::v1::RemoveBenchmarkRequest* req,
     fixmine::v1::RemoveBenchmarkResponse* resp) {
-  return Serve(ctx, guards_, Role::kAdmin, Cost::kLight, [=, this]() -> absl::Status {
+  return Serve(ctx, guards_, Role::kAdmin, Cost::kHeavy, [=, this]() -> absl::Status {
     if (req->name().empty()) return absl::InvalidArgumentError("name is empty");
     return decontam_->Remove(req->name());
   });

@@ -11,9 +11,10 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/file_system.h"
 
 namespace fixmine::storage::internal {
@@ -190,7 +191,7 @@ class BestEffortLogger : public rocksdb::Logger {
                        static_cast<long>(now.tv_usec), message);
     if (len <= 0) return;
     len = std::min(len, static_cast<int>(sizeof(line)) - 1);
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (file_ == nullptr || failed_) return;
     IOStatus s = file_->Append(Slice(line, static_cast<size_t>(len)), IOOptions(), nullptr);
     if (s.ok()) s = file_->Flush(IOOptions(), nullptr);
@@ -201,23 +202,23 @@ class BestEffortLogger : public rocksdb::Logger {
     size_ += static_cast<size_t>(len);
   }
   size_t GetLogFileSize() const override {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     return size_;
   }
 
  protected:
   rocksdb::Status CloseImpl() override {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (file_ != nullptr) file_->Close(IOOptions(), nullptr).PermitUncheckedError();
     file_.reset();
     return rocksdb::Status::OK();
   }
 
  private:
-  mutable std::mutex mu_;
-  std::unique_ptr<FSWritableFile> file_;
-  bool failed_ = false;
-  size_t size_ = 0;
+  mutable absl::Mutex mu_;
+  std::unique_ptr<FSWritableFile> file_ ABSL_GUARDED_BY(mu_);
+  bool failed_ ABSL_GUARDED_BY(mu_) = false;
+  size_t size_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Passes everything to its target but writes the info log with BestEffortLogger.

@@ -4,9 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
+#include "absl/base/attributes.h"
+#include "absl/synchronization/mutex.h"
 #include "fmt/format.h"
 
 namespace fixmine::storage {
@@ -34,10 +35,8 @@ int64_t ManifestNumber(const std::string& name) {
   return n;
 }
 
-std::mutex& RecordMutex() {
-  static std::mutex mu;
-  return mu;
-}
+// Serialises RecordManifestState (the flush and compaction listeners run on RocksDB's threads).
+ABSL_CONST_INIT absl::Mutex record_mu(absl::kConstInit);
 
 class Listener : public rocksdb::EventListener {
  public:
@@ -89,7 +88,7 @@ absl::Status CheckManifestState(const std::string& dir) {
 }
 
 void RecordManifestState(const std::string& dir) {
-  std::lock_guard<std::mutex> l(RecordMutex());
+  absl::MutexLock l(&record_mu);
   const std::string current = CurrentManifest(dir);
   if (current.empty()) return;
   std::error_code ec;

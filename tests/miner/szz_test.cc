@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -221,6 +222,105 @@ TEST(SzzTest, LinksAreWhatGitBlameNamesForTheChangedLinesOnly) {
   std::vector<std::string> links = Links(records.at(x));
   for (const std::string& other : {h, m, w}) {
     EXPECT_EQ(std::count(links.begin(), links.end(), other), 0) << other;
+  }
+}
+
+// The union of what `git blame -w` names, in the record's first parent, for the lines SZZ
+// blames in each of its modified files (none of these records reach SzzOptions' bounds).
+std::vector<std::string> GitBlameOfRecord(GitRepo& repo, const Record& r) {
+  std::set<std::string> ids;
+  for (const fixmine::v1::FileChange& f : r.files()) {
+    if (f.change_type() != fixmine::v1::MODIFIED || f.binary()) continue;
+    std::vector<SzzLine> todo = LinesToBlame(f);
+    std::vector<int> lines;
+    lines.reserve(todo.size());
+    for (const SzzLine& l : todo) lines.push_back(l.line);
+    if (lines.empty()) continue;
+    for (std::string& id : GitBlameCommits(repo, r.parents(0), f.old_path(), lines)) {
+      ids.insert(std::move(id));
+    }
+  }
+  return {ids.begin(), ids.end()};
+}
+
+// A longer history in which each blame crosses many commits that leave its file alone, files
+// in a folder and at the root, a mode change that keeps the blob, a file that becomes a symlink
+// and back, and branches merged back: the blame steps over unchanged commits through the
+// per-commit lists of changed paths and jumps over stretches other blames walked, and the
+// links must still be exactly what `git blame -w` names, on a first mine and on a second one
+// that finds every cache filled.
+TEST(SzzTest, LinksAreGitBlamesOverALongHistoryWithBranchesAndModeChanges) {
+  GitRepo repo;
+  const std::vector<std::string> files = {"a.c", "src/b.c", "src/deep/c.c", "x.c"};
+  std::map<std::string, std::vector<std::string>> text;
+  for (const std::string& f : files) {
+    for (int i = 0; i < 14; ++i) text[f].push_back("int v" + std::to_string(i) + " = 0;");
+  }
+  auto write = [&](const std::string& f) {
+    std::string body;
+    for (const std::string& l : text[f]) body += l + "\n";
+    repo.Write(f, body);
+  };
+  for (const std::string& f : files) write(f);
+  repo.CommitAll("Add the files\n");
+  uint32_t seed = 12345;
+  auto next = [&seed](uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 16) % n;
+  };
+  // Changes line `line` of `f` (or a random one) and commits, every third commit as a fix.
+  int serial = 0;
+  auto change = [&](const std::string& f, int line, bool on_side = false) {
+    int l = line >= 0 ? line : static_cast<int>(next(14));
+    ++serial;
+    text[f][l] = "int v" + std::to_string(l) + " = " + std::to_string(serial) + ";";
+    write(f);
+    // Now and then a second file too (not on a side branch: the merges must not conflict).
+    if (!on_side && next(4) == 0) {
+      const std::string& g = files[next(3)];
+      text[g][next(14)] += " /* " + std::to_string(serial) + " */";
+      write(g);
+    }
+    return repo.CommitAll(serial % 3 == 0 ? "Fix the value " + std::to_string(serial) + "\n"
+                                          : "Change the value " + std::to_string(serial) + "\n");
+  };
+  for (int i = 0; i < 12; ++i) change(files[next(3)], -1);
+  // A mode change only: the blob stays, so the blame passes every line through.
+  std::filesystem::permissions(repo.path() + "/src/b.c", std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  repo.CommitAll("Make b executable\n");
+  // x.c becomes a symlink and then a file again with its old content.
+  repo.Remove("x.c");
+  repo.CommitAll("Drop x\n");
+  std::filesystem::create_symlink("a.c", repo.path() + "/x.c");
+  repo.CommitAll("Link x to a\n");
+  repo.Remove("x.c");
+  write("x.c");
+  repo.CommitAll("Restore x\n");
+  for (int round = 0; round < 3; ++round) {
+    repo.Git("checkout -q -b side" + std::to_string(round));
+    for (int i = 0; i < 4; ++i) change("x.c", -1, /*on_side=*/true);
+    repo.Git("checkout -q main");
+    for (int i = 0; i < 5; ++i) change(files[next(3)], -1);
+    repo.Git("merge -q --no-edit side" + std::to_string(round));
+    for (int i = 0; i < 6; ++i) change(files[next(4)], -1);
+  }
+  // Fixes of lines no commit touched since the first one: blames across the whole history.
+  for (int i = 0; i < 4; ++i) change(files[i], 13);
+
+  for (int mine = 0; mine < 2; ++mine) {
+    SCOPED_TRACE(mine == 0 ? "first mine" : "second mine (caches filled)");
+    auto records = MineAll(repo.path(), SzzMode::kAll);
+    int compared = 0, linked = 0;
+    for (const auto& [id, r] : records) {
+      if (r.parents_size() != 1) continue;
+      std::vector<std::string> git = GitBlameOfRecord(repo, r);
+      EXPECT_EQ(Links(r), git) << r.subject();
+      ++compared;
+      linked += git.empty() ? 0 : 1;
+    }
+    EXPECT_GE(compared, 60);
+    EXPECT_GE(linked, 50);  // the history is what this test means
   }
 }
 

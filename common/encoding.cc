@@ -87,7 +87,8 @@ bool IsUtf8Name(std::string_view name) {
 // Converts with iconv; false when the encoding is unknown or the bytes are invalid in it.
 bool IconvToUtf8(std::string_view bytes, const std::string& from, std::string* out) {
   iconv_t cd = iconv_open("UTF-8", from.c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+  // iconv_open reports failure as (iconv_t)-1, an integer cast to a pointer.
+  if (cd == reinterpret_cast<iconv_t>(-1)) return false;  // NOLINT(performance-no-int-to-ptr)
   out->clear();
   std::string buf(bytes.size() * 4 + 16, '\0');
   char* in = const_cast<char*>(bytes.data());

@@ -118,6 +118,7 @@ bool Supported(const google::protobuf::Descriptor* d, int depth = 0) {
 std::vector<const google::protobuf::FieldDescriptor*> SortedFields(
     const google::protobuf::Descriptor* d) {
   std::vector<const google::protobuf::FieldDescriptor*> fields;
+  fields.reserve(d->field_count());
   for (int i = 0; i < d->field_count(); ++i) fields.push_back(d->field(i));
   std::sort(fields.begin(), fields.end(),
             [](auto* a, auto* b) { return a->number() < b->number(); });

@@ -158,7 +158,7 @@ RevertLabel LabelRevert(std::string_view subject, std::string_view message) {
   static const RE2 body_re("This reverts commit ([0-9a-fA-F]{7,64})");
   RevertLabel out;
   if (RE2::FullMatch(re2::StringPiece(subject.data(), subject.size()), subject_re)) {
-    out.evidence.push_back("subject Revert \"...\"");
+    out.evidence.emplace_back("subject Revert \"...\"");
   }
   std::string id;
   if (RE2::PartialMatch(re2::StringPiece(message.data(), message.size()), body_re, &id)) {

@@ -77,19 +77,19 @@ std::vector<std::string> CommitPackFtFailures(const Record& r) {
   std::vector<std::string> out;
   const std::string& subject = r.subject();
   std::vector<std::string> words = Words(subject);
-  if (subject.size() < kMinSubjectChars) out.push_back("subject_too_short");
-  if (subject.size() > kMaxSubjectChars) out.push_back("subject_too_long");
-  if (words.size() < kMinSubjectWords) out.push_back("too_few_words");
-  if (words.size() > kMaxSubjectWords) out.push_back("too_many_words");
+  if (subject.size() < kMinSubjectChars) out.emplace_back("subject_too_short");
+  if (subject.size() > kMaxSubjectChars) out.emplace_back("subject_too_long");
+  if (words.size() < kMinSubjectWords) out.emplace_back("too_few_words");
+  if (words.size() > kMaxSubjectWords) out.emplace_back("too_many_words");
   std::string first = words.empty() ? "" : absl::AsciiStrToLower(words[0]);
   while (!first.empty() && !absl::ascii_isalpha(static_cast<unsigned char>(first.back()))) {
     first.pop_back();  // "Fix:" or "Add," count as their verb
   }
-  if (!ImperativeVerbs().contains(first)) out.push_back("not_imperative");
+  if (!ImperativeVerbs().contains(first)) out.emplace_back("not_imperative");
   std::string folded = absl::AsciiStrToLower(subject);
   for (std::string_view phrase : kBlockedPhrases) {
     if (HasPhrase(folded, phrase)) {
-      out.push_back("blocked_phrase");
+      out.emplace_back("blocked_phrase");
       break;
     }
   }
@@ -97,25 +97,25 @@ std::vector<std::string> CommitPackFtFailures(const Record& r) {
       "(?i)\\s*(?:(?:release|version|bump|bumped|tag|tagged)\\s+(?:to\\s+)?)?"
       "(?:v(?:ersion)?\\s*)?\\d+(?:\\.\\d+)*(?:[-+._][0-9a-z.]+)*\\s*|\\s*[0-9a-f]{7,64}\\s*");
   if (!subject.empty() && RE2::FullMatch(subject, version_or_hash)) {
-    out.push_back("version_or_hash_only");
+    out.emplace_back("version_or_hash_only");
   }
-  if (r.files_size() != 1) out.push_back("not_single_file");
+  if (r.files_size() != 1) out.emplace_back("not_single_file");
   bool large = r.quality().lines_added() + r.quality().lines_deleted() > kMaxChangedLines;
   for (const auto& f : r.files()) {
     if (f.old_content_truncated() || f.old_content().size() > kMaxPreImageBytes) large = true;
   }
-  if (large) out.push_back("too_large");
+  if (large) out.emplace_back("too_large");
   return out;
 }
 
 std::vector<std::string> DefaultFailures(const Record& r) {
   std::vector<std::string> out;
-  if (r.parents_size() > 1) out.push_back("merge");
-  if (r.labels().is_bot()) out.push_back("bot");
-  if (absl::StripAsciiWhitespace(r.message()).empty()) out.push_back("empty_message");
+  if (r.parents_size() > 1) out.emplace_back("merge");
+  if (r.labels().is_bot()) out.emplace_back("bot");
+  if (absl::StripAsciiWhitespace(r.message()).empty()) out.emplace_back("empty_message");
   bool all_vendored = r.files_size() > 0;
   for (const auto& f : r.files()) all_vendored = all_vendored && f.vendored();
-  if (all_vendored) out.push_back("vendored_only");
+  if (all_vendored) out.emplace_back("vendored_only");
   return out;
 }
 

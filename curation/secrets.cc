@@ -192,8 +192,8 @@ constexpr std::array<uint8_t, 256> kFirstSlot = [] {
   return out;
 }();
 
-constexpr std::array<std::pair<uint8_t, uint8_t>, 6 * 32> kPairRange = [] {
-  std::array<std::pair<uint8_t, uint8_t>, 6 * 32> out{};
+constexpr std::array<std::pair<uint8_t, uint8_t>, size_t{6}* 32> kPairRange = [] {
+  std::array<std::pair<uint8_t, uint8_t>, size_t{6} * 32> out{};
   for (size_t k = 0; k < kKeywords.size(); ++k) {
     auto c0 = static_cast<unsigned char>(kKeywords[k][0]);
     auto c1 = static_cast<unsigned char>(kKeywords[k][1]);
@@ -254,7 +254,7 @@ bool PairCandidate(unsigned char a, unsigned char b) {
 }
 
 // The most bytes a keyword can span when its s and k letters are the 2- and 3-byte folds.
-constexpr size_t kMaxKeywordBytes = 3 * 11;
+constexpr size_t kMaxKeywordBytes = size_t{3} * 11;
 
 enum class Probe { kNo, kKeyword, kFold };
 

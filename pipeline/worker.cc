@@ -842,7 +842,7 @@ int RunMiningWorker(int argc, char** argv) {
   // The walk: no network, reads only the repository and the system files, writes nothing.
   std::vector<std::string> net;
   if (absl::Status st = UnshareNetwork(); st.ok()) {
-    net.push_back("network namespace");
+    net.emplace_back("network namespace");
   } else {
     warnings.push_back(std::string(st.message()));
   }
@@ -855,12 +855,12 @@ int RunMiningWorker(int argc, char** argv) {
     absl::Status st = ApplyLandlock(policy);
     if (st.ok()) {
       sb.set_landlocked(true);
-      if (abi >= 4) net.push_back("landlock tcp");
+      if (abi >= 4) net.emplace_back("landlock tcp");
     } else {
       warnings.push_back(std::string(st.message()));
     }
   } else {
-    warnings.push_back("the kernel has no Landlock");
+    warnings.emplace_back("the kernel has no Landlock");
   }
   sb.set_network(net.empty() ? "not cut" : absl::StrJoin(net, " + "));
   sb.set_warning(absl::StrJoin(warnings, "; "));

@@ -4,8 +4,10 @@
 // top-level AND chain that index hints come from, over a table of fields. Each filter language
 // is an instantiation: a table of FieldSpec<Subject> and RegexFieldSpec<Subject> rows, turned
 // into a Grammar once, and Eval<Subject> over the parsed tree. storage/filter.cc instantiates it
-// for records (Filter), storage/trajectory_filter.cc for trajectories (TrajectoryFilter).
-// Internal to storage/; callers use those two classes.
+// for records (Filter, with presets and index hints of its own); the other languages are a
+// TableFilter over their table: storage/trajectory_filter.h (TrajectoryFilter),
+// storage/issue_filter.h (IssueFilter) and storage/instance_filter.h (InstanceFilter).
+// Callers use those classes; the rest of this header is internal to storage/.
 
 #include <algorithm>
 #include <cstddef>
@@ -16,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -192,5 +195,68 @@ bool Eval(const Node& n, const Subject& subject, std::span<const FieldSpec<Subje
   }
   return false;
 }
+
+// A language's tables and the Grammar made from them, built once (a function-local static in
+// the language's .cc file) and never destroyed.
+template <typename Subject>
+class Language {
+ public:
+  Language(std::span<const FieldSpec<Subject>> fields,
+           std::span<const RegexFieldSpec<Subject>> regex_fields)
+      : fields_(fields), regex_fields_(regex_fields), grammar_(MakeGrammar(fields, regex_fields)) {}
+
+  std::span<const FieldSpec<Subject>> fields() const { return fields_; }
+  std::span<const RegexFieldSpec<Subject>> regex_fields() const { return regex_fields_; }
+  const Grammar& grammar() const { return grammar_; }
+
+ private:
+  std::span<const FieldSpec<Subject>> fields_;
+  std::span<const RegexFieldSpec<Subject>> regex_fields_;
+  Grammar grammar_;
+};
+
+// A parsed filter of the language `Fields` describes: `Fields::Subject` is the message it
+// matches and `Fields::Get()` returns its Language (the one table, in the language's .cc
+// file). Immutable after Parse; Matches is thread-safe.
+template <typename Fields>
+class TableFilter {
+ public:
+  using Subject = typename Fields::Subject;
+
+  // Parses `text` (empty or blank matches everything). INVALID_ARGUMENT with
+  // "filter: column N: what is wrong; what was expected" for a bad expression, an unknown field
+  // (naming the language's fields), a bad value or regex, or a text over kMaxFilterBytes.
+  static absl::StatusOr<std::unique_ptr<TableFilter>> Parse(std::string_view text) {
+    auto root = filter_engine::Parse(Fields::Get().grammar(), text);
+    if (!root.ok()) return root.status();
+    return std::unique_ptr<TableFilter>(new TableFilter(std::move(*root)));
+  }
+
+  // True when `subject` satisfies the expression.
+  bool Matches(const Subject& subject) const {
+    const Language<Subject>& language = Fields::Get();
+    return root_ == nullptr ||
+           Eval<Subject>(*root_, subject, language.fields(), language.regex_fields());
+  }
+  // The repository every match has: the first `repo = X` of the top-level AND chain (a scan
+  // reads only that repository's keys). Empty when there is none, or the language has no
+  // field `repo`.
+  const std::optional<std::string>& repo() const { return repo_; }
+  // Canonical text, rendered as record filters render theirs: equal for filters that differ
+  // only in spacing, quoting or grouping; resume tokens hash it.
+  const std::string& canonical() const { return canonical_; }
+
+ private:
+  explicit TableFilter(std::unique_ptr<Node> root)
+      : root_(std::move(root)), canonical_(Render(Fields::Get().grammar(), root_.get())) {
+    ForEachRequired(root_.get(), [&](const Comparison& c) {
+      if (!repo_ && c.info->name == "repo" && c.op == Op::kEq) repo_ = c.text;
+    });
+  }
+
+  std::unique_ptr<Node> root_;  // null: matches everything
+  std::optional<std::string> repo_;
+  std::string canonical_;
+};
 
 }  // namespace fixmine::storage::filter_engine

@@ -3,9 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
 #include <string_view>
-#include <utility>
 
 #include "absl/time/time.h"
 #include "re2/re2.h"
@@ -18,7 +16,6 @@ using filter_engine::Comparison;
 using filter_engine::kEquality;
 using filter_engine::Kind;
 using filter_engine::kOrdered;
-using filter_engine::Op;
 using fixmine::v1::Instance;
 using FieldSpec = filter_engine::FieldSpec<Instance>;
 using RegexFieldSpec = filter_engine::RegexFieldSpec<Instance>;
@@ -64,31 +61,11 @@ const RegexFieldSpec kRegexFields[] = {
     {"patch", [](const Instance& i, const RE2& re) { return RE2::PartialMatch(i.patch(), re); }},
 };
 
-const filter_engine::Grammar& InstanceGrammar() {
-  static const auto* grammar =
-      new filter_engine::Grammar(filter_engine::MakeGrammar<Instance>(kFields, kRegexFields));
-  return *grammar;
-}
-
 }  // namespace
 
-InstanceFilter::InstanceFilter(std::unique_ptr<filter_engine::Node> root)
-    : root_(std::move(root)), canonical_(filter_engine::Render(InstanceGrammar(), root_.get())) {
-  filter_engine::ForEachRequired(root_.get(), [&](const Comparison& c) {
-    if (!repo_ && c.info->name == "repo" && c.op == Op::kEq) repo_ = c.text;
-  });
-}
-
-InstanceFilter::~InstanceFilter() = default;
-
-absl::StatusOr<std::unique_ptr<InstanceFilter>> InstanceFilter::Parse(std::string_view text) {
-  auto root = filter_engine::Parse(InstanceGrammar(), text);
-  if (!root.ok()) return root.status();
-  return std::unique_ptr<InstanceFilter>(new InstanceFilter(std::move(*root)));
-}
-
-bool InstanceFilter::Matches(const Instance& i) const {
-  return root_ == nullptr || filter_engine::Eval<Instance>(*root_, i, kFields, kRegexFields);
+const filter_engine::Language<Instance>& InstanceFields::Get() {
+  static const auto* language = new filter_engine::Language<Instance>(kFields, kRegexFields);
+  return *language;
 }
 
 }  // namespace fixmine::storage

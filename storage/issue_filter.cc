@@ -3,8 +3,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
-#include <utility>
 
 #include "re2/re2.h"
 #include "storage/filter_engine.h"
@@ -53,27 +51,11 @@ const RegexFieldSpec kRegexFields[] = {
     {"body", [](const Issue& i, const RE2& re) { return RE2::PartialMatch(i.body(), re); }},
 };
 
-const filter_engine::Grammar& IssueGrammar() {
-  static const auto* grammar =
-      new filter_engine::Grammar(filter_engine::MakeGrammar<Issue>(kFields, kRegexFields));
-  return *grammar;
-}
-
 }  // namespace
 
-IssueFilter::IssueFilter(std::unique_ptr<filter_engine::Node> root)
-    : root_(std::move(root)), canonical_(filter_engine::Render(IssueGrammar(), root_.get())) {}
-
-IssueFilter::~IssueFilter() = default;
-
-absl::StatusOr<std::unique_ptr<IssueFilter>> IssueFilter::Parse(std::string_view text) {
-  auto root = filter_engine::Parse(IssueGrammar(), text);
-  if (!root.ok()) return root.status();
-  return std::unique_ptr<IssueFilter>(new IssueFilter(std::move(*root)));
-}
-
-bool IssueFilter::Matches(const Issue& i) const {
-  return root_ == nullptr || filter_engine::Eval<Issue>(*root_, i, kFields, kRegexFields);
+const filter_engine::Language<Issue>& IssueFields::Get() {
+  static const auto* language = new filter_engine::Language<Issue>(kFields, kRegexFields);
+  return *language;
 }
 
 }  // namespace fixmine::storage

@@ -1,11 +1,9 @@
 // The trajectory filter language: the table of trajectory fields the filter engine
-// (storage/filter_engine.h) parses and evaluates, and the repository hint.
+// (storage/filter_engine.h) parses and evaluates.
 #include "storage/trajectory_filter.h"
 
 #include <cstdint>
-#include <memory>
 #include <string_view>
-#include <utility>
 
 #include "re2/re2.h"
 #include "storage/filter_engine.h"
@@ -58,31 +56,11 @@ const RegexFieldSpec kRegexFields[] = {
      [](const Trajectory& t, const RE2& re) { return RE2::PartialMatch(t.message(), re); }},
 };
 
-const filter_engine::Grammar& TrajectoryGrammar() {
-  static const auto* grammar =
-      new filter_engine::Grammar(filter_engine::MakeGrammar<Trajectory>(kFields, kRegexFields));
-  return *grammar;
-}
-
 }  // namespace
 
-TrajectoryFilter::TrajectoryFilter(std::unique_ptr<filter_engine::Node> root)
-    : root_(std::move(root)), canonical_(filter_engine::Render(TrajectoryGrammar(), root_.get())) {
-  filter_engine::ForEachRequired(root_.get(), [&](const Comparison& c) {
-    if (!repo_ && c.info->name == "repo" && c.op == Op::kEq) repo_ = c.text;
-  });
-}
-
-TrajectoryFilter::~TrajectoryFilter() = default;
-
-absl::StatusOr<std::unique_ptr<TrajectoryFilter>> TrajectoryFilter::Parse(std::string_view text) {
-  auto root = filter_engine::Parse(TrajectoryGrammar(), text);
-  if (!root.ok()) return root.status();
-  return std::unique_ptr<TrajectoryFilter>(new TrajectoryFilter(std::move(*root)));
-}
-
-bool TrajectoryFilter::Matches(const Trajectory& t) const {
-  return root_ == nullptr || filter_engine::Eval<Trajectory>(*root_, t, kFields, kRegexFields);
+const filter_engine::Language<Trajectory>& TrajectoryFields::Get() {
+  static const auto* language = new filter_engine::Language<Trajectory>(kFields, kRegexFields);
+  return *language;
 }
 
 }  // namespace fixmine::storage

@@ -17,16 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using testutil::CommandResult;
+using testutil::Lines;
 using testutil::ShellQuote;
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string l; std::getline(in, l);) {
-    if (!l.empty()) lines.push_back(l);
-  }
-  return lines;
-}
 
 google::protobuf::Struct Json(const std::string& text) {
   google::protobuf::Struct s;

@@ -4,7 +4,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/str_split.h"
 #include "client/cli.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
@@ -13,21 +12,9 @@ namespace fixmine::client {
 namespace {
 
 using testutil::GitRepo;
+using testutil::JsonField;
+using testutil::Lines;
 using testutil::TempDir;
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
-
-std::string Field(const std::string& line, const std::string& key) {
-  std::string pat = "\"" + key + "\":\"";
-  size_t p = line.find(pat);
-  if (p == std::string::npos) return "";
-  size_t e = line.find('"', p + pat.size());
-  return line.substr(p + pat.size(), e - p - pat.size());
-}
 
 //   *   M  Merge pull request #5 from ada/fix  (merge)
 //   |\   (branch fix)
@@ -61,9 +48,9 @@ TEST(ExtractTrajectories, WritesTheTrajectoryAndFillsStepRecords) {
   const std::string& t = trajectories[0];
   EXPECT_NE(t.find(fmt::format("\"step_commits\":[\"{}\",\"{}\"]", f1, f2)), std::string::npos)
       << t;
-  EXPECT_EQ(Field(t, "base_commit"), a);
-  EXPECT_EQ(Field(t, "title"), "Count right");
-  EXPECT_EQ(Field(t, "pr_number"), "5");
+  EXPECT_EQ(JsonField(t, "base_commit"), a);
+  EXPECT_EQ(JsonField(t, "title"), "Count right");
+  EXPECT_EQ(JsonField(t, "pr_number"), "5");
   EXPECT_NE(t.find("\"any_fix\":true"), std::string::npos) << t;
   EXPECT_NE(e.str().find("1 trajectories"), std::string::npos) << e.str();
 
@@ -71,12 +58,12 @@ TEST(ExtractTrajectories, WritesTheTrajectoryAndFillsStepRecords) {
   ASSERT_EQ(records.size(), 3u);
   int steps = 0;
   for (const std::string& r : records) {
-    std::string commit = Field(r, "commit");
+    std::string commit = JsonField(r, "commit");
     if (commit == f1 || commit == f2) {
-      EXPECT_EQ(Field(r, "trajectory_id"), Field(t, "id")) << r;
+      EXPECT_EQ(JsonField(r, "trajectory_id"), JsonField(t, "id")) << r;
       ++steps;
     } else {
-      EXPECT_EQ(Field(r, "trajectory_id"), "") << r;
+      EXPECT_EQ(JsonField(r, "trajectory_id"), "") << r;
     }
     if (commit == f2) {
       EXPECT_NE(r.find("\"trajectory_step\":1"), std::string::npos) << r;

@@ -12,10 +12,12 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "fixmine/v1/records.pb.h"
 #include "fmt/format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "tests/testutil/benchmark_text.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
 
@@ -30,19 +32,7 @@ constexpr char kAwsKey[] = "AKIAQ7X2M4L9TR3PWZ5N";
 
 // HumanEval/0's canonical solution; the benchmark repository pastes it with other spacing and
 // case.
-constexpr char kSolution[] =
-    "    for idx, elem in enumerate(numbers):\n"
-    "        for idx2, elem2 in enumerate(numbers):\n"
-    "            if idx != idx2:\n"
-    "                distance = abs(elem - elem2)\n"
-    "                if distance < threshold:\n"
-    "                    return True\n"
-    "\n"
-    "    return False\n";
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+constexpr const char* kSolution = testutil::kHumanEvalZeroSolution;
 
 // Records by id from JSON Lines.
 std::map<std::string, fixmine::v1::Record> ParseRecords(const std::string& jsonl) {
@@ -88,15 +78,7 @@ class PipelineParity : public ::testing::Test {
     auto bench = Add("repos/benchrepo");
     bench->Write("src/other.py", "def check(values):\n    return False\n");
     bench->CommitAll("Add check\n");
-    bench->Write("src/close.py",
-                 "def has_close_elements(Numbers, threshold):\n"
-                 "\tfor IDX, elem in enumerate( Numbers ):\n"
-                 "\t\tfor IDX2, ELEM2 in enumerate(Numbers):\n"
-                 "\t\t\tif IDX != IDX2:\n"
-                 "\t\t\t\tdistance = abs(elem - ELEM2)\n"
-                 "\t\t\t\tif distance < threshold:\n"
-                 "\t\t\t\t\treturn True\n"
-                 "\treturn False\n");
+    bench->Write("src/close.py", testutil::kHumanEvalZeroPasted);
     pasted_ = bench->CommitAll("Add has_close_elements\n");
     // 3 and 4: the same last path component ("lib") in different folders, identical histories
     // (the same commit ids), so only the repository name tells their records apart.
@@ -185,8 +167,8 @@ TEST_F(PipelineParity, ServerAndShardedRunGiveTheSameRecords) {
   }
   std::string url_name = w.substr(1) + "/repos/benchrepo";  // file:// has no host
   CommandResult list = server.Cli("repo list --output jsonl");
-  EXPECT_TRUE(Has(list.out, "\"name\":\"keyrepo\"")) << list.out;
-  EXPECT_TRUE(Has(list.out, "\"name\":\"" + url_name + "\"")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "\"name\":\"keyrepo\"")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "\"name\":\"" + url_name + "\"")) << list.out;
   for (const std::string& name :
        {std::string("keyrepo"), url_name, std::string("a/lib"), std::string("b/lib")}) {
     CommandResult mine = server.Cli("mine " + ShellQuote(name) + " --wait");
@@ -205,13 +187,13 @@ TEST_F(PipelineParity, ServerAndShardedRunGiveTheSameRecords) {
   // With contaminated records: their labels agree too.
   ExpectSameRecords(with.out, shards_with);
   for (const std::string* out : {&plain.out, &shards}) {
-    EXPECT_FALSE(Has(*out, kAwsKey));
-    EXPECT_TRUE(Has(*out, "REDACTED:aws_access_key"));
-    EXPECT_FALSE(Has(*out, "\"commit\":\"" + pasted_ + "\""));
-    EXPECT_TRUE(Has(*out, "\"email\":\"sha256:"));
+    EXPECT_FALSE(absl::StrContains(*out, kAwsKey));
+    EXPECT_TRUE(absl::StrContains(*out, "REDACTED:aws_access_key"));
+    EXPECT_FALSE(absl::StrContains(*out, "\"commit\":\"" + pasted_ + "\""));
+    EXPECT_TRUE(absl::StrContains(*out, "\"email\":\"sha256:"));
   }
-  EXPECT_TRUE(Has(shards_with, "\"commit\":\"" + pasted_ + "\""));
-  EXPECT_TRUE(Has(shards_with, "\"benchmark\":\"humaneval\""));
+  EXPECT_TRUE(absl::StrContains(shards_with, "\"commit\":\"" + pasted_ + "\""));
+  EXPECT_TRUE(absl::StrContains(shards_with, "\"benchmark\":\"humaneval\""));
   // 3 + 2 (one contaminated left out) + 2 + 2 records; the two "lib" repositories share commit
   // ids but not record ids.
   auto all = ParseRecords(shards_with);
@@ -227,7 +209,7 @@ TEST_F(PipelineParity, ServerAndShardedRunGiveTheSameRecords) {
     std::ifstream in(fmt::format("{}/out/train-{}-of-3.done", w, i));
     std::stringstream ss;
     ss << in.rdbuf();
-    if (Has(ss.str(), "\"contaminated\":1,")) ++contaminated;
+    if (absl::StrContains(ss.str(), "\"contaminated\":1,")) ++contaminated;
   }
   EXPECT_EQ(contaminated, 1);
 }

@@ -127,8 +127,8 @@ TEST(RecordJsonTest, InvalidUtf8IsRefusedAndLeavesOutputAlone) {
   std::string out = "kept";
   EXPECT_FALSE(AppendRecordJson(r, &out));
   EXPECT_EQ(out, "kept");
-  for (std::string bad : {std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
-                          std::string("\xf4\x90\x80\x80"), std::string("\xe2\x82")}) {
+  for (const std::string& bad : {std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
+                                 std::string("\xf4\x90\x80\x80"), std::string("\xe2\x82")}) {
     std::string s;
     EXPECT_FALSE(AppendJsonString(bad, &s)) << bad;
   }

@@ -17,6 +17,7 @@
 
 #include "google/protobuf/util/message_differencer.h"
 #include "tests/crash/crash_util.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
@@ -25,10 +26,6 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 
 constexpr char kBatch[] = "16";  // records per atomic batch: many commit points per run
-
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -40,17 +37,10 @@ std::map<std::string, fixmine::v1::Record> CleanRun(const std::string& repo_path
   testutil::TestServer server(repo_path, {"--mine-threads", "1", "--batch-records", kBatch});
   EXPECT_TRUE(server.Start());
   client::FixmineClient c(server.address(), "");
-  EXPECT_TRUE(c.AddRepository(repo_path, "big").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("big");
-  auto job = c.StartMining(req);
-  EXPECT_TRUE(job.ok()) << job.status();
-  if (!job.ok()) return {};
-  fixmine::v1::Job last;
-  EXPECT_TRUE(c.WatchJob(job->id(), [&](const fixmine::v1::Job& j) { last = j; }).ok());
+  fixmine::v1::Job last = testutil::MineToEnd(c, repo_path, "big");
   EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
   bool ok = false;
-  return crashtest::AllRecords(c, &ok);
+  return testutil::AllRecords(c, &ok);
 }
 
 // Fails the test when `got` holds a record that differs from the clean run's (a lost record is
@@ -98,10 +88,7 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
   std::string job_id;
   {
     client::FixmineClient c(server.address(), "");
-    ASSERT_TRUE(c.AddRepository(repo.path(), "big").ok());
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo("big");
-    auto job = c.StartMining(req);
+    auto job = testutil::AddAndStartJob(c, repo.path(), "big");
     ASSERT_TRUE(job.ok()) << job.status();
     job_id = job->id();
   }
@@ -120,17 +107,15 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
       if (rng() % 4 == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
         auto j = c.GetJob(job_id);
-        running = j.ok() && !Ended(j->state());
+        running = j.ok() && !testutil::JobEnded(j->state());
       } else {
         const int64_t share = kCommits / (cycles + 1);
         const int64_t target = share * cycle + static_cast<int64_t>(rng() % (share + 1));
-        for (int i = 0; i < 20000; ++i) {  // bounded
-          auto j = c.GetJob(job_id);
-          ASSERT_TRUE(j.ok()) << where << ": " << j.status();
-          running = !Ended(j->state());
-          if (!running || j->records_written() >= target) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        auto j = testutil::WaitForJob(
+            c, job_id, [&](const fixmine::v1::Job& x) { return x.records_written() >= target; },
+            60);
+        ASSERT_TRUE(j.ok()) << where << ": " << j.status();
+        running = !testutil::JobEnded(j->state());
         std::this_thread::sleep_for(std::chrono::microseconds(rng() % 20000));
       }
       if (running) ++killed_running;
@@ -154,7 +139,7 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
     auto before = c.CountRecords("");
     ASSERT_TRUE(before.ok()) << where << ": " << before.status();
     bool ok = false;
-    const auto now = crashtest::AllRecords(c, &ok);
+    const auto now = testutil::AllRecords(c, &ok);
     ASSERT_TRUE(ok) << where;
     auto after = c.CountRecords("");
     ASSERT_TRUE(after.ok()) << where << ": " << after.status();
@@ -173,7 +158,7 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
   ASSERT_TRUE(c.WatchJob(job_id, [&](const fixmine::v1::Job& j) { last = j; }).ok());
   EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
   bool ok = false;
-  const auto final_records = crashtest::AllRecords(c, &ok);
+  const auto final_records = testutil::AllRecords(c, &ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(*c.CountRecords(""), kCommits);
   ASSERT_EQ(final_records.size(), clean.size()) << "records lost (seed " << seed << ")";

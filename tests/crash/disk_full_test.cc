@@ -15,16 +15,13 @@
 #include "storage/trajectory_store.h"
 #include "tests/crash/crash_util.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
 namespace {
 
 constexpr int kCommits = 1500;
-
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
 
 // Stops the server, then unmounts the tmpfs under its data folder.
 struct MountGuard {
@@ -51,21 +48,10 @@ TEST(DiskFull, MiningIntoAFullDiskGivesResourceExhaustedAndReadsKeepWorking) {
   client::FixmineClient c(server.address(), "");
   ASSERT_TRUE(c.AddRepository(repo.path(), "big").ok());
 
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("big");
-  auto job = c.StartMining(req);
-  ASSERT_TRUE(job.ok()) << job.status();
   // Once the job has written its first batch, something else fills the disk: leave 63 MiB free,
   // below the 64 MiB the store keeps for RocksDB (docs/reliability.md).
-  bool running = false;
-  for (int i = 0; i < 20000; ++i) {  // bounded
-    auto j = c.GetJob(job->id());
-    ASSERT_TRUE(j.ok());
-    running = !Ended(j->state());
-    if (!running || j->records_written() > 0) break;
-    usleep(1000);
-  }
-  ASSERT_TRUE(running) << "the job ended before the disk filled; the test proved nothing";
+  auto job = testutil::StartJobMidway(c, "big", 30);
+  ASSERT_TRUE(job.ok()) << job.status();
   struct statvfs vfs {};
   ASSERT_EQ(statvfs(server.data_dir().c_str(), &vfs), 0);
   const long long free_bytes = static_cast<long long>(vfs.f_bavail) * vfs.f_frsize;
@@ -92,7 +78,7 @@ TEST(DiskFull, MiningIntoAFullDiskGivesResourceExhaustedAndReadsKeepWorking) {
   ASSERT_TRUE(count.ok()) << count.status();
   EXPECT_EQ(*count, last.records_written());
   bool ok = false;
-  auto stored = crashtest::AllRecords(c, &ok);
+  auto stored = testutil::AllRecords(c, &ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(static_cast<int64_t>(stored.size()), *count);
   if (!stored.empty()) {
@@ -105,14 +91,14 @@ TEST(DiskFull, MiningIntoAFullDiskGivesResourceExhaustedAndReadsKeepWorking) {
   EXPECT_EQ(got->state(), fixmine::v1::FAILED) << "an ended job must not read as running";
 
   // New mining is refused with the same code while the disk is full.
-  auto again = c.StartMining(req);
+  auto again = testutil::StartJob(c, "big");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kResourceExhausted) << again.status();
 
   // Once space is freed, writes resume by themselves: mining again completes the repository
   // with every record once. A restart then finds the store consistent.
   std::filesystem::remove(filler_path);
-  auto resumed = c.StartMining(req);
+  auto resumed = testutil::StartJob(c, "big");
   ASSERT_TRUE(resumed.ok()) << resumed.status();
   ASSERT_TRUE(c.WatchJob(resumed->id(), [&](const fixmine::v1::Job& j) { last = j; }).ok());
   EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
@@ -123,13 +109,13 @@ TEST(DiskFull, MiningIntoAFullDiskGivesResourceExhaustedAndReadsKeepWorking) {
   auto jobs = c2.ListJobs("big");
   ASSERT_TRUE(jobs.ok());
   for (const auto& j : *jobs) {
-    if (!Ended(j.state())) id = j.id();  // the failed job, stored as running, resumes
+    if (!testutil::JobEnded(j.state())) id = j.id();  // the failed job, stored as running, resumes
   }
   if (!id.empty()) {
     ASSERT_TRUE(c2.WatchJob(id, [&](const fixmine::v1::Job& j) { last = j; }).ok());
     EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
   }
-  auto all = crashtest::AllRecords(c2, &ok);
+  auto all = testutil::AllRecords(c2, &ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(all.size(), static_cast<size_t>(kCommits));
   EXPECT_EQ(*c2.CountRecords(""), kCommits);

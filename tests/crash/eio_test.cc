@@ -15,8 +15,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/match.h"
 #include "tests/crash/crash_util.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
@@ -24,14 +26,6 @@ namespace {
 
 constexpr int kSmallCommits = 40;
 constexpr int kBigCommits = 600;
-
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // Sets an environment variable for the servers this test starts; unsets it at the end.
 struct ScopedEnv {
@@ -63,19 +57,8 @@ void FailTheDiskWhileMining(const std::string& mode) {
   ASSERT_EQ(mined.exit_code, 0) << mined.err;
   ASSERT_TRUE(c.AddRepository(big.path(), "big").ok());
 
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("big");
-  auto job = c.StartMining(req);
+  auto job = testutil::StartJobMidway(c, "big", 30);
   ASSERT_TRUE(job.ok()) << job.status();
-  bool running = false;
-  for (int i = 0; i < 20000; ++i) {  // bounded
-    auto j = c.GetJob(job->id());
-    ASSERT_TRUE(j.ok());
-    running = !Ended(j->state());
-    if (!running || j->records_written() > 0) break;
-    usleep(1000);
-  }
-  ASSERT_TRUE(running) << "the job ended before the disk failed; the test proved nothing";
   { std::ofstream(switch_path) << mode << "\n"; }  // the disk fails from now on
 
   fixmine::v1::Job last;
@@ -83,7 +66,7 @@ void FailTheDiskWhileMining(const std::string& mode) {
   ASSERT_TRUE(watched.ok()) << watched << "; server log:\n"
                             << testutil::RunShell("tail -30 " + server.log_path()).out;
   EXPECT_EQ(last.state(), fixmine::v1::FAILED);
-  EXPECT_TRUE(Has(last.error(), "I/O error")) << last.error();
+  EXPECT_TRUE(absl::StrContains(last.error(), "I/O error")) << last.error();
   EXPECT_LT(last.records_written(), kBigCommits);
   ASSERT_EQ(kill(server.pid(), 0), 0) << "fixmined died; log:\n"
                                       << testutil::RunShell("tail -30 " + server.log_path()).out;
@@ -93,7 +76,7 @@ void FailTheDiskWhileMining(const std::string& mode) {
   ASSERT_TRUE(count.ok()) << count.status();
   EXPECT_EQ(*count, kSmallCommits);
   bool ok = false;
-  auto stored = crashtest::AllRecords(c, &ok);
+  auto stored = testutil::AllRecords(c, &ok);
   ASSERT_TRUE(ok);
   EXPECT_GE(static_cast<int>(stored.size()), kSmallCommits);
   auto one = c.GetRecord(stored.begin()->first);
@@ -103,19 +86,22 @@ void FailTheDiskWhileMining(const std::string& mode) {
   // Health answers and reports the fence, saying what to do.
   auto health = server.Cli("health");
   EXPECT_EQ(health.exit_code, 1) << health.out << health.err;
-  EXPECT_TRUE(Has(health.out + health.err, "writes refused")) << health.out << health.err;
-  EXPECT_TRUE(Has(health.out + health.err, "db verify")) << health.out << health.err;
+  EXPECT_TRUE(absl::StrContains(health.out + health.err, "writes refused"))
+      << health.out << health.err;
+  EXPECT_TRUE(absl::StrContains(health.out + health.err, "db verify")) << health.out << health.err;
   EXPECT_TRUE(c.Health().ok()) << "the gRPC health check of the server itself stays SERVING";
 
   // Further writes are refused with a status naming the error and the operator's steps.
-  auto again = c.StartMining(req);
+  auto again = testutil::StartJob(c, "big");
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
-  EXPECT_TRUE(Has(std::string(again.status().message()), "I/O error")) << again.status();
-  EXPECT_TRUE(Has(std::string(again.status().message()), "db verify")) << again.status();
+  EXPECT_TRUE(absl::StrContains(std::string(again.status().message()), "I/O error"))
+      << again.status();
+  EXPECT_TRUE(absl::StrContains(std::string(again.status().message()), "db verify"))
+      << again.status();
   auto add = server.Cli("repo add " + testutil::ShellQuote(small.path()) + " --name other");
   EXPECT_NE(add.exit_code, 0);
-  EXPECT_TRUE(Has(add.err, "fix the disk")) << add.err;
+  EXPECT_TRUE(absl::StrContains(add.err, "fix the disk")) << add.err;
 
   // SIGTERM ends it cleanly (no abort in RocksDB's shutdown either).
   EXPECT_EQ(server.Stop(), 0) << testutil::RunShell("tail -30 " + server.log_path()).out;
@@ -131,12 +117,12 @@ void FailTheDiskWhileMining(const std::string& mode) {
   ASSERT_TRUE(jobs.ok());
   std::string resumed;
   for (const auto& j : *jobs) {
-    if (!Ended(j.state())) resumed = j.id();
+    if (!testutil::JobEnded(j.state())) resumed = j.id();
   }
   ASSERT_EQ(resumed, job->id());
   ASSERT_TRUE(c2.WatchJob(resumed, [&](const fixmine::v1::Job& x) { last = x; }).ok());
   EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
-  auto all = crashtest::AllRecords(c2, &ok);
+  auto all = testutil::AllRecords(c2, &ok);
   ASSERT_TRUE(ok);
   EXPECT_EQ(all.size(), static_cast<size_t>(kSmallCommits + kBigCommits));
   EXPECT_EQ(*c2.CountRecords(""), kSmallCommits + kBigCommits);

@@ -24,6 +24,7 @@
 #include "storage/record_store.h"
 #include "storage/trajectory_store.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
@@ -117,13 +118,7 @@ class RemoveRepositoryCrash : public ::testing::Test {
   // Registers and mines the repository through the running server.
   void AddAndMine() {
     client::FixmineClient c(server_->address(), "");
-    ASSERT_TRUE(c.AddRepository(repo_.path(), kRepo).ok());
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo(kRepo);
-    auto job = c.StartMining(req);
-    ASSERT_TRUE(job.ok()) << job.status();
-    fixmine::v1::Job last;
-    ASSERT_TRUE(c.WatchJob(job->id(), [&](const fixmine::v1::Job& j) { last = j; }).ok());
+    const fixmine::v1::Job last = testutil::MineToEnd(c, repo_.path(), kRepo);
     ASSERT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
   }
 

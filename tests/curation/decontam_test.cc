@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/benchmark_text.h"
 
 namespace fixmine::curation {
 namespace {
@@ -13,15 +14,7 @@ using fixmine::v1::Record;
 using ::testing::ElementsAre;
 
 // HumanEval/0's canonical solution, as the benchmark ships it.
-constexpr char kSolution[] =
-    "    for idx, elem in enumerate(numbers):\n"
-    "        for idx2, elem2 in enumerate(numbers):\n"
-    "            if idx != idx2:\n"
-    "                distance = abs(elem - elem2)\n"
-    "                if distance < threshold:\n"
-    "                    return True\n"
-    "\n"
-    "    return False\n";
+constexpr const char* kSolution = testutil::kHumanEvalZeroSolution;
 
 NgramIndex Load(int n, const std::string& text) {
   NgramIndex index;

@@ -80,7 +80,7 @@ TEST_F(GhArchiveTest, PlainJsonLinesAndErrors) {
   EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
   // A visitor's error stops the read with it.
   st = ReadGhArchive(
-      path, [](Item) { return absl::UnavailableError("server gone"); }, &stats);
+      path, [](const Item&) { return absl::UnavailableError("server gone"); }, &stats);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
 }
 

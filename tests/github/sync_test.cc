@@ -70,7 +70,7 @@ class SyncTest : public ::testing::Test {
 };
 
 TEST_F(SyncTest, AnEchoedTokenIsScrubbedFromTheError) {
-  http_.script.push_back(
+  http_.script.emplace_back(
       Answer(401, std::string("{\"message\": \"Bad credentials ") + kToken + "\"}"));
   absl::Status st = Sync();
   ASSERT_FALSE(st.ok());
@@ -86,7 +86,7 @@ TEST_F(SyncTest, AnEchoedTokenIsScrubbedFromTheError) {
 }
 
 TEST_F(SyncTest, ALinkToAnotherHostIsNotFollowed) {
-  http_.script.push_back(
+  http_.script.emplace_back(
       Answer(200, "[]", {{"link", "<https://evil.example.test/steal?page=2>; rel=\"next\""}}));
   absl::Status st = Sync();
   ASSERT_FALSE(st.ok());
@@ -96,23 +96,23 @@ TEST_F(SyncTest, ALinkToAnotherHostIsNotFollowed) {
 }
 
 TEST_F(SyncTest, ServerErrorsFailAfterTheTriesAndNotFoundSaysWhatToCheck) {
-  http_.script.push_back(Answer(503, "down"));
+  http_.script.emplace_back(Answer(503, "down"));
   absl::Status st = Sync();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(std::string(st.message()).find("HTTP 503"), std::string::npos) << st;
-  http_.script.push_back(Answer(404, "{\"message\": \"Not Found\"}"));
+  http_.script.emplace_back(Answer(404, "{\"message\": \"Not Found\"}"));
   st = Sync();
   EXPECT_NE(std::string(st.message()).find("check the repository's --github"), std::string::npos)
       << st;
   // A 403 that is no rate limit is an error, not a wait.
-  http_.script.push_back(Answer(403, "{\"message\": \"Resource not accessible\"}",
-                                {{"x-ratelimit-remaining", "4000"}}));
+  http_.script.emplace_back(Answer(403, "{\"message\": \"Resource not accessible\"}",
+                                   {{"x-ratelimit-remaining", "4000"}}));
   st = Sync();
   EXPECT_NE(std::string(st.message()).find("HTTP 403"), std::string::npos) << st;
 }
 
 TEST_F(SyncTest, ATransportErrorIsNamedAndAPlainRunSucceeds) {
-  http_.script.push_back(absl::UnavailableError("GET x: Couldn't connect to server"));
+  http_.script.emplace_back(absl::UnavailableError("GET x: Couldn't connect to server"));
   absl::Status st = Sync();
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(std::string(st.message()).find("Couldn't connect"), std::string::npos);

@@ -48,6 +48,7 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& ch, const std::string
 
 std::vector<std::string> Methods(const google::protobuf::ServiceDescriptor* s) {
   std::vector<std::string> out;
+  out.reserve(s->method_count());
   for (int i = 0; i < s->method_count(); ++i) {
     out.push_back("/" + s->full_name() + "/" + s->method(i)->name());
   }

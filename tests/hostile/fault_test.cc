@@ -24,29 +24,12 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
-
 // Sends SIGTERM and returns the seconds until the process exited (bounded: 30 s, then -1).
 double SecondsToStop(testutil::TestServer& server) {
   auto start = Clock::now();
   int rc = server.Stop();
   if (rc < 0) return -1;
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Waits (bounded, 20 s) until the job's state is RUNNING and it has been so for a moment.
-bool WaitRunning(client::FixmineClient& c, const std::string& id) {
-  for (int i = 0; i < 400; ++i) {
-    auto j = c.GetJob(id);
-    if (j.ok() && j->state() == fixmine::v1::RUNNING) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
 }
 
 TEST(Faults, StuckJobDoesNotHoldSigtermAndIsNotResumedForever) {
@@ -59,16 +42,8 @@ TEST(Faults, StuckJobDoesNotHoldSigtermAndIsNotResumedForever) {
   {
     client::FixmineClient c(server.address(), "");
     ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo("r");
-    auto job = c.StartMining(req);
-    ASSERT_TRUE(job.ok()) << job.status();
-    id = job->id();
-    ASSERT_TRUE(WaitRunning(c, id));
-    auto j = c.GetJob(id);
-    ASSERT_TRUE(j.ok());
-    ASSERT_FALSE(Ended(j->state()))
-        << "the job ended; the repository did not hang the miner: " << j->error();
+    id = StartHangingJob(c);
+    ASSERT_FALSE(id.empty());
   }
   // Stuck twice: each SIGTERM still ends the process within the 2 s bound (plus scheduling).
   for (int round = 1; round <= 2; ++round) {
@@ -82,7 +57,7 @@ TEST(Faults, StuckJobDoesNotHoldSigtermAndIsNotResumedForever) {
     if (round == 1) {
       // Resumed once (it may be a transient stall), and stuck again.
       EXPECT_EQ(j->stuck_stops(), 1);
-      ASSERT_TRUE(WaitRunning(c, id));
+      ASSERT_TRUE(testutil::WaitRunning(c, id));
     } else {
       EXPECT_EQ(j->state(), fixmine::v1::FAILED);
       EXPECT_EQ(j->stuck_stops(), 2);
@@ -124,12 +99,7 @@ TEST(Faults, TruncatedManifestRefusesToStart) {
   ASSERT_TRUE(server.Start());
   {
     client::FixmineClient c(server.address(), "");
-    ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo("r");
-    auto job = c.StartMining(req);
-    ASSERT_TRUE(job.ok());
-    ASSERT_TRUE(c.WatchJob(job->id(), [](const fixmine::v1::Job&) {}).ok());
+    ASSERT_EQ(MineToEnd(c, repo.path(), "r").state(), fixmine::v1::SUCCEEDED);
     ASSERT_TRUE(c.CompactStore().ok());  // the MANIFEST then lists flushed and compacted files
   }
   ASSERT_EQ(server.Stop(), 0);
@@ -161,7 +131,9 @@ TEST(Faults, ManifestGuardAcceptsAHealthyStoreAcrossRestarts) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(server.Start()) << "start " << i;
     client::FixmineClient c(server.address(), "");
-    if (i == 0) ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
+    if (i == 0) {
+      ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
+    }
     ASSERT_TRUE(c.CompactStore().ok());
     ASSERT_EQ(server.Stop(), 0);
   }
@@ -183,24 +155,19 @@ TEST(Faults, RemoveRacingMineNeverLeavesARepositoryWithoutItsRecords) {
   ASSERT_TRUE(server.Start());
   client::FixmineClient c(server.address(), "");
   for (int round = 0; round < 6; ++round) {
-    ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok()) << "round " << round;
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo("r");
-    auto first = c.StartMining(req);
-    ASSERT_TRUE(first.ok());
-    ASSERT_TRUE(c.WatchJob(first->id(), [](const fixmine::v1::Job&) {}).ok());
+    ASSERT_TRUE(JobEnded(MineToEnd(c, repo.path(), "r").state())) << "round " << round;
     // Now `mine` (with its watermark) and `repo rm` at once, from two threads.
     std::string second_id;
     std::thread miner([&] {
       client::FixmineClient m(server.address(), "");
-      auto j = m.StartMining(req);
+      auto j = testutil::StartJob(m, "r");
       if (j.ok()) second_id = j->id();
     });
     std::this_thread::sleep_for(std::chrono::microseconds((round % 3) * 300));
     auto removed = c.RemoveRepository("r");
     miner.join();
     if (!second_id.empty()) {
-      ASSERT_TRUE(c.WatchJob(second_id, [](const fixmine::v1::Job&) {}).ok());
+      testutil::WatchToEnd(c, second_id);
     }
     if (!removed.ok()) {
       // Refused because the job held the repository: it must still be whole.

@@ -13,11 +13,14 @@
 #include "client/fixmine_client.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine::hostile {
 
 using testutil::CommandResult;
+using testutil::JobEnded;
+using testutil::MineToEnd;
 using testutil::RunShell;
 using testutil::ShellQuote;
 
@@ -112,24 +115,6 @@ inline void SetMain(const std::string& repo, const std::string& commit) {
   Git(repo, "update-ref refs/heads/main " + commit);
 }
 
-// Registers `path` as `name`, mines it, and returns the job's final state (a failed call fails
-// the test and returns a default Job).
-inline fixmine::v1::Job MineToEnd(client::FixmineClient& c, const std::string& path,
-                                  const std::string& name) {
-  auto repo = c.AddRepository(path, name);
-  EXPECT_TRUE(repo.ok()) << repo.status();
-  if (!repo.ok()) return {};
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo(name);
-  auto job = c.StartMining(req);
-  EXPECT_TRUE(job.ok()) << job.status();
-  if (!job.ok()) return {};
-  fixmine::v1::Job last;
-  absl::Status st = c.WatchJob(job->id(), [&](const fixmine::v1::Job& j) { last = j; });
-  EXPECT_TRUE(st.ok()) << st;
-  return last;
-}
-
 // Every record of repository `name`.
 inline std::vector<fixmine::v1::Record> RecordsOf(client::FixmineClient& c,
                                                   const std::string& name) {
@@ -170,6 +155,49 @@ inline std::string TruncatedObjectRepo(testutil::GitRepo& repo) {
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size / 2);
   return blob;
+}
+
+// The fixture of a suite that shares one fixmined, allowed root `root_`, and a client to it:
+// StartSharedServer in SetUpTestSuite, StopSharedServer in TearDownTestSuite (one suite runs at
+// a time, so the suites share these members).
+class SharedServerSuite : public ::testing::Test {
+ protected:
+  static void StartSharedServer(const std::vector<std::string>& args = {}) {
+    root_ = new testutil::TempDir();
+    server_ = new testutil::TestServer(root_->path(), args);
+    ASSERT_TRUE(server_->Start()) << "log: " << server_->log_path();
+    client_ = new client::FixmineClient(server_->address(), "");
+  }
+  static void StopSharedServer() {
+    delete client_;
+    delete server_;
+    delete root_;
+    client_ = nullptr;
+    server_ = nullptr;
+    root_ = nullptr;
+  }
+
+  static inline testutil::TempDir* root_ = nullptr;
+  static inline testutil::TestServer* server_ = nullptr;
+  static inline client::FixmineClient* client_ = nullptr;
+};
+
+// Starts mining the registered repository `name`, one that hangs the miner
+// (TruncatedObjectRepo), and waits until its job runs with the worker spinning; the job's id, or
+// "" after failing the current test.
+inline std::string StartHangingJob(client::FixmineClient& c, const std::string& name = "r") {
+  auto job = testutil::StartJob(c, name);
+  EXPECT_TRUE(job.ok()) << job.status();
+  if (!job.ok()) return "";
+  EXPECT_TRUE(testutil::WaitRunning(c, job->id())) << "job " << job->id() << " never ran";
+  auto j = c.GetJob(job->id());
+  EXPECT_TRUE(j.ok()) << j.status();
+  if (!j.ok()) return "";
+  if (JobEnded(j->state())) {
+    ADD_FAILURE() << "the job ended; the repository did not hang the miner: " << j->error();
+    return "";
+  }
+  return job->id();
 }
 
 }  // namespace fixmine::hostile

@@ -16,11 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using absl::StatusCode;
 
-class ObjectStore : public ::testing::Test {
+class ObjectStore : public SharedServerSuite {
  protected:
   static void SetUpTestSuite() {
     outside_ = new testutil::TempDir();
-    root_ = new testutil::TempDir();
     // A repository outside the allowed root with one commit, its objects packed.
     secret_ = InitRepo(outside_->path(), "secret");
     std::string t =
@@ -28,14 +27,10 @@ class ObjectStore : public ::testing::Test {
     secret_commit_ = WriteCommit(secret_, t, {}, "secret commit\n");
     SetMain(secret_, secret_commit_);
     Git(secret_, "repack -a -d -q");
-    server_ = new testutil::TestServer(root_->path(), {"--workers", "2"});
-    ASSERT_TRUE(server_->Start());
-    client_ = new client::FixmineClient(server_->address(), "");
+    StartSharedServer({"--workers", "2"});
   }
   static void TearDownTestSuite() {
-    delete client_;
-    delete server_;
-    delete root_;
+    StopSharedServer();
     delete outside_;
   }
   void TearDown() override {
@@ -87,18 +82,12 @@ class ObjectStore : public ::testing::Test {
   }
 
   static testutil::TempDir* outside_;
-  static testutil::TempDir* root_;
   static std::string secret_;
   static std::string secret_commit_;
-  static testutil::TestServer* server_;
-  static client::FixmineClient* client_;
 };
 testutil::TempDir* ObjectStore::outside_ = nullptr;
-testutil::TempDir* ObjectStore::root_ = nullptr;
 std::string ObjectStore::secret_;
 std::string ObjectStore::secret_commit_;
-testutil::TestServer* ObjectStore::server_ = nullptr;
-client::FixmineClient* ObjectStore::client_ = nullptr;
 
 void ExpectRefused(const absl::Status& st, const std::string& needle) {
   EXPECT_EQ(st.code(), StatusCode::kPermissionDenied) << st;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "common/encoding.h"
@@ -18,21 +19,13 @@ using fixmine::v1::Record;
 constexpr int kBlobCap = 1 << 20;      // --max-blob-bytes of this suite's server
 constexpr int kMessageCap = 64 << 10;  // --max-message-bytes of this suite's server
 
-class RepoContent : public ::testing::Test {
+class RepoContent : public SharedServerSuite {
  protected:
   static void SetUpTestSuite() {
-    root_ = new testutil::TempDir();
-    server_ = new testutil::TestServer(
-        root_->path(), {"--max-blob-bytes", std::to_string(kBlobCap), "--max-message-bytes",
-                        std::to_string(kMessageCap), "--workers", "2"});
-    ASSERT_TRUE(server_->Start());
-    client_ = new client::FixmineClient(server_->address(), "");
+    StartSharedServer({"--max-blob-bytes", std::to_string(kBlobCap), "--max-message-bytes",
+                       std::to_string(kMessageCap), "--workers", "2"});
   }
-  static void TearDownTestSuite() {
-    delete client_;
-    delete server_;
-    delete root_;
-  }
+  static void TearDownTestSuite() { StopSharedServer(); }
   void TearDown() override { ExpectServing(*client_); }
 
   // A blob holding `content`.
@@ -47,14 +40,7 @@ class RepoContent : public ::testing::Test {
     SetMain(repo, WriteCommit(repo, tree, {}, message));
     return repo;
   }
-
-  static testutil::TempDir* root_;
-  static testutil::TestServer* server_;
-  static client::FixmineClient* client_;
 };
-testutil::TempDir* RepoContent::root_ = nullptr;
-testutil::TestServer* RepoContent::server_ = nullptr;
-client::FixmineClient* RepoContent::client_ = nullptr;
 
 std::vector<std::string> Paths(const Record& r) {
   std::vector<std::string> out;
@@ -206,7 +192,7 @@ TEST_F(RepoContent, MessagesWithBogusEncodingNulBytesAndFiftyMegabytes) {
   std::string tree3 = WriteTree(repo, {{"100644", "f", Blob(repo, "3\n")}});
   std::string c1 = WriteCommit(repo, tree, {}, "bogus \xe9\xff encoding\n", "+0000",
                                "encoding X-NO-SUCH-CHARSET\n");
-  std::string c2 = WriteCommit(repo, tree2, {c1}, std::string("nul\0inside\0message\n", 20));
+  std::string c2 = WriteCommit(repo, tree2, {c1}, std::string("nul\0inside\0message\n", 19));
   std::string huge(50 << 20, 'm');
   for (size_t i = 72; i < huge.size(); i += 73) huge[i] = '\n';
   std::string c3 = WriteCommit(repo, tree3, {c2}, "huge\n\n" + huge);
@@ -215,7 +201,9 @@ TEST_F(RepoContent, MessagesWithBogusEncodingNulBytesAndFiftyMegabytes) {
   EXPECT_EQ(job.state(), fixmine::v1::SUCCEEDED) << job.error();
   auto recs = RecordsOf(*client_, "messages");
   ASSERT_EQ(recs.size(), 3u);
+  std::set<std::string> seen;
   for (const Record& r : recs) {
+    seen.insert(r.commit());
     EXPECT_TRUE(IsValidUtf8(r.message())) << r.commit();
     EXPECT_LE(r.message().size(), static_cast<size_t>(kMessageCap)) << r.commit();
     if (r.commit() == c1) {
@@ -226,6 +214,7 @@ TEST_F(RepoContent, MessagesWithBogusEncodingNulBytesAndFiftyMegabytes) {
       EXPECT_GT(r.message().size(), static_cast<size_t>(kMessageCap) - 100);
     }
   }
+  EXPECT_EQ(seen, (std::set<std::string>{c1, c2, c3}));
 }
 
 // Time zones git cannot mean (+9999, garbage, none): the commit is recorded or skipped and

@@ -28,10 +28,10 @@ std::string Damage(const std::string& token, size_t i) {
   return out;
 }
 
-class RequestIntegrity : public ::testing::Test {
+class RequestIntegrity : public SharedServerSuite {
  protected:
   static void SetUpTestSuite() {
-    root_ = new testutil::TempDir();
+    StartSharedServer();
     // Four commits, two of them the steps of a merged pull request (one trajectory), and the
     // merge itself (recorded for its merge resolution): five records.
     std::string repo = InitRepo(root_->path(), "pr");
@@ -45,9 +45,6 @@ class RequestIntegrity : public ::testing::Test {
     std::string other = WriteCommit(repo, tree("3"), {base}, "other change\n");
     SetMain(repo, WriteCommit(repo, tree("4"), {other, s2},
                               "Merge pull request #7 from ada/steps\n\nThe steps\n"));
-    server_ = new testutil::TestServer(root_->path());
-    ASSERT_TRUE(server_->Start());
-    client_ = new client::FixmineClient(server_->address(), "");
     fixmine::v1::Job job = MineToEnd(*client_, repo, "pr");
     ASSERT_EQ(job.state(), fixmine::v1::SUCCEEDED) << job.error();
     ASSERT_EQ(job.records_written(), 5);
@@ -55,9 +52,7 @@ class RequestIntegrity : public ::testing::Test {
   }
   static void TearDownTestSuite() {
     delete trajectories_;
-    delete client_;
-    delete server_;
-    delete root_;
+    StopSharedServer();
   }
   void TearDown() override { ExpectServing(*client_); }
 
@@ -74,20 +69,14 @@ class RequestIntegrity : public ::testing::Test {
     return reader->Finish();
   }
 
-  static testutil::TempDir* root_;
-  static testutil::TestServer* server_;
-  static client::FixmineClient* client_;
   static fixmine::v1::TrajectoryService::Stub* trajectories_;
 };
-testutil::TempDir* RequestIntegrity::root_ = nullptr;
-testutil::TestServer* RequestIntegrity::server_ = nullptr;
-client::FixmineClient* RequestIntegrity::client_ = nullptr;
 fixmine::v1::TrajectoryService::Stub* RequestIntegrity::trajectories_ = nullptr;
 
 // Every one-character change of a token, to every other character of its alphabet, is refused
 // by the decoder (no other token, no other position): checked exhaustively on a real token.
 TEST(ResumeTokenIntegrity, EveryOneCharacterChangeIsRefused) {
-  storage::ScanPosition pos{"records", std::string("pr\0\x01\x02\x03 key", 11)};
+  storage::ScanPosition pos{"records", std::string("pr\0\x01\x02\x03 key", 10)};
   std::string token = server::EncodeResumeToken(pos, "lang = \"Go\"");
   ASSERT_TRUE(server::DecodeResumeToken(token, "lang = \"Go\"").ok());
   for (size_t i = 0; i < token.size(); ++i) {

@@ -14,25 +14,19 @@ namespace {
 
 using absl::StatusCode;
 
-class Requests : public ::testing::Test {
+class Requests : public SharedServerSuite {
  protected:
   static void SetUpTestSuite() {
     outside_ = new testutil::TempDir();
-    root_ = new testutil::TempDir();
     // A real repository outside the allowed root, and one inside.
     outside_repo_ = InitRepo(outside_->path(), "secret");
     std::string t = WriteTree(outside_repo_,
                               {{"100644", "key", WriteObject(outside_repo_, "blob", "secret\n")}});
     SetMain(outside_repo_, WriteCommit(outside_repo_, t, {}, "secret\n"));
-    server_ = new testutil::TestServer(root_->path(),
-                                       {"--allow-scheme", "https", "--allow-scheme", "file"});
-    ASSERT_TRUE(server_->Start());
-    client_ = new client::FixmineClient(server_->address(), "");
+    StartSharedServer({"--allow-scheme", "https", "--allow-scheme", "file"});
   }
   static void TearDownTestSuite() {
-    delete client_;
-    delete server_;
-    delete root_;
+    StopSharedServer();
     delete outside_;
   }
   void TearDown() override { ExpectServing(*client_); }
@@ -44,22 +38,16 @@ class Requests : public ::testing::Test {
   }
 
   static testutil::TempDir* outside_;
-  static testutil::TempDir* root_;
   static std::string outside_repo_;
-  static testutil::TestServer* server_;
-  static client::FixmineClient* client_;
   static std::string last_message_;
 };
 testutil::TempDir* Requests::outside_ = nullptr;
-testutil::TempDir* Requests::root_ = nullptr;
 std::string Requests::outside_repo_;
-testutil::TestServer* Requests::server_ = nullptr;
-client::FixmineClient* Requests::client_ = nullptr;
 std::string Requests::last_message_;
 
 // "../", absolute, symlinked and percent-encoded spellings of a path outside the root.
 TEST_F(Requests, PathTraversalInEverySpelling) {
-  const std::string root = root_->path();
+  const std::string& root = root_->path();
   EXPECT_EQ(
       Add(root + "/../" + std::filesystem::path(outside_->path()).filename().string() + "/secret"),
       StatusCode::kPermissionDenied);
@@ -83,7 +71,7 @@ TEST_F(Requests, PathTraversalInEverySpelling) {
 // A repository inside the root whose data lies outside: a ".git" file pointing elsewhere
 // ("gitdir:"), or object alternates naming another repository's objects.
 TEST_F(Requests, GitdirFileAndAlternatesOutsideTheRoots) {
-  const std::string root = root_->path();
+  const std::string& root = root_->path();
   std::filesystem::create_directories(root + "/gitfile");
   WriteFile(root + "/gitfile/.git", "gitdir: " + outside_repo_ + "/.git\n");
   EXPECT_EQ(Add(root + "/gitfile", "gitfile"), StatusCode::kPermissionDenied);

@@ -330,6 +330,7 @@ TEST(Concurrency, TwoHundredStreamsPlusJobs) {
   std::atomic<int> complete{0};
   std::atomic<int> failed{0};
   std::vector<std::thread> threads;
+  threads.reserve(200);
   for (int i = 0; i < 200; ++i) {
     threads.emplace_back([&] {
       fixmine::v1::StreamRecordsRequest req;

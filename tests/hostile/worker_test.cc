@@ -33,40 +33,8 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
-
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-// Waits (bounded, 20 s) until the job is RUNNING and has been for a moment.
-bool WaitRunning(client::FixmineClient& c, const std::string& id) {
-  for (int i = 0; i < 400; ++i) {
-    auto j = c.GetJob(id);
-    if (j.ok() && j->state() == fixmine::v1::RUNNING) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
-// Polls the job until it has ended, for at most `seconds`; returns its last state.
-fixmine::v1::Job WaitEnded(client::FixmineClient& c, const std::string& id, double seconds) {
-  fixmine::v1::Job last;
-  auto start = Clock::now();
-  while (SecondsSince(start) < seconds) {
-    auto j = c.GetJob(id);
-    if (j.ok()) {
-      last = *j;
-      if (Ended(j->state())) break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return last;
 }
 
 // The process ids of `pid`'s children (every thread's).
@@ -79,21 +47,6 @@ std::vector<pid_t> Children(pid_t pid) {
     while (f >> child) out.push_back(child);
   }
   return out;
-}
-
-// Starts a job on the hanging repository `r` and waits until it runs (its worker spinning).
-std::string StartHangingJob(client::FixmineClient& c) {
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("r");
-  auto job = c.StartMining(req);
-  EXPECT_TRUE(job.ok()) << job.status();
-  if (!job.ok()) return "";
-  EXPECT_TRUE(WaitRunning(c, job->id()));
-  auto j = c.GetJob(job->id());
-  EXPECT_TRUE(j.ok());
-  EXPECT_FALSE(j.ok() && Ended(j->state()))
-      << "the job ended; the repository did not hang the miner: " << j->error();
-  return job->id();
 }
 
 const std::vector<std::string> kQuick = {"--mine-threads", "1",  "--trajectories", "off",
@@ -112,7 +65,9 @@ TEST(Worker, HangingRepositoryIsCancelledAndStoppedWithinTwoSeconds) {
   auto start = Clock::now();
   auto cancelled = c.CancelJob(id);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
-  fixmine::v1::Job j = WaitEnded(c, id, 10);
+  auto ended = testutil::WaitEnded(c, id, 10);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  const fixmine::v1::Job& j = *ended;
   const double seconds = SecondsSince(start);
   EXPECT_EQ(j.state(), fixmine::v1::CANCELLED) << j.ShortDebugString();
   EXPECT_LT(seconds, 2.0) << "cancel took " << seconds << " s";
@@ -134,7 +89,7 @@ TEST(Worker, HangingRepositoryIsCancelledAndStoppedWithinTwoSeconds) {
   auto j2 = c2.GetJob(id2);
   ASSERT_TRUE(j2.ok()) << j2.status();
   EXPECT_EQ(j2->stuck_stops(), 1);
-  EXPECT_FALSE(Ended(j2->state())) << j2->ShortDebugString();
+  EXPECT_FALSE(JobEnded(j2->state())) << j2->ShortDebugString();
 }
 
 TEST(Worker, WorkerKilledBySignalFailsItsJobAndTheServerKeepsServing) {
@@ -162,7 +117,9 @@ TEST(Worker, WorkerKilledBySignalFailsItsJobAndTheServerKeepsServing) {
   const std::string end = absl::StrCat("killed by signal ", sig_name, " (",
                                        sig == SIGSEGV ? "Segmentation fault" : "Aborted", ")");
   ASSERT_EQ(kill(workers[0], sig), 0);
-  fixmine::v1::Job j = WaitEnded(c, id, 10);
+  auto ended = testutil::WaitEnded(c, id, 10);
+  ASSERT_TRUE(ended.ok()) << ended.status();
+  const fixmine::v1::Job& j = *ended;
   EXPECT_EQ(j.state(), fixmine::v1::FAILED) << j.ShortDebugString();
   EXPECT_TRUE(absl::StrContains(j.error(), sig_name)) << j.error();
   EXPECT_TRUE(absl::StartsWith(j.error(), "ABORTED")) << j.error();
@@ -177,15 +134,32 @@ TEST(Worker, WorkerKilledBySignalFailsItsJobAndTheServerKeepsServing) {
 
   // The server still serves and mines another repository.
   ExpectServing(c);
-  ASSERT_TRUE(c.AddRepository(good.path(), "g").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("g");
-  auto g = c.StartMining(req);
+  auto g = testutil::AddAndStartJob(c, good.path(), "g");
   ASSERT_TRUE(g.ok()) << g.status();
-  fixmine::v1::Job gj = WaitEnded(c, g->id(), 60);
+  auto g_ended = testutil::WaitEnded(c, g->id(), 60);
+  ASSERT_TRUE(g_ended.ok()) << g_ended.status();
+  const fixmine::v1::Job& gj = *g_ended;
   EXPECT_EQ(gj.state(), fixmine::v1::SUCCEEDED) << gj.ShortDebugString();
   EXPECT_EQ(gj.records_written(), 2);
   EXPECT_EQ(gj.worker_end(), "exited");
+}
+
+// Mines `repo` as "r" on a server started with kQuick plus `limit`; the job's final state. The
+// server must still serve afterwards.
+fixmine::v1::Job MineUnderLimit(testutil::GitRepo& repo, const std::vector<std::string>& limit) {
+  std::vector<std::string> args = kQuick;
+  args.insert(args.end(), limit.begin(), limit.end());
+  testutil::TestServer server(repo.path(), args);
+  EXPECT_TRUE(server.Start());
+  client::FixmineClient c(server.address(), "");
+  auto job = testutil::AddAndStartJob(c, repo.path(), "r");
+  EXPECT_TRUE(job.ok()) << job.status();
+  if (!job.ok()) return {};
+  // One CPU second of spinning, on a loaded machine perhaps several wall seconds.
+  auto ended = testutil::WaitEnded(c, job->id(), 60);
+  EXPECT_TRUE(ended.ok()) << ended.status();
+  ExpectServing(c);
+  return ended.ok() ? *ended : fixmine::v1::Job();
 }
 
 TEST(Worker, AddressSpaceLimitFailsTheJobWithThatReason) {
@@ -195,45 +169,22 @@ TEST(Worker, AddressSpaceLimitFailsTheJobWithThatReason) {
   testutil::GitRepo repo;
   repo.Write("a.txt", "one\n");
   repo.CommitAll("first");
-  std::vector<std::string> args = kQuick;
-  args.insert(args.end(), {"--worker-max-memory", "1"});
-  testutil::TestServer server(repo.path(), args);
-  ASSERT_TRUE(server.Start());
-  client::FixmineClient c(server.address(), "");
-  ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("r");
-  auto job = c.StartMining(req);
-  ASSERT_TRUE(job.ok()) << job.status();
-  fixmine::v1::Job j = WaitEnded(c, job->id(), 60);
+  const fixmine::v1::Job j = MineUnderLimit(repo, {"--worker-max-memory", "1"});
   EXPECT_EQ(j.state(), fixmine::v1::FAILED) << j.ShortDebugString();
   EXPECT_TRUE(absl::StartsWith(j.error(), "RESOURCE_EXHAUSTED")) << j.error();
   EXPECT_TRUE(absl::StrContains(j.error(), "address-space limit (1 MiB)")) << j.error();
   EXPECT_EQ(j.worker_end(), "address-space limit");
   EXPECT_EQ(j.records_written(), 0);
-  ExpectServing(c);
 }
 
 TEST(Worker, CpuTimeLimitFailsTheJobWithThatReason) {
   testutil::GitRepo repo;
   TruncatedObjectRepo(repo);
-  std::vector<std::string> args = kQuick;
-  args.insert(args.end(), {"--worker-cpu-seconds", "1"});
-  testutil::TestServer server(repo.path(), args);
-  ASSERT_TRUE(server.Start());
-  client::FixmineClient c(server.address(), "");
-  ASSERT_TRUE(c.AddRepository(repo.path(), "r").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("r");
-  auto job = c.StartMining(req);
-  ASSERT_TRUE(job.ok()) << job.status();
-  // One CPU second of spinning, on a loaded machine perhaps several wall seconds.
-  fixmine::v1::Job j = WaitEnded(c, job->id(), 60);
+  const fixmine::v1::Job j = MineUnderLimit(repo, {"--worker-cpu-seconds", "1"});
   EXPECT_EQ(j.state(), fixmine::v1::FAILED) << j.ShortDebugString();
-  EXPECT_TRUE(absl::StartsWith(j.error(), "RESOURCE_EXHAUSTED")) << j.error();
   EXPECT_TRUE(absl::StrContains(j.error(), "CPU-time limit (1 s")) << j.error();
+  EXPECT_TRUE(absl::StartsWith(j.error(), "RESOURCE_EXHAUSTED")) << j.error();
   EXPECT_EQ(j.worker_end(), "CPU-time limit");
-  ExpectServing(c);
 }
 
 // In a child process: applies the worker's ruleset for `repo_dir` and reports, in its exit
@@ -359,6 +310,14 @@ class CollectSink : public pipeline::MiningSink {
   std::vector<fixmine::v1::Record> records;
 };
 
+// Mines `spec` in the real worker (fixmined's hidden mode), collecting what it sends in `sink`.
+absl::Status MineInRealWorker(const pipeline::MiningSpec& spec, CollectSink* sink,
+                              pipeline::MiningResult* result, pipeline::WorkerRun* run) {
+  pipeline::WorkerOptions options;
+  options.executable = testutil::FixmindPath();
+  return pipeline::MineInWorker(spec, options, sink, result, run);
+}
+
 TEST(Worker, LandlockStopsAlternatesOutsideTheFolderEvenWithoutAPathCheck) {
   if (pipeline::LandlockAbi() == 0) GTEST_SKIP() << "the kernel has no Landlock";
   // `outside` holds the objects; `repo` borrows them through objects/info/alternates, a path
@@ -384,12 +343,10 @@ TEST(Worker, LandlockStopsAlternatesOutsideTheFolderEvenWithoutAPathCheck) {
   ASSERT_EQ(direct.records.size(), 1u);
 
   // In the real worker (fixmined's hidden mode): the objects outside cannot be opened.
-  pipeline::WorkerOptions options;
-  options.executable = testutil::FixmindPath();
   CollectSink sink;
   pipeline::MiningResult result;
   pipeline::WorkerRun run;
-  absl::Status st = pipeline::MineInWorker(spec, options, &sink, &result, &run);
+  absl::Status st = MineInRealWorker(spec, &sink, &result, &run);
   EXPECT_TRUE(run.landlocked) << run.sandbox;
   EXPECT_EQ(run.end, "exited");
   EXPECT_TRUE(sink.records.empty()) << "the worker read a commit from outside its folder";
@@ -420,12 +377,10 @@ TEST(Worker, WorkerMinesWhatTheProcessMines) {
   pipeline::MiningResult direct_result;
   ASSERT_TRUE(pipeline::MineRepository(spec, &direct, &direct_result).ok());
 
-  pipeline::WorkerOptions options;
-  options.executable = testutil::FixmindPath();
   CollectSink sink;
   pipeline::MiningResult result;
   pipeline::WorkerRun run;
-  absl::Status st = pipeline::MineInWorker(spec, options, &sink, &result, &run);
+  absl::Status st = MineInRealWorker(spec, &sink, &result, &run);
   ASSERT_TRUE(st.ok()) << st;
   EXPECT_EQ(run.end, "exited");
   EXPECT_TRUE(result.walked);

@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "miner/git_handles.h"
 #include "miner/walk.h"
@@ -24,19 +23,14 @@ namespace {
 using fixmine::v1::Record;
 using fixmine::v1::Trajectory;
 using testutil::GitRepo;
+using testutil::Lines;
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
 
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
-
-TrajectorySet Find(GitRepo& repo, TrajectoryStats* stats, WalkOptions walk = {}) {
+TrajectorySet Find(GitRepo& repo, TrajectoryStats* stats, const WalkOptions& walk = {}) {
   RecordOptions ro;
   ro.repo_name = "traj";
   TrajectorySet set;

@@ -2,15 +2,12 @@
 // job mines restores into a store that opens, verifies, streams, and finishes the job.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <thread>
 
 #include "client/fixmine_client.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
@@ -20,64 +17,29 @@ namespace fs = std::filesystem;
 using testutil::CommandResult;
 using testutil::ShellQuote;
 
-// `n` linear commits made quickly with git fast-import.
-void ImportHistory(testutil::GitRepo& repo, int n) {
-  std::string stream;
-  for (int i = 1; i <= n; ++i) {
-    std::string msg = fmt::format("fix: step {}\n", i);
-    std::string body;
-    for (int l = 0; l < 30; ++l) body += fmt::format("int v{}_{} = {};\n", l, i % 5, i);
-    stream += fmt::format(
-        "commit refs/heads/main\nmark :{}\ncommitter Bo <bo@example.com> {} +0000\ndata {}\n{}", i,
-        1700000000 + i * 60, msg.size(), msg);
-    if (i > 1) stream += fmt::format("from :{}\n", i - 1);
-    stream += fmt::format("M 100644 inline src/f{}.c\ndata {}\n{}\n", i % 5, body.size(), body);
-  }
-  testutil::TempDir tmp;
-  std::string path = tmp.path() + "/stream";
-  std::ofstream(path, std::ios::binary) << stream;
-  repo.Git("fast-import --quiet < " + ShellQuote(path));
-  repo.Git("reset -q --hard main");
-}
-
-bool Ended(fixmine::v1::JobState s) {
-  return s == fixmine::v1::SUCCEEDED || s == fixmine::v1::FAILED || s == fixmine::v1::CANCELLED;
-}
-
 TEST(Backup, BackupDuringMiningRestoresToAStoreThatOpensStreamsAndFinishesTheJob) {
-  testutil::GitRepo repo;
   // Large enough that the job is still mining when the backup (of a small store) has ended.
   const int kCommits = 3000;
-  ImportHistory(repo, kCommits);
+  testutil::HistoryServer h(kCommits, "fix: ");
+  ASSERT_TRUE(h.Start());
+  testutil::TestServer& server = h.server();
   testutil::TempDir backups;
   const std::string backup_dir = backups.path() + "/b1";
   bool during_job = false;
-  testutil::TestServer server(repo.path(), {"--mine-threads", "1"});
-  ASSERT_TRUE(server.Start());
   {
     client::FixmineClient c(server.address(), "");
-    ASSERT_TRUE(c.AddRepository(repo.path(), "big").ok());
-    fixmine::v1::StartMiningRequest req;
-    req.set_repo("big");
-    auto job = c.StartMining(req);
+    auto job = testutil::StartJobMidway(c, "big");  // once a first batch is written
     ASSERT_TRUE(job.ok()) << job.status();
-    for (int i = 0; i < 2000; ++i) {  // bounded: until a first batch is written
-      auto j = c.GetJob(job->id());
-      ASSERT_TRUE(j.ok());
-      if (j->records_written() > 0 || Ended(j->state())) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
     CommandResult b = server.Cli("db backup " + ShellQuote(backup_dir));
     ASSERT_EQ(b.exit_code, 0) << b.err;
     EXPECT_NE(b.out.find("backup " + backup_dir), std::string::npos) << b.out;
     auto j = c.GetJob(job->id());
     ASSERT_TRUE(j.ok());
-    during_job = !Ended(j->state());
+    during_job = !testutil::JobEnded(j->state());
     // The test's premise: the backup was taken while the job was writing.
     ASSERT_TRUE(during_job) << "the job ended before the backup did; the test needs more commits";
     // The live server finishes its job; the live store verifies clean.
-    fixmine::v1::Job last;
-    ASSERT_TRUE(c.WatchJob(job->id(), [&](const fixmine::v1::Job& x) { last = x; }).ok());
+    fixmine::v1::Job last = testutil::WatchToEnd(c, job->id());
     ASSERT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
     CommandResult v = server.Cli("db verify");
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
@@ -93,21 +55,19 @@ TEST(Backup, BackupDuringMiningRestoresToAStoreThatOpensStreamsAndFinishesTheJob
     EXPECT_NE(relative.err.find("absolute"), std::string::npos) << relative.err;
   }
   // Restore refuses while the server holds the store, and a non-empty target without --force.
-  std::string cli = ShellQuote(testutil::CliPath());
   CommandResult busy =
-      testutil::RunShell(fmt::format("{} db restore {} --data-dir {} --force", cli,
-                                     ShellQuote(backup_dir), ShellQuote(server.data_dir())));
+      testutil::RunCli(fmt::format("db restore {} --data-dir {} --force", ShellQuote(backup_dir),
+                                   ShellQuote(server.data_dir())));
   EXPECT_EQ(busy.exit_code, 1) << busy.err;
   EXPECT_NE(busy.err.find("stop fixmined first"), std::string::npos) << busy.err;
   ASSERT_EQ(server.Stop(), 0);
-  CommandResult no_force =
-      testutil::RunShell(fmt::format("{} db restore {} --data-dir {}", cli, ShellQuote(backup_dir),
-                                     ShellQuote(server.data_dir())));
+  CommandResult no_force = testutil::RunCli(fmt::format(
+      "db restore {} --data-dir {}", ShellQuote(backup_dir), ShellQuote(server.data_dir())));
   EXPECT_EQ(no_force.exit_code, 2) << no_force.err;
   EXPECT_NE(no_force.err.find("--force"), std::string::npos) << no_force.err;
   CommandResult restored =
-      testutil::RunShell(fmt::format("{} db restore {} --data-dir {} --force", cli,
-                                     ShellQuote(backup_dir), ShellQuote(server.data_dir())));
+      testutil::RunCli(fmt::format("db restore {} --data-dir {} --force", ShellQuote(backup_dir),
+                                   ShellQuote(server.data_dir())));
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   EXPECT_NE(restored.out.find("restored "), std::string::npos) << restored.out;
 
@@ -116,20 +76,14 @@ TEST(Backup, BackupDuringMiningRestoresToAStoreThatOpensStreamsAndFinishesTheJob
   client::FixmineClient c(server.address(), "");
   auto count = c.CountRecords("");
   ASSERT_TRUE(count.ok()) << count.status();
-  std::set<std::string> commits;
-  fixmine::v1::StreamRecordsRequest sr;
-  ASSERT_TRUE(c.StreamRecords(sr, [&](const auto& b) {
-                 for (const auto& r : b.records()) EXPECT_TRUE(commits.insert(r.commit()).second);
-                 return true;
-               }).ok());
-  // The stream may see records of the resumed job written after the count; never fewer.
-  EXPECT_GE(static_cast<int64_t>(commits.size()), *count);
+  // Each record once (AllRecords checks); the stream may see records of the resumed job written
+  // after the count, never fewer.
+  EXPECT_GE(static_cast<int64_t>(testutil::AllRecords(c).size()), *count);
   // A job that was mid-way in the backup resumes and completes it: every commit once.
   auto jobs = c.ListJobs("big");
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 1u);
-  fixmine::v1::Job last;
-  ASSERT_TRUE(c.WatchJob((*jobs)[0].id(), [&](const fixmine::v1::Job& x) { last = x; }).ok());
+  fixmine::v1::Job last = testutil::WatchToEnd(c, (*jobs)[0].id());
   EXPECT_EQ(last.state(), fixmine::v1::SUCCEEDED) << last.error();
   EXPECT_EQ(*c.CountRecords(""), kCommits);
   CommandResult v = server.Cli("db verify --output json");

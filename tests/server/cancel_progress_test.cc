@@ -5,80 +5,33 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <regex>
-#include <thread>
 
-#include "absl/strings/str_split.h"
 #include "client/fixmine_client.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
+#include "tests/testutil/history.h"
+#include "tests/testutil/jobs.h"
 #include "tests/testutil/test_server.h"
 
 namespace fixmine {
 namespace {
 
 using testutil::CommandResult;
+using testutil::Lines;
 using testutil::ShellQuote;
 
-// `n` linear commits, each a "fix" editing one of a few files (the server blames fixes: SZZ,
-// the slow part of a record).
-void FixHistory(testutil::GitRepo& repo, int n) {
-  std::string stream;
-  for (int i = 1; i <= n; ++i) {
-    std::string msg = fmt::format("fix: change {}\n", i);
-    std::string body;
-    for (int l = 0; l < 40; ++l) body += fmt::format("line {} of version {}\n", l, i);
-    stream += fmt::format(
-        "commit refs/heads/main\nmark :{}\ncommitter Ada <ada@example.com> {} +0000\n"
-        "data {}\n{}",
-        i, 1700000000 + i * 60, msg.size(), msg);
-    if (i > 1) stream += fmt::format("from :{}\n", i - 1);
-    stream += fmt::format("M 100644 inline src/file{}.c\ndata {}\n{}\n", i % 7, body.size(), body);
-  }
-  testutil::TempDir tmp;
-  std::string path = tmp.path() + "/stream";
-  {
-    std::ofstream f(path, std::ios::binary);
-    f << stream;
-  }
-  repo.Git("fast-import --quiet < " + ShellQuote(path));
-  repo.Git("reset -q --hard main");
-}
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
-
 TEST(Cancel, StopsARunningJobWithinTwoSecondsAndSaysCancelling) {
-  testutil::GitRepo repo;
   const int kCommits = 6000;
-  FixHistory(repo, kCommits);
-  testutil::TestServer server(repo.path(), {"--mine-threads", "1"});
-  ASSERT_TRUE(server.Start());
+  testutil::HistoryServer h(kCommits, "fix: ");
+  ASSERT_TRUE(h.Start());
+  testutil::TestServer& server = h.server();
   client::FixmineClient c(server.address(), "");
-  ASSERT_TRUE(c.AddRepository(repo.path(), "big").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("big");
-  auto job = c.StartMining(req);
+  // Cancel once the walk is writing records.
+  auto job = testutil::StartJobMidway(c, "big");
   ASSERT_TRUE(job.ok()) << job.status();
-  // Cancel once the walk is writing records (bounded: about 10 s).
-  fixmine::v1::Job running;
-  for (int i = 0; i < 2000; ++i) {
-    auto j = c.GetJob(job->id());
-    ASSERT_TRUE(j.ok());
-    running = *j;
-    if (running.records_written() > 0 ||
-        running.state() != fixmine::v1::RUNNING && running.state() != fixmine::v1::QUEUED) {
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_EQ(running.state(), fixmine::v1::RUNNING) << "the job ended before the cancel";
-  ASSERT_GT(running.records_written(), 0);
-  ASSERT_EQ(running.phase(), "walk");
+  ASSERT_EQ(job->state(), fixmine::v1::RUNNING);
+  ASSERT_EQ(job->phase(), "walk");
 
   auto start = std::chrono::steady_clock::now();
   CommandResult cancel = server.Cli("job cancel --wait " + job->id());
@@ -101,30 +54,25 @@ TEST(Cancel, StopsARunningJobWithinTwoSecondsAndSaysCancelling) {
 }
 
 TEST(Cancel, ReplyIsCancellingOrCancelledNeverRunning) {
-  testutil::GitRepo repo;
-  FixHistory(repo, 3000);
-  testutil::TestServer server(repo.path(), {"--mine-threads", "1"});
-  ASSERT_TRUE(server.Start());
+  testutil::HistoryServer h(3000, "fix: ");
+  ASSERT_TRUE(h.Start());
+  testutil::TestServer& server = h.server();
   client::FixmineClient c(server.address(), "");
-  ASSERT_TRUE(c.AddRepository(repo.path(), "big").ok());
-  fixmine::v1::StartMiningRequest req;
-  req.set_repo("big");
-  auto job = c.StartMining(req);
+  auto job = testutil::StartJob(c, "big");
   ASSERT_TRUE(job.ok()) << job.status();
   CommandResult cancel = server.Cli("job cancel " + job->id());
   ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
   EXPECT_TRUE(cancel.out.find("state:             CANCELLING\n") != std::string::npos ||
               cancel.out.find("state:             CANCELLED\n") != std::string::npos)
       << cancel.out;
-  fixmine::v1::Job last;
-  ASSERT_TRUE(c.WatchJob(job->id(), [&](const fixmine::v1::Job& j) { last = j; }).ok());
-  EXPECT_EQ(last.state(), fixmine::v1::CANCELLED);
+  EXPECT_EQ(testutil::WatchToEnd(c, job->id()).state(), fixmine::v1::CANCELLED);
 }
 
 TEST(Progress, MineWaitPrintsOneLinePerUpdateWhenStderrIsNotATerminal) {
   testutil::GitRepo repo;
   const int kCommits = 2000;
-  FixHistory(repo, kCommits);
+  // Fixes: the server blames them (SZZ, the slow part of a record).
+  testutil::ImportLinearHistory(repo, kCommits, "fix: ");
   testutil::TestServer server(repo.path(), {"--mine-threads", "1"});
   ASSERT_TRUE(server.Start());
   ASSERT_EQ(server.Cli(fmt::format("repo add {} --name r", ShellQuote(repo.path()))).exit_code, 0);

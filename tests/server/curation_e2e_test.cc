@@ -1,6 +1,7 @@
 // Curation through the real fixmined and CLI: server policies, --preset, stats, license.
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -8,10 +9,6 @@
 namespace fixmine {
 namespace {
 
-// True when `text` contains `part`.
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 using testutil::CommandResult;
 
 class CurationE2e : public ::testing::Test {
@@ -51,26 +48,26 @@ TEST_F(CurationE2e, PresetsPoliciesStatsAndLicense) {
   EXPECT_EQ(Cli("records count --filter 'drop = \"commitpackft:blocked_phrase\"'").out, "1\n");
   CommandResult bad = Cli("records count --preset nope");
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_TRUE(Has(bad.err, "unknown preset")) << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, "unknown preset")) << bad.err;
 
   // Server defaults: secrets redacted, e-mails hashed.
   CommandResult secret = Cli("records stream --preset commitpackft --filter secrets_found");
   ASSERT_EQ(secret.exit_code, 0) << secret.err;
   // JSON escapes < and > as \u003c and \u003e.
-  EXPECT_TRUE(Has(secret.out, "REDACTED:aws_access_key")) << secret.out;
-  EXPECT_FALSE(Has(secret.out, "AKIAIOSFODNN7EXAMPLE")) << secret.out;
-  EXPECT_FALSE(Has(secret.out, "example.com")) << secret.out;
-  EXPECT_TRUE(Has(secret.out, "\"email\":\"sha256:")) << secret.out;
-  EXPECT_TRUE(Has(secret.out, "\"license\":\"Apache-2.0\"")) << secret.out;
+  EXPECT_TRUE(absl::StrContains(secret.out, "REDACTED:aws_access_key")) << secret.out;
+  EXPECT_FALSE(absl::StrContains(secret.out, "AKIAIOSFODNN7EXAMPLE")) << secret.out;
+  EXPECT_FALSE(absl::StrContains(secret.out, "example.com")) << secret.out;
+  EXPECT_TRUE(absl::StrContains(secret.out, "\"email\":\"sha256:")) << secret.out;
+  EXPECT_TRUE(absl::StrContains(secret.out, "\"license\":\"Apache-2.0\"")) << secret.out;
 
   CommandResult stats = Cli("--output json stats");
   ASSERT_EQ(stats.exit_code, 0) << stats.err;
-  EXPECT_TRUE(Has(stats.out, "\"preset = commitpackft\": \"2\"")) << stats.out;
-  EXPECT_TRUE(Has(stats.out, "\"is_bot\": \"1\"")) << stats.out;
-  EXPECT_TRUE(Has(stats.out, "\"license\": \"Apache-2.0\"")) << stats.out;
+  EXPECT_TRUE(absl::StrContains(stats.out, "\"preset = commitpackft\": \"2\"")) << stats.out;
+  EXPECT_TRUE(absl::StrContains(stats.out, "\"is_bot\": \"1\"")) << stats.out;
+  EXPECT_TRUE(absl::StrContains(stats.out, "\"license\": \"Apache-2.0\"")) << stats.out;
   CommandResult table = Cli("stats");
-  EXPECT_TRUE(Has(table.out, "license Apache-2.0")) << table.out;
-  EXPECT_TRUE(Has(table.out, "lockfile")) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "license Apache-2.0")) << table.out;
+  EXPECT_TRUE(absl::StrContains(table.out, "lockfile")) << table.out;
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "fmt/format.h"
+#include "tests/testutil/benchmark_text.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
 
@@ -20,20 +22,8 @@ namespace {
 
 using testutil::CommandResult;
 
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
 // HumanEval/0's canonical solution.
-constexpr char kSolution[] =
-    "    for idx, elem in enumerate(numbers):\n"
-    "        for idx2, elem2 in enumerate(numbers):\n"
-    "            if idx != idx2:\n"
-    "                distance = abs(elem - elem2)\n"
-    "                if distance < threshold:\n"
-    "                    return True\n"
-    "\n"
-    "    return False\n";
+constexpr const char* kSolution = testutil::kHumanEvalZeroSolution;
 
 // Polls `records count ARGS` until it prints `want` (at most about 20 s).
 std::string CountUntil(const testutil::TestServer& server, const std::string& args,
@@ -49,15 +39,7 @@ std::string CountUntil(const testutil::TestServer& server, const std::string& ar
 
 TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   testutil::GitRepo repo;
-  repo.Write("src/close.py",
-             "def has_close_elements(Numbers, threshold):\n"
-             "\tfor IDX, elem in enumerate( Numbers ):\n"
-             "\t\tfor IDX2, ELEM2 in enumerate(Numbers):\n"
-             "\t\t\tif IDX != IDX2:\n"
-             "\t\t\t\tdistance = abs(elem - ELEM2)\n"
-             "\t\t\t\tif distance < threshold:\n"
-             "\t\t\t\t\treturn True\n"
-             "\treturn False\n");
+  repo.Write("src/close.py", testutil::kHumanEvalZeroPasted);
   std::string pasted = repo.CommitAll("Add has_close_elements\n");
   repo.Write("src/other.py",
              "def check(values):\n"
@@ -84,9 +66,9 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
 
   CommandResult bench = server.Cli("bench add humaneval " + testutil::ShellQuote(bench_file));
   ASSERT_EQ(bench.exit_code, 0) << bench.err;
-  EXPECT_TRUE(Has(bench.out, "1 items")) << bench.out;
+  EXPECT_TRUE(absl::StrContains(bench.out, "1 items")) << bench.out;
   CommandResult list = server.Cli("bench list");
-  EXPECT_TRUE(Has(list.out, "humaneval")) << list.out;
+  EXPECT_TRUE(absl::StrContains(list.out, "humaneval")) << list.out;
 
   EXPECT_EQ(CountUntil(server, "--filter contaminated --include-contaminated", "1\n"), "1\n");
   // The re-check ran as a job that the job commands show.
@@ -94,25 +76,27 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   for (int i = 0; i < 200 && recheck.empty(); ++i) {
     std::istringstream jobs(server.Cli("job list --output jsonl").out);
     for (std::string line; std::getline(jobs, line);) {
-      if (Has(line, "\"kind\":\"decontaminate\"") && Has(line, "SUCCEEDED")) recheck = line;
+      if (absl::StrContains(line, "\"kind\":\"decontaminate\"") &&
+          absl::StrContains(line, "SUCCEEDED"))
+        recheck = line;
     }
     if (recheck.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ASSERT_FALSE(recheck.empty());
-  EXPECT_TRUE(Has(recheck, "\"records_written\":\"1\"")) << recheck;
-  EXPECT_TRUE(Has(recheck, "\"commits_walked\":\"2\"")) << recheck;
+  EXPECT_TRUE(absl::StrContains(recheck, "\"records_written\":\"1\"")) << recheck;
+  EXPECT_TRUE(absl::StrContains(recheck, "\"commits_walked\":\"2\"")) << recheck;
   EXPECT_EQ(server.Cli("records count").out, "1\n");
   EXPECT_EQ(server.Cli("records count --include-contaminated").out, "2\n");
   CommandResult stream = server.Cli("records stream --include-contaminated --filter contaminated");
   ASSERT_EQ(stream.exit_code, 0) << stream.err;
-  EXPECT_TRUE(Has(stream.out, "\"commit\":\"" + pasted + "\"")) << stream.out;
-  EXPECT_TRUE(Has(stream.out, "\"benchmark\":\"humaneval\"")) << stream.out;
+  EXPECT_TRUE(absl::StrContains(stream.out, "\"commit\":\"" + pasted + "\"")) << stream.out;
+  EXPECT_TRUE(absl::StrContains(stream.out, "\"benchmark\":\"humaneval\"")) << stream.out;
   std::string item = std::filesystem::path(bench_file).filename().string();
-  EXPECT_TRUE(Has(stream.out, "\"item\":\"" + item + "\"")) << stream.out;
+  EXPECT_TRUE(absl::StrContains(stream.out, "\"item\":\"" + item + "\"")) << stream.out;
   // The default read hides it; the record sharing only short lines stays.
   CommandResult plain = server.Cli("records stream");
-  EXPECT_FALSE(Has(plain.out, "\"commit\":\"" + pasted + "\"")) << plain.out;
-  EXPECT_TRUE(Has(plain.out, "\"commit\":\"" + unrelated + "\"")) << plain.out;
+  EXPECT_FALSE(absl::StrContains(plain.out, "\"commit\":\"" + pasted + "\"")) << plain.out;
+  EXPECT_TRUE(absl::StrContains(plain.out, "\"commit\":\"" + unrelated + "\"")) << plain.out;
 
   // Mined after the benchmark was added: labelled at mining time.
   repo.Write("src/again.py", "def close_again(numbers, threshold):\n" + std::string(kSolution));
@@ -121,7 +105,7 @@ TEST(DecontamE2e, BenchAddLabelsStoredAndNewRecordsAndReadsExcludeThem) {
   ASSERT_EQ(mine.exit_code, 0) << mine.err;
   CommandResult labelled =
       server.Cli("records stream --include-contaminated --filter contaminated");
-  EXPECT_TRUE(Has(labelled.out, "\"commit\":\"" + later + "\"")) << labelled.out;
+  EXPECT_TRUE(absl::StrContains(labelled.out, "\"commit\":\"" + later + "\"")) << labelled.out;
   EXPECT_EQ(server.Cli("records count").out, "1\n");
 
   // Validation, and removal clears the labels.

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "client/fixmine_client.h"
 #include "curation/canonical.h"
 #include "fmt/format.h"
@@ -22,20 +23,7 @@ namespace fixmine {
 namespace {
 
 using testutil::CommandResult;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-// The JSON line of `commit` in a `records stream` output; "" when absent.
-std::string LineOf(const std::string& out, const std::string& commit) {
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (Has(line, "\"commit\":\"" + commit + "\"")) return line;
-  }
-  return "";
-}
+using testutil::LineOf;
 
 // Every stored record by "repo:commit", read through the client library.
 std::map<std::string, fixmine::v1::Record> Records(const testutil::TestServer& server) {
@@ -145,9 +133,10 @@ TEST(DedupE2e, CherryPicksAcrossRepositoriesAndNearDuplicates) {
   }
   std::string pick = LineOf(stream.out, b_pick);
   ASSERT_FALSE(pick.empty()) << stream.out;
-  EXPECT_TRUE(Has(pick, "\"patch_fingerprint\":\"")) << pick;
-  EXPECT_FALSE(Has(pick, "\"minhash\"")) << pick;
-  EXPECT_FALSE(Has(LineOf(stream.out, b_other), "duplicate_of")) << LineOf(stream.out, b_other);
+  EXPECT_TRUE(absl::StrContains(pick, "\"patch_fingerprint\":\"")) << pick;
+  EXPECT_FALSE(absl::StrContains(pick, "\"minhash\"")) << pick;
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, b_other), "duplicate_of"))
+      << LineOf(stream.out, b_other);
 
   std::string near_canonical = CanonicalOf({table_a, table_b});
   const auto& near_copy = table_a.id() == near_canonical ? table_b : table_a;
@@ -155,7 +144,8 @@ TEST(DedupE2e, CherryPicksAcrossRepositoriesAndNearDuplicates) {
   EXPECT_EQ(table_b.duplicate_of(), "");
   EXPECT_EQ(near_copy.near_duplicate_of(), near_canonical);
   EXPECT_GE(near_copy.near_duplicate_similarity(), 80);
-  EXPECT_FALSE(Has(LineOf(stream.out, b_far), "near_duplicate_of")) << LineOf(stream.out, b_far);
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, b_far), "near_duplicate_of"))
+      << LineOf(stream.out, b_far);
 
   // Filters and the default preset agree with the labels.
   CommandResult dups = server.Cli("records count --filter duplicate");

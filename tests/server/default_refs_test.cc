@@ -6,7 +6,6 @@
 
 #include <set>
 
-#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -16,30 +15,17 @@ namespace {
 
 using testutil::CommandResult;
 using testutil::GitRepo;
+using testutil::JsonField;
+using testutil::Lines;
 using testutil::ShellQuote;
 using testutil::TestServer;
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
-
-// The value of string field `key` in a JSON line ("" when absent).
-std::string Field(const std::string& line, const std::string& key) {
-  std::string pat = "\"" + key + "\":\"";
-  size_t p = line.find(pat);
-  if (p == std::string::npos) return "";
-  size_t e = line.find('"', p + pat.size());
-  return line.substr(p + pat.size(), e - p - pat.size());
-}
 
 // The commits of the stored records.
 std::set<std::string> StoredCommits(const TestServer& server) {
   CommandResult r = server.Cli("records stream");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::set<std::string> out;
-  for (const std::string& line : Lines(r.out)) out.insert(Field(line, "commit"));
+  for (const std::string& line : Lines(r.out)) out.insert(JsonField(line, "commit"));
   return out;
 }
 

@@ -4,7 +4,6 @@
 #include <set>
 #include <sstream>
 
-#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -14,13 +13,8 @@ namespace {
 
 using testutil::CommandResult;
 using testutil::GitRepo;
+using testutil::Lines;
 using testutil::TestServer;
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
 
 // The "commit" field of each JSON line (the CLI prints proto JSON; the field is a 40-hex string).
 std::vector<std::string> Commits(const std::string& jsonl) {

@@ -67,7 +67,7 @@ class ReadSessions : public ::testing::Test {
   }
   void SetUp() override { client_ = std::make_unique<FixmineClient>(server_->address(), ""); }
 
-  std::vector<std::string> StreamIds(fixmine::v1::StreamRecordsRequest req) {
+  std::vector<std::string> StreamIds(const fixmine::v1::StreamRecordsRequest& req) {
     std::vector<std::string> ids;
     absl::Status st = client_->StreamRecords(req, [&](const auto& b) {
       for (const auto& r : b.records()) ids.push_back(r.id());
@@ -96,6 +96,7 @@ TEST_F(ReadSessions, ThreeConcurrentStreamsReturnEveryRecordOnce) {
   std::vector<std::vector<std::string>> got(3);
   std::vector<absl::Status> status(3);
   std::vector<std::thread> readers;
+  readers.reserve(3);
   for (int i = 0; i < 3; ++i) {
     readers.emplace_back([&, i] {
       FixmineClient own(server_->address(), "");  // one connection per reader, as in N processes

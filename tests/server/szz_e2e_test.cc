@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -13,19 +14,7 @@ namespace fixmine {
 namespace {
 
 using testutil::CommandResult;
-
-bool Has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-std::string LineOf(const std::string& out, const std::string& commit) {
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (Has(line, "\"commit\":\"" + commit + "\"")) return line;
-  }
-  return "";
-}
+using testutil::LineOf;
 
 //   * M  merge side: the return line was edited on both sides; resolved by hand
 //   |
@@ -69,15 +58,15 @@ TEST(SzzE2e, MergeResolutionAndBugFixLinksInTheStore) {
 
   std::string merge = LineOf(stream.out, m);
   ASSERT_FALSE(merge.empty()) << stream.out;
-  EXPECT_TRUE(Has(merge, "\"merge_resolution\":true")) << merge;
-  EXPECT_TRUE(Has(merge, "diff --cc calc.c")) << merge;
+  EXPECT_TRUE(absl::StrContains(merge, "\"merge_resolution\":true")) << merge;
+  EXPECT_TRUE(absl::StrContains(merge, "diff --cc calc.c")) << merge;
   std::string fix = LineOf(stream.out, f);
-  EXPECT_TRUE(Has(fix, "\"bug_introducing_commits\":[\"" + i + "\"]")) << fix;
+  EXPECT_TRUE(absl::StrContains(fix, "\"bug_introducing_commits\":[\"" + i + "\"]")) << fix;
   // I was written after F (newest first) and still lists it.
   std::string bug = LineOf(stream.out, i);
-  EXPECT_TRUE(Has(bug, "\"fixed_by\":[\"" + f + "\"]")) << bug;
-  EXPECT_FALSE(Has(LineOf(stream.out, a), "fixed_by")) << LineOf(stream.out, a);
-  EXPECT_FALSE(Has(LineOf(stream.out, s), "bug_introducing_commits"));
+  EXPECT_TRUE(absl::StrContains(bug, "\"fixed_by\":[\"" + f + "\"]")) << bug;
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, a), "fixed_by")) << LineOf(stream.out, a);
+  EXPECT_FALSE(absl::StrContains(LineOf(stream.out, s), "bug_introducing_commits"));
 
   EXPECT_EQ(server.Cli("records count --filter merge_resolution").out, "1\n");
   EXPECT_EQ(server.Cli("records count --filter has_bug_link").out, "1\n");

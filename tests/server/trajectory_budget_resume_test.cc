@@ -6,7 +6,6 @@
 
 #include <set>
 
-#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -16,14 +15,9 @@ namespace {
 
 using testutil::CommandResult;
 using testutil::GitRepo;
+using testutil::Lines;
 using testutil::ShellQuote;
 using testutil::TestServer;
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
 
 std::string ResumeToken(const std::string& err) {
   size_t p = err.find("resume_token: ");

@@ -5,7 +5,6 @@
 #include <regex>
 #include <set>
 
-#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "tests/testutil/git_repo.h"
 #include "tests/testutil/test_server.h"
@@ -15,27 +14,14 @@ namespace {
 
 using testutil::CommandResult;
 using testutil::GitRepo;
+using testutil::JsonField;
+using testutil::Lines;
 using testutil::ShellQuote;
 using testutil::TestServer;
-
-std::vector<std::string> Lines(const std::string& s) {
-  std::vector<std::string> out;
-  for (auto part : absl::StrSplit(s, '\n', absl::SkipEmpty())) out.emplace_back(part);
-  return out;
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// The value of string field `key` in a JSON line ("" when absent).
-std::string Field(const std::string& line, const std::string& key) {
-  std::string pat = "\"" + key + "\":\"";
-  size_t p = line.find(pat);
-  if (p == std::string::npos) return "";
-  size_t e = line.find('"', p + pat.size());
-  return line.substr(p + pat.size(), e - p - pat.size());
 }
 
 std::string ResumeToken(const std::string& err) {
@@ -114,14 +100,14 @@ TEST_F(TrajectoryEndToEnd, StreamAndGetReturnTheMergedPullRequests) {
   // Newest merge first: #12 then #11.
   EXPECT_NE(lines[0].find("\"pr_number\":\"12\""), std::string::npos) << lines[0];
   const std::string& widget = lines[1];
-  EXPECT_EQ(Field(widget, "merge_commit"), m1_);
-  EXPECT_EQ(Field(widget, "title"), "Add the widget");
+  EXPECT_EQ(JsonField(widget, "merge_commit"), m1_);
+  EXPECT_EQ(JsonField(widget, "title"), "Add the widget");
   EXPECT_NE(widget.find("\"any_fix\":true"), std::string::npos) << widget;
   EXPECT_NE(
       widget.find(fmt::format("\"step_commits\":[\"{}\",\"{}\",\"{}\"]", w_[0], w_[1], w_[2])),
       std::string::npos)
       << widget;
-  std::string id = Field(widget, "id");
+  std::string id = JsonField(widget, "id");
   ASSERT_FALSE(id.empty());
 
   CommandResult get = Cli("trajectories get " + id);
@@ -132,7 +118,7 @@ TEST_F(TrajectoryEndToEnd, StreamAndGetReturnTheMergedPullRequests) {
   for (int i = 0; i < 3; ++i) {
     CommandResult r = Cli("records stream --filter " + ShellQuote("commit = \"" + w_[i] + "\""));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(Field(r.out, "trajectory_id"), id);
+    EXPECT_EQ(JsonField(r.out, "trajectory_id"), id);
     if (i > 0) {
       EXPECT_NE(r.out.find(fmt::format("\"trajectory_step\":{}", i)), std::string::npos) << r.out;
     }
@@ -190,7 +176,7 @@ TEST_F(TrajectoryEndToEnd, StreamCutAndResumedYieldsEachTrajectoryOnce) {
 TEST_F(TrajectoryEndToEnd, ChatIsOneTurnPairPerStep) {
   std::vector<std::string> widget = Stream("pr_number = 11");
   ASSERT_EQ(widget.size(), 1u);
-  CommandResult chat = Cli("trajectories get --format chat " + Field(widget[0], "id"));
+  CommandResult chat = Cli("trajectories get --format chat " + JsonField(widget[0], "id"));
   ASSERT_EQ(chat.exit_code, 0) << chat.err;
   EXPECT_EQ(Count(chat.out, "\"role\":\"system\""), 1u) << chat.out;
   EXPECT_EQ(Count(chat.out, "\"role\":\"user\""), 3u) << chat.out;
@@ -292,7 +278,7 @@ TEST(TrajectoryBudgetEndToEnd, OversizedCombinedDiffStreamsShedAndMarked) {
   // would be over 3 MB.
   EXPECT_LT(t.size(), size_t{3} << 19);
 
-  CommandResult get = server.Cli("trajectories get " + Field(t, "id"));
+  CommandResult get = server.Cli("trajectories get " + JsonField(t, "id"));
   ASSERT_EQ(get.exit_code, 0) << get.err;
   EXPECT_EQ(Trim(get.out), t);
   // The step records themselves are within budget and keep their patches.

@@ -600,6 +600,7 @@ TEST(FilterTest, MatchesIsThreadSafe) {
   ASSERT_TRUE(f.ok()) << f.status();
   Record r = Sample();
   std::vector<std::thread> threads;
+  threads.reserve(4);
   std::vector<int> hits(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {

@@ -88,6 +88,7 @@ class MaintenanceTest : public ::testing::Test {
     job.set_id("j1");
     job.set_repo("r");
     std::vector<fixmine::v1::Record> records;
+    records.reserve(20);
     for (int i = 0; i < 20; ++i) records.push_back(MakeRecord("r", i));
     fixmine::v1::Repository repo;
     repo.set_name("r");

@@ -26,7 +26,7 @@ std::string MinerId(const std::string& repo, const std::string& commit) {
   return r.out.substr(0, 24);
 }
 
-Record Make(const std::string& repo, int n, std::vector<int> bugs = {}) {
+Record Make(const std::string& repo, int n, const std::vector<int>& bugs = {}) {
   Record r;
   r.set_repo(repo);
   r.set_commit(fmt::format("{:040x}", n));

@@ -57,7 +57,7 @@ Record Make(const std::string& repo, int commit, int64_t time, const std::string
 
 // A 64-value signature of family `family` whose positions in `changed` hold values of their own
 // (`variant` tells variants apart).
-std::vector<uint32_t> Sig(int family, int variant = 0, std::vector<int> changed = {}) {
+std::vector<uint32_t> Sig(int family, int variant = 0, const std::vector<int>& changed = {}) {
   std::vector<uint32_t> out(64);
   for (int i = 0; i < 64; ++i) out[i] = static_cast<uint32_t>(family * 1000 + i);
   for (int i : changed) out[i] = static_cast<uint32_t>(1000000 + variant * 100 + i);
@@ -316,6 +316,7 @@ TEST_F(CanonicalStoreTest, RandomCorporaInRandomOrdersMatchTheOracle) {
         if (pick(rng) % 4 != 0) {
           std::vector<int> changed;
           int n = pick(rng) % 13;
+          changed.reserve(n);
           for (int i = 0; i < n; ++i) changed.push_back(pick(rng) % 64);
           sig = Sig(pick(rng) % 4, pick(rng) % 1000, changed);
         }
@@ -328,6 +329,7 @@ TEST_F(CanonicalStoreTest, RandomCorporaInRandomOrdersMatchTheOracle) {
       auto store = Open(fmt::format("r{}-{}", round, order));
       ASSERT_NE(store, nullptr);
       std::vector<std::string> names;
+      names.reserve(repos.size());
       for (const auto& [name, records] : repos) names.push_back(name);
       std::shuffle(names.begin(), names.end(), rng);
       for (const std::string& name : names) {
@@ -391,6 +393,7 @@ TEST_F(CanonicalStoreTest, AStoreWithoutTheDedupFamilyIsRelabelledAtOpen) {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.reserve(names.size());
     for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
@@ -449,6 +452,7 @@ TEST_F(CanonicalStoreTest, VerifyReportsARecordMissingFromTheDedupIndex) {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.reserve(names.size());
     for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;

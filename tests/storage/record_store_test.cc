@@ -158,6 +158,7 @@ std::vector<std::string> StoreOrder(std::vector<Record> records) {
            std::make_tuple(b.repo(), -b.committer().time(), b.commit());
   });
   std::vector<std::string> ids;
+  ids.reserve(records.size());
   for (const auto& r : records) ids.push_back(r.id());
   return ids;
 }
@@ -290,6 +291,7 @@ TEST_F(RecordStoreTest, SchemaVersionMismatchIsFailedPrecondition) {
     std::vector<std::string> names;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(options, dir_, &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    descriptors.reserve(names.size());
     for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
@@ -356,6 +358,7 @@ TEST_F(RecordStoreTest, OpenLockedByAnotherProcessIsUnavailable) {
 
 TEST_F(RecordStoreTest, WriteBatchIsIdempotent) {
   std::vector<Record> records;
+  records.reserve(5);
   for (int i = 0; i < 5; ++i) records.push_back(MakeRecord("alpha", i, 1000 + i, {"Go"}));
   Repository repo = MakeRepo("alpha");
   repo.set_record_count(12345);  // derived by the store, never stored
@@ -720,6 +723,7 @@ TEST_F(RecordStoreTest, ConcurrentWritersOfDifferentRepositoriesKeepCountsExact)
   constexpr int kBatches = 10;
   constexpr int kPerBatch = 5;
   std::vector<std::thread> threads;
+  threads.reserve(kWriters);
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([this, w] {
       std::string repo = fmt::format("repo{}", w);

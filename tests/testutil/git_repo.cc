@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_split.h"
 #include "fmt/format.h"
 
 namespace fixmine::testutil {
@@ -108,6 +109,32 @@ std::string GitRepo::CommitAll(const std::string& message, bool allow_empty) {
   return id;
 }
 
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  for (auto part : absl::StrSplit(text, '\n', absl::SkipEmpty())) out.emplace_back(part);
+  return out;
+}
+
+std::string JsonField(const std::string& line, const std::string& key) {
+  const std::string pat = "\"" + key + "\":\"";
+  const size_t p = line.find(pat);
+  if (p == std::string::npos) return "";
+  const size_t e = line.find('"', p + pat.size());
+  return line.substr(p + pat.size(), e - p - pat.size());
+}
+
+std::string LineOf(const std::string& out, const std::string& commit) {
+  const std::string key = "\"commit\":\"" + commit + "\"";
+  for (const std::string& line : Lines(out)) {
+    if (line.find(key) != std::string::npos) return line;
+  }
+  return "";
+}
+
 std::string CliPath() { return FIXMINE_CLI_PATH; }
+
+CommandResult RunCli(const std::string& args) {
+  return RunShell(ShellQuote(CliPath()) + " " + args);
+}
 
 }  // namespace fixmine::testutil

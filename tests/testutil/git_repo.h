@@ -12,6 +12,17 @@ struct CommandResult {
   std::string err;  // stderr
 };
 
+// The non-empty lines of `text` (a command's output), without their newlines.
+std::vector<std::string> Lines(const std::string& text);
+
+// The value of string field `key` in JSON line `line`, as written (escapes kept); "" when
+// absent.
+std::string JsonField(const std::string& line, const std::string& key);
+
+// The line of record `commit` in `fixmine records stream --output jsonl` output `out`; "" when
+// absent.
+std::string LineOf(const std::string& out, const std::string& commit);
+
 // Runs `command` through /bin/sh, capturing stdout and stderr. Not for untrusted input.
 CommandResult RunShell(const std::string& command);
 
@@ -60,5 +71,9 @@ class GitRepo {
 
 // Path of the built `fixmine` binary.
 std::string CliPath();
+
+// Runs the real `fixmine` binary, `fixmine ARGS` (ARGS shell-quoted by the caller), and captures
+// its stdout, stderr and exit code. TestServer::Cli runs it against a test server.
+CommandResult RunCli(const std::string& args);
 
 }  // namespace fixmine::testutil

@@ -32,7 +32,12 @@ bool TestServer::Start() {
   std::vector<std::string> args = {FixmindPath(), "--listen",    "127.0.0.1:0",
                                    "--data-dir",  data_dir_,     "--allowed-root",
                                    allowed_root_, "--port-file", port_file};
-  for (const auto& a : extra_args_) args.push_back(a);
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  // Built before the fork: the child only execs.
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ == 0) {
     int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -40,9 +45,6 @@ bool TestServer::Start() {
       dup2(log, 2);
       dup2(log, 1);
     }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -89,7 +91,7 @@ void TestServer::Kill() {
 }
 
 CommandResult TestServer::Cli(const std::string& args) const {
-  return RunShell(fmt::format("{} --server {} {}", ShellQuote(CliPath()), address(), args));
+  return RunCli(fmt::format("--server {} {}", address(), args));
 }
 
 }  // namespace fixmine::testutil

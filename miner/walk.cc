@@ -357,7 +357,7 @@ absl::Status MineEncoded(const std::string& path, const WalkOptions& walk_opts,
   OrderedBuilder builder(std::move(repos), record_opts, encode, walk_opts.annotate);
   // Results wait here until every older commit is done: enough room that one slow commit (a
   // mass reformat) does not leave the other workers idle, little enough to bound memory.
-  const int64_t max_in_flight = 128 * workers;
+  const int64_t max_in_flight = int64_t{128} * workers;
 
   absl::Status sink_status;
   auto emit_one = [&]() -> bool {

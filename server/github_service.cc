@@ -326,8 +326,7 @@ grpc::ServerUnaryReactor* GithubServiceImpl::ImportGithubEvents(
 grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImpl::StreamInstances(
     grpc::CallbackServerContext* ctx, const fixmine::v1::StreamInstancesRequest* req) {
   auto filter = std::make_shared<std::unique_ptr<storage::InstanceFilter>>();
-  std::string text = req->filter();
-  auto parsed = storage::InstanceFilter::Parse(text);
+  auto parsed = storage::InstanceFilter::Parse(req->filter());
   std::string context = std::string(kInstanceTokenContext);
   if (parsed.ok()) {
     *filter = std::move(*parsed);
@@ -369,7 +368,7 @@ grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImp
 grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::StreamIssues(
     grpc::CallbackServerContext* ctx, const fixmine::v1::StreamIssuesRequest* req) {
   GithubDeps deps = deps_;
-  std::string repo = req->repo();
+  const std::string& repo = req->repo();
   auto filter = std::make_shared<std::unique_ptr<storage::IssueFilter>>();
   auto parsed = storage::IssueFilter::Parse(req->filter());
   std::string context = absl::StrCat(std::string(kIssueTokenContext), repo, "\n");

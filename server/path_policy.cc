@@ -140,7 +140,7 @@ absl::Status CheckObjectFolder(const std::string& what, const std::string& objec
     } else if (line[0] == '.' && depth == 0) {
       // Only the repository's own alternates file may hold relative lines: libgit2 joins them
       // to the objects folder it opened.
-      alt = objects + "/" + line;
+      alt = absl::StrCat(objects, "/", line);
     } else {
       // libgit2 opens any other line as it stands, that is relative to fixmined's working
       // directory (a '.' line of a nested alternates file, a line that starts with a letter or

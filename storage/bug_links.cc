@@ -60,12 +60,14 @@ absl::Status BugLinks::Link(const rocksdb::ReadOptions* ro, Record* record, Reco
         FromRocks(batch->Put(core_->cf(Family::kMeta),
                              keys::BugLinkKey(repo, bug, record->commit()), rocksdb::Slice()),
                   what));
-    if (auto p = state->added_by_commit.find(repo + '\0' + bug);
-        p != state->added_by_commit.end()) {
+    std::string link = repo;
+    link += '\0';
+    link += bug;
+    if (auto p = state->added_by_commit.find(link); p != state->added_by_commit.end()) {
       AddFixedBy(&writes->added[p->second].second, record->commit());
       continue;
     }
-    state->links[repo + '\0' + bug].push_back(record->commit());
+    state->links[link].push_back(record->commit());
     FIXMINE_ASSIGN_OR_RETURN(std::optional<std::string> key,
                              records_->KeyOf(ro, RecordIdOf(repo, bug), what));
     if (!key) continue;  // not stored yet: it reads the link when it is written

@@ -210,19 +210,13 @@ absl::StatusOr<std::unique_ptr<DbCore>> DbCore::Open(const std::string& dir,
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   const rocksdb::ColumnFamilyOptions base = BaseFamilyOptions(cache);
-  auto family_options = [&base](FamilyTuning tuning) {
-    switch (tuning) {
-      case FamilyTuning::kRecords:
-        return RecordsFamilyOptions(base);
-      case FamilyTuning::kCounters: {
-        rocksdb::ColumnFamilyOptions counters = base;
-        counters.merge_operator = std::make_shared<CounterAddOperator>();
-        return counters;
-      }
-      case FamilyTuning::kBase:
-        break;
+  auto family_options = [&base](FamilyTuning tuning) -> rocksdb::ColumnFamilyOptions {
+    if (tuning == FamilyTuning::kRecords) return RecordsFamilyOptions(base);
+    rocksdb::ColumnFamilyOptions options = base;
+    if (tuning == FamilyTuning::kCounters) {
+      options.merge_operator = std::make_shared<CounterAddOperator>();
     }
-    return base;
+    return options;
   };
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -352,7 +346,7 @@ absl::Status DbCore::WriteFence() {
   return Fenced("writing to the store");
 }
 
-void DbCore::SetFenceCallback(std::function<void(const absl::Status&)> on_fence) {
+void DbCore::SetFenceCallback(const std::function<void(const absl::Status&)>& on_fence) {
   bool fenced = false;
   {
     absl::MutexLock l(&write_mu_);

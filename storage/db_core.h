@@ -160,7 +160,7 @@ class DbCore {
   // OK while writes are taken, else the fence's status (RecordStore::WriteFence).
   absl::Status WriteFence();
   // Calls `on_fence` once when the store becomes fenced (at once when it is already).
-  void SetFenceCallback(std::function<void(const absl::Status&)> on_fence);
+  void SetFenceCallback(const std::function<void(const absl::Status&)>& on_fence);
 
   // RocksDB's latest sequence number.
   uint64_t Generation() const { return db_->GetLatestSequenceNumber(); }

@@ -177,7 +177,7 @@ std::string LshSignatureKey(std::string_view id) {
 
 std::string EncodeSignature(const google::protobuf::RepeatedField<uint32_t>& signature) {
   std::string out;
-  out.reserve(signature.size() * 4);
+  out.reserve(static_cast<size_t>(signature.size()) * 4);
   for (uint32_t v : signature) {
     for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
   }

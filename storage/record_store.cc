@@ -469,8 +469,8 @@ absl::Status RecordStore::Compact() { return core_->Compact(); }
 
 absl::Status RecordStore::WriteFence() { return core_->WriteFence(); }
 
-void RecordStore::SetFenceCallback(std::function<void(const absl::Status&)> on_fence) {
-  core_->SetFenceCallback(std::move(on_fence));
+void RecordStore::SetFenceCallback(const std::function<void(const absl::Status&)>& on_fence) {
+  core_->SetFenceCallback(on_fence);
 }
 
 }  // namespace fixmine::storage

@@ -153,7 +153,7 @@ class RecordStore {
   // Calls `on_fence` once, with WriteFence()'s status, when the store becomes fenced (on the
   // thread whose write failed; at once when it is fenced already). Replaces an earlier callback.
   // Thread-safe.
-  void SetFenceCallback(std::function<void(const absl::Status&)> on_fence);
+  void SetFenceCallback(const std::function<void(const absl::Status&)>& on_fence);
 
   // The database core, for the other components of storage/ (TrajectoryStore, GithubStore,
   // maintenance.h); its type is complete only inside storage/.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <queue>
 #include <set>
@@ -187,20 +188,20 @@ constexpr int kRenameThreshold = 50;  // percent similar, git's and libgit2's de
 class SignatureCache {
  public:
   std::optional<Signature> Find(const std::string& key) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     auto it = sigs_.find(key);
     if (it == sigs_.end()) return std::nullopt;
     return it->second;
   }
   void Put(std::string key, Signature sig) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     if (sigs_.size() >= kMaxBlobs) sigs_.clear();  // then it starts over
     sigs_.emplace(std::move(key), std::move(sig));
   }
 
  private:
   static constexpr size_t kMaxBlobs = 4096;  // a signature is about 1 KiB
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex: ThreadSanitizer sees it (Debian's libabsl is not instrumented)
   std::map<std::string, Signature> sigs_ ABSL_GUARDED_BY(mu_);
 };
 SignatureCache& SharedSignatures() {
@@ -223,14 +224,14 @@ class ChainCache {
 
   std::optional<git_oid> Find(const git_oid& commit, std::string_view path) {
     Key k = KeyOf(commit, path);
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     auto it = ends_.find(k);
     if (it == ends_.end()) return std::nullopt;
     return it->second;
   }
   void Put(const git_oid& commit, std::string_view path, const git_oid& end) {
     Key k = KeyOf(commit, path);
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     if (ends_.size() >= kMaxEntries) ends_.clear();  // then it starts over
     ends_[k] = end;
   }
@@ -254,7 +255,7 @@ class ChainCache {
   static Key KeyOf(const git_oid& commit, std::string_view path) {
     return Key{commit, std::hash<std::string_view>()(path)};
   }
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex: ThreadSanitizer sees it (Debian's libabsl is not instrumented)
   std::unordered_map<Key, git_oid, KeyHash> ends_ ABSL_GUARDED_BY(mu_);
 };
 ChainCache& SharedChains() {
@@ -281,14 +282,14 @@ class ChangedPaths {
   static uint64_t HashOf(std::string_view path) { return std::hash<std::string_view>()(path); }
 
   std::shared_ptr<const Entry> Find(const git_oid& commit) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     auto it = entries_.find(commit);
     return it == entries_.end() ? nullptr : it->second;
   }
   void Put(const git_oid& commit, std::shared_ptr<const Entry> entry) {
     size_t cost = kEntryBytes + entry->parents.size() * sizeof(git_oid);
     for (const auto& c : entry->changed) cost += c ? c->size() * sizeof(uint64_t) : 0;
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     if (bytes_ + cost > kMaxBytes) {  // then it starts over
       entries_.clear();
       bytes_ = 0;
@@ -309,7 +310,7 @@ class ChangedPaths {
   struct OidEq {
     bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_equal(&a, &b); }
   };
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex: ThreadSanitizer sees it (Debian's libabsl is not instrumented)
   std::unordered_map<git_oid, std::shared_ptr<const Entry>, OidHash, OidEq> entries_
       ABSL_GUARDED_BY(mu_);
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
@@ -336,19 +337,19 @@ using HunkList = std::shared_ptr<const std::vector<Hunk>>;
 class HunkCache {
  public:
   HunkList Find(const std::string& key) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     auto it = hunks_.find(key);
     return it == hunks_.end() ? nullptr : it->second;
   }
   void Put(std::string key, HunkList hunks) {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     if (hunks_.size() >= kMaxDiffs) hunks_.clear();  // then it starts over
     hunks_.emplace(std::move(key), std::move(hunks));
   }
 
  private:
   static constexpr size_t kMaxDiffs = 50000;  // a few hundred bytes each
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex: ThreadSanitizer sees it (Debian's libabsl is not instrumented)
   std::unordered_map<std::string, HunkList> hunks_ ABSL_GUARDED_BY(mu_);  // blob id + blob id
 };
 HunkCache& SharedHunks() {

@@ -16,7 +16,7 @@ Executor::Executor(std::string name, int threads, size_t max_queued)
 Executor::~Executor() { Shutdown(); }
 
 absl::Status Executor::Submit(std::function<void()> task) {
-  absl::MutexLock l(&mu_);
+  std::lock_guard<std::mutex> l(mu_);
   if (stopping_) {
     return absl::UnavailableError(absl::StrCat("the server is shutting down (", name_, ")"));
   }
@@ -26,22 +26,24 @@ absl::Status Executor::Submit(std::function<void()> task) {
                                                      " wait already (the limit); retry later"));
   }
   queue_.push_back(std::move(task));
+  ready_.notify_one();
   return absl::OkStatus();
 }
 
 void Executor::Shutdown() {
   {
-    absl::MutexLock l(&mu_);
+    std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;
   }
-  absl::MutexLock j(&join_mu_);
+  ready_.notify_all();
+  std::lock_guard<std::mutex> j(join_mu_);
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
   }
 }
 
 size_t Executor::queued() const {
-  absl::MutexLock l(&mu_);
+  std::lock_guard<std::mutex> l(mu_);
   return queue_.size();
 }
 
@@ -49,8 +51,8 @@ void Executor::Work() {
   for (;;) {
     std::function<void()> task;
     {
-      absl::MutexLock l(&mu_);
-      mu_.Await(absl::Condition(this, &Executor::Ready));
+      std::unique_lock<std::mutex> l(mu_);
+      ready_.wait(l, [this] { return stopping_ || !queue_.empty(); });
       // Queued tasks still run after Shutdown: each one finishes a call.
       if (queue_.empty()) return;
       task = std::move(queue_.front());

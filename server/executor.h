@@ -1,15 +1,15 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 
 namespace fixmine::server {
 
@@ -41,15 +41,19 @@ class Executor {
 
  private:
   void Work();
-  bool Ready() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); }
 
   const std::string name_;
   const size_t max_queued_;
-  mutable absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;  // set in the constructor, joined by Shutdown
-  absl::Mutex join_mu_;               // serialises Shutdown's joins
+  // std::mutex, not absl::Mutex: the hand-over of a task from the gRPC thread to a worker is
+  // what orders the task's reads after the caller's writes, and ThreadSanitizer sees that only
+  // through pthread calls (Debian's libabsl is not instrumented, so under TSan every task's
+  // reads looked like races).
+  mutable std::mutex mu_;
+  std::condition_variable ready_;            // a task was queued, or Shutdown began
+  std::deque<std::function<void()>> queue_;  // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::vector<std::thread> workers_;         // set in the constructor, joined by Shutdown
+  std::mutex join_mu_;                       // serialises Shutdown's joins
 };
 
 }  // namespace fixmine::server

@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -39,6 +41,19 @@ constexpr size_t kBatchBytes = size_t{16} << 20;
 // RSS. Once per batch took the system time from 3.7 to 9.5 s on libgit2; once per 64 MiB is
 // about 20 calls.
 constexpr size_t kTrimBytes = size_t{64} << 20;
+
+// Test-only (tests/crash/crash_cycles_test.cc): when set, a mining job sleeps this many
+// milliseconds after each batch it writes, so that a job outlasts the kills aimed at it however
+// fast the machine mines. Unset (the normal case): no pause.
+constexpr char kFlushPauseVariable[] = "FIXMINE_TEST_FLUSH_PAUSE_MS";
+
+std::chrono::milliseconds FlushPause() {
+  static const std::chrono::milliseconds pause = [] {
+    const char* v = std::getenv(kFlushPauseVariable);
+    return std::chrono::milliseconds(v != nullptr ? std::max(0, std::atoi(v)) : 0);
+  }();
+  return pause;
+}
 
 // A failed job's error text: the status code's name first, so a client tells a full disk
 // (RESOURCE_EXHAUSTED) from a bad repository (NOT_FOUND) without parsing prose.
@@ -470,6 +485,7 @@ class JobRunner::JobSink : public pipeline::MiningSink {
     batch_.clear();
     MaybeTrim(batch_bytes_);
     batch_bytes_ = 0;
+    if (FlushPause().count() > 0) std::this_thread::sleep_for(FlushPause());
     return absl::OkStatus();
   }
 

@@ -26,6 +26,10 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 
 constexpr char kBatch[] = "16";  // records per atomic batch: many commit points per run
+// The job's pause after each batch (server/job_runner.cc, test-only): 75 batches of the
+// 1200-commit history take at least 3 s.
+constexpr char kFlushPauseVariable[] = "FIXMINE_TEST_FLUSH_PAUSE_MS";
+constexpr char kFlushPauseMs[] = "40";
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -83,6 +87,13 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
   const auto clean = CleanRun(repo.path());
   ASSERT_EQ(clean.size(), static_cast<size_t>(kCommits));
 
+  // The job pauses after each batch it writes (test-only), so that it runs for several seconds
+  // however fast this machine mines: the checks of each cycle take a while, and the resumed job
+  // mines meanwhile; without the pause a fast machine finished the job before most kills.
+  ::setenv(kFlushPauseVariable, kFlushPauseMs, 1);
+  struct Unset {
+    ~Unset() { ::unsetenv(kFlushPauseVariable); }
+  } unset;
   testutil::TestServer server(repo.path(), {"--mine-threads", "1", "--batch-records", kBatch});
   ASSERT_TRUE(server.Start());
   std::string job_id;
@@ -102,15 +113,18 @@ TEST(CrashCycles, SigkillAtRandomMomentsLosesAndDuplicatesNothing) {
       client::FixmineClient c(server.address(), "");
       // The kill moment: one time in four a random delay after the (re)start, so kills land
       // while the job is being resumed; otherwise once the job has written past a random point
-      // of its share of the history, plus a random delay of up to 20 ms.
+      // of its share of what is left of the history, plus a random delay of up to 20 ms.
       bool running = false;
       if (rng() % 4 == 0) {
         std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 150));
         auto j = c.GetJob(job_id);
         running = j.ok() && !testutil::JobEnded(j->state());
       } else {
-        const int64_t share = kCommits / (cycles + 1);
-        const int64_t target = share * cycle + static_cast<int64_t>(rng() % (share + 1));
+        auto progress = c.GetJob(job_id);
+        ASSERT_TRUE(progress.ok()) << where << ": " << progress.status();
+        const int64_t done = progress->records_written();
+        const int64_t share = std::max<int64_t>(0, kCommits - done) / (cycles - cycle + 1);
+        const int64_t target = done + static_cast<int64_t>(rng() % (share + 1));
         auto j = testutil::WaitForJob(
             c, job_id, [&](const fixmine::v1::Job& x) { return x.records_written() >= target; },
             60);

@@ -16,7 +16,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
-#include "fixmine/v1/records_service.pb.h"
 
 namespace fixmine::server {
 namespace {
@@ -72,7 +71,7 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using H = grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(H::PRE_SEND_MESSAGE)) {
-      metrics_->RpcMessageSent(labels_, full_method_, methods->GetSendMessage());
+      metrics_->RpcMessageSent(labels_);
     }
     if (methods->QueryInterceptionHookPoint(H::POST_RECV_MESSAGE)) {
       metrics_->RpcMessageReceived(labels_);
@@ -294,18 +293,10 @@ std::string Metrics::Render() const {
 
 void Metrics::RpcStarted(const RpcLabels& labels) { started_->Add(Of(labels)).Increment(); }
 
-void Metrics::RpcMessageSent(const RpcLabels& labels, const std::string& full_method,
-                             const void* message) {
-  msg_sent_->Add(Of(labels)).Increment();
-  if (message == nullptr) return;
-  // Both streaming read RPCs say in each response how many records it covers.
-  if (full_method == "/fixmine.v1.RecordService/StreamRecords") {
-    records_streamed_->Increment(static_cast<double>(
-        static_cast<const fixmine::v1::StreamRecordsResponse*>(message)->record_count()));
-  } else if (full_method == "/fixmine.v1.RecordService/ReadStream") {
-    records_streamed_->Increment(static_cast<double>(
-        static_cast<const fixmine::v1::ReadStreamResponse*>(message)->record_count()));
-  }
+void Metrics::RpcMessageSent(const RpcLabels& labels) { msg_sent_->Add(Of(labels)).Increment(); }
+
+void Metrics::AddRecordsStreamed(int64_t n) {
+  records_streamed_->Increment(static_cast<double>(n));
 }
 
 void Metrics::RpcMessageReceived(const RpcLabels& labels) {

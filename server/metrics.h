@@ -58,6 +58,10 @@ class Metrics {
   void ObserveWorkerEnd(const std::string& how);
   // A mining worker ran without Landlock.
   void AddWorkerUnsandboxed();
+  // StreamRecords or ReadStream is about to send a response covering `n` records (the server
+  // writes those responses as raw bytes, which the interceptor cannot read, so
+  // RecordServiceImpl reports them).
+  void AddRecordsStreamed(int64_t n);
 
   // The gRPC server interceptor factory that counts every call and writes one access log line
   // per finished call (common/log.h). The factory borrows this object, which must outlive the
@@ -74,7 +78,7 @@ class Metrics {
     std::string method;   // GetJob
   };
   void RpcStarted(const RpcLabels& labels);
-  void RpcMessageSent(const RpcLabels& labels, const std::string& full_method, const void* message);
+  void RpcMessageSent(const RpcLabels& labels);
   void RpcMessageReceived(const RpcLabels& labels);
   void RpcHandled(const RpcLabels& labels, const std::string& code, double seconds);
 

@@ -26,6 +26,8 @@ class ScopedFilter final : public storage::Filter {
     if (rate_ > 0 && !SampleKeeps(record.id(), rate_, seed_)) return false;
     return buckets_ <= 1 || IdBucket(record.id(), buckets_) == bucket_;
   }
+  // Sampling and buckets read the id only.
+  bool ReadsFiles() const override { return inner_->ReadsFiles(); }
   const storage::FilterHints& hints() const override { return inner_->hints(); }
   const std::string& canonical() const override { return inner_->canonical(); }
 

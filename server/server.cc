@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   CallGuards guards{s->auth_.get(), s->streams_.get(), s->heavy_.get(), s->batches_.get()};
   s->admin_ = std::make_unique<AdminServiceImpl>(s->store_.get(), s->runner_.get(), &s->config_,
                                                  s->decontam_.get(), guards);
-  s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get(), guards);
+  s->records_ = std::make_unique<RecordServiceImpl>(s->store_.get(), guards, s->metrics_.get());
   s->trajectories_ = std::make_unique<TrajectoryServiceImpl>(
       s->store_.get(), s->trajectory_store_.get(), guards,
       static_cast<size_t>(std::max<int64_t>(0, config.max_record_bytes)));

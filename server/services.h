@@ -9,6 +9,7 @@
 #include "server/auth.h"
 #include "server/job_runner.h"
 #include "server/limits.h"
+#include "server/metrics.h"
 #include "server/rpc.h"
 #include "server/server_config.h"
 #include "storage/record_store.h"
@@ -83,15 +84,25 @@ class AdminServiceImpl final : public fixmine::v1::AdminService::CallbackService
   CallGuards guards_;
 };
 
+// The RecordService base whose two record streams, StreamRecords and ReadStream, are raw
+// methods: their handlers take the request and write the responses as grpc::ByteBuffer, so the
+// server can send records as the store holds them (fixmine.internal.StoredRecordBatch, the
+// wire twin of their responses) instead of parsing and reserializing each. Clients see the
+// same RPCs with the same messages. The other methods stay typed.
+using RecordServiceBase = fixmine::v1::RecordService::WithRawCallbackMethod_StreamRecords<
+    fixmine::v1::RecordService::WithRawCallbackMethod_ReadStream<
+        fixmine::v1::RecordService::CallbackService>>;
+
 // RecordService on the gRPC callback API. Streams (BatchStream) keep one write in flight and
 // read the next batch from the store, on the batch executor, only when the previous one was
 // sent, so a slow client never makes the
 // server buffer more than one batch. Every RPC needs a read or admin token when tokens are
-// configured; streams count against the stream cap. Thread-safe.
-class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackService {
+// configured; streams count against the stream cap. `metrics` (borrowed; null: none) counts
+// the records streamed. Thread-safe.
+class RecordServiceImpl final : public RecordServiceBase {
  public:
-  RecordServiceImpl(storage::RecordStore* store, CallGuards guards)
-      : store_(store), guards_(guards) {}
+  RecordServiceImpl(storage::RecordStore* store, CallGuards guards, Metrics* metrics = nullptr)
+      : store_(store), guards_(guards), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* GetRecord(grpc::CallbackServerContext* ctx,
                                       const fixmine::v1::GetRecordRequest* req,
@@ -102,17 +113,23 @@ class RecordServiceImpl final : public fixmine::v1::RecordService::CallbackServi
   grpc::ServerUnaryReactor* ListRecords(grpc::CallbackServerContext* ctx,
                                         const fixmine::v1::ListRecordsRequest* req,
                                         fixmine::v1::ListRecordsResponse* resp) override;
-  grpc::ServerWriteReactor<fixmine::v1::StreamRecordsResponse>* StreamRecords(
-      grpc::CallbackServerContext* ctx, const fixmine::v1::StreamRecordsRequest* req) override;
+  // Raw: `req` holds a serialized StreamRecordsRequest, each response a StreamRecordsResponse.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* StreamRecords(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer* req) override;
   grpc::ServerUnaryReactor* CreateReadSession(
       grpc::CallbackServerContext* ctx, const fixmine::v1::CreateReadSessionRequest* req,
       fixmine::v1::CreateReadSessionResponse* resp) override;
-  grpc::ServerWriteReactor<fixmine::v1::ReadStreamResponse>* ReadStream(
-      grpc::CallbackServerContext* ctx, const fixmine::v1::ReadStreamRequest* req) override;
+  // Raw: `req` holds a serialized ReadStreamRequest, each response a ReadStreamResponse.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ReadStream(grpc::CallbackServerContext* ctx,
+                                                         const grpc::ByteBuffer* req) override;
+  // The typed overloads of the raw methods are never called (gRPC runs the raw handlers).
+  using RecordServiceBase::ReadStream;
+  using RecordServiceBase::StreamRecords;
 
  private:
   storage::RecordStore* store_;
   CallGuards guards_;
+  Metrics* metrics_;
 };
 
 }  // namespace fixmine::server

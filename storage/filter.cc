@@ -113,6 +113,17 @@ std::optional<filter_engine::ValueProblem> CheckPresetName(std::string_view name
                                      fmt::format("known presets: {}", PresetNameList())};
 }
 
+// The fields of kFields and kRegexFields that read a record's files; every row whose function
+// looks at files() must be named here (Filter::ReadsFiles lets scans skip parsing the files of
+// a filter that names none of them).
+constexpr std::string_view kFileFields[] = {"path",      "old_path", "lang",          "files",
+                                            "added",     "deleted",  "binary",        "vendored",
+                                            "generated", "lockfile", "documentation", "function"};
+
+bool NamesFileField(std::string_view name) {
+  return std::find(std::begin(kFileFields), std::end(kFileFields), name) != std::end(kFileFields);
+}
+
 const FieldSpec kFields[] = {
     {.info = {.name = "repo", .kind = Kind::kString, .ops = kEquality},
      .test = [](const Record& r, const Comparison& c) { return r.repo() == c.text; }},
@@ -320,18 +331,34 @@ class ParsedFilter final : public Filter {
       : root_(std::move(root)), canonical_(filter_engine::Render(RecordGrammar(), root_.get())) {
     filter_engine::ForEachRequired(root_.get(),
                                    [&](const Comparison& c) { CollectHint(c, &hints_); });
+    reads_files_ = root_ != nullptr && ReadsFilesIn(*root_);
   }
 
   bool Matches(const Record& record) const override {
     return root_ == nullptr || filter_engine::Eval<Record>(*root_, record, kFields, kRegexFields);
   }
+  bool ReadsFiles() const override { return reads_files_; }
   const FilterHints& hints() const override { return hints_; }
   const std::string& canonical() const override { return canonical_; }
 
  private:
+  // True when a comparison or regex anywhere in `n` names a field of kFileFields.
+  static bool ReadsFilesIn(const Node& n) {
+    switch (n.type) {
+      case Node::Type::kCompare:
+        return NamesFileField(kFields[n.cmp.field].info.name);
+      case Node::Type::kRegex:
+        return NamesFileField(kRegexFields[n.regex_field].name);
+      default:
+        return std::any_of(n.children.begin(), n.children.end(),
+                           [](const std::unique_ptr<Node>& c) { return ReadsFilesIn(*c); });
+    }
+  }
+
   std::unique_ptr<Node> root_;  // null: matches everything
   std::string canonical_;
   FilterHints hints_;
+  bool reads_files_ = false;
 };
 
 }  // namespace

@@ -71,6 +71,10 @@ class Filter {
   // True when `record` satisfies the expression.
   virtual bool Matches(const fixmine::v1::Record& record) const = 0;
 
+  // False when Matches never reads the record's `files` (the bulk of a record), so a scan may
+  // evaluate it on a record parsed without them (RecordStore::ScanSerialized). True, the safe
+  // answer, unless the filter knows.
+  virtual bool ReadsFiles() const { return true; }
   // Index hints (see FilterHints).
   virtual const FilterHints& hints() const = 0;
 

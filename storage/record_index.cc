@@ -4,6 +4,10 @@
 #include <set>
 
 #include "common/status.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "storage/keys.h"
 
 namespace fixmine::storage::internal {
@@ -94,6 +98,104 @@ bool PositionFits(const ScanPlan& plan, std::string_view key) {
   return false;
 }
 
+absl::Status NotParsing(std::string_view key) {
+  return absl::DataLossError(
+      fmt::format("scanning records: the record at key {} does not parse", HexKey(key)));
+}
+
+// What InspectRecordLayout found in a stored record.
+struct CanonicalLayout {
+  // True when the bytes are laid out as Record::SerializeAsString writes them at the top level:
+  // known fields only, in field-number order, a singular field at most once, no singular scalar
+  // or string holding its default value, and every length within the value.
+  bool canonical = false;
+  // Where the run of `files` (field 11, all adjacent in such a layout) begins and ends; equal
+  // when there are none.
+  size_t files_begin = 0;
+  size_t files_end = 0;
+};
+
+// The top-level fields of Record, by number: whether known, repeated, and their wire type.
+struct RecordFieldTable {
+  static constexpr int kMax = 64;
+  struct Entry {
+    bool known = false;
+    bool repeated = false;
+    bool scalar_varint = false;  // singular varint (int, bool, enum): its default is 0
+    bool string = false;         // singular string or bytes: its default is empty
+    google::protobuf::internal::WireFormatLite::WireType wire{};
+  };
+  Entry entries[kMax];
+
+  RecordFieldTable() {
+    using google::protobuf::FieldDescriptor;
+    using google::protobuf::internal::WireFormat;
+    const google::protobuf::Descriptor* d = Record::descriptor();
+    for (int i = 0; i < d->field_count(); ++i) {
+      const FieldDescriptor* f = d->field(i);
+      // A map's order is not fixed: leaving it unknown sends such records down the parse path.
+      if (f->number() >= kMax || f->is_map()) continue;
+      Entry& e = entries[f->number()];
+      e.known = true;
+      e.repeated = f->is_repeated();
+      e.wire = WireFormat::WireTypeForField(f);
+      // proto3 writes a singular field without presence only when it is not its default.
+      bool implicit = !e.repeated && !f->has_presence();
+      e.scalar_varint =
+          implicit && e.wire == google::protobuf::internal::WireFormatLite::WIRETYPE_VARINT;
+      e.string = implicit && (f->type() == FieldDescriptor::TYPE_STRING ||
+                              f->type() == FieldDescriptor::TYPE_BYTES);
+    }
+  }
+};
+
+// Walks the top-level tags of a stored record without parsing it: a few bytes per field, the
+// contents skipped. Nested messages are not inspected: every writer of the records family
+// (RecordIndex::AppendAdd, AppendRewrite) stores Record::SerializeAsString of this schema, so
+// they are laid out as a reserialization would lay them out.
+CanonicalLayout InspectRecordLayout(std::string_view value) {
+  using google::protobuf::internal::WireFormatLite;
+  static const RecordFieldTable* const table = new RecordFieldTable();
+  CanonicalLayout out;
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(value.data()),
+                                            static_cast<int>(value.size()));
+  int last = 0;
+  bool files_seen = false;
+  for (;;) {
+    size_t at = static_cast<size_t>(in.CurrentPosition());
+    uint32_t tag = in.ReadTag();
+    if (tag == 0) break;
+    int number = static_cast<int>(WireFormatLite::GetTagFieldNumber(tag));
+    if (number < last || number >= RecordFieldTable::kMax) return out;
+    const RecordFieldTable::Entry& e = table->entries[number];
+    if (!e.known || WireFormatLite::GetTagWireType(tag) != e.wire) return out;
+    if (number == last && !e.repeated) return out;
+    if (number == 11) {
+      if (!files_seen) out.files_begin = at;
+      files_seen = true;
+    }
+    if (e.scalar_varint) {
+      uint64_t v = 0;
+      if (!in.ReadVarint64(&v) || v == 0) return out;
+    } else if (e.string) {
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length) || length == 0 || !in.Skip(static_cast<int>(length))) {
+        return out;
+      }
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return out;
+    }
+    if (number == 11) out.files_end = static_cast<size_t>(in.CurrentPosition());
+    last = number;
+  }
+  if (!in.ConsumedEntireMessage() || static_cast<size_t>(in.CurrentPosition()) != value.size()) {
+    return out;
+  }
+  if (!files_seen) out.files_begin = out.files_end = 0;
+  out.canonical = true;
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> RecordIndex::KeyOf(const rocksdb::ReadOptions* ro,
@@ -143,9 +245,8 @@ absl::StatusOr<int64_t> RecordIndex::ReadCounter(const rocksdb::ReadOptions* ro,
   return *n;
 }
 
-absl::Status RecordIndex::Scan(
-    const Filter* filter, const ScanPosition& from,
-    const std::function<bool(const Record&, const ScanPosition& after)>& visit) const {
+absl::Status RecordIndex::ScanValues(const Filter* filter, const ScanPosition& from,
+                                     const ValueVisitor& visit) const {
   ScanPlan plan = PlanScan(filter);
   if (from.index.empty()) {
     if (!from.last_key.empty()) {
@@ -177,14 +278,13 @@ absl::Status RecordIndex::Scan(
   if (!from.last_key.empty() && it->Valid() && it->key() == rocksdb::Slice(from.last_key)) {
     it->Next();
   }
-  Record record;
   ScanPosition after;
   after.index = plan.index;
   std::string pinned;
   for (; it->Valid(); it->Next()) {
-    rocksdb::Slice value;
+    std::string_view value;
     if (plan.kind == ScanPlan::Kind::kPrimary) {
-      value = it->value();
+      value = it->value().ToStringView();
     } else {
       std::string_view index_key = it->key().ToStringView();
       std::string_view primary = plan.kind == ScanPlan::Kind::kLang
@@ -197,16 +297,72 @@ absl::Status RecordIndex::Scan(
       if (!found) continue;
       value = pinned;
     }
-    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return absl::DataLossError(
-          fmt::format("scanning records: the record at key {} does not parse",
-                      HexKey(it->key().ToStringView())));
-    }
-    if (filter != nullptr && !filter->Matches(record)) continue;
-    after.last_key.assign(it->key().data(), it->key().size());
-    if (!visit(record, after)) return absl::OkStatus();
+    std::string_view key = it->key().ToStringView();
+    FIXMINE_ASSIGN_OR_RETURN(bool matched, visit.match(key, value));
+    if (!matched) continue;
+    after.last_key.assign(key.data(), key.size());
+    if (!visit.take(after)) return absl::OkStatus();
   }
   return FromRocks(it->status(), "scanning records");
+}
+
+absl::Status RecordIndex::Scan(
+    const Filter* filter, const ScanPosition& from,
+    const std::function<bool(const Record&, const ScanPosition& after)>& visit) const {
+  Record record;
+  ValueVisitor v;
+  v.match = [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return NotParsing(key);
+    }
+    return filter == nullptr || filter->Matches(record);
+  };
+  v.take = [&](const ScanPosition& after) { return visit(record, after); };
+  return ScanValues(filter, from, v);
+}
+
+absl::Status RecordIndex::ScanSerialized(
+    const Filter* filter, const ScanPosition& from,
+    const std::function<bool(std::string_view bytes, const ScanPosition& after)>& visit) const {
+  Record record;
+  std::string reserialized;
+  std::string_view bytes;
+  const bool skip_files = filter != nullptr && !filter->ReadsFiles();
+  ValueVisitor v;
+  v.match = [&](std::string_view key, std::string_view value) -> absl::StatusOr<bool> {
+    CanonicalLayout layout = InspectRecordLayout(value);
+    if (!layout.canonical) {
+      // Not what this code's serializer writes (or damaged): the parse path's bytes, or its
+      // error.
+      if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return NotParsing(key);
+      }
+      if (filter != nullptr && !filter->Matches(record)) return false;
+      reserialized.clear();
+      record.AppendToString(&reserialized);
+      bytes = reserialized;
+      return true;
+    }
+    bytes = value;
+    if (filter == nullptr) return true;
+    bool parsed = false;
+    if (skip_files) {
+      // Everything but the files: the bytes before and after their one contiguous run.
+      record.Clear();
+      google::protobuf::io::CodedInputStream head(reinterpret_cast<const uint8_t*>(value.data()),
+                                                  static_cast<int>(layout.files_begin));
+      google::protobuf::io::CodedInputStream tail(
+          reinterpret_cast<const uint8_t*>(value.data() + layout.files_end),
+          static_cast<int>(value.size() - layout.files_end));
+      parsed = record.MergeFromCodedStream(&head) && record.MergeFromCodedStream(&tail);
+    } else {
+      parsed = record.ParseFromArray(value.data(), static_cast<int>(value.size()));
+    }
+    if (!parsed) return NotParsing(key);
+    return filter->Matches(record);
+  };
+  v.take = [&](const ScanPosition& after) { return visit(bytes, after); };
+  return ScanValues(filter, from, v);
 }
 
 absl::StatusOr<int64_t> RecordIndex::Count(const Filter* filter) const {

@@ -55,6 +55,10 @@ class RecordIndex {
                     const std::function<bool(const fixmine::v1::Record&,
                                              const ScanPosition& after)>& visit) const;
   absl::StatusOr<int64_t> Count(const Filter* filter) const;
+  // RecordStore::ScanSerialized.
+  absl::Status ScanSerialized(
+      const Filter* filter, const ScanPosition& from,
+      const std::function<bool(std::string_view bytes, const ScanPosition& after)>& visit) const;
 
   // Appends a new record at `key` with its id, language and time entries; `value` is the
   // record's serialized bytes.
@@ -82,6 +86,18 @@ class RecordIndex {
                        std::string_view what) const;
 
  private:
+  // What one scan does with each stored record: `match` gets its primary key and stored value
+  // (valid until the scan moves on) and says whether it matches (or why the scan stops);
+  // `take` gets each matching record's position just after it and returns false to stop.
+  struct ValueVisitor {
+    std::function<absl::StatusOr<bool>(std::string_view key, std::string_view value)> match;
+    std::function<bool(const ScanPosition& after)> take;
+  };
+  // The walk Scan and ScanSerialized share: the index from filter->hints(), resume checks,
+  // snapshot, and the records family read through the index key spaces.
+  absl::Status ScanValues(const Filter* filter, const ScanPosition& from,
+                          const ValueVisitor& visit) const;
+
   const DbCore* const core_;
 };
 

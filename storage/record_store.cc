@@ -451,6 +451,12 @@ absl::Status RecordStore::Scan(
   return records_->Scan(filter, from, visit);
 }
 
+absl::Status RecordStore::ScanSerialized(
+    const Filter* filter, const ScanPosition& from,
+    const std::function<bool(std::string_view bytes, const ScanPosition& after)>& visit) {
+  return records_->ScanSerialized(filter, from, visit);
+}
+
 absl::StatusOr<int64_t> RecordStore::Count(const Filter* filter) { return records_->Count(filter); }
 
 absl::StatusOr<int64_t> RecordStore::RecordCount(std::string_view repo) {

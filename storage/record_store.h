@@ -129,6 +129,17 @@ class RecordStore {
   absl::Status Scan(
       const Filter* filter, const ScanPosition& from,
       const std::function<bool(const fixmine::v1::Record&, const ScanPosition& after)>& visit);
+  // Scan's records as bytes: `visit` gets each matching record serialized exactly as
+  // Scan's record.SerializeAsString() would be, but taken from the store as it is, without a
+  // parse and reserialization, wherever the stored value is laid out as this code's serializer
+  // writes it (every record this schema stored); any other value is parsed and reserialized.
+  // To evaluate `filter`, a record is parsed without its files when the filter reads none
+  // (Filter::ReadsFiles), whole otherwise; no parse at all without a filter. `bytes` is valid
+  // only during the call. Positions, order and errors (DATA_LOSS for a record that does not
+  // parse) are Scan's.
+  absl::Status ScanSerialized(
+      const Filter* filter, const ScanPosition& from,
+      const std::function<bool(std::string_view bytes, const ScanPosition& after)>& visit);
   // Like Scan but without parsing non-matching... counts matching records.
   absl::StatusOr<int64_t> Count(const Filter* filter);
 

@@ -1,0 +1,270 @@
+// StreamRecords and ReadStream send records as the store holds them (RecordStore::
+// ScanSerialized, fixmine.internal.StoredRecordBatch): what clients parse must be exactly what
+// GetRecord and the parse path give, with and without filters, across resume tokens and in
+// read sessions; a stored value not laid out as the serializer writes it takes the parse path.
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/fixmine_client.h"
+#include "rocksdb/write_batch.h"
+#include "storage/db_core.h"
+#include "storage/filter.h"
+#include "storage/record_store.h"
+#include "tests/testutil/git_repo.h"
+#include "tests/testutil/test_server.h"
+
+namespace fixmine {
+namespace {
+
+using client::FixmineClient;
+using fixmine::v1::Record;
+using google::protobuf::util::MessageDifferencer;
+
+class StreamStoredBytes : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    repo_ = new testutil::GitRepo();
+    for (int i = 0; i < 40; ++i) {
+      std::string path = i % 4 == 0 ? "src/x.go" : (i % 4 == 1 ? "docs/a.md" : "src/x.py");
+      repo_->Write(path, "line " + std::to_string(i) + "\nmore\n");
+      repo_->CommitAll((i % 2 == 0 ? "fix crash " : "add thing ") + std::to_string(i) + "\n");
+    }
+    server_ = new testutil::TestServer(repo_->path());
+    ASSERT_TRUE(server_->Start());
+    FixmineClient c(server_->address(), "");
+    ASSERT_TRUE(c.AddRepository(repo_->path(), "r").ok());
+    fixmine::v1::StartMiningRequest req;
+    req.set_repo("r");
+    auto job = c.StartMining(req);
+    ASSERT_TRUE(job.ok()) << job.status();
+    ASSERT_TRUE(c.WatchJob(job->id(), [](const auto&) {}).ok());
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete repo_;
+  }
+  void SetUp() override { client_ = std::make_unique<FixmineClient>(server_->address(), ""); }
+
+  std::vector<Record> Stream(const fixmine::v1::StreamRecordsRequest& req) {
+    std::vector<Record> out;
+    absl::Status st = client_->StreamRecords(req, [&](const fixmine::v1::StreamRecordsResponse& b) {
+      EXPECT_EQ(b.record_count(), b.records_size());
+      for (const Record& r : b.records()) out.push_back(r);
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st;
+    return out;
+  }
+
+  // Every record equals GetRecord's for its id, field by field and byte for byte.
+  void ExpectSameAsGetRecord(const std::vector<Record>& records) {
+    for (const Record& r : records) {
+      auto got = client_->GetRecord(r.id());
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_TRUE(MessageDifferencer::Equals(r, *got)) << r.id();
+      EXPECT_EQ(r.SerializeAsString(), got->SerializeAsString()) << r.id();
+    }
+  }
+
+  // The records ListRecords (which parses every record) returns for `filter`.
+  std::vector<Record> List(const std::string& filter) {
+    fixmine::v1::ListRecordsRequest req;
+    req.set_filter(filter);
+    req.set_page_size(1000);
+    auto resp = client_->ListRecords(req);
+    EXPECT_TRUE(resp.ok()) << resp.status();
+    if (!resp.ok()) return {};
+    return {resp->records().begin(), resp->records().end()};
+  }
+
+  static std::vector<std::string> Bytes(const std::vector<Record>& records) {
+    std::vector<std::string> out;
+    out.reserve(records.size());
+    for (const Record& r : records) out.push_back(r.SerializeAsString());
+    return out;
+  }
+
+  static testutil::GitRepo* repo_;
+  static testutil::TestServer* server_;
+  std::unique_ptr<FixmineClient> client_;
+};
+testutil::GitRepo* StreamStoredBytes::repo_ = nullptr;
+testutil::TestServer* StreamStoredBytes::server_ = nullptr;
+
+TEST_F(StreamStoredBytes, RecordsEqualGetRecordWithAndWithoutFilters) {
+  std::vector<Record> all = Stream({});
+  ASSERT_EQ(all.size(), 40u);
+  ExpectSameAsGetRecord(all);
+  EXPECT_EQ(Bytes(all), Bytes(List("")));
+  // A filter that reads no files (records parsed without them), one that reads files, and one
+  // that mixes both.
+  for (const std::string& filter :
+       {std::string("subject:\"fix\""), std::string("lang = \"Go\""),
+        std::string("path:\"src/*\" AND NOT subject:\"add\""), std::string("added > 1")}) {
+    fixmine::v1::StreamRecordsRequest req;
+    req.set_filter(filter);
+    std::vector<Record> got = Stream(req);
+    EXPECT_GT(got.size(), 0u) << filter;
+    EXPECT_LT(got.size(), all.size()) << filter;
+    ExpectSameAsGetRecord(got);
+    EXPECT_EQ(Bytes(got), Bytes(List(filter))) << filter;
+  }
+}
+
+TEST_F(StreamStoredBytes, ResumeTokenContinuesWithTheSameBytes) {
+  fixmine::v1::StreamRecordsRequest req;
+  req.set_filter("subject:\"fix\"");
+  std::vector<Record> whole = Stream(req);
+  ASSERT_EQ(whole.size(), 20u);
+  req.set_limit(7);
+  std::vector<Record> parts;
+  std::string token;
+  absl::Status st = client_->StreamRecords(req, [&](const fixmine::v1::StreamRecordsResponse& b) {
+    for (const Record& r : b.records()) parts.push_back(r);
+    token = b.resume_token();
+    return true;
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(parts.size(), 7u);
+  ASSERT_FALSE(token.empty());
+  req.set_limit(0);
+  req.set_resume_token(token);
+  std::vector<Record> rest = Stream(req);
+  parts.insert(parts.end(), rest.begin(), rest.end());
+  EXPECT_EQ(Bytes(parts), Bytes(whole));
+  ExpectSameAsGetRecord(parts);
+}
+
+TEST_F(StreamStoredBytes, ReadSessionStreamsEqualGetRecord) {
+  fixmine::v1::CreateReadSessionRequest req;
+  req.set_max_streams(2);
+  req.set_filter("NOT lang = \"Markdown\"");
+  auto session = client_->CreateReadSession(req);
+  ASSERT_TRUE(session.ok()) << session.status();
+  std::map<std::string, std::string> streamed;  // id -> bytes
+  for (const std::string& name : session->streams()) {
+    fixmine::v1::ReadStreamRequest rs;
+    rs.set_stream(name);
+    absl::Status st = client_->ReadStream(rs, [&](const fixmine::v1::ReadStreamResponse& b) {
+      EXPECT_EQ(b.record_count(), b.records_size());
+      for (const Record& r : b.records()) {
+        EXPECT_TRUE(streamed.emplace(r.id(), r.SerializeAsString()).second) << r.id();
+        auto got = client_->GetRecord(r.id());
+        EXPECT_TRUE(got.ok()) << got.status();
+        if (got.ok()) {
+          EXPECT_TRUE(MessageDifferencer::Equals(r, *got)) << r.id();
+        }
+      }
+      return true;
+    });
+    ASSERT_TRUE(st.ok()) << st;
+  }
+  std::map<std::string, std::string> listed;
+  for (const Record& r : List("NOT lang = \"Markdown\"")) listed[r.id()] = r.SerializeAsString();
+  EXPECT_EQ(listed.size(), 30u);
+  EXPECT_EQ(streamed, listed);
+}
+
+// The store level: ScanSerialized's bytes equal Scan's record reserialized, for records as the
+// store writes them and for a value whose fields are out of order (taken down the parse path).
+TEST(ScanSerialized, BytesEqualTheParsePathsEvenForValuesOutOfOrder) {
+  testutil::TempDir tmp;
+  auto opened = storage::RecordStore::Open(tmp.path() + "/store");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  storage::RecordStore& store = **opened;
+  std::vector<Record> records;
+  for (int i = 0; i < 6; ++i) {
+    Record r;
+    r.set_commit(std::string(39, 'a') + std::to_string(i));
+    r.set_repo("r");
+    r.set_id("r:" + r.commit());
+    r.set_subject(i % 2 == 0 ? "fix " + std::to_string(i) : "add " + std::to_string(i));
+    r.mutable_committer()->set_time(1700000000 + i);
+    auto* f = r.add_files();
+    f->set_path(i % 3 == 0 ? "a.go" : "b.py");
+    f->set_language(i % 3 == 0 ? "Go" : "Python");
+    f->set_added(i);
+    records.push_back(r);
+  }
+  fixmine::v1::Job job;
+  job.set_id("j");
+  job.set_repo("r");
+  ASSERT_TRUE(store.WriteBatch(records, job, nullptr).ok());
+
+  // Rewrites one stored value with its subject repeated after the files: it parses to another
+  // subject ("last one wins") and reserializes to other bytes.
+  std::string key;
+  std::string value;
+  {
+    auto view = store.core()->View();
+    auto it = store.core()->NewIterator(view->options(), storage::internal::Family::kRecords);
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    key = it->key().ToString();
+    value = it->value().ToString();
+  }
+  Record extra;
+  extra.set_subject("fix moved");
+  value += extra.SerializeAsString();
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(batch.Put(store.core()->cf(storage::internal::Family::kRecords), key, value).ok());
+  ASSERT_TRUE(store.core()->Write("test", &batch).ok());
+
+  for (const std::string& text : {std::string(), std::string("subject:\"fix\""),
+                                  std::string("lang = \"Go\""), std::string("added >= 2")}) {
+    std::unique_ptr<storage::Filter> filter;
+    if (!text.empty()) {
+      auto parsed = storage::Filter::Parse(text);
+      ASSERT_TRUE(parsed.ok()) << parsed.status();
+      filter = std::move(*parsed);
+    }
+    std::vector<std::string> scanned;
+    std::vector<std::string> positions;
+    ASSERT_TRUE(store
+                    .Scan(filter.get(), {},
+                          [&](const Record& r, const storage::ScanPosition& after) {
+                            scanned.push_back(r.SerializeAsString());
+                            positions.push_back(after.last_key);
+                            return true;
+                          })
+                    .ok());
+    std::vector<std::string> serialized;
+    std::vector<std::string> serialized_positions;
+    ASSERT_TRUE(
+        store
+            .ScanSerialized(filter.get(), {},
+                            [&](std::string_view bytes, const storage::ScanPosition& after) {
+                              serialized.emplace_back(bytes);
+                              serialized_positions.push_back(after.last_key);
+                              return true;
+                            })
+            .ok());
+    EXPECT_FALSE(scanned.empty()) << text;
+    EXPECT_EQ(serialized, scanned) << text;
+    EXPECT_EQ(serialized_positions, positions) << text;
+  }
+  // The rewritten record went down the parse path: its bytes are the reserialization, not the
+  // stored value.
+  std::vector<std::string> all;
+  ASSERT_TRUE(store
+                  .ScanSerialized(nullptr, {},
+                                  [&](std::string_view bytes, const storage::ScanPosition&) {
+                                    all.emplace_back(bytes);
+                                    return true;
+                                  })
+                  .ok());
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_NE(all[0], value);
+  Record first;
+  ASSERT_TRUE(first.ParseFromString(all[0]));
+  EXPECT_EQ(first.subject(), "fix moved");
+}
+
+}  // namespace
+}  // namespace fixmine

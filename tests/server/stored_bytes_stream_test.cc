@@ -171,6 +171,25 @@ TEST_F(StreamStoredBytes, ReadSessionStreamsEqualGetRecord) {
   EXPECT_EQ(streamed, listed);
 }
 
+// Filters that name no file field are evaluated on records parsed without their files.
+TEST(ScanSerialized, FilterSaysWhetherItReadsFiles) {
+  std::map<std::string, bool> cases = {
+      {"", false},
+      {"subject:\"fix\" AND is_fix = true", false},
+      {"NOT contaminated AND preset = \"default\"", false},
+      {"drop:\"x\" OR regex(message, \"a+\")", false},
+      {"lang = \"Go\"", true},
+      {"NOT (is_fix = true OR regex(path, \"x\"))", true},
+      {"added > 3", true},
+      {"subject:\"a\" OR function:\"main\"", true},
+  };
+  for (const auto& [text, reads] : cases) {
+    auto f = storage::Filter::Parse(text);
+    ASSERT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ((*f)->ReadsFiles(), reads) << text;
+  }
+}
+
 // The store level: ScanSerialized's bytes equal Scan's record reserialized, for records as the
 // store writes them and for a value whose fields are out of order (taken down the parse path).
 TEST(ScanSerialized, BytesEqualTheParsePathsEvenForValuesOutOfOrder) {
@@ -179,6 +198,7 @@ TEST(ScanSerialized, BytesEqualTheParsePathsEvenForValuesOutOfOrder) {
   ASSERT_TRUE(opened.ok()) << opened.status();
   storage::RecordStore& store = **opened;
   std::vector<Record> records;
+  records.reserve(6);
   for (int i = 0; i < 6; ++i) {
     Record r;
     r.set_commit(std::string(39, 'a') + std::to_string(i));

@@ -171,13 +171,13 @@ class RecordBatches final : public BatchSource<grpc::ByteBuffer> {
   google::protobuf::RepeatedPtrField<Record> records_;
 };
 
-// Parses the request of a raw method; INVALID_ARGUMENT when it is not a `Request`.
+// Parses the request of raw method `method`; UnparsedRequestError when it is not a `Request`
+// (what the typed methods answer through the status guard).
 template <typename Request>
-absl::Status ParseRawRequest(const grpc::ByteBuffer& raw, Request* req) {
+absl::Status ParseRawRequest(const grpc::ByteBuffer& raw, std::string_view method, Request* req) {
   grpc::ByteBuffer copy(raw);  // Deserialize consumes its buffer; this shares the slices
   if (!grpc::SerializationTraits<Request>::Deserialize(&copy, req).ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the request does not parse as ", Request::descriptor()->full_name()));
+    return UnparsedRequestError(method);
   }
   return absl::OkStatus();
 }
@@ -267,7 +267,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(grpc::CallbackServerCon
 grpc::ServerWriteReactor<grpc::ByteBuffer>* RecordServiceImpl::StreamRecords(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
   fixmine::v1::StreamRecordsRequest req;
-  absl::Status parsed = ParseRawRequest(*raw, &req);
+  absl::Status parsed = ParseRawRequest(*raw, "/fixmine.v1.RecordService/StreamRecords", &req);
   StreamSpec spec;
   spec.filter = EffectiveFilter(req);
   spec.format = req.format();
@@ -311,7 +311,7 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
 grpc::ServerWriteReactor<grpc::ByteBuffer>* RecordServiceImpl::ReadStream(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
   fixmine::v1::ReadStreamRequest req;
-  absl::Status parsed = ParseRawRequest(*raw, &req);
+  absl::Status parsed = ParseRawRequest(*raw, "/fixmine.v1.RecordService/ReadStream", &req);
   absl::StatusOr<StreamSpec> spec =
       parsed.ok() ? DecodeStreamName(req.stream()) : absl::StatusOr<StreamSpec>(parsed);
   absl::StatusOr<ReadPlan> plan = spec.ok() ? MakeReadPlan(*spec) : spec.status();

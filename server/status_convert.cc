@@ -6,6 +6,15 @@
 #include "common/status.h"
 
 namespace fixmine::server {
+
+absl::Status UnparsedRequestError(std::string_view method) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("the request body of ", std::string(method),
+                   " does not parse as its request message (bytes that are not a "
+                   "serialized protobuf of that message, or a string field that is not "
+                   "UTF-8); send the method's request message as the proto defines it"));
+}
+
 namespace {
 
 class StatusGuardInterceptor final : public grpc::experimental::Interceptor {
@@ -25,12 +34,7 @@ class StatusGuardInterceptor final : public grpc::experimental::Interceptor {
     if (methods->QueryInterceptionHookPoint(H::PRE_SEND_STATUS)) {
       grpc::Status st = methods->GetSendStatus();
       if (unparsed_ && st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("the request body of ", method_,
-                         " does not parse as its request message (bytes that are not a "
-                         "serialized protobuf of that message, or a string field that is not "
-                         "UTF-8); send the method's request message as the proto defines it")));
+        methods->ModifySendStatus(ToGrpcStatus(UnparsedRequestError(method_)));
       } else if (st.error_message().size() > kMaxStatusMessageBytes) {
         methods->ModifySendStatus(
             grpc::Status(st.error_code(), CutMessage(st.error_message(), kMaxStatusMessageBytes),

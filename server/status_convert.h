@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -17,6 +18,11 @@ inline constexpr size_t kMaxStatusMessageBytes = 2048;
 // The one conversion from absl::Status to grpc::Status, used at the service edge: same code,
 // same message, cut to kMaxStatusMessageBytes.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// The INVALID_ARGUMENT a request body that does not parse as `method`'s request message gets
+// ("/fixmine.v1.RecordService/StreamRecords"): from the interceptor below, and from the raw
+// methods that parse their requests themselves (server/record_service.cc).
+absl::Status UnparsedRequestError(std::string_view method);
 
 // A server interceptor that guards every status the server sends, whoever made it:
 // - a request whose body did not parse as the method's request message (gRPC's callback API

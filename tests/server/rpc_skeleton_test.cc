@@ -139,9 +139,10 @@ TEST(RpcSkeleton, ASmallCallIsNotDelayedByAFullStoreVerifyOrCount) {
     // The premise: the heavy call lasted many small calls (so it was running while they were).
     ASSERT_GE(o->small_calls, 10);
     // A small call waiting for the heavy one would take about as long as it; bounded by a
-    // fraction of the heavy call measured in the same run, and by a second in any case.
+    // fraction of the heavy call measured in the same run, and by a second in any case (times
+    // kSlowdown in a sanitizer build, which CI runs on a loaded machine).
     EXPECT_LT(o->worst.count(), o->heavy.count() / 4);
-    EXPECT_LT(o->worst.count(), 1.0);
+    EXPECT_LT(o->worst.count(), 1.0 * testutil::kSlowdown);
   }
 }
 

@@ -49,26 +49,30 @@ void Decontaminate(const Decontaminator* d, Instance* inst) {
 }
 
 // The items of a keyed scan after a resume token (StreamInstances, StreamIssues), up to
-// kMaxBatchItems per response; `fill` reads the next batch after `after` into the response and
-// says whether the scan ended.
-template <typename Response>
+// kMaxBatchItems and about kMaxBatchBytes per response (the first item always fits).
+template <typename Response, typename Item>
 class ScanBatches final : public BatchSource<Response> {
  public:
   using Step = typename BatchSource<Response>::Step;
-  // Fills `resp` with up to `max` items after `*after` (moving it); sets `*end` when no more.
-  using Fill = std::function<absl::Status(size_t max, std::string* after, Response* resp,
-                                          size_t* count, bool* end)>;
+  // Called for each key after the position, in key order: `item` is the item to send, or null
+  // for a key the scan passes over (filtered out). Returns false to stop the scan.
+  using Visit = std::function<bool(const Item* item, const std::string& key)>;
+  // Scans the keys after `after`, calling `visit` until it returns false or the keys end.
+  using Scan = std::function<absl::Status(const std::string& after, const Visit& visit)>;
+  // The response's list of items.
+  using Items = google::protobuf::RepeatedPtrField<Item>* (*)(Response*);
 
   // `context` is what resume tokens are bound to, `index` the name they carry; `validate`
   // checks the request (may be empty).
   ScanBatches(int64_t limit, std::string token, std::string context, std::string index,
-              std::function<absl::Status()> validate, Fill fill)
+              std::function<absl::Status()> validate, Scan scan, Items items)
       : limit_(limit),
         token_(std::move(token)),
         context_(std::move(context)),
         index_(std::move(index)),
         validate_(std::move(validate)),
-        fill_(std::move(fill)) {}
+        scan_(std::move(scan)),
+        items_(items) {}
 
   absl::Status Open() override {
     if (limit_ < 0) return absl::InvalidArgumentError("limit is negative; use 0 for no limit");
@@ -88,9 +92,30 @@ class ScanBatches final : public BatchSource<Response> {
 
   absl::StatusOr<Step> Next(Response* resp) override {
     if (end_ || remaining_ == 0) return Step::kEnd;
-    size_t max = remaining_ > 0 ? std::min<size_t>(remaining_, kMaxBatchItems) : kMaxBatchItems;
+    const size_t max =
+        remaining_ > 0 ? std::min<size_t>(remaining_, kMaxBatchItems) : kMaxBatchItems;
     size_t count = 0;
-    FIXMINE_RETURN_IF_ERROR(fill_(max, &after_, resp, &count, &end_));
+    size_t bytes = 0;
+    bool stopped = false;
+    FIXMINE_RETURN_IF_ERROR(scan_(after_, [&](const Item* item, const std::string& key) {
+      if (item != nullptr) {
+        const size_t size = item->ByteSizeLong();
+        if (count > 0 && bytes + size > kMaxBatchBytes) {
+          stopped = true;
+          return false;
+        }
+        *items_(resp)->Add() = *item;
+        bytes += size;
+        ++count;
+      }
+      after_ = key;
+      if (count >= max) {
+        stopped = true;
+        return false;
+      }
+      return true;
+    }));
+    end_ = !stopped;
     if (count == 0) return Step::kEnd;
     if (remaining_ > 0) remaining_ -= static_cast<int64_t>(count);
     resp->set_resume_token(EncodeResumeToken({index_, after_}, context_));
@@ -103,7 +128,8 @@ class ScanBatches final : public BatchSource<Response> {
   const std::string context_;
   const std::string index_;
   const std::function<absl::Status()> validate_;
-  const Fill fill_;
+  const Scan scan_;
+  const Items items_;
   std::string after_;
   int64_t remaining_ = -1;
   bool end_ = false;
@@ -336,33 +362,16 @@ grpc::ServerWriteReactor<fixmine::v1::StreamInstancesResponse>* GithubServiceImp
   GithubDeps deps = deps_;
   return BatchStream<fixmine::v1::StreamInstancesResponse>::Start(
       ctx, guards_, Role::kRead,
-      std::make_unique<ScanBatches<fixmine::v1::StreamInstancesResponse>>(
+      std::make_unique<ScanBatches<fixmine::v1::StreamInstancesResponse, Instance>>(
           req->limit(), req->resume_token(), context, "instances",
           [parse_status] { return parse_status; },
-          [deps, filter](size_t max, std::string* after, fixmine::v1::StreamInstancesResponse* resp,
-                         size_t* count, bool* end) -> absl::Status {
-            size_t bytes = 0;
-            bool stopped = false;
-            FIXMINE_RETURN_IF_ERROR(deps.github->ScanInstances(
-                filter->get(), *after,
-                [&](const Instance& i, const std::string& key) {
-                  if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
-                    stopped = true;
-                    return false;
-                  }
-                  *resp->add_instances() = i;
-                  bytes += i.ByteSizeLong();
-                  *after = key;
-                  if (++*count >= max) {
-                    stopped = true;
-                    return false;
-                  }
-                  return true;
-                },
-                [&](Instance* i) { Decontaminate(deps.decontam, i); }));
-            *end = !stopped;
-            return absl::OkStatus();
-          }));
+          [deps, filter](const std::string& after, const auto& visit) {
+            return deps.github->ScanInstances(
+                filter->get(), after,
+                [&](const Instance& i, const std::string& key) { return visit(&i, key); },
+                [&](Instance* i) { Decontaminate(deps.decontam, i); });
+          },
+          [](fixmine::v1::StreamInstancesResponse* r) { return r->mutable_instances(); }));
 }
 
 grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::StreamIssues(
@@ -379,40 +388,20 @@ grpc::ServerWriteReactor<fixmine::v1::StreamIssuesResponse>* GithubServiceImpl::
   absl::Status parse_status = parsed.status();
   return BatchStream<fixmine::v1::StreamIssuesResponse>::Start(
       ctx, guards_, Role::kRead,
-      std::make_unique<ScanBatches<fixmine::v1::StreamIssuesResponse>>(
+      std::make_unique<ScanBatches<fixmine::v1::StreamIssuesResponse, Issue>>(
           req->limit(), req->resume_token(), context, "issues",
           [deps, repo, parse_status]() -> absl::Status {
             if (repo.empty()) return absl::InvalidArgumentError("repo is empty; name a repository");
             if (!parse_status.ok()) return parse_status;
             return deps.store->GetRepository(repo).status();
           },
-          [deps, repo, filter](size_t max, std::string* after,
-                               fixmine::v1::StreamIssuesResponse* resp, size_t* count,
-                               bool* end) -> absl::Status {
-            size_t bytes = 0;
-            bool stopped = false;
-            FIXMINE_RETURN_IF_ERROR(
-                deps.github->ScanIssues(repo, *after, [&](const Issue& i, const std::string& key) {
-                  if (!(*filter)->Matches(i)) {
-                    *after = key;
-                    return true;
-                  }
-                  if (*count > 0 && bytes + i.ByteSizeLong() > kMaxBatchBytes) {
-                    stopped = true;
-                    return false;
-                  }
-                  *resp->add_issues() = i;
-                  bytes += i.ByteSizeLong();
-                  *after = key;
-                  if (++*count >= max) {
-                    stopped = true;
-                    return false;
-                  }
-                  return true;
-                }));
-            *end = !stopped;
-            return absl::OkStatus();
-          }));
+          [deps, repo, filter](const std::string& after, const auto& visit) {
+            return deps.github->ScanIssues(
+                repo, after, [&](const Issue& i, const std::string& key) {
+                  return visit((*filter)->Matches(i) ? &i : nullptr, key);
+                });
+          },
+          [](fixmine::v1::StreamIssuesResponse* r) { return r->mutable_issues(); }));
 }
 
 }  // namespace fixmine::server

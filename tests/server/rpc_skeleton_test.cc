@@ -100,6 +100,9 @@ TEST(RpcSkeleton, ASmallCallIsNotDelayedByAFullStoreVerifyOrCount) {
   WriteSyntheticStore(server.data_dir() + "/store");
   ASSERT_TRUE(server.Start());
   client::FixmineClient heavy_client(server.address(), "");
+  // The heavy calls take seconds here, and many times that in a TSan build on a loaded machine:
+  // far past the client's default 30 s deadline, which is not what this test is about.
+  heavy_client.set_deadline_seconds(600);
   client::FixmineClient small_client(server.address(), "");
   auto small = [&] {
     auto repos = small_client.ListRepositories();

@@ -92,7 +92,7 @@ bool WaitRunning(client::FixmineClient& c, const std::string& id) {
   };
   auto j = WaitForJob(c, id, walking, 60);
   if (!j.ok() || !walking(*j)) return false;
-  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(300 * kSlowdown)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(500 * kSlowdown)));
   return true;
 }
 

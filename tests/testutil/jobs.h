@@ -57,7 +57,7 @@ absl::StatusOr<fixmine::v1::Job> WaitEnded(client::FixmineClient& c, const std::
                                            double timeout_seconds);
 
 // Waits (bounded, 60 s) until job `id` is RUNNING in its "walk" phase (which its worker reports
-// as its walk starts) and then 300 ms more (times kSlowdown), so that its worker is inside the
+// as its walk starts) and then 500 ms more (times kSlowdown), so that its worker is inside the
 // walk. False when it never got there (or GetJob failed).
 bool WaitRunning(client::FixmineClient& c, const std::string& id);
 

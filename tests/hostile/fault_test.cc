@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Sends SIGTERM and returns the seconds until the process exited (bounded: 30 s, then -1).
+// Sends SIGTERM and returns the seconds until the process exited (bounded: 60 s, then -1).
 double SecondsToStop(testutil::TestServer& server) {
   auto start = Clock::now();
   int rc = server.Stop();
@@ -45,11 +45,12 @@ TEST(Faults, StuckJobDoesNotHoldSigtermAndIsNotResumedForever) {
     id = StartHangingJob(c);
     ASSERT_FALSE(id.empty());
   }
-  // Stuck twice: each SIGTERM still ends the process within the 2 s bound (plus scheduling).
+  // Stuck twice: each SIGTERM still ends the process within the 2 s bound (plus scheduling;
+  // times kSlowdown in a sanitizer build, which CI runs on a loaded machine).
   for (int round = 1; round <= 2; ++round) {
     double seconds = SecondsToStop(server);
-    EXPECT_GE(seconds, 0) << "round " << round << ": fixmined did not exit in 30 s";
-    EXPECT_LT(seconds, 4.0) << "round " << round;
+    EXPECT_GE(seconds, 0) << "round " << round << ": fixmined did not exit in 60 s";
+    EXPECT_LT(seconds, 4.0 * testutil::kSlowdown) << "round " << round;
     ASSERT_TRUE(server.Start());
     client::FixmineClient c(server.address(), "");
     auto j = c.GetJob(id);
@@ -69,7 +70,7 @@ TEST(Faults, StuckJobDoesNotHoldSigtermAndIsNotResumedForever) {
   EXPECT_TRUE(c.Health().ok());
   double seconds = SecondsToStop(server);
   EXPECT_GE(seconds, 0);
-  EXPECT_LT(seconds, 4.0);
+  EXPECT_LT(seconds, 4.0 * testutil::kSlowdown);
 }
 
 TEST(Faults, InterruptedCloneFoldersAreRemovedAtStart) {

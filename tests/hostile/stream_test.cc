@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -246,23 +248,41 @@ TEST_F(Clients, CancelAndDeadlineMidStream) {
     }
     EXPECT_EQ(r->Finish().error_code(), grpc::StatusCode::CANCELLED);
   }
-  {
+  // The deadline must pass mid-stream, after a first response: 500 ms, doubled (up to 8 s)
+  // while the first response itself came too late (a sanitizer build on a loaded machine).
+  bool mid_stream = false;
+  for (int ms = 500; ms <= 8000 && !mid_stream; ms *= 2) {
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    const auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
+    ctx.set_deadline(deadline);
     auto r = stub_->StreamRecords(&ctx, {});
     fixmine::v1::StreamRecordsResponse resp;
-    ASSERT_TRUE(r->Read(&resp));
-    std::this_thread::sleep_for(std::chrono::milliseconds(700));  // past the deadline
+    if (!r->Read(&resp)) {
+      EXPECT_EQ(r->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+      ASSERT_TRUE(Eventually([&] { return SlotFree(); }));  // the server let go of it
+      continue;
+    }
+    mid_stream = true;
+    std::this_thread::sleep_until(deadline + std::chrono::milliseconds(200));  // past it
     while (r->Read(&resp)) {
     }
     EXPECT_EQ(r->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   }
+  EXPECT_TRUE(mid_stream) << "no first response within 8 s";
   EXPECT_TRUE(Eventually([&] { return SlotFree(); }));
 }
 
 // One job slot: a second job is RESOURCE_EXHAUSTED; a watch with a short deadline ends the
 // watch, not the job; cancelling the job mid-walk ends it CANCELLED and frees the slot.
 TEST_F(Clients, JobCapDeadlineAndCancelMidJob) {
+  // The job pauses 200 ms after each batch of 256 records it writes (test-only,
+  // server/job_runner.cc): the 8000-commit job runs for at least 6 s however fast this machine
+  // mines, so it still holds the slot, and still runs, when this test refuses, watches and
+  // cancels.
+  ::setenv("FIXMINE_TEST_FLUSH_PAUSE_MS", "200", 1);
+  struct Unset {
+    ~Unset() { ::unsetenv("FIXMINE_TEST_FLUSH_PAUSE_MS"); }
+  } unset;
   Boot(/*idle_timeout=*/0, /*big=*/false);
   if (HasFatalFailure()) return;
   FastImportRepo(root_.path(), "long", 8000, 0);

@@ -1,7 +1,8 @@
 // The sandboxed mining worker (docs/security.md, "The mining worker"): a repository that hangs
-// libgit2 is cancelled and stopped within 2 s, a worker killed by a signal or over a limit
-// fails its own job with the reason while the server keeps serving, and the Landlock ruleset
-// keeps the worker inside its repository's folder even where a path check would let it out.
+// libgit2 is cancelled and stopped within 2 s (times testutil::kSlowdown), a worker killed by a
+// signal or over a limit fails its own job with the reason while the server keeps serving, and the
+// Landlock ruleset keeps the worker inside its repository's folder even where a path check would
+// let it out.
 #include "pipeline/worker.h"
 
 #include <arpa/inet.h>
@@ -65,12 +66,14 @@ TEST(Worker, HangingRepositoryIsCancelledAndStoppedWithinTwoSeconds) {
   auto start = Clock::now();
   auto cancelled = c.CancelJob(id);
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
-  auto ended = testutil::WaitEnded(c, id, 10);
+  // Bounded far past the 2 s the product promises, so that a slow cancel is measured below.
+  auto ended = testutil::WaitEnded(c, id, 60);
   ASSERT_TRUE(ended.ok()) << ended.status();
   const fixmine::v1::Job& j = *ended;
   const double seconds = SecondsSince(start);
   EXPECT_EQ(j.state(), fixmine::v1::CANCELLED) << j.ShortDebugString();
-  EXPECT_LT(seconds, 2.0) << "cancel took " << seconds << " s";
+  // 2 s in a plain build; a sanitizer build on a loaded CI machine is several times slower.
+  EXPECT_LT(seconds, 2.0 * testutil::kSlowdown) << "cancel took " << seconds << " s";
   // libgit2 never returns from the damaged object: the worker was killed, not asked.
   EXPECT_EQ(j.worker_end(), "killed after the stop grace");
   EXPECT_TRUE(c.Health().ok());
@@ -82,7 +85,7 @@ TEST(Worker, HangingRepositoryIsCancelledAndStoppedWithinTwoSeconds) {
   int rc = server.Stop();
   const double stop_seconds = SecondsSince(start);
   EXPECT_GE(rc, 0) << "fixmined did not exit by itself";
-  EXPECT_LT(stop_seconds, 2.0) << "SIGTERM took " << stop_seconds << " s";
+  EXPECT_LT(stop_seconds, 2.0 * testutil::kSlowdown) << "SIGTERM took " << stop_seconds << " s";
   // The stop killed the worker: counted as a stuck stop, and resumed once at the next start.
   ASSERT_TRUE(server.Start());
   client::FixmineClient c2(server.address(), "");
@@ -117,7 +120,7 @@ TEST(Worker, WorkerKilledBySignalFailsItsJobAndTheServerKeepsServing) {
   const std::string end = absl::StrCat("killed by signal ", sig_name, " (",
                                        sig == SIGSEGV ? "Segmentation fault" : "Aborted", ")");
   ASSERT_EQ(kill(workers[0], sig), 0);
-  auto ended = testutil::WaitEnded(c, id, 10);
+  auto ended = testutil::WaitEnded(c, id, 60);
   ASSERT_TRUE(ended.ok()) << ended.status();
   const fixmine::v1::Job& j = *ended;
   EXPECT_EQ(j.state(), fixmine::v1::FAILED) << j.ShortDebugString();

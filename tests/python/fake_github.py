@@ -2,10 +2,11 @@
 
 Serves fixtures for repository acme/calc (3 pages of issues, pull requests, comments, commit
 lists) the way GitHub does: Link pagination, ETags with If-None-Match -> 304, `since`. Scripted
-trouble, each once: a 403 secondary limit with retry-after 2 (issues page 2), a 502 (the first
-pulls request), x-ratelimit-remaining 0 with a reset 2 s ahead (issues page 3). Hostile
-repositories: acme/badjson (invalid JSON), acme/huge (a 50 MB body), acme/loop (Link next to
-itself), acme/redirect (a redirect to another host). Every request is logged with its headers.
+trouble, each once: a 403 secondary limit with retry-after 2 (or `secondary_retry_after`; issues
+page 2), a 502 (the first pulls request), x-ratelimit-remaining 0 with a reset 2 s ahead (issues
+page 3). Hostile repositories: acme/badjson (invalid JSON), acme/huge (a 50 MB body), acme/loop
+(Link next to itself), acme/redirect (a redirect to another host). Every request is logged with
+its headers.
 """
 
 import hashlib
@@ -17,8 +18,9 @@ import urllib.parse
 
 
 class FakeGithub:
-    def __init__(self, fixtures):
+    def __init__(self, fixtures, secondary_retry_after=2):
         self.fixtures = fixtures  # path -> list of objects (or pages: list of lists)
+        self.secondary_retry_after = secondary_retry_after  # seconds, of the scripted 403
         self.log = []  # (method, path, headers dict, status)
         self.lock = threading.Lock()
         self.scripted = {"secondary": True, "502": True, "primary": True}
@@ -94,7 +96,7 @@ class FakeGithub:
                         trouble = None
                 if trouble == "secondary":
                     return self.send(403, b'{"message": "You have exceeded a secondary rate limit"}',
-                                     [("retry-after", "2")])
+                                     [("retry-after", str(fake.secondary_retry_after))])
                 if trouble == "502":
                     return self.send(502, b"bad gateway")
                 items = pages[page - 1] if page <= len(pages) else []

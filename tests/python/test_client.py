@@ -66,7 +66,8 @@ class Server:
             [FIXMINED, "--listen", "127.0.0.1:%d" % self.port, "--port-file", port_file,
              "--data-dir", os.path.join(self.root, "data"), "--allowed-root", self.allowed],
             stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
+        # Bounded generously (a sanitizer build on a loaded machine); ends at the port.
+        deadline = time.time() + 60
         while time.time() < deadline:
             if os.path.exists(port_file):
                 with open(port_file) as f:
@@ -85,7 +86,7 @@ class Server:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(20)
+                self.proc.wait(60)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

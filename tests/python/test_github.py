@@ -205,7 +205,8 @@ class Fixmined:
         env = dict(os.environ)
         env.pop("GITHUB_TOKEN", None)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, env=env)
-        deadline = time.time() + 20
+        # Bounded generously (a sanitizer build on a loaded machine); ends at the port.
+        deadline = time.time() + 60
         while time.time() < deadline:
             text = ""
             if os.path.exists(port_file):
@@ -222,7 +223,7 @@ class Fixmined:
 
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        self.proc.wait(timeout=60)
         self.log.close()
 
     def log_text(self):
@@ -497,7 +498,10 @@ class GithubResumeTest(unittest.TestCase):
             repo = os.path.join(tmp, "git", "calc")
             os.makedirs(repo)
             c = make_repo(repo)
-            fake = FakeGithub(fixtures(c))
+            # A 403 retry-after of 20 s, not 2: the server is stopped while the job waits it out,
+            # and a loaded machine must still see the wait (each look is a CLI call) and stop
+            # the server within it. The stop ends the wait, so the test does not last longer.
+            fake = FakeGithub(fixtures(c), secondary_retry_after=20)
             server = Fixmined(os.path.join(tmp, "srv"), os.path.join(tmp, "git"), fake.url)
             server.cli("repo", "add", repo, "--name", "calc", "--github", "acme/calc")
             server.cli("mine", "calc", "--wait")

@@ -39,8 +39,9 @@ TEST(Cancel, StopsARunningJobWithinTwoSecondsAndSaysCancelling) {
   ASSERT_EQ(cancel.exit_code, 0) << cancel.err;
   EXPECT_NE(cancel.out.find("state:             CANCELLED\n"), std::string::npos) << cancel.out;
   // Before, the worker finished the commits in flight (128 per mining thread, each blamed)
-  // and the reply said RUNNING.
-  EXPECT_LT(seconds, 2.0);
+  // and the reply said RUNNING. 2 s in a plain build; a sanitizer build on a loaded CI machine
+  // is several times slower (the CLI's own start and exit are in the measure).
+  EXPECT_LT(seconds, 2.0 * testutil::kSlowdown);
   auto last = c.GetJob(job->id());
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->state(), fixmine::v1::CANCELLED);

@@ -87,10 +87,12 @@ absl::StatusOr<Job> WaitEnded(client::FixmineClient& c, const std::string& id,
 }
 
 bool WaitRunning(client::FixmineClient& c, const std::string& id) {
-  auto j = WaitForJob(
-      c, id, [](const Job& j) { return j.state() == fixmine::v1::RUNNING; }, 20);
-  if (!j.ok() || j->state() != fixmine::v1::RUNNING) return false;
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto walking = [](const Job& j) {
+    return j.state() == fixmine::v1::RUNNING && j.phase() == "walk";
+  };
+  auto j = WaitForJob(c, id, walking, 60);
+  if (!j.ok() || !walking(*j)) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(500 * kSlowdown)));
   return true;
 }
 

@@ -43,21 +43,22 @@ absl::StatusOr<fixmine::v1::Job> WaitForJob(
 // WaitForJob until the job has written its first records (or ended): the moment to kill,
 // cancel or back up a job mid-way.
 absl::StatusOr<fixmine::v1::Job> WaitForRecords(client::FixmineClient& c, const std::string& id,
-                                                double timeout_seconds = 10);
+                                                double timeout_seconds = 60);
 
 // Starts mining the registered repository `name` and waits (bounded) until its job has written
 // its first records and still runs: the moment to kill, cancel, back up or fail the disk under a
 // job mid-way. The job as then; the start's or GetJob's error; FAILED_PRECONDITION when the job
 // ended first or wrote nothing in time (the test would prove nothing: give it more commits).
 absl::StatusOr<fixmine::v1::Job> StartJobMidway(client::FixmineClient& c, const std::string& name,
-                                                double timeout_seconds = 10);
+                                                double timeout_seconds = 60);
 
 // WaitForJob until the job has ended.
 absl::StatusOr<fixmine::v1::Job> WaitEnded(client::FixmineClient& c, const std::string& id,
                                            double timeout_seconds);
 
-// Waits (bounded, 20 s) until job `id` is RUNNING and then 300 ms more, so that its worker is
-// inside the walk. False when it never ran (or GetJob failed).
+// Waits (bounded, 60 s) until job `id` is RUNNING in its "walk" phase (which its worker reports
+// as its walk starts) and then 500 ms more (times kSlowdown), so that its worker is inside the
+// walk. False when it never got there (or GetJob failed).
 bool WaitRunning(client::FixmineClient& c, const std::string& id);
 
 // Every record in the server's store by id, streamed with an empty filter. A record id seen

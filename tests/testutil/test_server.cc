@@ -48,7 +48,9 @@ bool TestServer::Start() {
     execv(argv[0], argv.data());
     _exit(127);
   }
-  for (int i = 0; i < 200; ++i) {  // bounded: 20 s
+  // Bounded: 60 s (a sanitizer build on a loaded machine opens its store slowly; the loop ends
+  // as soon as the port is written).
+  for (int i = 0; i < 600; ++i) {
     std::ifstream f(port_file);
     int port = 0;
     if (f >> port && port > 0) {
@@ -63,14 +65,14 @@ bool TestServer::Start() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ADD_FAILURE() << "fixmined did not write its port file in 20 s";
+  ADD_FAILURE() << "fixmined did not write its port file in 60 s";
   return false;
 }
 
 int TestServer::Stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
-  for (int i = 0; i < 300; ++i) {  // bounded: 30 s
+  for (int i = 0; i < 600; ++i) {  // bounded: 60 s
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

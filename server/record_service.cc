@@ -84,6 +84,31 @@ absl::Status ReadSerializedBatch(storage::RecordStore* store, const storage::Fil
   return st;
 }
 
+// What a record stream reads, from its request: the stream's spec (its filter and format,
+// with a read session's sample and bucket; or why a read-session stream name does not decode),
+// the resume token and the record limit.
+struct StreamRequest {
+  absl::StatusOr<StreamSpec> spec;
+  std::string resume_token;
+  int64_t limit = 0;
+};
+
+// Parses the raw request body of a record stream into a StreamRequest; UnparsedRequestError
+// when the body is not the method's request message (what the typed methods answer through the
+// status guard).
+using StreamRequestParser = absl::StatusOr<StreamRequest> (*)(const grpc::ByteBuffer& raw);
+
+// Parses the request of raw method `method` into *req; UnparsedRequestError when it is not a
+// `Request`.
+template <typename Request>
+absl::Status ParseRawRequest(const grpc::ByteBuffer& raw, std::string_view method, Request* req) {
+  grpc::ByteBuffer copy(raw);  // Deserialize consumes its buffer; this shares the slices
+  if (!grpc::SerializationTraits<Request>::Deserialize(&copy, req).ok()) {
+    return UnparsedRequestError(method);
+  }
+  return absl::OkStatus();
+}
+
 // The records of one ReadPlan, about 1 MiB per response: StreamRecords, and ReadStream for
 // one stream of a read session. Each response carries the resume token of its last record.
 //
@@ -99,27 +124,31 @@ class RecordBatches final : public BatchSource<grpc::ByteBuffer> {
  public:
   using Step = typename BatchSource<grpc::ByteBuffer>::Step;
 
-  // `plan` is a validated plan, or the error to finish with. `store` is borrowed; `metrics`
-  // too (null: none).
-  RecordBatches(storage::RecordStore* store, absl::StatusOr<ReadPlan> plan,
-                std::string resume_token, int64_t limit, Metrics* metrics)
-      : store_(store),
-        metrics_(metrics),
-        plan_status_(plan.status()),
-        resume_token_(std::move(resume_token)),
-        limit_(limit) {
-    if (plan.ok()) plan_ = std::move(*plan);
-  }
+  // `raw` is the call's request body (a ref-counted copy), which `parse` reads in Open().
+  // `store` is borrowed; `metrics` too (null: none).
+  RecordBatches(storage::RecordStore* store, const grpc::ByteBuffer& raw, StreamRequestParser parse,
+                Metrics* metrics)
+      : store_(store), metrics_(metrics), raw_(raw), parse_(parse) {}
 
+  // Runs after the token check and the stream slot (BatchStream::Start), so nothing of an
+  // unauthorized request is parsed or compiled. The request's errors, first that it does not
+  // parse (nothing of a half-parsed request is looked at), then a negative limit, then the
+  // plan's and the resume token's.
   absl::Status Open() override {
-    if (limit_ < 0) return absl::InvalidArgumentError("limit is negative; use 0 for no limit");
-    if (!plan_status_.ok()) return plan_status_;
-    if (!resume_token_.empty()) {
-      auto pos = DecodeResumeToken(resume_token_, plan_.token_context);
+    absl::StatusOr<StreamRequest> req = parse_(raw_);
+    raw_.Clear();
+    if (!req.ok()) return req.status();
+    if (req->limit < 0) return absl::InvalidArgumentError("limit is negative; use 0 for no limit");
+    if (!req->spec.ok()) return req->spec.status();
+    absl::StatusOr<ReadPlan> plan = MakeReadPlan(*req->spec);
+    if (!plan.ok()) return plan.status();
+    plan_ = std::move(*plan);
+    if (!req->resume_token.empty()) {
+      auto pos = DecodeResumeToken(req->resume_token, plan_.token_context);
       if (!pos.ok()) return pos.status();
       pos_ = *pos;
     }
-    remaining_ = limit_ > 0 ? limit_ : -1;
+    remaining_ = req->limit > 0 ? req->limit : -1;
     return absl::OkStatus();
   }
 
@@ -160,9 +189,8 @@ class RecordBatches final : public BatchSource<grpc::ByteBuffer> {
  private:
   storage::RecordStore* const store_;
   Metrics* const metrics_;
-  const absl::Status plan_status_;
-  const std::string resume_token_;
-  const int64_t limit_;
+  grpc::ByteBuffer raw_;  // until Open()
+  const StreamRequestParser parse_;
   ReadPlan plan_;
   storage::ScanPosition pos_;
   int64_t remaining_ = -1;
@@ -170,17 +198,6 @@ class RecordBatches final : public BatchSource<grpc::ByteBuffer> {
   fixmine::internal::StoredRecordBatch batch_;
   google::protobuf::RepeatedPtrField<Record> records_;
 };
-
-// Parses the request of raw method `method`; UnparsedRequestError when it is not a `Request`
-// (what the typed methods answer through the status guard).
-template <typename Request>
-absl::Status ParseRawRequest(const grpc::ByteBuffer& raw, std::string_view method, Request* req) {
-  grpc::ByteBuffer copy(raw);  // Deserialize consumes its buffer; this shares the slices
-  if (!grpc::SerializationTraits<Request>::Deserialize(&copy, req).ok()) {
-    return UnparsedRequestError(method);
-  }
-  return absl::OkStatus();
-}
 
 // The filter a read request runs: its filter, ANDed with its preset and, unless
 // include_contaminated is set, with `NOT contaminated` (docs/curation.md), so resume and page
@@ -190,6 +207,23 @@ std::string EffectiveFilter(const Request& req) {
   std::string text = storage::Filter::ApplyPreset(req.filter(), req.preset());
   if (req.include_contaminated()) return text;
   return storage::Filter::AndTerm(text, "NOT contaminated");
+}
+
+absl::StatusOr<StreamRequest> ParseStreamRecordsRequest(const grpc::ByteBuffer& raw) {
+  fixmine::v1::StreamRecordsRequest req;
+  FIXMINE_RETURN_IF_ERROR(ParseRawRequest(raw, "/fixmine.v1.RecordService/StreamRecords", &req));
+  StreamSpec spec;
+  spec.filter = EffectiveFilter(req);
+  spec.format = req.format();
+  spec.sample_rate = req.sample_rate();
+  spec.sample_seed = req.sample_seed();
+  return StreamRequest{std::move(spec), req.resume_token(), req.limit()};
+}
+
+absl::StatusOr<StreamRequest> ParseReadStreamRequest(const grpc::ByteBuffer& raw) {
+  fixmine::v1::ReadStreamRequest req;
+  FIXMINE_RETURN_IF_ERROR(ParseRawRequest(raw, "/fixmine.v1.RecordService/ReadStream", &req));
+  return StreamRequest{DecodeStreamName(req.stream()), req.resume_token(), req.limit()};
 }
 
 }  // namespace
@@ -266,19 +300,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::ListRecords(grpc::CallbackServerCon
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* RecordServiceImpl::StreamRecords(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
-  fixmine::v1::StreamRecordsRequest req;
-  absl::Status parsed = ParseRawRequest(*raw, "/fixmine.v1.RecordService/StreamRecords", &req);
-  StreamSpec spec;
-  spec.filter = EffectiveFilter(req);
-  spec.format = req.format();
-  spec.sample_rate = req.sample_rate();
-  spec.sample_seed = req.sample_seed();
-  absl::StatusOr<ReadPlan> plan =
-      parsed.ok() ? MakeReadPlan(spec) : absl::StatusOr<ReadPlan>(parsed);
   return BatchStream<grpc::ByteBuffer>::Start(
       ctx, guards_, Role::kRead,
-      std::make_unique<RecordBatches>(store_, std::move(plan), req.resume_token(), req.limit(),
-                                      metrics_));
+      std::make_unique<RecordBatches>(store_, *raw, &ParseStreamRecordsRequest, metrics_));
 }
 
 grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
@@ -310,15 +334,9 @@ grpc::ServerUnaryReactor* RecordServiceImpl::CreateReadSession(
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* RecordServiceImpl::ReadStream(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
-  fixmine::v1::ReadStreamRequest req;
-  absl::Status parsed = ParseRawRequest(*raw, "/fixmine.v1.RecordService/ReadStream", &req);
-  absl::StatusOr<StreamSpec> spec =
-      parsed.ok() ? DecodeStreamName(req.stream()) : absl::StatusOr<StreamSpec>(parsed);
-  absl::StatusOr<ReadPlan> plan = spec.ok() ? MakeReadPlan(*spec) : spec.status();
   return BatchStream<grpc::ByteBuffer>::Start(
       ctx, guards_, Role::kRead,
-      std::make_unique<RecordBatches>(store_, std::move(plan), req.resume_token(), req.limit(),
-                                      metrics_));
+      std::make_unique<RecordBatches>(store_, *raw, &ParseReadStreamRequest, metrics_));
 }
 
 }  // namespace fixmine::server

@@ -239,7 +239,8 @@ TEST_F(RequestIntegrity, UnparseableBodyIsInvalidArgumentWithAMessage) {
   const std::string bad_utf8("\x0a\x02\xff\xfe", 4);                 // field 1 (a string)
   for (const std::string method :
        {"/fixmine.v1.RecordService/GetRecord", "/fixmine.v1.RecordService/StreamRecords",
-        "/fixmine.v1.AdminService/AddRepository", "/fixmine.v1.TrajectoryService/GetTrajectory"}) {
+        "/fixmine.v1.RecordService/ReadStream", "/fixmine.v1.AdminService/AddRepository",
+        "/fixmine.v1.TrajectoryService/GetTrajectory"}) {
     for (const std::string& body : {garbage, bad_utf8}) {
       grpc::Status st = RawCall(channel, method, body);
       EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
@@ -247,6 +248,19 @@ TEST_F(RequestIntegrity, UnparseableBodyIsInvalidArgumentWithAMessage) {
       EXPECT_TRUE(absl::StrContains(st.error_message(), "does not parse")) << st.error_message();
       EXPECT_TRUE(absl::StrContains(st.error_message(), method)) << st.error_message();
     }
+  }
+  // The raw record streams parse their request themselves: a body that starts with a valid
+  // negative `limit` (field 3) and then breaks is "does not parse", never the limit's error,
+  // which the same field alone gets.
+  const std::string negative_limit("\x18\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11);
+  for (const std::string method :
+       {"/fixmine.v1.RecordService/StreamRecords", "/fixmine.v1.RecordService/ReadStream"}) {
+    grpc::Status st = RawCall(channel, method, negative_limit + garbage);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_TRUE(absl::StrContains(st.error_message(), "does not parse")) << st.error_message();
+    st = RawCall(channel, method, negative_limit);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_TRUE(absl::StrContains(st.error_message(), "limit is negative")) << st.error_message();
   }
   // A well-formed body still gets its ordinary answer; an unknown method UNIMPLEMENTED.
   fixmine::v1::GetRecordRequest ok_req;

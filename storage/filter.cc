@@ -113,36 +113,32 @@ std::optional<filter_engine::ValueProblem> CheckPresetName(std::string_view name
                                      fmt::format("known presets: {}", PresetNameList())};
 }
 
-// The fields of kFields and kRegexFields that read a record's files; every row whose function
-// looks at files() must be named here (Filter::ReadsFiles lets scans skip parsing the files of
-// a filter that names none of them).
-constexpr std::string_view kFileFields[] = {"path",      "old_path", "lang",          "files",
-                                            "added",     "deleted",  "binary",        "vendored",
-                                            "generated", "lockfile", "documentation", "function"};
-
-bool NamesFileField(std::string_view name) {
-  return std::find(std::begin(kFileFields), std::end(kFileFields), name) != std::end(kFileFields);
-}
-
+// Every row says `reads_files`: true when its function looks at the record's files() (then a
+// filter naming it is evaluated on the whole record; Filter::ReadsFiles). The filter tests
+// check each row's flag against a record with and without its files.
 const FieldSpec kFields[] = {
     {.info = {.name = "repo", .kind = Kind::kString, .ops = kEquality},
-     .test = [](const Record& r, const Comparison& c) { return r.repo() == c.text; }},
+     .test = [](const Record& r, const Comparison& c) { return r.repo() == c.text; },
+     .reads_files = false},
     {.info = {.name = "commit", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
            return c.op == Op::kHas ? StartsWithIgnoreCase(r.commit(), c.text)
                                    : EqualsIgnoreCase(r.commit(), c.text);
-         }},
+         },
+     .reads_files = false},
     {.info = {.name = "path", .kind = Kind::kGlob, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
            return AnyFile(r, [&](const FileChange& f) { return GlobTest(f.path(), c); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "old_path", .kind = Kind::kGlob, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
            return AnyFile(r, [&](const FileChange& f) { return GlobTest(f.old_path(), c); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "lang", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
@@ -150,86 +146,113 @@ const FieldSpec kFields[] = {
              return c.op == Op::kHas ? EqualsIgnoreCase(f.language(), c.text)
                                      : f.language() == c.text;
            });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "author", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
-     .test = [](const Record& r, const Comparison& c) { return PersonTest(r.author(), c); }},
+     .test = [](const Record& r, const Comparison& c) { return PersonTest(r.author(), c); },
+     .reads_files = false},
     {.info = {.name = "committer", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
-     .test = [](const Record& r, const Comparison& c) { return PersonTest(r.committer(), c); }},
+     .test = [](const Record& r, const Comparison& c) { return PersonTest(r.committer(), c); },
+     .reads_files = false},
     {.info = {.name = "message", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
-     .test = [](const Record& r, const Comparison& c) { return TextTest(r.message(), c); }},
+     .test = [](const Record& r, const Comparison& c) { return TextTest(r.message(), c); },
+     .reads_files = false},
     {.info = {.name = "subject", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
-     .test = [](const Record& r, const Comparison& c) { return TextTest(r.subject(), c); }},
+     .test = [](const Record& r, const Comparison& c) { return TextTest(r.subject(), c); },
+     .reads_files = false},
     {.info = {.name = "committed_at", .kind = Kind::kTime, .ops = kOrdered},
-     .number = [](const Record& r) -> int64_t { return r.committer().time(); }},
+     .number = [](const Record& r) -> int64_t { return r.committer().time(); },
+     .reads_files = false},
     {.info = {.name = "authored_at", .kind = Kind::kTime, .ops = kOrdered},
-     .number = [](const Record& r) -> int64_t { return r.author().time(); }},
+     .number = [](const Record& r) -> int64_t { return r.author().time(); },
+     .reads_files = false},
     {.info = {.name = "files", .kind = Kind::kNumber, .ops = kOrdered},
-     .number = [](const Record& r) -> int64_t { return r.files_size(); }},
+     .number = [](const Record& r) -> int64_t { return r.files_size(); },
+     .reads_files = true},
     {.info = {.name = "added", .kind = Kind::kNumber, .ops = kOrdered},
-     .number = [](const Record& r) { return SumLines(r, true); }},
+     .number = [](const Record& r) { return SumLines(r, true); },
+     .reads_files = true},
     {.info = {.name = "deleted", .kind = Kind::kNumber, .ops = kOrdered},
-     .number = [](const Record& r) { return SumLines(r, false); }},
+     .number = [](const Record& r) { return SumLines(r, false); },
+     .reads_files = true},
     {.info = {.name = "is_fix", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().is_fix(); }},
+     .flag = [](const Record& r) { return r.labels().is_fix(); },
+     .reads_files = false},
     {.info = {.name = "merge_resolution", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.merge_resolution(); }},
+     .flag = [](const Record& r) { return r.merge_resolution(); },
+     .reads_files = false},
     {.info = {.name = "has_bug_link", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().bug_introducing_commits_size() > 0; }},
+     .flag = [](const Record& r) { return r.labels().bug_introducing_commits_size() > 0; },
+     .reads_files = false},
     {.info = {.name = "has_fixed_by", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().fixed_by_size() > 0; }},
+     .flag = [](const Record& r) { return r.labels().fixed_by_size() > 0; },
+     .reads_files = false},
     // GitHub issues the commit's pull request resolves (docs/github.md, "Links").
     {.info = {.name = "has_issue", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().issues_size() > 0; }},
+     .flag = [](const Record& r) { return r.labels().issues_size() > 0; },
+     .reads_files = false},
     {.info = {.name = "is_revert", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().is_revert(); }},
+     .flag = [](const Record& r) { return r.labels().is_revert(); },
+     .reads_files = false},
     {.info = {.name = "is_bot", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.labels().is_bot(); }},
+     .flag = [](const Record& r) { return r.labels().is_bot(); },
+     .reads_files = false},
     {.info = {.name = "renames_skipped", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.renames_skipped(); }},
+     .flag = [](const Record& r) { return r.renames_skipped(); },
+     .reads_files = false},
     {.info = {.name = "binary", .kind = Kind::kBool, .ops = kEquality},
      .flag =
-         [](const Record& r) {
-           return AnyFile(r, [](const FileChange& f) { return f.binary(); });
-         }},
+         [](const Record& r) { return AnyFile(r, [](const FileChange& f) { return f.binary(); }); },
+     .reads_files = true},
     {.info = {.name = "vendored", .kind = Kind::kBool, .ops = kEquality},
      .flag =
          [](const Record& r) {
            return AnyFile(r, [](const FileChange& f) { return f.vendored(); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "generated", .kind = Kind::kBool, .ops = kEquality},
      .flag =
          [](const Record& r) {
            return AnyFile(r, [](const FileChange& f) { return f.generated(); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "lockfile", .kind = Kind::kBool, .ops = kEquality},
      .flag =
          [](const Record& r) {
            return AnyFile(r, [](const FileChange& f) { return f.lockfile(); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "documentation", .kind = Kind::kBool, .ops = kEquality},
      .flag =
          [](const Record& r) {
            return AnyFile(r, [](const FileChange& f) { return f.documentation(); });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "secrets_found", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.secrets_found(); }},
+     .flag = [](const Record& r) { return r.secrets_found(); },
+     .reads_files = false},
     {.info = {.name = "duplicate", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return !r.duplicate_of().empty(); }},
+     .flag = [](const Record& r) { return !r.duplicate_of().empty(); },
+     .reads_files = false},
     {.info = {.name = "near_duplicate", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return !r.near_duplicate_of().empty(); }},
+     .flag = [](const Record& r) { return !r.near_duplicate_of().empty(); },
+     .reads_files = false},
     {.info = {.name = "contaminated", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.contamination_size() > 0; }},
+     .flag = [](const Record& r) { return r.contamination_size() > 0; },
+     .reads_files = false},
     {.info = {.name = "message_language", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
            return c.op == Op::kHas ? EqualsIgnoreCase(r.message_language(), c.text)
                                    : r.message_language() == c.text;
-         }},
+         },
+     .reads_files = false},
     {.info = {.name = "license", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
            return c.op == Op::kHas ? EqualsIgnoreCase(r.license(), c.text) : r.license() == c.text;
-         }},
+         },
+     .reads_files = false},
     {.info = {.name = "function", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
@@ -243,11 +266,14 @@ const FieldSpec kFields[] = {
              }
              return false;
            });
-         }},
+         },
+     .reads_files = true},
     {.info = {.name = "license_unsure", .kind = Kind::kBool, .ops = kEquality},
-     .flag = [](const Record& r) { return r.license_unsure(); }},
+     .flag = [](const Record& r) { return r.license_unsure(); },
+     .reads_files = false},
     {.info = {.name = "preset", .kind = Kind::kString, .ops = kEquality, .check = CheckPresetName},
-     .test = [](const Record& r, const Comparison& c) { return PassesPreset(r, c.text); }},
+     .test = [](const Record& r, const Comparison& c) { return PassesPreset(r, c.text); },
+     .reads_files = false},
     {.info = {.name = "drop", .kind = Kind::kString, .ops = kEquality | Bit(Op::kHas)},
      .test =
          [](const Record& r, const Comparison& c) {
@@ -263,23 +289,33 @@ const FieldSpec kFields[] = {
              }
            }
            return false;
-         }},
+         },
+     .reads_files = false},
 };
 
 // Fields regex(field, pattern) applies to: true when the pattern matches somewhere in one of
 // the field's strings.
 
 const RegexFieldSpec kRegexFields[] = {
-    {"message", [](const Record& r, const RE2& re) { return RE2::PartialMatch(r.message(), re); }},
-    {"subject", [](const Record& r, const RE2& re) { return RE2::PartialMatch(r.subject(), re); }},
-    {"path",
-     [](const Record& r, const RE2& re) {
-       return AnyFile(r, [&](const FileChange& f) { return RE2::PartialMatch(f.path(), re); });
-     }},
-    {"old_path",
-     [](const Record& r, const RE2& re) {
-       return AnyFile(r, [&](const FileChange& f) { return RE2::PartialMatch(f.old_path(), re); });
-     }},
+    {.name = "message",
+     .test = [](const Record& r, const RE2& re) { return RE2::PartialMatch(r.message(), re); },
+     .reads_files = false},
+    {.name = "subject",
+     .test = [](const Record& r, const RE2& re) { return RE2::PartialMatch(r.subject(), re); },
+     .reads_files = false},
+    {.name = "path",
+     .test =
+         [](const Record& r, const RE2& re) {
+           return AnyFile(r, [&](const FileChange& f) { return RE2::PartialMatch(f.path(), re); });
+         },
+     .reads_files = true},
+    {.name = "old_path",
+     .test =
+         [](const Record& r, const RE2& re) {
+           return AnyFile(r,
+                          [&](const FileChange& f) { return RE2::PartialMatch(f.old_path(), re); });
+         },
+     .reads_files = true},
 };
 
 const filter_engine::Grammar& RecordGrammar() {
@@ -342,13 +378,13 @@ class ParsedFilter final : public Filter {
   const std::string& canonical() const override { return canonical_; }
 
  private:
-  // True when a comparison or regex anywhere in `n` names a field of kFileFields.
+  // True when a comparison or regex anywhere in `n` is on a field whose row reads files.
   static bool ReadsFilesIn(const Node& n) {
     switch (n.type) {
       case Node::Type::kCompare:
-        return NamesFileField(kFields[n.cmp.field].info.name);
+        return kFields[n.cmp.field].reads_files;
       case Node::Type::kRegex:
-        return NamesFileField(kRegexFields[n.regex_field].name);
+        return kRegexFields[n.regex_field].reads_files;
       default:
         return std::any_of(n.children.begin(), n.children.end(),
                            [](const std::unique_ptr<Node>& c) { return ReadsFilesIn(*c); });

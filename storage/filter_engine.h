@@ -126,6 +126,10 @@ struct FieldSpec {
   int64_t (*number)(const Subject&) = nullptr;
   // kBool.
   bool (*flag)(const Subject&) = nullptr;
+  // Whether the row's function reads the subject's bulk part (Record: its `files`), so a
+  // filter naming only rows without it may run on a subject parsed without that part
+  // (Filter::ReadsFiles). Every Record row says it; the default is the safe answer.
+  bool reads_files = true;
 };
 
 // One row per field regex(field, pattern) applies to: true when the pattern matches somewhere
@@ -134,6 +138,8 @@ template <typename Subject>
 struct RegexFieldSpec {
   std::string_view name;
   bool (*test)(const Subject&, const RE2&);
+  // As FieldSpec::reads_files.
+  bool reads_files = true;
 };
 
 template <typename Subject>

@@ -1,6 +1,7 @@
 // libFuzzer target: filter expressions (StreamRecords.filter, CountRecords, exports), as a client
 // sends them. Checks beyond "no crash": a parsed filter's canonical text parses again to the same
-// canonical text, and evaluating it against a record does not fault.
+// canonical text, evaluating it against a record does not fault, and a filter that says it reads
+// no files (Filter::ReadsFiles) gives the same answer on the record without its files.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -22,7 +23,11 @@ const fixmine::v1::Record& SampleRecord() {
     rec->mutable_author()->set_email("ada@example.com");
     auto* f = rec->add_files();
     f->set_path("src/parse.c");
+    f->set_old_path("src/old.c");
     f->set_language("C");
+    f->set_binary(true);
+    f->set_vendored(true);
+    f->add_functions_changed("parse_header");
     f->set_added(3);
     f->set_deleted(1);
     rec->mutable_labels()->set_is_fix(true);
@@ -43,5 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The canonical text is what resume tokens hash; it must stand for the same filter.
   if (!again.ok() || (*again)->canonical() != canonical) std::abort();
   if ((*again)->Matches(SampleRecord()) != (*f)->Matches(SampleRecord())) std::abort();
+  // Scans evaluate such a filter on a record parsed without its files (ScanSerialized).
+  if (!(*f)->ReadsFiles()) {
+    fixmine::v1::Record without = SampleRecord();
+    without.clear_files();
+    if ((*f)->Matches(without) != (*f)->Matches(SampleRecord())) std::abort();
+  }
   return 0;
 }

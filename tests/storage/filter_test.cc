@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "fixmine/v1/records.pb.h"
 
 namespace fixmine::storage {
@@ -609,6 +610,98 @@ TEST(FilterTest, MatchesIsThreadSafe) {
   }
   for (auto& th : threads) th.join();
   for (int h : hits) EXPECT_EQ(h, 2000);
+}
+
+// The names after "known fields: " / "expected one of " in the error of `text`: the grammar's
+// own list, so a new field is checked below without editing this test.
+std::vector<std::string> NamesFromError(std::string_view text, std::string_view marker) {
+  auto f = Filter::Parse(text);
+  EXPECT_FALSE(f.ok()) << text;
+  if (f.ok()) return {};
+  std::string msg(f.status().message());
+  size_t at = msg.find(marker);
+  EXPECT_NE(at, std::string::npos) << msg;
+  if (at == std::string::npos) return {};
+  return absl::StrSplit(msg.substr(at + marker.size()), ", ");
+}
+
+// Filter::ReadsFiles comes from each field row's reads_files (storage/filter.cc). For every
+// field of the grammar and every comparison on it that parses: when the filter says it reads
+// no files, it gives the same answer on a record with and without its files (scans evaluate
+// it on a record parsed without them); when it says it does, some comparison on the field
+// tells the two apart (a row does not claim files it never reads, so it is not parsed whole
+// for nothing).
+TEST(FilterTest, ReadsFilesIsTrueExactlyForFieldsThatReadFiles) {
+  Record with;
+  with.set_repo("acme/widgets");
+  with.set_commit("0123456789abcdef0123456789abcdef01234567");
+  with.set_subject("Fix parse");
+  with.set_message("Fix parse\n");
+  with.mutable_committer()->set_time(kNov14);
+  with.mutable_author()->set_time(kNov14);
+  FileChange* f = AddFile(&with, "src/parse.c", "C", 3, 1);
+  f->set_old_path("src/old.c");
+  f->set_binary(true);
+  f->set_vendored(true);
+  f->set_generated(true);
+  f->set_lockfile(true);
+  f->set_documentation(true);
+  f->add_functions_changed("parse_header");
+  Record without = with;
+  without.clear_files();
+
+  const std::vector<std::string> fields = NamesFromError("no_such_field = 1", "known fields: ");
+  ASSERT_GT(fields.size(), 30u);
+  const std::vector<std::string> comparisons = {" = true",
+                                                " = false",
+                                                " >= 1",
+                                                " < 1",
+                                                " = 1",
+                                                " = \"C\"",
+                                                " : \"c\"",
+                                                " = \"src/parse.c\"",
+                                                " = \"src/*\"",
+                                                " = \"src/old.c\"",
+                                                " = \"parse_header\"",
+                                                " : \"parse\"",
+                                                " = \"default\"",
+                                                " = \"x\"",
+                                                " >= 2020-01-01"};
+  for (const std::string& field : fields) {
+    int parsed = 0;
+    bool told_apart = false;
+    bool reads_files = false;
+    for (const std::string& cmp : comparisons) {
+      auto filter = Filter::Parse(field + cmp);
+      if (!filter.ok()) continue;
+      ++parsed;
+      reads_files = (*filter)->ReadsFiles();
+      bool differs = (*filter)->Matches(with) != (*filter)->Matches(without);
+      told_apart = told_apart || differs;
+      EXPECT_FALSE(!reads_files && differs) << field + cmp << " reads files but its row says not";
+    }
+    ASSERT_GT(parsed, 0) << field << ": no comparison of this test parses; add one";
+    EXPECT_EQ(reads_files, told_apart)
+        << field << ": its row says reads_files = " << reads_files
+        << " but no comparison here tells a record with files from one without";
+  }
+
+  const std::vector<std::string> regex_fields =
+      NamesFromError("regex(no_such_field, \"x\")", "expected one of ");
+  ASSERT_GE(regex_fields.size(), 4u);
+  for (const std::string& field : regex_fields) {
+    bool told_apart = false;
+    bool reads_files = false;
+    for (const char* pattern : {"parse", "old", "^$", "x"}) {
+      auto filter = Filter::Parse("regex(" + field + ", \"" + std::string(pattern) + "\")");
+      ASSERT_TRUE(filter.ok()) << field << ": " << filter.status();
+      reads_files = (*filter)->ReadsFiles();
+      bool differs = (*filter)->Matches(with) != (*filter)->Matches(without);
+      told_apart = told_apart || differs;
+      EXPECT_FALSE(!reads_files && differs) << field << " " << pattern;
+    }
+    EXPECT_EQ(reads_files, told_apart) << "regex(" << field << ")";
+  }
 }
 
 }  // namespace

@@ -129,14 +129,22 @@ class RecordStore {
   absl::Status Scan(
       const Filter* filter, const ScanPosition& from,
       const std::function<bool(const fixmine::v1::Record&, const ScanPosition& after)>& visit);
-  // Scan's records as bytes: `visit` gets each matching record serialized exactly as
-  // Scan's record.SerializeAsString() would be, but taken from the store as it is, without a
-  // parse and reserialization, wherever the stored value is laid out as this code's serializer
-  // writes it (every record this schema stored); any other value is parsed and reserialized.
+  // Scan's records as bytes: `visit` gets each matching record's serialized bytes. A stored
+  // value whose top-level fields are laid out as protobuf C++'s serializer writes them (a walk
+  // over its tags; every record fixmine's writers stored) is handed out as stored, without a
+  // parse and reserialization; any other value is parsed and reserialized. Nested messages
+  // (author, labels, files, ...) are not inspected: as stored, they equal Scan's
+  // record.SerializeAsString() for every value fixmine's serializer wrote; nested unknown
+  // fields of a newer schema would stay in place instead of moving to the end (equal once
+  // parsed, not byte-equal).
   // To evaluate `filter`, a record is parsed without its files when the filter reads none
-  // (Filter::ReadsFiles), whole otherwise; no parse at all without a filter. `bytes` is valid
-  // only during the call. Positions, order and errors (DATA_LOSS for a record that does not
-  // parse) are Scan's.
+  // (Filter::ReadsFiles), whole otherwise; not at all without a filter. Positions and order
+  // are Scan's, and so are the errors for what is parsed: DATA_LOSS naming the key of a
+  // record that does not parse. What is not parsed is not checked: a damaged nested value (a
+  // bad length, a string that is not UTF-8) in the files under a filter that reads none, or
+  // anywhere below the top level without a filter, is handed out as stored, and the reader's
+  // parse of it fails instead (a filter that reads files, such as `files >= 0`, finds it).
+  // `bytes` is valid only during the call.
   absl::Status ScanSerialized(
       const Filter* filter, const ScanPosition& from,
       const std::function<bool(std::string_view bytes, const ScanPosition& after)>& visit);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "client/fixmine_client.h"
 #include "rocksdb/write_batch.h"
 #include "storage/db_core.h"
@@ -284,6 +285,96 @@ TEST(ScanSerialized, BytesEqualTheParsePathsEvenForValuesOutOfOrder) {
   Record first;
   ASSERT_TRUE(first.ParseFromString(all[0]));
   EXPECT_EQ(first.subject(), "fix moved");
+}
+
+// Damaged stored data (docs/architecture.md, "Damaged stored data"): ScanSerialized checks
+// only what it parses. A file path that is not UTF-8 is DATA_LOSS naming the key for Scan and
+// for a filter that reads files, but a filter that reads none, or no filter, hands out the
+// stored bytes; a subject that is not UTF-8 is found by any filter (the record is parsed
+// without its files) but not without one.
+TEST(ScanSerialized, DamageIsFoundOnlyInWhatIsParsed) {
+  testutil::TempDir tmp;
+  auto opened = storage::RecordStore::Open(tmp.path() + "/store");
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  storage::RecordStore& store = **opened;
+  Record r;
+  r.set_commit(std::string(40, 'b'));
+  r.set_repo("r");
+  r.set_id("r:" + r.commit());
+  r.set_subject("fix it");
+  r.mutable_committer()->set_time(1700000000);
+  r.add_files()->set_path("a.go");
+  fixmine::v1::Job job;
+  job.set_id("j");
+  job.set_repo("r");
+  ASSERT_TRUE(store.WriteBatch({r}, job, nullptr).ok());
+  std::string key;
+  {
+    auto view = store.core()->View();
+    auto it = store.core()->NewIterator(view->options(), storage::internal::Family::kRecords);
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    key = it->key().ToString();
+  }
+  // Stores `damaged` serialized as is (the serializer writes strings that are not UTF-8).
+  auto put = [&](const Record& damaged) {
+    std::string value = damaged.SerializeAsString();
+    rocksdb::WriteBatch batch;
+    EXPECT_TRUE(batch.Put(store.core()->cf(storage::internal::Family::kRecords), key, value).ok());
+    EXPECT_TRUE(store.core()->Write("test", &batch).ok());
+    return value;
+  };
+  // What ScanSerialized under `text` gives: the bytes handed out, or its error.
+  auto serialized = [&](const std::string& text) -> absl::StatusOr<std::vector<std::string>> {
+    std::unique_ptr<storage::Filter> filter;
+    if (!text.empty()) {
+      auto parsed = storage::Filter::Parse(text);
+      EXPECT_TRUE(parsed.ok()) << parsed.status();
+      if (!parsed.ok()) return parsed.status();
+      filter = std::move(*parsed);
+    }
+    std::vector<std::string> out;
+    absl::Status st = store.ScanSerialized(
+        filter.get(), {}, [&](std::string_view bytes, const storage::ScanPosition&) {
+          out.emplace_back(bytes);
+          return true;
+        });
+    if (!st.ok()) return st;
+    return out;
+  };
+  auto scan_status = [&] {
+    return store.Scan(nullptr, {},
+                      [](const Record&, const storage::ScanPosition&) { return true; });
+  };
+  auto expect_data_loss = [](const absl::StatusOr<std::vector<std::string>>& got,
+                             const std::string& what) {
+    ASSERT_FALSE(got.ok()) << what;
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss) << what;
+    EXPECT_TRUE(absl::StrContains(got.status().message(), "does not parse")) << got.status();
+  };
+
+  Record bad_file = r;
+  bad_file.mutable_files(0)->set_path(std::string("a\xff.go"));
+  std::string value = put(bad_file);
+  EXPECT_EQ(scan_status().code(), absl::StatusCode::kDataLoss);
+  expect_data_loss(serialized("files >= 0"), "files >= 0");
+  for (const std::string& text : {std::string(), std::string("NOT contaminated")}) {
+    auto got = serialized(text);
+    ASSERT_TRUE(got.ok()) << text << ": " << got.status();
+    EXPECT_EQ(*got, std::vector<std::string>{value}) << text;
+    Record parsed;
+    EXPECT_FALSE(parsed.ParseFromString(got->front())) << "a reader's parse fails";
+  }
+
+  Record bad_subject = r;
+  bad_subject.set_subject(std::string("fix \xff"));
+  value = put(bad_subject);
+  EXPECT_EQ(scan_status().code(), absl::StatusCode::kDataLoss);
+  expect_data_loss(serialized("NOT contaminated"), "NOT contaminated");
+  expect_data_loss(serialized("files >= 0"), "files >= 0");
+  auto got = serialized("");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, std::vector<std::string>{value});
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // StreamRecords and ReadStream send records as the store holds them (RecordStore::
 // ScanSerialized, fixmine.internal.StoredRecordBatch): what clients parse must be exactly what
 // GetRecord and the parse path give, with and without filters, across resume tokens and in
-// read sessions; a stored value not laid out as the serializer writes it takes the parse path.
+// read sessions, and as the bytes on the wire (read through a generic stub); a stored value not
+// laid out as the serializer writes it takes the parse path.
 #include <google/protobuf/util/message_differencer.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -13,6 +17,7 @@
 
 #include "absl/strings/match.h"
 #include "client/fixmine_client.h"
+#include "fixmine/internal/stored_batch.pb.h"
 #include "rocksdb/write_batch.h"
 #include "storage/db_core.h"
 #include "storage/filter.h"
@@ -91,6 +96,76 @@ class StreamStoredBytes : public ::testing::Test {
     return out;
   }
 
+  // Calls server-streaming `method` with `request` through a generic stub and returns each
+  // response's bytes as they came off the wire (no generated code parses them), or the
+  // call's error.
+  absl::StatusOr<std::vector<std::string>> RawStream(const std::string& method,
+                                                     const google::protobuf::Message& request) {
+    grpc::GenericStub stub(client_->channel());
+    grpc::CompletionQueue cq;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    std::string body = request.SerializeAsString();
+    grpc::Slice slice(body);
+    grpc::ByteBuffer req(&slice, 1);
+    auto call = stub.PrepareCall(&ctx, method, &cq);
+    void* tag = nullptr;
+    bool ok = false;
+    call->StartCall(reinterpret_cast<void*>(1));
+    EXPECT_TRUE(cq.Next(&tag, &ok) && ok);
+    call->Write(req, reinterpret_cast<void*>(2));
+    EXPECT_TRUE(cq.Next(&tag, &ok) && ok);
+    call->WritesDone(reinterpret_cast<void*>(3));
+    EXPECT_TRUE(cq.Next(&tag, &ok) && ok);
+    std::vector<std::string> out;
+    for (int i = 0; i < 1000; ++i) {  // bounded: the stores here send a few responses
+      grpc::ByteBuffer resp;
+      call->Read(&resp, reinterpret_cast<void*>(4));
+      if (!cq.Next(&tag, &ok) || !ok) break;
+      std::vector<grpc::Slice> slices;
+      EXPECT_TRUE(resp.Dump(&slices).ok());
+      std::string bytes;
+      for (const grpc::Slice& sl : slices) {
+        bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+      }
+      out.push_back(std::move(bytes));
+    }
+    grpc::Status status;
+    call->Finish(&status, reinterpret_cast<void*>(5));
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
+    if (!status.ok()) return absl::InternalError(status.error_message());
+    return out;
+  }
+
+  // The records of raw responses, each as the bytes it had on the wire: a response is parsed
+  // as StoredRecordBatch, whose `records` are `bytes` (kept as sent), not Records (which a
+  // parse and reserialization would normalize).
+  static std::vector<std::string> WireRecords(const std::vector<std::string>& responses) {
+    std::vector<std::string> out;
+    for (const std::string& resp : responses) {
+      fixmine::internal::StoredRecordBatch batch;
+      EXPECT_TRUE(batch.ParseFromString(resp));
+      EXPECT_EQ(batch.record_count(), batch.records_size());
+      EXPECT_FALSE(batch.resume_token().empty());
+      for (const std::string& r : batch.records()) out.push_back(r);
+    }
+    return out;
+  }
+
+  // Each record's wire bytes equal GetRecord's record serialized, for its id.
+  void ExpectWireBytesEqualGetRecord(const std::vector<std::string>& wire) {
+    for (const std::string& bytes : wire) {
+      Record r;
+      ASSERT_TRUE(r.ParseFromString(bytes));
+      auto got = client_->GetRecord(r.id());
+      ASSERT_TRUE(got.ok()) << r.id() << ": " << got.status();
+      EXPECT_EQ(bytes, got->SerializeAsString()) << r.id();
+    }
+  }
+
   static testutil::GitRepo* repo_;
   static testutil::TestServer* server_;
   std::unique_ptr<FixmineClient> client_;
@@ -116,6 +191,60 @@ TEST_F(StreamStoredBytes, RecordsEqualGetRecordWithAndWithoutFilters) {
     ExpectSameAsGetRecord(got);
     EXPECT_EQ(Bytes(got), Bytes(List(filter))) << filter;
   }
+}
+
+// What clients receive, compared as bytes (a client's parse and reserialization would hide
+// non-canonical bytes): StreamRecords' responses read through a generic stub, each record's bytes
+// equal to GetRecord's record serialized, for an empty filter (the default `NOT contaminated`,
+// which reads no files), a filter that reads no files, include_contaminated without a filter, and a
+// filter that reads files; and the same for both streams of a read session under a filter
+// that reads no files.
+TEST_F(StreamStoredBytes, WireBytesOfEachRecordEqualGetRecordSerialized) {
+  struct Case {
+    std::string filter;
+    bool include_contaminated;
+    size_t expected;
+  };
+  for (const Case& c : {Case{"", false, 40}, Case{"subject:\"fix\"", false, 20}, Case{"", true, 40},
+                        Case{"lang = \"Go\"", false, 10}}) {
+    fixmine::v1::StreamRecordsRequest req;
+    req.set_filter(c.filter);
+    req.set_include_contaminated(c.include_contaminated);
+    auto responses = RawStream("/fixmine.v1.RecordService/StreamRecords", req);
+    ASSERT_TRUE(responses.ok()) << c.filter << ": " << responses.status();
+    std::vector<std::string> wire = WireRecords(*responses);
+    EXPECT_EQ(wire.size(), c.expected) << c.filter;
+    ExpectWireBytesEqualGetRecord(wire);
+    // The whole response is the wire form StreamRecordsResponse has: the same bytes again
+    // after the generated client's parse and reserialization.
+    for (const std::string& resp : *responses) {
+      fixmine::v1::StreamRecordsResponse typed;
+      ASSERT_TRUE(typed.ParseFromString(resp));
+      EXPECT_EQ(typed.SerializeAsString(), resp) << c.filter;
+    }
+  }
+
+  fixmine::v1::CreateReadSessionRequest session_req;
+  session_req.set_max_streams(2);
+  session_req.set_filter("subject:\"fix\"");
+  auto session = client_->CreateReadSession(session_req);
+  ASSERT_TRUE(session.ok()) << session.status();
+  ASSERT_EQ(session->streams_size(), 2);
+  std::set<std::string> ids;
+  for (const std::string& name : session->streams()) {
+    fixmine::v1::ReadStreamRequest rs;
+    rs.set_stream(name);
+    auto responses = RawStream("/fixmine.v1.RecordService/ReadStream", rs);
+    ASSERT_TRUE(responses.ok()) << responses.status();
+    std::vector<std::string> wire = WireRecords(*responses);
+    ExpectWireBytesEqualGetRecord(wire);
+    for (const std::string& bytes : wire) {
+      Record r;
+      ASSERT_TRUE(r.ParseFromString(bytes));
+      EXPECT_TRUE(ids.insert(r.id()).second) << r.id();
+    }
+  }
+  EXPECT_EQ(ids.size(), 20u);
 }
 
 TEST_F(StreamStoredBytes, ResumeTokenContinuesWithTheSameBytes) {

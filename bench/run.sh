@@ -25,7 +25,7 @@
 #                   whole history's (linearity; printed as a note)
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
 #                   (fixmined --szz off --trajectories off: extract's work; cpu_s: the
-#                   server's CPU for the mine, from /proc)
+#                   server's CPU for the mine with its mining workers', from /proc)
 #   mine-traj       the same with the trajectory pass (fixmined's default), run once
 #   mine-defaults   the same with fixmined's defaults (--szz fixes, trajectories on), run once,
 #                   vs mine --wait (target <= 1.5)
@@ -146,9 +146,11 @@ measure() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# proc_cpu PID: CPU seconds (user + sys) the process has used so far.
+# proc_cpu PID: CPU seconds (user + sys) the process and its ended children have used so far.
+# fixmined mines in worker processes (pipeline/worker.h) and waits for each: their CPU is in the
+# children's fields (cutime, cstime) once the job ends, and settle_server waits for that.
 proc_cpu() {
-  awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz}' \
+  awk -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); printf "%.2f", ($12 + $13 + $14 + $15) / hz}' \
     "/proc/$1/stat" 2>/dev/null || echo nan
 }
 # settle_server: waits (at most 120 s) until the server's CPU time stops growing, so that the

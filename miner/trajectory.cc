@@ -1,8 +1,11 @@
 #include "miner/trajectory.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
+#include <memory>
+#include <thread>
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
@@ -91,6 +94,71 @@ absl::Status TreeOf(git_repository* repo, const git_oid* oid, TreePtr* out) {
   return absl::OkStatus();
 }
 
+// What one merge branch's trajectory needs from the commit graph, found ahead of the
+// (sequential) claiming of steps: the branch's steps and its merge base.
+struct BranchRange {
+  absl::Status steps_status;
+  std::vector<std::string> steps;  // non-merge commits of first..tip off the mainline, oldest first
+  absl::Status base_status;        // NOT_FOUND: no merge base (unrelated histories)
+  git_oid base{};
+};
+
+// Finds BranchRanges with one repository and one revision walk, reused for every range: a reset
+// walk keeps the commits it has parsed, so a commit is inflated once per RangeFinder instead of
+// once per range that holds it. Thread-compatible; one per thread.
+class RangeFinder {
+ public:
+  RangeFinder(git_repository* repo, const std::unordered_set<std::string>& mainline)
+      : repo_(repo), mainline_(mainline) {}
+
+  void Find(const git_oid& merge, const git_oid& first, const git_oid& tip, BranchRange* out) {
+    out->steps_status = RangeSteps(first, tip, &out->steps);
+    if (!out->steps_status.ok() || out->steps.empty()) return;
+    int rc = git_merge_base(&out->base, repo_, &first, &tip);
+    if (rc == GIT_ENOTFOUND) {
+      out->base_status = absl::NotFoundError("no merge base");
+    } else if (rc != 0) {
+      out->base_status = GitStatus(rc, absl::StrCat("merge base of ", OidHex(merge)));
+    }
+  }
+
+ private:
+  // Non-merge commits of `first..tip` off the mainline, oldest first.
+  absl::Status RangeSteps(const git_oid& first, const git_oid& tip,
+                          std::vector<std::string>* steps) {
+    int rc = 0;
+    if (walk_ == nullptr) {
+      git_revwalk* w = nullptr;
+      rc = git_revwalk_new(&w, repo_);
+      if (rc != 0) return GitStatus(rc, "starting a branch walk");
+      walk_.reset(w);
+    } else {
+      git_revwalk_reset(walk_.get());
+    }
+    git_revwalk_sorting(walk_.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
+    if ((rc = git_revwalk_push(walk_.get(), &tip)) != 0) return GitStatus(rc, "walking a branch");
+    if ((rc = git_revwalk_hide(walk_.get(), &first)) != 0) return GitStatus(rc, "walking a branch");
+    git_oid oid;
+    while ((rc = git_revwalk_next(&oid, walk_.get())) == 0) {
+      git_commit* c = nullptr;
+      if ((rc = git_commit_lookup(&c, repo_, &oid)) != 0) {
+        return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
+      }
+      CommitPtr commit(c);
+      if (git_commit_parentcount(commit.get()) > 1) continue;
+      std::string hex = OidHex(oid);
+      if (mainline_.count(hex)) continue;
+      steps->push_back(std::move(hex));
+    }
+    if (rc != GIT_ITEROVER) return GitStatus(rc, "walking a branch");
+    return absl::OkStatus();
+  }
+
+  git_repository* repo_;
+  const std::unordered_set<std::string>& mainline_;
+  RevwalkPtr walk_;
+};
+
 class Finder {
  public:
   Finder(git_repository* repo, const RecordOptions& record, const TrajectoryOptions& options,
@@ -120,14 +188,13 @@ class Finder {
 
   // One branch of a merge: parent `k` (0-based, k >= 1). `parents_shed`: the merge's parents
   // past the parent limit, marked on the trajectory.
-  void Branch(git_commit* merge, unsigned k, const MergeMessage& msg, int64_t parents_shed) {
+  void Branch(git_commit* merge, unsigned k, const MergeMessage& msg, int64_t parents_shed,
+              BranchRange& range) {
     const std::string merge_hex = OidHex(*git_commit_id(merge));
-    const git_oid* first = git_commit_parent_id(merge, 0);
     const git_oid* tip = git_commit_parent_id(merge, k);
-    std::vector<std::string> steps;
-    absl::Status st = RangeSteps(*first, *tip, &steps);
-    if (!st.ok()) {
-      KeepError(stats_, absl::StrCat("merge ", merge_hex, ": ", st.message()));
+    std::vector<std::string>& steps = range.steps;
+    if (!range.steps_status.ok()) {
+      KeepError(stats_, absl::StrCat("merge ", merge_hex, ": ", range.steps_status.message()));
       return;
     }
     if (steps.empty()) {
@@ -177,15 +244,12 @@ class Finder {
       }
     }
     t.set_source_branch(msg.source_branch);
-    git_oid base;
-    int rc = git_merge_base(&base, repo_, first, tip);
     const git_oid* base_ptr = nullptr;
-    if (rc == 0) {
-      base_ptr = &base;
-      t.set_base_commit(OidHex(base));
-    } else if (rc != GIT_ENOTFOUND) {
-      KeepError(stats_,
-                std::string(GitStatus(rc, absl::StrCat("merge base of ", merge_hex)).message()));
+    if (range.base_status.ok()) {
+      base_ptr = &range.base;
+      t.set_base_commit(OidHex(range.base));
+    } else if (!absl::IsNotFound(range.base_status)) {
+      KeepError(stats_, std::string(range.base_status.message()));
       return;
     }
     Finish(merge, base_ptr, *tip, steps, &t);
@@ -211,32 +275,6 @@ class Finder {
   const std::unordered_set<std::string>& mainline() const { return mainline_; }
 
  private:
-  // Non-merge commits of `first..tip` off the mainline, oldest first.
-  absl::Status RangeSteps(const git_oid& first, const git_oid& tip,
-                          std::vector<std::string>* steps) {
-    git_revwalk* w = nullptr;
-    int rc = git_revwalk_new(&w, repo_);
-    if (rc != 0) return GitStatus(rc, "starting a branch walk");
-    RevwalkPtr walk(w);
-    git_revwalk_sorting(walk.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
-    if ((rc = git_revwalk_push(walk.get(), &tip)) != 0) return GitStatus(rc, "walking a branch");
-    if ((rc = git_revwalk_hide(walk.get(), &first)) != 0) return GitStatus(rc, "walking a branch");
-    git_oid oid;
-    while ((rc = git_revwalk_next(&oid, walk.get())) == 0) {
-      git_commit* c = nullptr;
-      if ((rc = git_commit_lookup(&c, repo_, &oid)) != 0) {
-        return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
-      }
-      CommitPtr commit(c);
-      if (git_commit_parentcount(commit.get()) > 1) continue;
-      std::string hex = OidHex(oid);
-      if (mainline_.count(hex)) continue;
-      steps->push_back(std::move(hex));
-    }
-    if (rc != GIT_ITEROVER) return GitStatus(rc, "walking a branch");
-    return absl::OkStatus();
-  }
-
   // Fills what every kind shares, claims the steps and appends the trajectory.
   void Finish(git_commit* commit, const git_oid* base, const git_oid& tip,
               const std::vector<std::string>& steps, Trajectory* t) {
@@ -494,6 +532,18 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
   }
   if (have_main) finder.MarkMainline(main_tip);
 
+  // Three steps, so that the graph work runs on several threads and the result is the one of a
+  // single thread: (1) the walk lists every merge branch in order; (2) each branch's steps and
+  // merge base are found, on `walk_opts.workers` threads; (3) the branches claim their steps
+  // in order.
+  struct BranchJob {
+    git_oid merge{};
+    unsigned k = 0;
+    std::shared_ptr<const MergeMessage> msg;
+    int64_t parents_shed = 0;
+    std::string error;  // the merge could not be read: counted in step 3, in order
+  };
+  std::vector<BranchJob> jobs;
   std::vector<git_oid> squash_candidates;
   git_oid oid;
   int64_t visited = 0;
@@ -502,8 +552,10 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
     if (++visited % 256 == 0 && options.progress) options.progress(visited);
     git_commit* c = nullptr;
     if ((rc = git_commit_lookup(&c, repo.get(), &oid)) != 0) {
-      KeepError(&stats,
-                std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid))).message()));
+      BranchJob job;
+      job.error =
+          std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid))).message());
+      jobs.push_back(std::move(job));
       continue;
     }
     CommitPtr commit(c);
@@ -516,8 +568,9 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
     if (n > 1) {
       ++stats.merges;
       if (n > 2) ++stats.octopus_merges;
-      MergeMessage msg = ParseMergeMessage(DecodeToUtf8(raw ? raw : "").text);
-      if (msg.synthetic) {
+      auto msg = std::make_shared<const MergeMessage>(
+          ParseMergeMessage(DecodeToUtf8(raw ? raw : "").text));
+      if (msg->synthetic) {
         // Its branch is the pull request's commits, which the real merge brings in later.
         ++stats.synthetic_merges;
         continue;
@@ -531,14 +584,70 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
       const int64_t parents_shed = n - last;
       stats.parents_shed += parents_shed;
       for (unsigned k = 1; k < last; ++k) {
-        if (cancelled()) return absl::CancelledError("mining cancelled");
-        finder.Branch(commit.get(), k, msg, parents_shed);
+        jobs.push_back(BranchJob{oid, k, msg, parents_shed, ""});
       }
     } else if (ParseSquashSubject(SubjectOf(raw ? raw : "")).pr_number > 0) {
       squash_candidates.push_back(oid);
     }
   }
   if (rc != GIT_ITEROVER) return GitStatus(rc, "walking commits");
+
+  // (2) Ranges and merge bases. This thread takes part; it alone asks options.cancelled.
+  std::vector<BranchRange> ranges(jobs.size());
+  {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> stop{false};
+    auto work = [&](git_repository* r, bool calling_thread) {
+      RangeFinder rf(r, finder.mainline());
+      for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+        if (stop.load() || (walk_opts.cancel && walk_opts.cancel->load()) ||
+            (calling_thread && options.cancelled && options.cancelled())) {
+          stop.store(true);
+          return;
+        }
+        const BranchJob& job = jobs[i];
+        if (!job.error.empty()) continue;
+        git_commit* c = nullptr;
+        if (int lrc = git_commit_lookup(&c, r, &job.merge); lrc != 0) {
+          ranges[i].steps_status = GitStatus(lrc, "reading the merge");
+          continue;
+        }
+        CommitPtr merge(c);
+        rf.Find(job.merge, *git_commit_parent_id(merge.get(), 0),
+                *git_commit_parent_id(merge.get(), job.k), &ranges[i]);
+      }
+    };
+    size_t threads = walk_opts.workers > 0 ? static_cast<size_t>(walk_opts.workers)
+                                           : std::max(1u, std::thread::hardware_concurrency());
+    threads = std::max<size_t>(1, std::min(threads, jobs.size() / 16));
+    std::vector<RepoPtr> repos(threads - 1);
+    for (RepoPtr& r : repos) FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
+    std::vector<std::thread> pool;
+    for (RepoPtr& r : repos) pool.emplace_back(work, r.get(), false);
+    work(repo.get(), true);
+    for (std::thread& t : pool) t.join();
+    if (stop.load()) return absl::CancelledError("mining cancelled");
+  }
+
+  // (3) Claims, in the walk's order.
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (cancelled()) return absl::CancelledError("mining cancelled");
+    const BranchJob& job = jobs[i];
+    if (!job.error.empty()) {
+      KeepError(&stats, job.error);
+      continue;
+    }
+    git_commit* c = nullptr;
+    if ((rc = git_commit_lookup(&c, repo.get(), &job.merge)) != 0) {
+      KeepError(
+          &stats,
+          std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(job.merge))).message()));
+      continue;
+    }
+    CommitPtr merge(c);
+    finder.Branch(merge.get(), job.k, *job.msg, job.parents_shed, ranges[i]);
+    ranges[i] = BranchRange();  // the steps are copied into the trajectory; free them
+  }
   // Squashes last: a "(#N)" commit that some merge brought in is that merge's step.
   for (const git_oid& s : squash_candidates) {
     if (out->steps.count(OidHex(s))) continue;

@@ -619,7 +619,7 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
     };
     size_t threads = walk_opts.workers > 0 ? static_cast<size_t>(walk_opts.workers)
                                            : std::max(1u, std::thread::hardware_concurrency());
-    threads = std::max<size_t>(1, std::min(threads, jobs.size() / 16));
+    threads = std::max<size_t>(1, std::min(threads, jobs.size()));
     std::vector<RepoPtr> repos(threads - 1);
     for (RepoPtr& r : repos) FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
     std::vector<std::thread> pool;

@@ -2,10 +2,13 @@
 
 #include <filesystem>
 #include <set>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "miner/git_handles.h"
 #include "miner/license_file.h"
@@ -18,6 +21,8 @@ namespace {
 // bytes: a walk's combined diffs are never all in memory at once.
 constexpr size_t kTrajectoryGroup = 64;
 constexpr size_t kTrajectoryGroupBytes = size_t{16} << 20;
+// Rendered trajectories waiting to be handed over, per rendering thread, at most.
+constexpr size_t kRenderAhead = 2;
 
 // The tip whose license the records carry: the walk's single plain revision, or HEAD.
 std::string LicenseTip(const miner::WalkOptions& walk) {
@@ -26,6 +31,21 @@ std::string LicenseTip(const miner::WalkOptions& walk) {
     return walk.revs[0];
   }
   return "HEAD";
+}
+
+// Whether `r`'s files are what FillTrajectoryFiles would render for the one-step trajectory
+// `t` (the diff base..tip): the step's diff from its first parent, when that parent is the base
+// and the record's budget shed nothing (shedding marks the contents truncated or the patch
+// unavailable with the budget's reason; a content-capped file is passed over too).
+bool FilesAreTrajectoryDiff(const fixmine::v1::Record& r, const fixmine::v1::Trajectory& t) {
+  if (r.parents_size() == 0 || r.parents(0) != t.base_commit()) return false;
+  for (const fixmine::v1::FileChange& f : r.files()) {
+    if (f.old_content_truncated() || f.new_content_truncated()) return false;
+    if (f.unavailable() && absl::StartsWith(f.unavailable_reason(), "the record is over its")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -98,6 +118,32 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   // Whether each step record this run mined is a fix, by id: any_fix comes from it without
   // reading the records back.
   std::unordered_map<std::string, bool> mined_fix;
+  // A one-step trajectory whose base is its step's first parent has the step's diff: its files
+  // are the step record's, taken when the walk hands the record over, and it is handed over
+  // then, in groups, instead of being rendered again after the walk (its diff was 55% of the
+  // renderings on libgit2). The rest, and any whose record this run did not mine, are rendered
+  // after the walk.
+  std::vector<fixmine::v1::Trajectory>& all = trajectories.trajectories;
+  std::unordered_map<std::string, size_t> one_step;  // step commit -> index in `all`
+  std::vector<char> early(all.size(), 0);
+  if (find_trajectories) {
+    for (size_t i = 0; i < all.size(); ++i) {
+      const fixmine::v1::Trajectory& t = all[i];
+      if (t.step_count() == 1 && !t.base_commit().empty() && t.tip_commit() == t.step_commits(0)) {
+        one_step.emplace(t.step_commits(0), i);
+      }
+    }
+  }
+  std::vector<fixmine::v1::Trajectory> early_group;
+  size_t early_bytes = 0;
+  auto flush_early = [&]() -> absl::Status {
+    if (early_group.empty()) return absl::OkStatus();
+    result->trajectories += static_cast<int64_t>(early_group.size());
+    absl::Status ps = sink->PutTrajectories(&early_group);
+    early_group.clear();
+    early_bytes = 0;
+    return ps;
+  };
   miner::WalkStats& stats = result->stats;
   miner::RecordEncoder encode;
   if (sink->Encodes()) {
@@ -127,6 +173,21 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
         if (!bug.empty() && bug != r.commit()) fixes_of[bug].push_back(r.commit());
       }
     }
+    if (auto it = one_step.find(r.commit());
+        it != one_step.end() && !early[it->second] && FilesAreTrajectoryDiff(r, all[it->second])) {
+      fixmine::v1::Trajectory& t = all[it->second];
+      *t.mutable_files() = r.files();
+      miner::FitTrajectoryBudget(rec.max_record_bytes, &t);
+      t.set_any_fix(r.labels().is_fix());
+      early[it->second] = 1;
+      ++result->trajectories_by_steps[t.step_count()];
+      early_bytes += t.ByteSizeLong();
+      early_group.push_back(std::move(t));
+      t.Clear();
+      if (early_group.size() >= kTrajectoryGroup || early_bytes > kTrajectoryGroupBytes) {
+        FIXMINE_RETURN_IF_ERROR(flush_early());
+      }
+    }
     return sink->Put(std::move(r), std::move(encoded), stats);
   };
   auto progress = [sink](const miner::WalkStats& s) { sink->Progress(s); };
@@ -135,16 +196,80 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   // Whatever happened, records built so far are kept (they are complete and correct).
   absl::Status fst = sink->FlushRecords(stats);
   if (st.ok()) st = fst;
+  if (absl::Status est = flush_early(); st.ok()) st = est;
   if (!st.ok() || !find_trajectories || trajectories.trajectories.empty()) return st;
 
-  miner::RepoPtr git_repo;
-  FIXMINE_RETURN_IF_ERROR(miner::OpenRepository(spec.path, &git_repo));
+  // The combined diffs are rendered on the walk's number of threads, each with its own
+  // repository, at most kRenderAhead per thread ahead of the trajectory handed over next;
+  // any_fix, warnings and groups are done on this thread in order, so the output is the same
+  // as one thread's.
+  const size_t n = all.size();
+  size_t threads = walk.workers > 0 ? static_cast<size_t>(walk.workers)
+                                    : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min(threads, n);
+  std::vector<miner::RepoPtr> repos(threads);
+  for (miner::RepoPtr& r : repos) FIXMINE_RETURN_IF_ERROR(miner::OpenRepository(spec.path, &r));
+  const size_t ahead = kRenderAhead * threads;
+  std::vector<absl::Status> filled(n);
+  std::vector<char> ready(n, 0);
+  absl::Mutex mu;
+  size_t next = 0;      // the next trajectory a thread takes; guarded by mu
+  size_t consumed = 0;  // trajectories handed over so far; guarded by mu
+  bool stop = false;    // the hand-over failed; guarded by mu
+  auto may_take = [&] { return stop || next >= n || next < consumed + ahead; };
+  auto render = [&](git_repository* repo) {
+    for (;;) {
+      size_t i;
+      {
+        absl::MutexLock lock(&mu);
+        mu.Await(absl::Condition(&may_take));
+        if (stop || next >= n) return;
+        i = next++;
+      }
+      absl::Status st =
+          early[i] ? absl::OkStatus() : miner::FillTrajectoryFiles(repo, rec, &all[i]);
+      absl::MutexLock lock(&mu);
+      filled[i] = std::move(st);
+      ready[i] = 1;
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (miner::RepoPtr& r : repos) pool.emplace_back(render, r.get());
+  auto join = [&] {
+    {
+      absl::MutexLock lock(&mu);
+      stop = true;
+    }
+    for (std::thread& t : pool) t.join();
+  };
+
   std::vector<fixmine::v1::Trajectory> group;
   size_t group_bytes = 0;
-  sink->Phase("diffs", static_cast<int64_t>(trajectories.trajectories.size()));
-  for (size_t i = 0; i < trajectories.trajectories.size(); ++i) {
+  sink->Phase("diffs", static_cast<int64_t>(n));
+  for (size_t i = 0; i < n; ++i) {
     if (i % 16 == 0) sink->PhaseDone(static_cast<int64_t>(i));
-    fixmine::v1::Trajectory& t = trajectories.trajectories[i];
+    absl::Status fs;
+    {
+      absl::MutexLock lock(&mu);
+      size_t want = i;
+      auto is_ready = [&] { return ready[want] != 0; };
+      mu.Await(absl::Condition(&is_ready));
+      fs = std::move(filled[i]);
+      if (early[i]) consumed = i + 1;
+    }
+    if (early[i]) {
+      if (i + 1 == n && !group.empty()) {
+        result->trajectories += static_cast<int64_t>(group.size());
+        if (absl::Status ps = sink->PutTrajectories(&group); !ps.ok()) {
+          join();
+          return ps;
+        }
+        group.clear();
+      }
+      continue;  // handed over during the walk
+    }
+    fixmine::v1::Trajectory& t = all[i];
     for (const std::string& id : t.step_record_ids()) {
       auto m = mined_fix.find(id);
       bool fix = m != mined_fix.end() ? m->second : sink->EarlierRecordIsFix(id);
@@ -153,7 +278,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
         break;
       }
     }
-    if (absl::Status fs = miner::FillTrajectoryFiles(git_repo.get(), rec, &t); !fs.ok()) {
+    if (!fs.ok()) {
       t.clear_files();  // kept without its diff; the steps still stand
       sink->Warn(absl::StrCat("trajectory ", t.id(), " written without its diff: ", fs.message()));
     }
@@ -161,14 +286,21 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     group_bytes += t.ByteSizeLong();
     group.push_back(std::move(t));
     t.Clear();
-    if (group.size() >= kTrajectoryGroup || group_bytes > kTrajectoryGroupBytes ||
-        i + 1 == trajectories.trajectories.size()) {
+    {
+      absl::MutexLock lock(&mu);
+      consumed = i + 1;
+    }
+    if (group.size() >= kTrajectoryGroup || group_bytes > kTrajectoryGroupBytes || i + 1 == n) {
       result->trajectories += static_cast<int64_t>(group.size());
-      FIXMINE_RETURN_IF_ERROR(sink->PutTrajectories(&group));
+      if (absl::Status ps = sink->PutTrajectories(&group); !ps.ok()) {
+        join();
+        return ps;
+      }
       group.clear();
       group_bytes = 0;
     }
   }
+  join();
   sink->PhaseDone(static_cast<int64_t>(trajectories.trajectories.size()));
   return absl::OkStatus();
 }

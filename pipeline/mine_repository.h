@@ -105,8 +105,9 @@ class MiningSink {
   // Whether the record `id`, a trajectory step this run did not mine (a store has it from an
   // earlier run), is a fix. A sink without earlier records says false.
   virtual bool EarlierRecordIsFix(const std::string& id) { return false; }
-  // A group of finished trajectories (any_fix set, files rendered), oldest merge first. The
-  // sink may move from them.
+  // A group of finished trajectories (any_fix set, files rendered): one-step trajectories that
+  // took their step record's files during the walk, as the walk met them, then the others,
+  // oldest merge first. The sink may move from them.
   virtual absl::Status PutTrajectories(std::vector<fixmine::v1::Trajectory>* group) = 0;
   // Something went wrong that does not stop the run (the trajectory pass failed; a
   // trajectory's diff could not be rendered).

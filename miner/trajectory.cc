@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -114,6 +115,26 @@ class RangeFinder {
   void Find(const git_oid& merge, const git_oid& first, const git_oid& tip, BranchRange* out) {
     out->steps_status = RangeSteps(first, tip, &out->steps);
     if (!out->steps_status.ok() || out->steps.empty()) return;
+    // The range is every commit reachable from `tip` and not from `first`. When all the parents
+    // outside it are one commit B, every path from `tip` out of the range passes B, so each
+    // common ancestor of the two is B or an ancestor of B: B is the one merge base, found
+    // without a walk of its own (git_merge_base inflates the commits again; it was a third of
+    // this pass on libgit2).
+    const git_oid* boundary = nullptr;
+    bool several = false;
+    for (const git_oid& p : parents_) {
+      if (in_range_.count(p) > 0) continue;
+      if (boundary == nullptr) {
+        boundary = &p;
+      } else if (git_oid_cmp(boundary, &p) != 0) {
+        several = true;
+        break;
+      }
+    }
+    if (boundary != nullptr && !several) {
+      git_oid_cpy(&out->base, boundary);
+      return;
+    }
     int rc = git_merge_base(&out->base, repo_, &first, &tip);
     if (rc == GIT_ENOTFOUND) {
       out->base_status = absl::NotFoundError("no merge base");
@@ -138,6 +159,8 @@ class RangeFinder {
     git_revwalk_sorting(walk_.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
     if ((rc = git_revwalk_push(walk_.get(), &tip)) != 0) return GitStatus(rc, "walking a branch");
     if ((rc = git_revwalk_hide(walk_.get(), &first)) != 0) return GitStatus(rc, "walking a branch");
+    in_range_.clear();
+    parents_.clear();
     git_oid oid;
     while ((rc = git_revwalk_next(&oid, walk_.get())) == 0) {
       git_commit* c = nullptr;
@@ -145,7 +168,10 @@ class RangeFinder {
         return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
       }
       CommitPtr commit(c);
-      if (git_commit_parentcount(commit.get()) > 1) continue;
+      in_range_.insert(oid);
+      const unsigned n = git_commit_parentcount(commit.get());
+      for (unsigned i = 0; i < n; ++i) parents_.push_back(*git_commit_parent_id(commit.get(), i));
+      if (n > 1) continue;
       std::string hex = OidHex(oid);
       if (mainline_.count(hex)) continue;
       steps->push_back(std::move(hex));
@@ -154,9 +180,23 @@ class RangeFinder {
     return absl::OkStatus();
   }
 
+  struct OidHash {
+    size_t operator()(const git_oid& o) const {
+      size_t h;
+      std::memcpy(&h, o.id, sizeof h);
+      return h;
+    }
+  };
+  struct OidEqual {
+    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) == 0; }
+  };
+
   git_repository* repo_;
   const std::unordered_set<std::string>& mainline_;
   RevwalkPtr walk_;
+  // The last range's commits and their parents (RangeSteps).
+  std::unordered_set<git_oid, OidHash, OidEqual> in_range_;
+  std::vector<git_oid> parents_;
 };
 
 class Finder {

@@ -51,6 +51,25 @@ void BuildHistory(GitRepo& repo) {
     repo.Git(fmt::format("merge -q --no-ff {} -m 'Merge pull request #{} from ada/{}' -m 'PR {}'",
                          branch, 10 + i, branch, i));
   }
+  // pr8 merges the mainline into itself halfway: its range has two parents outside it (the fork
+  // point and the mainline commit merged in), and the merge base is the later one.
+  repo.Git("checkout -q -b pr8");
+  repo.Write("g.c", "int g(void) { return 0; }\n");
+  repo.CommitAll("pr8: step 0\n\nFixes #1.\n");
+  repo.Git("checkout -q main");
+  repo.Write("main.txt", "mainline 8\n");
+  repo.CommitAll("main moves on 8\n");
+  repo.Git("checkout -q pr8");
+  repo.Git("merge -q --no-ff main -m 'Merge branch main into pr8'");
+  repo.Write("g.c", "int g(void) { return 1; }\n");
+  repo.CommitAll("pr8: step 1\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff pr8 -m 'Merge pull request #18 from ada/pr8' -m 'PR 8'");
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
 }
 
 std::string Serialized(const miner::TrajectorySet& set) {
@@ -78,9 +97,19 @@ TEST(TrajectoryPipeline, PrePassOnSeveralThreadsFindsWhatOneThreadFinds) {
     absl::Status st =
         miner::FindTrajectories(repo.path(), wo, ro, /*with_files=*/true, &set, &stats);
     ASSERT_TRUE(st.ok()) << st;
-    ASSERT_EQ(set.trajectories.size(), 8u);
-    EXPECT_EQ(stats.merges, 8);
-    EXPECT_EQ(set.steps.size(), 1u + 2u + 3u + 1u + 2u + 3u + 1u + 2u);
+    // pr8's back-merge is a merge too; its branch (the mainline commit) has no steps off the
+    // mainline, so it makes no trajectory.
+    ASSERT_EQ(set.trajectories.size(), 9u);
+    EXPECT_EQ(stats.merges, 10);
+    EXPECT_EQ(set.steps.size(), 1u + 2u + 3u + 1u + 2u + 3u + 1u + 2u + 2u);
+    // The base is git's merge base of the merge's parents, whether found from the range's
+    // single outside parent or, for pr8, by a merge-base walk.
+    for (const Trajectory& t : set.trajectories) {
+      const std::string m = t.merge_commit();
+      EXPECT_EQ(t.base_commit(),
+                Trim(repo.Git(fmt::format("merge-base {}^1 {}^{}", m, m, t.parent_index()))))
+          << t.title();
+    }
     if (workers == 1) {
       one_thread = Serialized(set);
     } else {
@@ -126,11 +155,11 @@ TEST(TrajectoryPipeline, OneStepTrajectoriesTakeTheirStepRecordsFilesAsARenderin
   MiningResult result;
   absl::Status st = MineRepository(spec, &sink, &result);
   ASSERT_TRUE(st.ok()) << st;
-  ASSERT_EQ(sink.trajectories.size(), 8u);
-  EXPECT_EQ(result.trajectories, 8);
+  ASSERT_EQ(sink.trajectories.size(), 9u);
+  EXPECT_EQ(result.trajectories, 9);
   // pr0, pr3 and pr6 have one step: taken from the walk; the others are rendered after it.
   EXPECT_EQ(sink.from_walk.size(), 3u);
-  EXPECT_EQ(sink.rendered.size(), 5u);
+  EXPECT_EQ(sink.rendered.size(), 6u);
   EXPECT_EQ(result.trajectories_by_steps[1], 3);
 
   miner::RepoPtr git_repo;

@@ -26,8 +26,8 @@
 #   mine            fixmine mine --wait into a fixmined on 127.0.0.1:0   vs extract
 #                   (fixmined --szz off --trajectories off: extract's work; cpu_s: the
 #                   server's CPU for the mine with its mining workers', from /proc)
-#   mine-traj       the same with the trajectory pass (fixmined's default), run once
-#   mine-defaults   the same with fixmined's defaults (--szz fixes, trajectories on), run once,
+#   mine-traj       the same with the trajectory pass (fixmined's default)
+#   mine-defaults   the same with fixmined's defaults (--szz fixes, trajectories on),
 #                   vs mine --wait (target <= 1.5)
 #   store-scan      bench/store_scan: every stored record parsed in one process (no gRPC)
 #   records-stream  fixmine records stream > FILE (loopback gRPC)        vs store-scan
@@ -196,6 +196,32 @@ stop_server() {
   wait "$TIME_PID" 2>/dev/null || true
   SERVER_PID="" TIME_PID=""
   unset FIXMINE_SERVER
+}
+
+# mine_with SZZ TRAJECTORIES: $RUNS mines of $repo (as $name), each into a fresh fixmined with
+# --szz SZZ and --trajectories TRAJECTORIES; sets WITH_S (median wall time), WITH_CPU (median
+# server CPU, its mining workers included, counted until it settles) and WITH_RSS (the largest
+# server peak RSS, MiB).
+mine_with() {
+  local r kb cpu0 saved rss=0
+  local -a times=() cpus=()
+  for ((r = 0; r < RUNS; r++)); do
+    SZZ=$1 TRAJECTORIES=$2 start_server "$(dirname "$repo")" || return 1
+    "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
+    saved=$RUNS RUNS=1
+    cpu0=$(proc_cpu "$SERVER_PID")
+    measure mine_with "$FIXMINE" mine "$name" --wait --rev HEAD || true
+    times+=("$MEDIAN")
+    settle_server
+    cpus+=("$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')")
+    RUNS=$saved
+    stop_server
+    kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
+    [ "${kb:-0}" -gt "$rss" ] && rss=$kb
+  done
+  WITH_S=$(printf '%s\n' "${times[@]}" | median)
+  WITH_CPU=$(printf '%s\n' "${cpus[@]}" | median)
+  WITH_RSS=$((rss / 1024))
 }
 
 # slow_stream_growth: streams every record to a reader that takes 64 KiB every 60 ms (about
@@ -415,38 +441,20 @@ for repo in "${REPOS[@]}"; do
       NOTES+=("$name: records stream: $(awk -v n="$records" -v t="$stream_s" -v mb="${stream_mb:-0}" \
         'BEGIN { if (t > 0) printf "%.0f records/s, %.1f MB/s of JSON", n / t, mb * 1.048576 / t }')")
       NOTES+=("$name: slow-stream: the server's RSS grew by ${slow_growth} MiB while a 1 MB/s reader lagged")
-      # The same mine with the trajectory pass (fixmined's default), once: what a server
-      # mining with its defaults (SZZ aside) costs.
-      if TRAJECTORIES=on start_server "$(dirname "$repo")"; then
-        "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
-        RUNS_SAVED=$RUNS RUNS=1
-        cpu0=$(proc_cpu "$SERVER_PID")
-        measure mine_traj "$FIXMINE" mine "$name" --wait --rev HEAD || true
-        settle_server
-        traj_cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
-        RUNS=$RUNS_SAVED
-        traj_s=$MEDIAN
-        stop_server
-        srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
+      # The same mine with the trajectory pass (fixmined's default): what a server mining with
+      # its defaults (SZZ aside) costs.
+      if mine_with off on; then
+        traj_s=$WITH_S traj_cpu=$WITH_CPU
         row "$name" "$commits" "mine-traj" "$traj_s" "extract" "$extract_s" "(info)" \
-          "$((${srv_kb:-0} / 1024))" "-" "$traj_cpu"
+          "$WITH_RSS" "-" "$traj_cpu"
         NOTES+=("$name: mine --wait with trajectories (fixmined's default): server CPU $traj_cpu s against $mine_cpu s without; the trajectory pass is $(awk -v a="$traj_cpu" -v b="$mine_cpu" 'BEGIN {if (a > 0) printf "%.0f%%", 100 * (a - b) / a}') of the mine's CPU (target <= 25%)")
       fi
-      # The server's defaults (--szz fixes, --trajectories on), once, against the same mine with
-      # both off (the mine --wait row): the target is <= 1.5x its wall time.
-      if SZZ=fixes TRAJECTORIES=on start_server "$(dirname "$repo")"; then
-        "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
-        RUNS_SAVED=$RUNS RUNS=1
-        cpu0=$(proc_cpu "$SERVER_PID")
-        measure mine_defaults "$FIXMINE" mine "$name" --wait --rev HEAD || true
-        settle_server
-        def_cpu=$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')
-        RUNS=$RUNS_SAVED
-        def_s=$MEDIAN
-        stop_server
-        srv_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/server.time")
+      # The server's defaults (--szz fixes, --trajectories on) against the same mine with both
+      # off (the mine --wait row): the target is <= 1.5x its wall time.
+      if mine_with fixes on; then
+        def_s=$WITH_S def_cpu=$WITH_CPU
         row "$name" "$commits" "mine-defaults" "$def_s" "mine --wait" "$mine_s" "<=1.5" \
-          "$((${srv_kb:-0} / 1024))" "-" "$def_cpu"
+          "$WITH_RSS" "-" "$def_cpu"
         NOTES+=("$name: mine --wait with the server's defaults (--szz fixes, trajectories on): server CPU $def_cpu s against $mine_cpu s with both off, ratio $(awk -v a="$def_cpu" -v b="$mine_cpu" 'BEGIN {if (b > 0) printf "%.2f", a / b}') (wall ratio in the mine-defaults row; target <= 1.5)")
       fi
       remine_figure "$repo" "$name" "$mine_s" "$mine_cpu"

@@ -207,10 +207,19 @@ mine_with() {
   local -a times=() cpus=()
   for ((r = 0; r < RUNS; r++)); do
     SZZ=$1 TRAJECTORIES=$2 start_server "$(dirname "$repo")" || return 1
-    "$FIXMINE" repo add "$repo" --name "$name" >/dev/null
+    if ! "$FIXMINE" repo add "$repo" --name "$name" >/dev/null; then
+      echo "run.sh: repo add failed for the --szz $1 --trajectories $2 mine" >&2
+      FAILED=1
+      stop_server
+      return 1
+    fi
     saved=$RUNS RUNS=1
     cpu0=$(proc_cpu "$SERVER_PID")
-    measure mine_with "$FIXMINE" mine "$name" --wait --rev HEAD || true
+    if ! measure "mine-szz-$1-traj-$2" "$FIXMINE" mine "$name" --wait --rev HEAD; then
+      RUNS=$saved
+      stop_server
+      return 1
+    fi
     times+=("$MEDIAN")
     settle_server
     cpus+=("$(awk -v a="$(proc_cpu "$SERVER_PID")" -v b="$cpu0" 'BEGIN {printf "%.2f", a - b}')")

@@ -725,7 +725,7 @@ void FitRecordBudget(size_t max_bytes, Record* r) {
   if (total <= max_bytes) return;
   BudgetShed shed = FitFilesBudget(
       max_bytes,
-      absl::StrCat("the record is over its ", max_bytes, "-byte budget: the patch was left out"),
+      absl::StrCat(kRecordBudgetReason, " ", max_bytes, "-byte budget: the patch was left out"),
       &total, r->mutable_files());
   r->set_unavailable_files(r->unavailable_files() + shed.newly_unavailable);
 }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "curation/curate.h"
@@ -67,6 +68,10 @@ void FillCommitFields(git_commit* commit, const RecordOptions& options,
 // Finishes a record whose `files` are filled: quality counts (from the files' added and
 // deleted) and curation (labels, secrets, e-mail policy).
 void FinishRecord(const RecordOptions& options, fixmine::v1::Record* record);
+
+// How the unavailable_reason starts that FinishRecord gives a file whose patch the record's
+// byte budget (RecordOptions::max_record_bytes) left out.
+inline constexpr char kRecordBudgetReason[] = "the record is over its";
 
 // What FitFilesBudget left out: counts of files.
 struct BudgetShed {

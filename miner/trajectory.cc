@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
-#include <cstring>
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -24,6 +23,8 @@ using fixmine::v1::Record;
 using fixmine::v1::Trajectory;
 
 constexpr size_t kMaxErrorsKept = 20;
+// Merge branches whose steps are found ahead of their claims, at most (FindTrajectories).
+constexpr size_t kBranchWindow = 1024;
 // Bytes of a trajectory's budget kept free for its `shed` mark (a few counts and reason lines).
 constexpr size_t kShedMarkBytes = 1024;
 
@@ -102,11 +103,14 @@ struct BranchRange {
   std::vector<std::string> steps;  // non-merge commits of first..tip off the mainline, oldest first
   absl::Status base_status;        // NOT_FOUND: no merge base (unrelated histories)
   git_oid base{};
+  bool found = false;  // set once Find ran for it
 };
 
-// Finds BranchRanges with one repository and one revision walk, reused for every range: a reset
-// walk keeps the commits it has parsed, so a commit is inflated once per RangeFinder instead of
-// once per range that holds it. Thread-compatible; one per thread.
+// Finds BranchRanges with one repository and one revision walk, reset between ranges: a reset
+// walk keeps the commits it has parsed, so a commit is inflated once instead of once per range
+// that holds it. A reset walk also goes over everything it has parsed (the reset itself, and
+// the hidden side's marks), so the walk is made anew every kRangesPerWalk ranges: the cost of
+// a range stays bounded on a history of any length. Thread-compatible; one per thread.
 class RangeFinder {
  public:
   RangeFinder(git_repository* repo, const std::unordered_set<std::string>& mainline)
@@ -115,26 +119,6 @@ class RangeFinder {
   void Find(const git_oid& merge, const git_oid& first, const git_oid& tip, BranchRange* out) {
     out->steps_status = RangeSteps(first, tip, &out->steps);
     if (!out->steps_status.ok() || out->steps.empty()) return;
-    // The range is every commit reachable from `tip` and not from `first`. When all the parents
-    // outside it are one commit B, every path from `tip` out of the range passes B, so each
-    // common ancestor of the two is B or an ancestor of B: B is the one merge base, found
-    // without a walk of its own (git_merge_base inflates the commits again; it was a third of
-    // this pass on libgit2).
-    const git_oid* boundary = nullptr;
-    bool several = false;
-    for (const git_oid& p : parents_) {
-      if (in_range_.count(p) > 0) continue;
-      if (boundary == nullptr) {
-        boundary = &p;
-      } else if (git_oid_cmp(boundary, &p) != 0) {
-        several = true;
-        break;
-      }
-    }
-    if (boundary != nullptr && !several) {
-      git_oid_cpy(&out->base, boundary);
-      return;
-    }
     int rc = git_merge_base(&out->base, repo_, &first, &tip);
     if (rc == GIT_ENOTFOUND) {
       out->base_status = absl::NotFoundError("no merge base");
@@ -144,11 +128,13 @@ class RangeFinder {
   }
 
  private:
+  static constexpr int kRangesPerWalk = 64;
+
   // Non-merge commits of `first..tip` off the mainline, oldest first.
   absl::Status RangeSteps(const git_oid& first, const git_oid& tip,
                           std::vector<std::string>* steps) {
     int rc = 0;
-    if (walk_ == nullptr) {
+    if (walk_ == nullptr || ++ranges_ % kRangesPerWalk == 0) {
       git_revwalk* w = nullptr;
       rc = git_revwalk_new(&w, repo_);
       if (rc != 0) return GitStatus(rc, "starting a branch walk");
@@ -159,8 +145,6 @@ class RangeFinder {
     git_revwalk_sorting(walk_.get(), GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME | GIT_SORT_REVERSE);
     if ((rc = git_revwalk_push(walk_.get(), &tip)) != 0) return GitStatus(rc, "walking a branch");
     if ((rc = git_revwalk_hide(walk_.get(), &first)) != 0) return GitStatus(rc, "walking a branch");
-    in_range_.clear();
-    parents_.clear();
     git_oid oid;
     while ((rc = git_revwalk_next(&oid, walk_.get())) == 0) {
       git_commit* c = nullptr;
@@ -168,10 +152,7 @@ class RangeFinder {
         return GitStatus(rc, absl::StrCat("reading commit ", OidHex(oid)));
       }
       CommitPtr commit(c);
-      in_range_.insert(oid);
-      const unsigned n = git_commit_parentcount(commit.get());
-      for (unsigned i = 0; i < n; ++i) parents_.push_back(*git_commit_parent_id(commit.get(), i));
-      if (n > 1) continue;
+      if (git_commit_parentcount(commit.get()) > 1) continue;
       std::string hex = OidHex(oid);
       if (mainline_.count(hex)) continue;
       steps->push_back(std::move(hex));
@@ -180,23 +161,10 @@ class RangeFinder {
     return absl::OkStatus();
   }
 
-  struct OidHash {
-    size_t operator()(const git_oid& o) const {
-      size_t h;
-      std::memcpy(&h, o.id, sizeof h);
-      return h;
-    }
-  };
-  struct OidEqual {
-    bool operator()(const git_oid& a, const git_oid& b) const { return git_oid_cmp(&a, &b) == 0; }
-  };
-
   git_repository* repo_;
   const std::unordered_set<std::string>& mainline_;
   RevwalkPtr walk_;
-  // The last range's commits and their parents (RangeSteps).
-  std::unordered_set<git_oid, OidHash, OidEqual> in_range_;
-  std::vector<git_oid> parents_;
+  int64_t ranges_ = 0;
 };
 
 class Finder {
@@ -632,61 +600,77 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
   }
   if (rc != GIT_ITEROVER) return GitStatus(rc, "walking commits");
 
-  // (2) Ranges and merge bases. This thread takes part; it alone asks options.cancelled.
-  std::vector<BranchRange> ranges(jobs.size());
-  {
-    std::atomic<size_t> next{0};
+  // Steps (2) and (3) go a window of branches at a time, so that the step lists found ahead of
+  // their claims stay few. The extra threads' repositories are opened once; one that cannot be
+  // opened (a limit on open files) only means fewer threads.
+  size_t threads = walk_opts.workers > 0 ? static_cast<size_t>(walk_opts.workers)
+                                         : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::max<size_t>(1, std::min(threads, jobs.size()));
+  std::vector<RepoPtr> repos;
+  for (size_t t = 1; t < threads; ++t) {
+    RepoPtr r;
+    if (!OpenRepository(path, &r).ok()) break;
+    repos.push_back(std::move(r));
+  }
+  RangeFinder calling_finder(repo.get(), finder.mainline());
+  std::vector<BranchRange> ranges;
+  for (size_t begin = 0; begin < jobs.size(); begin += kBranchWindow) {
+    const size_t end = std::min(jobs.size(), begin + kBranchWindow);
+    ranges.assign(end - begin, BranchRange());
+    // (2) Ranges and merge bases. This thread takes part; it alone asks options.cancelled.
+    std::atomic<size_t> next{begin};
     std::atomic<bool> stop{false};
-    auto work = [&](git_repository* r, bool calling_thread) {
-      RangeFinder rf(r, finder.mainline());
-      for (size_t i; (i = next.fetch_add(1)) < jobs.size();) {
+    auto work = [&](RangeFinder* rf, git_repository* r, bool calling_thread) {
+      for (size_t i; (i = next.fetch_add(1)) < end;) {
         if (stop.load() || (walk_opts.cancel && walk_opts.cancel->load()) ||
             (calling_thread && options.cancelled && options.cancelled())) {
           stop.store(true);
           return;
         }
         const BranchJob& job = jobs[i];
-        if (!job.error.empty()) continue;
         git_commit* c = nullptr;
-        if (int lrc = git_commit_lookup(&c, r, &job.merge); lrc != 0) {
-          ranges[i].steps_status = GitStatus(lrc, "reading the merge");
-          continue;
-        }
+        if (!job.error.empty() || git_commit_lookup(&c, r, &job.merge) != 0) continue;
         CommitPtr merge(c);
-        rf.Find(job.merge, *git_commit_parent_id(merge.get(), 0),
-                *git_commit_parent_id(merge.get(), job.k), &ranges[i]);
+        rf->Find(job.merge, *git_commit_parent_id(merge.get(), 0),
+                 *git_commit_parent_id(merge.get(), job.k), &ranges[i - begin]);
+        ranges[i - begin].found = true;
       }
     };
-    size_t threads = walk_opts.workers > 0 ? static_cast<size_t>(walk_opts.workers)
-                                           : std::max(1u, std::thread::hardware_concurrency());
-    threads = std::max<size_t>(1, std::min(threads, jobs.size()));
-    std::vector<RepoPtr> repos(threads - 1);
-    for (RepoPtr& r : repos) FIXMINE_RETURN_IF_ERROR(OpenRepository(path, &r));
     std::vector<std::thread> pool;
-    for (RepoPtr& r : repos) pool.emplace_back(work, r.get(), false);
-    work(repo.get(), true);
+    for (RepoPtr& r : repos) {
+      pool.emplace_back([&work, &finder, r = r.get()] {
+        RangeFinder rf(r, finder.mainline());
+        work(&rf, r, false);
+      });
+    }
+    work(&calling_finder, repo.get(), true);
     for (std::thread& t : pool) t.join();
     if (stop.load()) return absl::CancelledError("mining cancelled");
-  }
 
-  // (3) Claims, in the walk's order.
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (cancelled()) return absl::CancelledError("mining cancelled");
-    const BranchJob& job = jobs[i];
-    if (!job.error.empty()) {
-      KeepError(&stats, job.error);
-      continue;
+    // (3) Claims, in the walk's order.
+    for (size_t i = begin; i < end; ++i) {
+      if (cancelled()) return absl::CancelledError("mining cancelled");
+      const BranchJob& job = jobs[i];
+      if (!job.error.empty()) {
+        KeepError(&stats, job.error);
+        continue;
+      }
+      git_commit* c = nullptr;
+      if ((rc = git_commit_lookup(&c, repo.get(), &job.merge)) != 0) {
+        KeepError(&stats,
+                  std::string(
+                      GitStatus(rc, absl::StrCat("reading commit ", OidHex(job.merge))).message()));
+        continue;
+      }
+      CommitPtr merge(c);
+      BranchRange& range = ranges[i - begin];
+      if (!range.found) {  // another thread's repository could not read the merge
+        calling_finder.Find(job.merge, *git_commit_parent_id(merge.get(), 0),
+                            *git_commit_parent_id(merge.get(), job.k), &range);
+      }
+      finder.Branch(merge.get(), job.k, *job.msg, job.parents_shed, range);
+      range = BranchRange();  // the steps are copied into the trajectory; free them
     }
-    git_commit* c = nullptr;
-    if ((rc = git_commit_lookup(&c, repo.get(), &job.merge)) != 0) {
-      KeepError(
-          &stats,
-          std::string(GitStatus(rc, absl::StrCat("reading commit ", OidHex(job.merge))).message()));
-      continue;
-    }
-    CommitPtr merge(c);
-    finder.Branch(merge.get(), job.k, *job.msg, job.parents_shed, ranges[i]);
-    ranges[i] = BranchRange();  // the steps are copied into the trajectory; free them
   }
   // Squashes last: a "(#N)" commit that some merge brought in is that merge's step.
   for (const git_oid& s : squash_candidates) {

@@ -41,7 +41,7 @@ bool FilesAreTrajectoryDiff(const fixmine::v1::Record& r, const fixmine::v1::Tra
   if (r.parents_size() == 0 || r.parents(0) != t.base_commit()) return false;
   for (const fixmine::v1::FileChange& f : r.files()) {
     if (f.old_content_truncated() || f.new_content_truncated()) return false;
-    if (f.unavailable() && absl::StartsWith(f.unavailable_reason(), "the record is over its")) {
+    if (f.unavailable() && absl::StartsWith(f.unavailable_reason(), miner::kRecordBudgetReason)) {
       return false;
     }
   }
@@ -173,22 +173,28 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
         if (!bug.empty() && bug != r.commit()) fixes_of[bug].push_back(r.commit());
       }
     }
+    fixmine::v1::Trajectory* taken = nullptr;
     if (auto it = one_step.find(r.commit());
         it != one_step.end() && !early[it->second] && FilesAreTrajectoryDiff(r, all[it->second])) {
-      fixmine::v1::Trajectory& t = all[it->second];
-      *t.mutable_files() = r.files();
-      miner::FitTrajectoryBudget(rec.max_record_bytes, &t);
-      t.set_any_fix(r.labels().is_fix());
+      taken = &all[it->second];
       early[it->second] = 1;
-      ++result->trajectories_by_steps[t.step_count()];
-      early_bytes += t.ByteSizeLong();
-      early_group.push_back(std::move(t));
-      t.Clear();
+      // As after the walk: any_fix first (the budget counts it), then the files and the budget.
+      taken->set_any_fix(r.labels().is_fix());
+      *taken->mutable_files() = r.files();
+      miner::FitTrajectoryBudget(rec.max_record_bytes, taken);
+    }
+    // The record first: a failed hand-over of the trajectories must not lose it.
+    FIXMINE_RETURN_IF_ERROR(sink->Put(std::move(r), std::move(encoded), stats));
+    if (taken != nullptr) {
+      ++result->trajectories_by_steps[taken->step_count()];
+      early_bytes += taken->ByteSizeLong();
+      early_group.push_back(std::move(*taken));
+      taken->Clear();
       if (early_group.size() >= kTrajectoryGroup || early_bytes > kTrajectoryGroupBytes) {
-        FIXMINE_RETURN_IF_ERROR(flush_early());
+        return flush_early();
       }
     }
-    return sink->Put(std::move(r), std::move(encoded), stats);
+    return absl::OkStatus();
   };
   auto progress = [sink](const miner::WalkStats& s) { sink->Progress(s); };
   sink->Phase("walk", total);
@@ -196,8 +202,25 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   // Whatever happened, records built so far are kept (they are complete and correct).
   absl::Status fst = sink->FlushRecords(stats);
   if (st.ok()) st = fst;
-  if (absl::Status est = flush_early(); st.ok()) st = est;
+  // The rest of the early trajectories only after a whole walk whose records are stored, as the
+  // rendered ones (a resumed run renders them instead: their records are not walked again).
+  if (st.ok()) st = flush_early();
   if (!st.ok() || !find_trajectories || trajectories.trajectories.empty()) return st;
+
+  // any_fix of every trajectory still to render, here (EarlierRecordIsFix reads the sink's
+  // store on this thread) and before the rendering, whose budget counts it.
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (early[i]) continue;
+    fixmine::v1::Trajectory& t = all[i];
+    for (const std::string& id : t.step_record_ids()) {
+      auto m = mined_fix.find(id);
+      bool fix = m != mined_fix.end() ? m->second : sink->EarlierRecordIsFix(id);
+      if (fix) {
+        t.set_any_fix(true);
+        break;
+      }
+    }
+  }
 
   // The combined diffs are rendered on the walk's number of threads, each with its own
   // repository, at most kRenderAhead per thread ahead of the trajectory handed over next;
@@ -207,9 +230,18 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   size_t threads = walk.workers > 0 ? static_cast<size_t>(walk.workers)
                                     : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min(threads, n);
-  std::vector<miner::RepoPtr> repos(threads);
-  for (miner::RepoPtr& r : repos) FIXMINE_RETURN_IF_ERROR(miner::OpenRepository(spec.path, &r));
-  const size_t ahead = kRenderAhead * threads;
+  // One that cannot be opened (a limit on open files) means fewer threads; none, an error.
+  std::vector<miner::RepoPtr> repos;
+  for (size_t k = 0; k < threads; ++k) {
+    miner::RepoPtr r;
+    absl::Status os = miner::OpenRepository(spec.path, &r);
+    if (!os.ok()) {
+      if (repos.empty()) return os;
+      break;
+    }
+    repos.push_back(std::move(r));
+  }
+  const size_t ahead = kRenderAhead * repos.size();
   std::vector<absl::Status> filled(n);
   std::vector<char> ready(n, 0);
   absl::Mutex mu;
@@ -234,7 +266,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     }
   };
   std::vector<std::thread> pool;
-  pool.reserve(threads);
+  pool.reserve(repos.size());
   for (miner::RepoPtr& r : repos) pool.emplace_back(render, r.get());
   auto join = [&] {
     {
@@ -270,14 +302,6 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
       continue;  // handed over during the walk
     }
     fixmine::v1::Trajectory& t = all[i];
-    for (const std::string& id : t.step_record_ids()) {
-      auto m = mined_fix.find(id);
-      bool fix = m != mined_fix.end() ? m->second : sink->EarlierRecordIsFix(id);
-      if (fix) {
-        t.set_any_fix(true);
-        break;
-      }
-    }
     if (!fs.ok()) {
       t.clear_files();  // kept without its diff; the steps still stand
       sink->Warn(absl::StrCat("trajectory ", t.id(), " written without its diff: ", fs.message()));

@@ -22,8 +22,8 @@ using fixmine::v1::Trajectory;
 using testutil::GitRepo;
 
 // Eight pull requests merged with --no-ff: branches of 1, 2 and 3 commits, some while the
-// mainline moved on (the merge base stays the fork point), one whose single commit is a
-// rename with an edit, one that deletes a file.
+// mainline moved on (the merge base stays the fork point); of the one-commit ones, one is a
+// rename with an edit and one deletes a file.
 void BuildHistory(GitRepo& repo) {
   repo.Write("core.c", "int core(void) { return 0; }\n");
   repo.Write("old.txt", "to be removed\n");
@@ -33,10 +33,10 @@ void BuildHistory(GitRepo& repo) {
     repo.Git("checkout -q -b " + branch);
     const int steps = 1 + i % 3;
     for (int s = 0; s < steps; ++s) {
-      if (i == 4 && s == 0) {
+      if (i == 3) {
         repo.Git("mv core.c core_v2.c");
         repo.Write("core_v2.c", "int core(void) { return 4; }\n");
-      } else if (i == 7 && s == 0) {
+      } else if (i == 6) {
         repo.Remove("old.txt");
       } else {
         repo.Write(fmt::format("f{}.c", i), fmt::format("int f{}(void) {{ return {}; }}\n", i, s));
@@ -169,12 +169,50 @@ TEST(TrajectoryPipeline, OneStepTrajectoriesTakeTheirStepRecordsFilesAsARenderin
     ASSERT_GT(got.files_size(), 0) << got.id();
     Trajectory again = got;
     again.clear_files();
+    again.clear_shed();
     ASSERT_TRUE(miner::FillTrajectoryFiles(git_repo.get(), ro, &again).ok());
     EXPECT_EQ(again.SerializeAsString(), got.SerializeAsString()) << got.id();
     // any_fix: every branch's first step says "Fixes #1."
     EXPECT_TRUE(got.any_fix()) << got.id();
     ASSERT_EQ(sink.records.count(got.step_commits(0)), 1u);
   }
+}
+
+// A one-step trajectory whose step record lost part of its patch to the record's byte budget
+// does not take the record's files: it is rendered after the walk, within its own budget.
+TEST(TrajectoryPipeline, OneStepTrajectoryOfAShedRecordIsRendered) {
+  GitRepo repo;
+  repo.Write("a.c", "int a;\n");
+  repo.CommitAll("base\n");
+  repo.Git("checkout -q -b big");
+  std::string big;
+  for (int i = 0; i < 400; ++i) big += fmt::format("int value_{} = {};\n", i, i * 7);
+  repo.Write("big.c", big);
+  repo.CommitAll("big: add a table\n");
+  repo.Git("checkout -q main");
+  repo.Git("merge -q --no-ff big -m 'Merge pull request #5 from ada/big' -m 'A table'");
+  MiningSpec spec;
+  spec.path = repo.path();
+  spec.record.repo_name = "traj";
+  spec.record.max_record_bytes = 4096;
+  spec.trajectories = true;
+  CollectSink sink;
+  MiningResult result;
+  absl::Status st = MineRepository(spec, &sink, &result);
+  ASSERT_TRUE(st.ok()) << st;
+  ASSERT_EQ(sink.trajectories.size(), 1u);
+  EXPECT_TRUE(sink.from_walk.empty());
+  EXPECT_EQ(sink.rendered.size(), 1u);
+  const Trajectory& got = sink.trajectories[0];
+  EXPECT_EQ(got.step_count(), 1);
+  EXPECT_LE(got.ByteSizeLong(), 4096u);
+  miner::RepoPtr git_repo;
+  ASSERT_TRUE(miner::OpenRepository(repo.path(), &git_repo).ok());
+  Trajectory again = got;
+  again.clear_files();
+  again.clear_shed();
+  ASSERT_TRUE(miner::FillTrajectoryFiles(git_repo.get(), spec.record, &again).ok());
+  EXPECT_EQ(again.SerializeAsString(), got.SerializeAsString());
 }
 
 }  // namespace

@@ -94,9 +94,10 @@ struct TrajectoryOptions {
   // Steps kept per trajectory (the oldest ones); the newer ones are shed and claim no record.
   // 0: no limit.
   int max_steps = 1000;
-  // Asked on the calling thread before each merge and each of its branches: true stops the pass
-  // with CANCELLED. WalkOptions::cancel is checked at the same points, so a caller that sets it
-  // needs nothing here.
+  // Asked on the calling thread before each commit of the walk, before each branch it finds
+  // the steps of, and before each branch's claims: true stops the pass with CANCELLED.
+  // WalkOptions::cancel is checked at the same points (and by the other threads before each
+  // branch), so a caller that sets it needs nothing here.
   std::function<bool()> cancelled;
   // Called on the calling thread every 256 commits of the pass with the commits visited so
   // far (of CountWalkCommits' total), for progress. May be empty.
@@ -118,8 +119,9 @@ struct TrajectoryOptions {
 // settings, within `record.max_record_bytes` (FitTrajectoryBudget). `options` bound the parents
 // and steps per merge. A merge that cannot be read is skipped and counted. Errors: NOT_FOUND
 // when `path` is not a repository, INVALID_ARGUMENT for a revision that does not resolve,
-// CANCELLED when `walk.cancel` or `options.cancelled` said so (then `out` holds the merges met
-// before).
+// CANCELLED when `walk.cancel` or `options.cancelled` said so (then `out` holds the trajectories
+// claimed before). The branches' steps and merge bases are found on `walk.workers` threads (0:
+// one per core), each with its own repository; the result is the one of a single thread.
 absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk,
                               const RecordOptions& record, bool with_files, TrajectorySet* out,
                               TrajectoryStats* stats, const TrajectoryOptions& options = {});

@@ -637,6 +637,7 @@ absl::Status FindTrajectories(const std::string& path, const WalkOptions& walk_o
       }
     };
     std::vector<std::thread> pool;
+    pool.reserve(repos.size());
     for (RepoPtr& r : repos) {
       pool.emplace_back([&work, &finder, r = r.get()] {
         RangeFinder rf(r, finder.mainline());

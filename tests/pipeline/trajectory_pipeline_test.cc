@@ -74,12 +74,15 @@ std::string Trim(std::string s) {
 
 std::string Serialized(const miner::TrajectorySet& set) {
   std::string out;
-  for (const Trajectory& t : set.trajectories) out += t.SerializeAsString() + "\n--\n";
+  for (const Trajectory& t : set.trajectories) {
+    out += t.SerializeAsString();
+    out += "\n--\n";
+  }
   std::map<std::string, std::string> steps;
   for (const auto& [commit, step] : set.steps) {
     steps[commit] = fmt::format("{}:{}", step.trajectory_id, step.step);
   }
-  for (const auto& [commit, step] : steps) out += commit + "=" + step + "\n";
+  for (const auto& [commit, step] : steps) out += fmt::format("{}={}\n", commit, step);
   return out;
 }
 

@@ -1,6 +1,8 @@
 #include "pipeline/mine_repository.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -8,7 +10,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "miner/git_handles.h"
 #include "miner/license_file.h"
@@ -244,35 +245,49 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
   const size_t ahead = kRenderAhead * repos.size();
   std::vector<absl::Status> filled(n);
   std::vector<char> ready(n, 0);
-  absl::Mutex mu;
-  size_t next = 0;      // the next trajectory a thread takes; guarded by mu
-  size_t consumed = 0;  // trajectories handed over so far; guarded by mu
-  bool stop = false;    // the hand-over failed; guarded by mu
-  auto may_take = [&] { return stop || next >= n || next < consumed + ahead; };
+  // std::mutex, not absl::Mutex: Debian's abseil is built without ThreadSanitizer's
+  // annotations, so the sanitizer would not see absl's locks order these threads.
+  std::mutex mu;
+  std::condition_variable taken_cv;  // a trajectory was handed over, or stop was set
+  std::condition_variable ready_cv;  // a trajectory was rendered
+  size_t next = 0;                   // the next trajectory a thread takes; guarded by mu
+  size_t consumed = 0;               // trajectories handed over so far; guarded by mu
+  bool stop = false;                 // the hand-over failed or ended; guarded by mu
   auto render = [&](git_repository* repo) {
     for (;;) {
       size_t i;
       {
-        absl::MutexLock lock(&mu);
-        mu.Await(absl::Condition(&may_take));
+        std::unique_lock<std::mutex> lock(mu);
+        taken_cv.wait(lock, [&] { return stop || next >= n || next < consumed + ahead; });
         if (stop || next >= n) return;
         i = next++;
       }
       absl::Status st =
           early[i] ? absl::OkStatus() : miner::FillTrajectoryFiles(repo, rec, &all[i]);
-      absl::MutexLock lock(&mu);
-      filled[i] = std::move(st);
-      ready[i] = 1;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        filled[i] = std::move(st);
+        ready[i] = 1;
+      }
+      ready_cv.notify_all();
     }
+  };
+  auto set_consumed = [&](size_t c) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      consumed = c;
+    }
+    taken_cv.notify_all();
   };
   std::vector<std::thread> pool;
   pool.reserve(repos.size());
   for (miner::RepoPtr& r : repos) pool.emplace_back(render, r.get());
   auto join = [&] {
     {
-      absl::MutexLock lock(&mu);
+      std::lock_guard<std::mutex> lock(mu);
       stop = true;
     }
+    taken_cv.notify_all();
     for (std::thread& t : pool) t.join();
   };
 
@@ -283,14 +298,12 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     if (i % 16 == 0) sink->PhaseDone(static_cast<int64_t>(i));
     absl::Status fs;
     {
-      absl::MutexLock lock(&mu);
-      size_t want = i;
-      auto is_ready = [&] { return ready[want] != 0; };
-      mu.Await(absl::Condition(&is_ready));
+      std::unique_lock<std::mutex> lock(mu);
+      ready_cv.wait(lock, [&] { return ready[i] != 0; });
       fs = std::move(filled[i]);
-      if (early[i]) consumed = i + 1;
     }
     if (early[i]) {
+      set_consumed(i + 1);
       if (i + 1 == n && !group.empty()) {
         result->trajectories += static_cast<int64_t>(group.size());
         if (absl::Status ps = sink->PutTrajectories(&group); !ps.ok()) {
@@ -310,10 +323,7 @@ absl::Status MineRepository(const MiningSpec& spec, MiningSink* sink, MiningResu
     group_bytes += t.ByteSizeLong();
     group.push_back(std::move(t));
     t.Clear();
-    {
-      absl::MutexLock lock(&mu);
-      consumed = i + 1;
-    }
+    set_consumed(i + 1);
     if (group.size() >= kTrajectoryGroup || group_bytes > kTrajectoryGroupBytes || i + 1 == n) {
       result->trajectories += static_cast<int64_t>(group.size());
       if (absl::Status ps = sink->PutTrajectories(&group); !ps.ok()) {
